@@ -1,0 +1,157 @@
+package bootenv
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// MountInfo is one line of /proc/self/mountinfo.
+type MountInfo struct {
+	ID, Parent   int
+	Major, Minor uint32
+	FSRoot       string // root of the mount within its file system ("/" unless a bind of a subtree)
+	MountPoint   string // absolute path in the caller's mount namespace
+	Options      string // per-mount options: rw,relatime
+	FSType       string
+	Source       string // /dev/loop0p3, tmpfs, server:/export
+}
+
+// ParseMountinfo parses the text of /proc/self/mountinfo.
+func ParseMountinfo(data []byte) ([]MountInfo, error) {
+	var ms []MountInfo
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		m, err := parseMountLine(line)
+		if err != nil {
+			return nil, fmt.Errorf("mountinfo line %d: %w", n, err)
+		}
+		ms = append(ms, m)
+	}
+	return ms, sc.Err()
+}
+
+func parseMountLine(line string) (MountInfo, error) {
+	// 36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
+	pre, post, ok := strings.Cut(line, " - ")
+	if !ok {
+		return MountInfo{}, fmt.Errorf("no ' - ' separator in %q", line)
+	}
+	f := strings.Fields(pre)
+	g := strings.Fields(post)
+	if len(f) < 6 || len(g) < 2 {
+		return MountInfo{}, fmt.Errorf("too few fields in %q", line)
+	}
+	var m MountInfo
+	var err error
+	if m.ID, err = strconv.Atoi(f[0]); err != nil {
+		return m, fmt.Errorf("mount id %q: %w", f[0], err)
+	}
+	if m.Parent, err = strconv.Atoi(f[1]); err != nil {
+		return m, fmt.Errorf("parent id %q: %w", f[1], err)
+	}
+	maj, min, ok := strings.Cut(f[2], ":")
+	if !ok {
+		return m, fmt.Errorf("device %q is not major:minor", f[2])
+	}
+	ma, err1 := strconv.ParseUint(maj, 10, 32)
+	mi, err2 := strconv.ParseUint(min, 10, 32)
+	if err1 != nil || err2 != nil {
+		return m, fmt.Errorf("device %q is not major:minor", f[2])
+	}
+	m.Major, m.Minor = uint32(ma), uint32(mi)
+	m.FSRoot = unescapeOctal(f[3])
+	m.MountPoint = unescapeOctal(f[4])
+	m.Options = f[5]
+	m.FSType = g[0]
+	m.Source = unescapeOctal(g[1])
+	return m, nil
+}
+
+// unescapeOctal undoes the \040-style escapes of mountinfo and fstab.
+func unescapeOctal(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// ReadMountinfo reads the mount table of the calling process.
+func ReadMountinfo(procDir string) ([]MountInfo, error) {
+	data, err := os.ReadFile(filepath.Join(procDir, "self/mountinfo"))
+	if err != nil {
+		return nil, fmt.Errorf("reading mount table: %w", err)
+	}
+	return ParseMountinfo(data)
+}
+
+// MountsUnder returns the visible mounts at or below root, with their
+// MountPoint made relative to root ("/", "/boot"). Where several mounts
+// stack on one mount point, only the top one is kept.
+func MountsUnder(ms []MountInfo, root string) []MountInfo {
+	root = filepath.Clean(root)
+	top := map[string]int{}
+	var out []MountInfo
+	for _, m := range ms {
+		rel, ok := within(root, m.MountPoint)
+		if !ok {
+			continue
+		}
+		m.MountPoint = rel
+		if i, seen := top[rel]; seen {
+			out[i] = m // later lines are mounted over earlier ones
+			continue
+		}
+		top[rel] = len(out)
+		out = append(out, m)
+	}
+	// A mount hidden by a later mount over one of its ancestors is gone
+	// from view; drop mounts whose parent chain was replaced.
+	visible := out[:0]
+	ids := map[int]bool{}
+	for _, m := range out {
+		ids[m.ID] = true
+	}
+	for _, m := range out {
+		if m.MountPoint == "/" || ids[m.Parent] {
+			visible = append(visible, m)
+		}
+	}
+	return visible
+}
+
+// within reports whether p is root or below it, and p relative to root
+// as an absolute path.
+func within(root, p string) (string, bool) {
+	p = filepath.Clean(p)
+	if root == "/" {
+		return p, true
+	}
+	if p == root {
+		return "/", true
+	}
+	if strings.HasPrefix(p, root+"/") {
+		return p[len(root):], true
+	}
+	return "", false
+}
