@@ -31,8 +31,11 @@ type Record struct {
 	SourceDisk string    `json:"source_disk"` // disk it was cloned from
 	Target     string    `json:"target"`      // disk or image file it lives on
 	State      State     `json:"state"`
-	LastSync   time.Time `json:"last_sync,omitzero"` // end of the last completed clone
-	History    []Event   `json:"history"`
+	LastSync   time.Time `json:"last_sync,omitzero"`         // end of the last completed clone
+	OriginRoot string    `json:"origin_root_uuid,omitempty"` // UUID of the origin's root file system
+	// FileSystems are the image's critical file systems, parents first.
+	FileSystems []FileSystem `json:"file_systems"`
+	History     []Event      `json:"history"`
 }
 
 // Event is one line of an image's history.
@@ -58,8 +61,7 @@ type FileSystem struct {
 // Image is a system image found on this machine.
 type Image struct {
 	Record
-	Disk        string       `json:"disk"`                 // whole disk it lives on: /dev/vdb
-	ImageFile   string       `json:"image_file,omitempty"` // backing file when Disk is a loop device
-	Booted      bool         `json:"booted"`
-	FileSystems []FileSystem `json:"file_systems"`
+	Disk      string `json:"disk"`                 // whole disk it lives on: /dev/vdb
+	ImageFile string `json:"image_file,omitempty"` // backing file when Disk is a loop device
+	Booted    bool   `json:"booted"`
 }
