@@ -1,0 +1,80 @@
+package clone
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/drd-linux/drd/bootenv"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var fixupRenames = []rename{
+	{bootenv.DevID{UUID: "11111111-1111-1111-1111-111111111111", Path: "/dev/sda3"},
+		bootenv.DevID{UUID: "c1111111-1111-4111-8111-111111111111", Path: "/dev/sdb3", Label: "drd001-root", PartUUID: "d0000000-0000-4000-8000-000000000003"}},
+	{bootenv.DevID{UUID: "22222222-2222-2222-2222-222222222222", Label: "boot", Path: "/dev/sda2"},
+		bootenv.DevID{UUID: "c2222222-2222-4222-8222-222222222222", Label: "drd001-boot", Path: "/dev/sdb2"}},
+	{bootenv.DevID{UUID: "33333333-3333-3333-3333-333333333333", PartUUID: "aaaaaaaa-0000-4000-8000-000000000003", Path: "/dev/sda4"},
+		bootenv.DevID{UUID: "c3333333-3333-4333-8333-333333333333", PartUUID: "d0000000-0000-4000-8000-000000000004", Path: "/dev/sdb4"}},
+	{bootenv.DevID{UUID: "ABCD-1234", Path: "/dev/sda1"},
+		bootenv.DevID{UUID: "DD01-0001", Path: "/dev/sdb1"}},
+	{bootenv.DevID{UUID: "55555555-5555-5555-5555-555555555555", Path: "/dev/sda5"},
+		bootenv.DevID{UUID: "c5555555-5555-4555-8555-555555555555", Path: "/dev/sdb5"}},
+	{bootenv.DevID{UUID: "66666666-6666-6666-6666-666666666666", PartLabel: "tmp", Path: "/dev/sda6"},
+		bootenv.DevID{UUID: "c6666666-6666-4666-8666-666666666666", PartLabel: "drd-sysimage_001-var_tmp", Path: "/dev/sdb6"}},
+}
+
+func TestRewriteDevicesGolden(t *testing.T) {
+	for _, tt := range []struct {
+		file  string
+		field int
+		lines int
+	}{
+		{"notations.fstab", 0, 6},
+		{"notations.crypttab", 1, 1},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			in, err := os.ReadFile(filepath.Join("testdata/fixup", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, n, err := rewriteDevices(in, tt.field, fixupRenames)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != tt.lines {
+				t.Errorf("rewrote %d lines, want %d", n, tt.lines)
+			}
+			golden := filepath.Join("testdata/fixup", tt.file+".golden")
+			if *update {
+				os.WriteFile(golden, got, 0o644)
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("rewrite of %s:\n%s\nwant:\n%s", tt.file, got, want)
+			}
+		})
+	}
+}
+
+func TestRewriteDevicesMissingNotation(t *testing.T) {
+	r := []rename{{bootenv.DevID{Label: "root"}, bootenv.DevID{UUID: "x"}}}
+	_, _, err := rewriteDevices([]byte("LABEL=root / ext4 defaults 0 1\n"), 0, r)
+	if err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("want an error naming line 1, got %v", err)
+	}
+}
+
+func TestRewriteDevicesKeepsUnrelated(t *testing.T) {
+	in := "# only comments\n\n/dev/sdz1 /data ext4 defaults 0 2\nno-newline-at-end"
+	got, n, err := rewriteDevices([]byte(in), 0, fixupRenames)
+	if err != nil || n != 0 || string(got) != in {
+		t.Errorf("got %q, %d, %v; want the input unchanged", got, n, err)
+	}
+}
