@@ -1,6 +1,7 @@
 package options
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -32,14 +33,14 @@ func splitFile(file []byte) ([]entry, error) {
 		for strings.HasSuffix(text, `\`) {
 			text = strings.TrimSuffix(text, `\`)
 			if i+1 >= len(lines) || (i+1 == len(lines)-1 && lines[i+1] == "") {
-				return nil, fmt.Errorf(`line %d: "\" continues past the end of the file`, i+1)
+				return nil, &FileError{Line: i + 1, Err: errors.New(`"\" continues past the end of the file`)}
 			}
 			i++
 			text += lines[i]
 		}
 		text = stripComment(text)
 		if !strings.Contains(text, "=") && strings.ContainsAny(strings.TrimSpace(text), " \t") {
-			return nil, fmt.Errorf("line %d: %q: want name=value", start, strings.TrimSpace(text))
+			return nil, &FileError{Line: start, Err: fmt.Errorf("%q: want name=value", strings.TrimSpace(text))}
 		}
 		out = append(out, entry{line: start, text: strings.TrimSpace(text)})
 	}

@@ -66,9 +66,8 @@ type Values struct {
 // it); occurrences in one source accumulate in order, empty values adding
 // nothing.
 //
-// Errors name the option and the value; errors in the file start with
-// "line N: ", N being the first line of the (possibly continued) entry, for
-// the caller to prefix with the file's name.
+// Errors name the option and the value; errors in the file are a
+// *FileError, for the caller to add the file's name.
 func Parse(specs []Spec, cmdline []string, file []byte) (Values, error) {
 	v := Values{
 		specs: make(map[string]Spec, len(specs)),
@@ -102,7 +101,7 @@ func Parse(specs []Spec, cmdline []string, file []byte) (Values, error) {
 	fromFile := map[string][]string{}
 	for _, e := range entries {
 		if err := v.assign(e.text, fromFile); err != nil {
-			return Values{}, fmt.Errorf("line %d: %w", e.line, err)
+			return Values{}, &FileError{Line: e.line, Err: err}
 		}
 	}
 	fromCmdline := map[string][]string{}
@@ -180,6 +179,15 @@ func parseValue(s Spec, value string) (any, error) {
 	}
 	return nil, fmt.Errorf("option %s: unknown type %v", s.Name, s.Type)
 }
+
+// FileError is an error in an option file.
+type FileError struct {
+	Line int // of the first line of the (possibly continued) entry
+	Err  error
+}
+
+func (e *FileError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+func (e *FileError) Unwrap() error { return e.Err }
 
 // IsSet reports whether the option was given in the file or on the command line.
 func (v Values) IsSet(name string) bool {

@@ -1,6 +1,7 @@
 package options
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -80,6 +81,10 @@ func TestParse(t *testing.T) {
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("Parse() error = %v, want one containing %q", err, tt.err)
+				}
+				var fe *FileError
+				if inFile := strings.HasPrefix(tt.err, "line "); errors.As(err, &fe) != inFile {
+					t.Errorf("Parse() error %v: is a *FileError: %v, want %v", err, !inFile, inFile)
 				}
 				return
 			}
