@@ -1,0 +1,183 @@
+package images
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (loop devices)")
+	}
+	if _, err := os.Stat("/dev/loop-control"); err != nil {
+		t.Skip("no /dev/loop-control")
+	}
+}
+
+// attach attaches img to a loop device and detaches it when the test
+// ends, even on failure.
+func attach(t *testing.T, img string, readOnly bool) string {
+	t.Helper()
+	dev, err := AttachLoop(img, readOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := DetachLoop(dev); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	return dev
+}
+
+// TestLoopPartitions goes the whole way on a real loop device: WriteGPT,
+// AttachLoop, ShowPartitions, mkfs.ext4 on a partition, Probe against
+// blkid, sysfs against the layout, sgdisk on the device, DetachLoop.
+func TestLoopPartitions(t *testing.T) {
+	requireRoot(t)
+	img := sparseFile(t, t.TempDir(), "disk.img", 96*mib)
+	parts, err := WriteGPT(img, []Part{
+		{Name: "esp", Type: ESP, Size: 34 * mib},
+		{Name: "root", Type: LinuxFS},
+		{Name: "swap", Type: Swap, Size: 8 * mib},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := attach(t, img, false)
+	if got := LoopBackingFile(sysRoot, dev); got != img {
+		t.Errorf("LoopBackingFile(%s) = %q, want %q", dev, got, img)
+	}
+	if loops, err := LoopsOf(sysRoot, img); err != nil || len(loops) != 1 || loops[0] != dev {
+		t.Errorf("LoopsOf(%s) = %v, %v; want [%s]", img, loops, err, dev)
+	}
+	if err := ShowPartitions(dev, parts); err != nil {
+		t.Fatal(err)
+	}
+	// a second call finds them in place and changes nothing
+	if err := ShowPartitions(dev, parts); err != nil {
+		t.Fatal(err)
+	}
+	kernel, err := Partitions(sysRoot, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !samePartitions(kernel, parts) {
+		t.Fatalf("kernel shows %+v, wrote %+v", kernel, parts)
+	}
+	for _, k := range kernel {
+		if k.Disk != filepath.Base(dev) || k.Path != PartitionPath(dev, k.Partition) {
+			t.Errorf("partition %+v: want disk %s, path %s", k, filepath.Base(dev), PartitionPath(dev, k.Partition))
+		}
+		byPath, err := DeviceByPath(sysRoot, k.Path)
+		if err != nil || byPath.Name != k.Name {
+			t.Errorf("DeviceByPath(%s) = %+v, %v", k.Path, byPath, err)
+		}
+	}
+
+	root := PartitionPath(dev, 2)
+	run(t, "mkfs.ext4", "-q", "-F", "-L", "sysimage_001", root)
+	run(t, "mkswap", "-L", "swap0", PartitionPath(dev, 3))
+	checkAgainstBlkid(t, root, "ext4")
+	checkAgainstBlkid(t, PartitionPath(dev, 3), "swap")
+	checkSgdisk(t, dev, parts)
+
+	if err := DetachLoop(dev); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(root); !os.IsNotExist(err) {
+		t.Errorf("%s still exists after DetachLoop: %v", root, err)
+	}
+	if f := LoopBackingFile(sysRoot, dev); f != "" {
+		t.Errorf("%s still attached to %s", dev, f)
+	}
+	if err := DetachLoop(dev); err != nil {
+		t.Errorf("second DetachLoop: %v", err)
+	}
+}
+
+// TestAttachLoopReadOnly: a read-only loop device refuses writes.
+func TestAttachLoopReadOnly(t *testing.T) {
+	requireRoot(t)
+	img := sparseFile(t, t.TempDir(), "ro.img", 4*mib)
+	dev := attach(t, img, true)
+	d, err := DeviceByPath(sysRoot, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.ReadOnly || d.Size != 4*mib || d.BackingFile != img {
+		t.Errorf("device %+v: want read-only, 4 MiB, backed by %s", d, img)
+	}
+	f, err := os.OpenFile(dev, os.O_WRONLY, 0)
+	if err != nil {
+		return // refused at open: fine
+	}
+	defer f.Close()
+	if _, err := f.WriteAt([]byte{1}, 0); err == nil {
+		t.Errorf("wrote to read-only %s", dev)
+	}
+}
+
+// TestAttachLoopConcurrent attaches several files at once: each must get
+// its own device even when they race for the same free one.
+func TestAttachLoopConcurrent(t *testing.T) {
+	requireRoot(t)
+	const n = 4
+	dir := t.TempDir()
+	type result struct {
+		img, dev string
+		err      error
+	}
+	ch := make(chan result)
+	for i := 0; i < n; i++ {
+		img := sparseFile(t, dir, "c"+strings.Repeat("x", i)+".img", mib)
+		go func() {
+			dev, err := AttachLoop(img, false)
+			ch <- result{img, dev, err}
+		}()
+	}
+	seen := map[string]bool{}
+	for i := 0; i < n; i++ {
+		r := <-ch
+		if r.err != nil {
+			t.Error(r.err)
+			continue
+		}
+		t.Cleanup(func() {
+			if err := DetachLoop(r.dev); err != nil {
+				t.Errorf("cleanup: %v", err)
+			}
+		})
+		if seen[r.dev] {
+			t.Errorf("%s handed out twice", r.dev)
+		}
+		seen[r.dev] = true
+		if got := LoopBackingFile(sysRoot, r.dev); got != r.img {
+			t.Errorf("%s backed by %q, want %q", r.dev, got, r.img)
+		}
+	}
+}
+
+func TestPartitionPath(t *testing.T) {
+	tests := []struct {
+		dev  string
+		n    int
+		want string
+	}{
+		{"/dev/sda", 1, "/dev/sda1"},
+		{"/dev/vdb", 12, "/dev/vdb12"},
+		{"/dev/nvme0n1", 1, "/dev/nvme0n1p1"},
+		{"/dev/loop0", 3, "/dev/loop0p3"},
+		{"/dev/mmcblk0", 2, "/dev/mmcblk0p2"},
+		{"/dev/md127", 1, "/dev/md127p1"},
+		{"xvda", 2, "xvda2"},
+	}
+	for _, tt := range tests {
+		if got := PartitionPath(tt.dev, tt.n); got != tt.want {
+			t.Errorf("PartitionPath(%q, %d) = %q, want %q", tt.dev, tt.n, got, tt.want)
+		}
+	}
+}
