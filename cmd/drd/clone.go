@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/drd-linux/drd/clone"
+	"github.com/drd-linux/drd/internal/options"
+)
+
+func init() {
+	register(&command{
+		name:    "clone",
+		usage:   "copy the booted system image to another disk or an image file",
+		what:    "Clone System Image",
+		preview: true,
+		locks:   true,
+		flags: []cli.Flag{
+			&cli.StringFlag{Name: "t", Aliases: []string{"target"}, Usage: "the `TARGET`: a whole disk (/dev/sdb) or an image file (/srv/clone.img)"},
+		},
+		options: cloneSpecs,
+		check: func(inv *invocation) error {
+			if inv.cmd.String("t") == "" {
+				return errors.New("no target: give -t DISK or -t IMAGE_FILE")
+			}
+			return nil
+		},
+		run: runClone,
+	})
+}
+
+// cloneSpecs are the extended options of drd clone.
+var cloneSpecs = []options.Spec{
+	{Name: "overwrite", Type: options.Bool, Default: "false", Help: "accept a target that carries data (partitions, file systems); that data is lost"},
+	{Name: "esp", Type: options.Bool, Default: "false", Help: "give the clone an EFI system partition even if the booted image has none"},
+	{Name: "image_size", Type: options.Size, Default: "0", Help: "size of a new image file (8G, 500M); 0: from the space in use"},
+	{Name: "exclude", Type: options.List, Help: "a path in the image whose contents are not copied; repeat for more"},
+}
+
+func runClone(ctx context.Context, inv *invocation) error {
+	target := inv.cmd.String("t")
+	if err := inv.sys.clone(ctx, cloneOptions(inv.root, target, inv.preview, inv.opts), inv.r); err != nil {
+		return fmt.Errorf("cloning to %s: %w", target, err)
+	}
+	return nil
+}
+
+// cloneOptions turns a parsed command line into the options of clone.Run.
+func cloneOptions(root, target string, preview bool, v options.Values) clone.Options {
+	return clone.Options{
+		Root:      root,
+		Target:    target,
+		Preview:   preview,
+		Overwrite: v.Bool("overwrite"),
+		ESP:       v.Bool("esp"),
+		ImageSize: v.Size("image_size"),
+		Exclude:   v.List("exclude"),
+	}
+}

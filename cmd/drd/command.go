@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/drd-linux/drd/internal/console"
+	"github.com/drd-linux/drd/internal/lock"
+	"github.com/drd-linux/drd/internal/options"
+	"github.com/drd-linux/drd/internal/report"
+)
+
+// command is one drd subcommand, declared as data in its own file and
+// registered there with register. Every command gets -q, -v, -x and -X
+// (and -p if it can preview), a BEGIN and an END banner, the log, and, if
+// it changes the system, the lock.
+type command struct {
+	name      string
+	usage     string // one line for drd -h
+	argsUsage string // "[IMAGE]"
+	what      string // the banners: "BEGIN <what>"
+	maxArgs   int
+	preview   bool // has -p
+	locks     bool // changes the system: holds drd.lock while it runs
+	flags     []cli.Flag
+	options   []options.Spec // its extended options (-x, -X)
+
+	// check finds usage errors in the command's own flags and arguments,
+	// before anything is printed, logged or locked. May be nil.
+	check func(inv *invocation) error
+	// run does the work, reporting through inv.r.
+	run func(ctx context.Context, inv *invocation) error
+}
+
+// invocation is one parsed command line of a command.
+type invocation struct {
+	sys     system
+	cmd     *cli.Command // its own flags
+	root    string       // --root, absolute
+	args    []string
+	preview bool
+	level   int // console.Default + count(-v) - count(-q)
+	opts    options.Values
+	stdout  io.Writer
+	r       report.Reporter
+}
+
+var commands = map[string]*command{}
+
+// register adds a command to drd; each command's file calls it from init.
+func register(c *command) {
+	if _, dup := commands[c.name]; dup {
+		panic("drd: command registered twice: " + c.name)
+	}
+	commands[c.name] = c
+}
+
+func sortedCommands() []*command {
+	var cs []*command
+	for _, c := range commands {
+		cs = append(cs, c)
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
+	return cs
+}
+
+// cli builds the urfave/cli command of c.
+func (c *command) cli(env *env) *cli.Command {
+	flags := []cli.Flag{
+		&cli.BoolFlag{Name: "q", Usage: "quieter: -q shows only warnings, errors and the END line; -qq not even that line", Config: cli.BoolConfig{Count: new(int)}},
+		&cli.BoolFlag{Name: "v", Usage: "more verbose: show details (notes)", Config: cli.BoolConfig{Count: new(int)}},
+		&cli.StringSliceFlag{Name: "x", Usage: "extended option `name=value` (repeatable); -x -? lists them"},
+		&cli.StringFlag{Name: "X", Usage: "read extended options from `FILE` (name=value lines); -x wins"},
+	}
+	if c.preview {
+		flags = append([]cli.Flag{&cli.BoolFlag{Name: "p", Usage: "preview: run every check and show the plan, change nothing"}}, flags...)
+	}
+	return &cli.Command{
+		Name:                      c.name,
+		Usage:                     c.usage,
+		ArgsUsage:                 c.argsUsage,
+		Flags:                     append(flags, c.flags...),
+		UseShortOptionHandling:    true, // -vv, -qq
+		DisableSliceFlagSeparator: true, // -x exclude=/a,b is one path
+		OnUsageError:              onUsageError,
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			inv, err := c.parse(cmd, env)
+			if err != nil || inv == nil {
+				return err
+			}
+			return c.execute(ctx, inv, env)
+		},
+	}
+}
+
+// parse checks the command line. A nil invocation and error means the
+// request was answered already (-x -?).
+func (c *command) parse(cmd *cli.Command, env *env) (*invocation, error) {
+	name := "drd " + c.name
+	xs := cmd.StringSlice("x")
+	if options.WantsHelp(xs) {
+		if len(c.options) == 0 {
+			fmt.Fprintf(env.stdout, "%s has no extended options.\n", name)
+		} else {
+			fmt.Fprintf(env.stdout, "Extended options of %s (-x name=value, or name=value lines in a -X file):\n%s", name, options.Help(c.options))
+		}
+		return nil, nil
+	}
+	var file []byte
+	if path := cmd.String("X"); path != "" {
+		var err error
+		if file, err = os.ReadFile(path); err != nil {
+			return nil, &usageError{cmd: name, err: fmt.Errorf("reading option file: %w", err)}
+		}
+	}
+	opts, err := options.Parse(c.options, xs, file)
+	if err != nil {
+		var fe *options.FileError
+		if errors.As(err, &fe) {
+			err = fmt.Errorf("option file %s, %w", cmd.String("X"), fe)
+		}
+		return nil, &usageError{cmd: name, err: err, hint: fmt.Sprintf("Run '%s -x -?' for the extended options.", name)}
+	}
+	if n := cmd.NArg(); n > c.maxArgs {
+		return nil, usagef(name, "too many arguments: %q", cmd.Args().Slice()[c.maxArgs:])
+	}
+	root, err := rootDir(cmd)
+	if err != nil {
+		return nil, err
+	}
+	inv := &invocation{
+		sys:     env.sys,
+		cmd:     cmd,
+		root:    root,
+		args:    cmd.Args().Slice(),
+		preview: c.preview && cmd.Bool("p"),
+		level:   console.Default + cmd.Count("v") - cmd.Count("q"),
+		opts:    opts,
+		stdout:  env.stdout,
+	}
+	if c.check != nil {
+		if err := c.check(inv); err != nil {
+			return nil, &usageError{cmd: name, err: err}
+		}
+	}
+	return inv, nil
+}
+
+// execute runs a parsed command between its banners, with the log and,
+// for a command that changes the system, the lock.
+func (c *command) execute(ctx context.Context, inv *invocation, env *env) error {
+	logFile, logErr := console.OpenLog(inv.root)
+	var log io.Writer
+	if logErr == nil {
+		defer logFile.Close()
+		log = logFile
+	}
+	con := console.New(env.stderr, log, console.Options{
+		Level: inv.level, Terminal: env.sys.terminal, Now: env.sys.now, PID: env.sys.pid,
+	})
+	inv.r = con
+	con.Begin(c.what, env.sys.user)
+	if logErr != nil {
+		con.Warn("not writing the log: %v", logErr)
+	}
+	var err error
+	if c.locks {
+		var l *lock.Lock
+		l, err = lock.Acquire(inv.root, lock.Holder{
+			PID: env.sys.pid, User: env.sys.user, Command: commandLine(env.argv), Since: env.sys.now(),
+		})
+		if err == nil {
+			err = c.run(ctx, inv)
+			if rerr := l.Release(); rerr != nil {
+				con.Warn("releasing %s: %v", lock.Path(inv.root), rerr)
+			}
+		}
+	} else {
+		err = c.run(ctx, inv)
+	}
+	con.End(err)
+	env.warnings = con.Warnings()
+	if err != nil {
+		return &reportedError{err}
+	}
+	return nil
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/clone"
+	"github.com/drd-linux/drd/internal/report"
+)
+
+// fake is a system whose engines record their calls and do what the test
+// says: report a warning, fail, or return a status.
+type fake struct {
+	cloned  []clone.Options
+	mounted []string // "mount NAME", "umount NAME"
+	roots   []string // the root each engine got
+
+	warn   string // if set, every engine warns this
+	fail   error  // if set, every engine fails with this
+	status *bootenv.Status
+	dir    string // what mount returns
+}
+
+var testNow = time.Date(2026, 11, 21, 16, 45, 3, 0, time.UTC)
+
+func (f *fake) system() system {
+	return system{
+		clone: func(ctx context.Context, opt clone.Options, r report.Reporter) error {
+			f.cloned = append(f.cloned, opt)
+			f.roots = append(f.roots, opt.Root)
+			return f.act(r)
+		},
+		scan: func(ctx context.Context, root string) (*bootenv.Status, error) {
+			f.roots = append(f.roots, root)
+			if f.fail != nil {
+				return nil, f.fail
+			}
+			return f.status, nil
+		},
+		mount: func(ctx context.Context, root, name string, r report.Reporter) (string, error) {
+			f.mounted = append(f.mounted, "mount "+name)
+			f.roots = append(f.roots, root)
+			return f.dir, f.act(r)
+		},
+		umount: func(ctx context.Context, root, name string, r report.Reporter) error {
+			f.mounted = append(f.mounted, "umount "+name)
+			f.roots = append(f.roots, root)
+			return f.act(r)
+		},
+		now:  func() time.Time { return testNow },
+		loc:  time.UTC,
+		user: "root",
+		pid:  4242,
+	}
+}
+
+func (f *fake) act(r report.Reporter) error {
+	r.Step("working")
+	r.Note("a detail")
+	if f.warn != "" {
+		r.Warn("%s", f.warn)
+	}
+	return f.fail
+}
+
+// drd runs a command line in-process against f, with --root root.
+func drd(t *testing.T, f *fake, root string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb strings.Builder
+	argv := append([]string{"drd", "--root", root}, args...)
+	code = run(context.Background(), argv, &out, &errb, f.system())
+	t.Logf("drd %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out.String(), errb.String())
+	return code, out.String(), errb.String()
+}
+
+var errEngine = errors.New("disk on fire")

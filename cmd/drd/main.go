@@ -1,0 +1,21 @@
+// Command drd is Dynamic Root Disk for Linux: it clones the booted system
+// image to another disk or an image file, mounts the inactive image, and
+// shows the images' status. See docs/cli.md for the reference.
+//
+// This file only wires the real machine in; each subcommand is one file
+// (clone.go, status.go, mount.go, umount.go) and app.go runs a command line.
+package main
+
+import (
+	"context"
+	"os"
+)
+
+func main() { os.Exit(runMain()) }
+
+// runMain runs drd on the real machine and returns its exit code.
+func runMain() int {
+	ctx, stop := cancelOnSignals(context.Background(), os.Stderr, os.Exit)
+	defer stop()
+	return run(ctx, os.Args, os.Stdout, os.Stderr, realSystem())
+}

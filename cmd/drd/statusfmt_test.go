@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/drd-linux/drd/bootenv"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/status")
+
+func day(h, m int) time.Time { return time.Date(2026, 11, 21, h, m, 3, 0, time.UTC) }
+
+func fsList(disk string, efi bool) []bootenv.FileSystem {
+	fs := []bootenv.FileSystem{
+		{MountPoint: "/", Device: disk + "2", Type: "ext4", UUID: "0b1c6f1e-2d3a-4c5b-8e9f-" + disk[len(disk)-3:] + "000000001", Label: "root", Size: 19<<30 + 1<<29, Used: 3 << 30},
+		{MountPoint: "/var", Device: disk + "3", Type: "xfs", UUID: "5d0e8a7b-1c2d-4e3f-9a8b-" + disk[len(disk)-3:] + "000000002", Size: 8 << 30},
+	}
+	if efi {
+		fs = append([]bootenv.FileSystem{{MountPoint: "/boot/efi", Device: disk + "1", Type: "vfat", UUID: "ABCD-1234", Size: 512 << 20, Used: 6 << 20}}, fs...)
+	}
+	return fs
+}
+
+func orig000() *bootenv.Image {
+	return &bootenv.Image{
+		Record: bootenv.Record{Name: "sysimage_000", ID: "id-000", Created: day(9, 0), State: bootenv.Booted,
+			FileSystems: fsList("/dev/vda", true),
+			History:     []bootenv.Event{{Time: day(9, 0), Action: "clone", User: "root", Result: "succeeded", Detail: "to /dev/vdb"}}},
+		Disk: "/dev/vda", Booted: true,
+	}
+}
+
+func clone001() *bootenv.Image {
+	return &bootenv.Image{
+		Record: bootenv.Record{Name: "sysimage_001", ID: "id-001", Origin: "id-000", Created: day(9, 0), SourceDisk: "/dev/vda", Target: "/dev/vdb",
+			State: bootenv.Complete, LastSync: day(9, 25), FileSystems: fsList("/dev/vdb", true),
+			History: []bootenv.Event{
+				{Time: day(9, 0), Action: "clone", User: "root", Result: "succeeded"},
+				{Time: day(10, 15), Action: "runcmd", User: "admin", Result: "succeeded", Detail: "apt-get -y upgrade"},
+			}},
+		Disk: "/dev/vdb",
+	}
+}
+
+func statusOneClone() *bootenv.Status {
+	o, c := orig000(), clone001()
+	return &bootenv.Status{Booted: o, Activated: "sysimage_000", Images: []*bootenv.Image{o, c}}
+}
+
+var statusCases = map[string]func() *bootenv.Status{
+	"no-images": func() *bootenv.Status { return &bootenv.Status{} },
+	"booted-only": func() *bootenv.Status {
+		o := orig000()
+		o.FileSystems = fsList("/dev/vda", false)
+		return &bootenv.Status{Booted: o, Images: []*bootenv.Image{o}}
+	},
+	"one-clone": statusOneClone,
+	// The clone is booted and activated; the original is listed second.
+	"booted-clone": func() *bootenv.Status {
+		o, c := orig000(), clone001()
+		o.Booted, c.Booted = false, true
+		o.State, c.State = bootenv.Good, bootenv.Trial
+		return &bootenv.Status{Booted: c, Activated: "sysimage_001", Images: []*bootenv.Image{c, o}}
+	},
+	// Two clones, one in an image file, one broken, none activated.
+	"two-clones": func() *bootenv.Status {
+		o, c := orig000(), clone001()
+		f := &bootenv.Image{
+			Record: bootenv.Record{Name: "sysimage_002", ID: "id-002", Origin: "id-000", Created: day(11, 0), State: bootenv.Broken,
+				FileSystems: []bootenv.FileSystem{{MountPoint: "/", Device: "/dev/loop3p2", Type: "ext4"}}},
+			Disk: "/dev/loop3", ImageFile: "/srv/drd/clone.img",
+		}
+		return &bootenv.Status{Booted: o, Activated: "sysimage_009", Images: []*bootenv.Image{o, c, f}}
+	},
+}
+
+func TestFormatStatusGolden(t *testing.T) {
+	for name, mk := range statusCases {
+		for _, verbose := range []bool{false, true} {
+			file := name + ".txt"
+			if verbose {
+				file = name + "-v.txt"
+			}
+			got := formatStatus(mk(), time.UTC, verbose)
+			golden(t, filepath.Join("testdata/status", file), []byte(got))
+		}
+	}
+}
+
+func TestStatusJSONGolden(t *testing.T) {
+	code, stdout, _ := drd(t, &fake{status: statusOneClone()}, t.TempDir(), "status", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var back bootenv.Status
+	if err := json.Unmarshal([]byte(stdout), &back); err != nil || len(back.Images) != 2 || back.Images[1].LastSync != day(9, 25) {
+		t.Errorf("--json output does not read back: %v %+v", err, back)
+	}
+	golden(t, "testdata/status/one-clone.json", []byte(stdout))
+}
+
+func TestStatusCommandPrintsTable(t *testing.T) {
+	code, stdout, stderr := drd(t, &fake{status: statusOneClone()}, t.TempDir(), "status")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	want, _ := os.ReadFile("testdata/status/one-clone.txt")
+	if stdout != string(want) {
+		t.Errorf("drd status printed\n%s\nwant\n%s", stdout, want)
+	}
+	if !bytes.Contains([]byte(stderr), []byte("* Scanning for system images")) {
+		t.Errorf("no step on stderr")
+	}
+}
+
+func TestOriginal(t *testing.T) {
+	st := statusCases["booted-clone"]()
+	if got := original(st); got.Name != "sysimage_000" {
+		t.Errorf("original of booted-clone = %s, want sysimage_000", got.Name)
+	}
+	// Without an image cloned from nothing: the origin of another.
+	a := &bootenv.Image{Record: bootenv.Record{Name: "a", ID: "A", Origin: "gone"}}
+	b := &bootenv.Image{Record: bootenv.Record{Name: "b", ID: "B", Origin: "A"}}
+	if got := original(&bootenv.Status{Booted: b, Images: []*bootenv.Image{b, a}}); got != a {
+		t.Errorf("original = %v, want a", got.Name)
+	}
+	// Nothing to go by: the booted one.
+	if got := original(&bootenv.Status{Booted: b, Images: []*bootenv.Image{b}}); got != b {
+		t.Errorf("original = %v, want b", got.Name)
+	}
+}
+
+// golden compares got with the file, or rewrites it with -update.
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs:\ngot:\n%s\nwant:\n%s", path, got, want)
+	}
+}

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/user"
+	"strconv"
+	"time"
+
+	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/clone"
+	"github.com/drd-linux/drd/internal/console"
+	"github.com/drd-linux/drd/internal/report"
+)
+
+// system is everything the commands reach outside cmd/drd: the engines
+// and the facts about the caller. Tests replace it with fakes.
+type system struct {
+	clone  func(ctx context.Context, opt clone.Options, r report.Reporter) error
+	scan   func(ctx context.Context, root string) (*bootenv.Status, error)
+	mount  func(ctx context.Context, root, name string, r report.Reporter) (string, error)
+	umount func(ctx context.Context, root, name string, r report.Reporter) error
+
+	now      func() time.Time
+	loc      *time.Location // for the dates drd status prints
+	user     string         // who runs drd, for the banner and the lock
+	pid      int
+	terminal bool // stderr is a terminal: progress is redrawn in place
+}
+
+func realSystem() system {
+	return system{
+		clone:    clone.Run,
+		scan:     bootenv.Scan,
+		mount:    bootenv.Mount,
+		umount:   bootenv.Umount,
+		now:      time.Now,
+		loc:      time.Local,
+		user:     userName(),
+		pid:      os.Getpid(),
+		terminal: console.IsTerminal(os.Stderr),
+	}
+}
+
+// userName is the login name of the caller, or its uid if it has none.
+func userName() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return strconv.Itoa(os.Getuid())
+}
