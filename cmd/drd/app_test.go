@@ -247,3 +247,10 @@ func TestCommandLine(t *testing.T) {
 		t.Errorf("commandLine = %s, want %s", got, want)
 	}
 }
+
+func TestStatusWithNothingFound(t *testing.T) {
+	code, stdout, _ := drd(t, &fake{}, t.TempDir(), "status")
+	if code != 0 || !strings.HasPrefix(stdout, "Original Disk:            None\n") {
+		t.Errorf("status of a nil Status: exit %d\n%s", code, stdout)
+	}
+}

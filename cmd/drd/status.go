@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/internal/console"
 )
 
@@ -29,6 +30,9 @@ func runStatus(ctx context.Context, inv *invocation) error {
 	st, err := inv.sys.scan(ctx, inv.root)
 	if err != nil {
 		return fmt.Errorf("scanning for system images: %w", err)
+	}
+	if st == nil {
+		st = &bootenv.Status{}
 	}
 	if inv.cmd.Bool("json") {
 		enc := json.NewEncoder(inv.stdout)
