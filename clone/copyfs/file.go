@@ -1,0 +1,334 @@
+package copyfs
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// chunk is the most one copy_file_range or sendfile call moves: big enough
+// for throughput, small enough that a cancel is seen within a fraction of a
+// second.
+const chunk = 8 << 20
+
+// copyFiles copies a batch of regular files of the directory rel (inode
+// dirIno).
+func (e *engine) copyFiles(w *worker, rel string, dirIno uint64, ents []dirent) error {
+	full := e.srcPath(rel)
+	sfd, err := e.openSrcDir(rel)
+	if err != nil {
+		if vanished(err) {
+			e.logf("%s vanished or changed while copying: the second pass catches it", full)
+			return nil
+		}
+		return srcError("opening the directory", full, err)
+	}
+	defer unix.Close(sfd)
+	var st unix.Stat_t
+	if err := unix.Fstat(sfd, &st); err != nil {
+		return srcError("examining", full, err)
+	}
+	if st.Ino != dirIno || st.Dev != e.dev {
+		e.logf("%s was replaced while copying: the second pass catches it", full)
+		return nil
+	}
+	dfd, err := openBeneath(e.dstFd, rel, unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
+		return dstError("opening the directory", e.dstPath(rel), err)
+	}
+	defer unix.Close(dfd)
+	for _, de := range ents {
+		if e.ctx.Err() != nil {
+			return nil
+		}
+		if err := e.copyFile(w, sfd, dfd, rel, de.name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyFile copies the regular file name of the open source directory sfd
+// into the open target directory dfd: its data with its holes, then its
+// metadata. A second name of a multiply-linked inode becomes a hard link.
+// If the file changes while it is copied it is copied again (twice at most;
+// after that the second pass catches it).
+func (e *engine) copyFile(w *worker, sfd, dfd int, rel, name string) error {
+	crel := joinRel(rel, name)
+	full, dfull := e.srcPath(crel), e.dstPath(crel)
+	// Look before opening: opening a device node that replaced the file in
+	// the meantime could have effects (a tape rewinds).
+	var st unix.Stat_t
+	if err := unix.Fstatat(sfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if vanished(err) {
+			e.logf("%s vanished while copying: the second pass catches it", full)
+			return nil
+		}
+		return srcError("examining", full, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return e.copyOther(w, sfd, dfd, rel, name)
+	}
+	fd, err := openNoatime(sfd, name, unix.O_NONBLOCK)
+	if err != nil {
+		if vanished(err) {
+			e.logf("%s vanished while copying: the second pass catches it", full)
+			return nil
+		}
+		return srcError("opening", full, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Fstat(fd, &st); err != nil {
+		return srcError("examining", full, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Dev != e.dev {
+		e.logf("%s changed type while copying: the second pass catches it", full)
+		return nil
+	}
+
+	var le *linkEntry
+	if st.Nlink > 1 {
+		var first bool
+		le, first = e.links.claim(st.Ino)
+		if !first {
+			done, err := e.linkName(le, dfd, crel, name, st.Ino)
+			if done || err != nil {
+				return err
+			}
+			le = nil // no first copy: copy this name on its own
+		}
+	}
+	published := false
+	if le != nil {
+		defer func() {
+			if !published {
+				le.publish("", false)
+			}
+		}()
+	}
+
+	out, err := unix.Openat(dfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		if err == unix.EEXIST {
+			return dstError("creating", dfull, errors.New("it exists already: the target must be empty"))
+		}
+		return dstError("creating", dfull, err)
+	}
+	if le != nil {
+		published = true
+		le.publish(crel, true)
+	}
+	_, err = e.fillFile(w, fd, out, &st, full, dfull)
+	if err != nil {
+		unix.Close(out)
+		return err
+	}
+	var dst unix.Stat_t
+	if e.incremental && st.Nlink > 1 {
+		if err := unix.Fstat(out, &dst); err != nil {
+			unix.Close(out)
+			return dstError("examining", dfull, err)
+		}
+	}
+	if err := unix.Close(out); err != nil {
+		return dstError("writing", dfull, err)
+	}
+	e.st.files.Add(1)
+	e.st.entries.Add(1)
+	if e.incremental && st.Nlink > 1 {
+		e.addLinkRec(crel, st.Ino, dst.Ino)
+	}
+	return nil
+}
+
+// fillFile writes the data and metadata of the open source file fd (whose
+// status st is) into the fresh target file out, again while the source
+// changes under it. It returns the data bytes copied.
+func (e *engine) fillFile(w *worker, fd, out int, st *unix.Stat_t, full, dfull string) (int64, error) {
+	var total int64
+	for attempt := 1; ; attempt++ {
+		a, err := readMeta(st, fd, -1, "", full, &w.xbuf)
+		if err != nil {
+			return total, srcError("reading the attributes of", full, err)
+		}
+		n, err := e.copyData(w, fd, out, st.Size, full, dfull)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if err := e.setMeta(metaTarget{fd: out, path: dfull}, &a, e.incremental, &w.xbuf); err != nil {
+			return total, err
+		}
+		// Any change of the source after this check gets a status change
+		// time at or after the target's: Sync sees it.
+		var post unix.Stat_t
+		if err := unix.Fstat(fd, &post); err != nil {
+			return total, srcError("examining", full, err)
+		}
+		if post.Ctim == st.Ctim && post.Size == st.Size && post.Mtim == st.Mtim {
+			return total, nil
+		}
+		if attempt == 3 || e.ctx.Err() != nil {
+			e.logf("%s keeps changing while copying: the second pass catches it", full)
+			return total, nil
+		}
+		*st = post
+		if err := unix.Ftruncate(out, 0); err != nil {
+			return total, dstError("truncating", dfull, err)
+		}
+	}
+}
+
+// copyData copies the data of the source file fd (size bytes) into out,
+// extent by extent as SEEK_DATA/SEEK_HOLE show them, so holes stay holes.
+// It returns the bytes copied, fewer than size when the source shrank.
+func (e *engine) copyData(w *worker, fd, out int, size int64, full, dfull string) (int64, error) {
+	if size == 0 {
+		return 0, nil
+	}
+	firstHole, err := unix.Seek(fd, 0, unix.SEEK_HOLE)
+	if err != nil || firstHole >= size {
+		// No hole (or a file system that cannot tell): one extent.
+		n, err := e.copyRange(w, fd, out, 0, size, full, dfull)
+		return n, err
+	}
+	var total int64
+	for off := int64(0); off < size; {
+		data, err := unix.Seek(fd, off, unix.SEEK_DATA)
+		if err == unix.ENXIO {
+			break // only a hole is left
+		}
+		if err != nil {
+			return total, srcError("finding the data of", full, err)
+		}
+		if data >= size {
+			break
+		}
+		hole, err := unix.Seek(fd, data, unix.SEEK_HOLE)
+		if err != nil {
+			return total, srcError("finding the holes of", full, err)
+		}
+		hole = min(hole, size)
+		n, err := e.copyRange(w, fd, out, data, hole-data, full, dfull)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if n < hole-data {
+			return total, nil // the source shrank; the check after the copy sees it
+		}
+		off = hole
+	}
+	// The size, and with it a hole at the end.
+	if err := unix.Ftruncate(out, size); err != nil {
+		return total, dstError("writing", dfull, err)
+	}
+	return total, nil
+}
+
+// copyRange copies n bytes at off from fd to the same offset of out:
+// in-kernel with copy_file_range (same file system, reflinks) or sendfile
+// (across file systems), else by reading and writing.
+func (e *engine) copyRange(w *worker, fd, out int, off, n int64, full, dfull string) (int64, error) {
+	var done int64
+	if n > int64(len(w.data)) && e.cfr.Load() >= 0 {
+		for done < n {
+			if err := e.ctx.Err(); err != nil {
+				return done, err
+			}
+			soff, doff := off+done, off+done
+			k, err := unix.CopyFileRange(fd, &soff, out, &doff, int(min(n-done, chunk)), 0)
+			if err != nil {
+				if done == 0 && refused(err) {
+					e.cfr.Store(-1)
+					break
+				}
+				return done, copyError(full, dfull, err)
+			}
+			e.cfr.Store(1)
+			if k == 0 {
+				return done, nil // end of the source
+			}
+			done += int64(k)
+			e.st.bytes.Add(int64(k))
+		}
+		if done == n {
+			return done, nil
+		}
+	}
+	if n-done > int64(len(w.data)) && e.sendf.Load() >= 0 {
+		if _, err := unix.Seek(out, off+done, 0); err != nil {
+			return done, dstError("writing", dfull, err)
+		}
+		start := done
+		for done < n {
+			if err := e.ctx.Err(); err != nil {
+				return done, err
+			}
+			soff := off + done
+			k, err := unix.Sendfile(out, fd, &soff, int(min(n-done, chunk)))
+			if err != nil {
+				if done == start && refused(err) {
+					e.sendf.Store(-1)
+					break
+				}
+				return done, copyError(full, dfull, err)
+			}
+			if k == 0 {
+				return done, nil
+			}
+			done += int64(k)
+			e.st.bytes.Add(int64(k))
+		}
+		if done == n {
+			return done, nil
+		}
+	}
+	for done < n {
+		if err := e.ctx.Err(); err != nil {
+			return done, err
+		}
+		want := int(min(n-done, int64(len(w.data))))
+		k, err := unix.Pread(fd, w.data[:want], off+done)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return done, srcError("reading", full, err)
+		}
+		if k == 0 {
+			return done, nil
+		}
+		for written := 0; written < k; {
+			m, err := unix.Pwrite(out, w.data[written:k], off+done+int64(written))
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				return done, dstError("writing", dfull, err)
+			}
+			written += m
+		}
+		done += int64(k)
+		e.st.bytes.Add(int64(k))
+	}
+	return done, nil
+}
+
+// refused tells whether an in-kernel copy call is not possible between these
+// two files (rather than failed): then the next method is tried.
+func refused(err error) bool {
+	switch err {
+	case unix.EXDEV, unix.EINVAL, unix.ENOSYS, unix.EOPNOTSUPP, unix.EBADF:
+		return true
+	}
+	return false
+}
+
+func copyError(full, dfull string, err error) error {
+	if isFull(err) {
+		return &fullError{path: dfull, err: err}
+	}
+	return fmt.Errorf("copying %s to %s: %w (check both disks and the kernel log)", full, dfull, err)
+}

@@ -1,0 +1,52 @@
+package copyfs
+
+import (
+	"sync"
+)
+
+// linkTable maps each multiply-linked source inode (the source is one
+// device, so the inode number is the key) to the first name the copy gave
+// it in the target; later names of the same inode become hard links to it.
+type linkTable struct {
+	mu sync.Mutex
+	m  map[uint64]*linkEntry
+}
+
+// linkEntry is the first copy of a multiply-linked inode. ready is closed
+// once the target entry exists (rel set, ok true) or could not be made.
+type linkEntry struct {
+	ready chan struct{}
+	rel   string
+	ok    bool
+}
+
+// claim returns the entry of ino and whether the caller is the first to
+// claim it: then the caller must create the target entry at once (it must
+// not wait for anything else first) and call publish.
+func (t *linkTable) claim(ino uint64) (*linkEntry, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if le, ok := t.m[ino]; ok {
+		return le, false
+	}
+	le := &linkEntry{ready: make(chan struct{})}
+	t.m[ino] = le
+	return le, true
+}
+
+// publish tells the waiting names where the first copy is (ok) or that
+// there is none (they then copy the inode on their own; Sync re-links).
+func (le *linkEntry) publish(rel string, ok bool) {
+	le.rel, le.ok = rel, ok
+	close(le.ready)
+}
+
+// wait returns the first copy of a claimed inode once it exists.
+func (e *engine) waitLink(le *linkEntry) (string, bool) {
+	select {
+	case <-le.ready:
+		return le.rel, le.ok
+	case <-e.ctx.Done():
+		return "", false
+	}
+}
