@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func requireRoot(t *testing.T) {
@@ -84,6 +86,19 @@ func TestLoopPartitions(t *testing.T) {
 	checkAgainstBlkid(t, root, "ext4")
 	checkAgainstBlkid(t, PartitionPath(dev, 3), "swap")
 	checkSgdisk(t, dev, parts)
+
+	esp := PartitionPath(dev, 1)
+	if err := MakeFAT32(esp, 0, "EFI", 0x12345678); err != nil {
+		t.Fatal(err)
+	}
+	checkAgainstBlkid(t, esp, "vfat")
+	if err := WriteFATFile(esp, "/EFI/BOOT/BOOTX64.EFI", []byte("MZ boot")); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := ReadFATFile(esp, "/EFI/BOOT/BOOTX64.EFI"); err != nil || string(b) != "MZ boot" {
+		t.Errorf("ReadFATFile on %s = %q, %v", esp, b, err)
+	}
+	fsckClean(t, esp)
 
 	if err := DetachLoop(dev); err != nil {
 		t.Fatal(err)
@@ -179,5 +194,69 @@ func TestPartitionPath(t *testing.T) {
 		if got := PartitionPath(tt.dev, tt.n); got != tt.want {
 			t.Errorf("PartitionPath(%q, %d) = %q, want %q", tt.dev, tt.n, got, tt.want)
 		}
+	}
+}
+
+// TestInUseLoop mounts a partition of a loop device and checks that InUse
+// reports it and that WriteGPT, Wipe, HidePartitions and DetachLoop refuse
+// to touch the disk until it is unmounted.
+func TestInUseLoop(t *testing.T) {
+	requireRoot(t)
+	img := sparseFile(t, t.TempDir(), "busy.img", 32*mib)
+	parts, err := WriteGPT(img, []Part{{Name: "data", Type: LinuxFS}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := attach(t, img, false)
+	if err := ShowPartitions(dev, parts); err != nil {
+		t.Fatal(err)
+	}
+	p1 := PartitionPath(dev, 1)
+	run(t, "mkfs.ext4", "-q", "-F", p1)
+	mnt := t.TempDir()
+	if err := unix.Mount(p1, mnt, "ext4", 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	mounted := true
+	unmount := func() {
+		if mounted {
+			if err := unix.Unmount(mnt, 0); err != nil {
+				t.Errorf("unmounting %s: %v", mnt, err)
+			}
+			mounted = false
+		}
+	}
+	t.Cleanup(unmount)
+
+	d, err := DeviceByPath(sysRoot, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons, err := InUse(sysRoot, "/proc", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Base(p1) + " is mounted on " + mnt + " (ext4)"
+	if len(reasons) != 1 || reasons[0] != want {
+		t.Errorf("InUse = %q, want [%q]", reasons, want)
+	}
+	if _, err := WriteGPT(dev, parts); err == nil {
+		t.Errorf("WriteGPT on a disk with a mounted partition succeeded")
+	}
+	if err := Wipe(dev); err == nil {
+		t.Errorf("Wipe on a disk with a mounted partition succeeded")
+	}
+	if err := HidePartitions(dev); err == nil || !strings.Contains(err.Error(), "mounted") {
+		t.Errorf("HidePartitions with a mounted partition: %v", err)
+	}
+	if err := DetachLoop(dev); err == nil {
+		t.Errorf("DetachLoop with a mounted partition succeeded")
+	}
+	unmount()
+	if reasons, err := InUse(sysRoot, "/proc", d); err != nil || len(reasons) != 0 {
+		t.Errorf("InUse after unmount = %q, %v", reasons, err)
+	}
+	if err := Wipe(dev); err != nil {
+		t.Errorf("Wipe after unmount: %v", err)
 	}
 }
