@@ -45,6 +45,9 @@ func Devices(sysDir string) ([]Device, error) {
 	devs := make([]Device, 0, len(entries))
 	for _, e := range entries {
 		d, err := readDevice(filepath.Join(dir, e.Name()))
+		if errors.Is(err, os.ErrNotExist) {
+			continue // removed while we looked (a loop partition deleted)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -195,6 +198,9 @@ func (a *attrReader) int(name string) int64 {
 }
 
 func (a *attrReader) devNumber(name string) (major, minor uint32) {
+	if !a.exists(name) && a.err == nil {
+		a.err = fmt.Errorf("attribute %s: %w", name, os.ErrNotExist)
+	}
 	s := a.string(name)
 	majS, minS, ok := strings.Cut(s, ":")
 	x, err1 := strconv.ParseUint(majS, 10, 32)

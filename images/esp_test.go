@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"math/rand"
 	"os"
@@ -94,21 +95,38 @@ func TestMakeFAT32(t *testing.T) {
 	}
 }
 
-// copyTail copies the last n bytes of src over the last n bytes of dst.
+// copyTail copies the last n bytes of src over the last n bytes of dst
+// (files of the same size).
 func copyTail(t *testing.T, src, dst string, n int64) {
 	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, off := readTail(t, src, n)
 	f, err := os.OpenFile(dst, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if _, err := f.WriteAt(b[int64(len(b))-n:], int64(len(b))-n); err != nil {
+	if _, err := f.WriteAt(b, off); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// readTail returns the last n bytes of a file and their offset.
+func readTail(t *testing.T, name string, n int64) ([]byte, int64) {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	size, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, n)
+	if _, err := f.ReadAt(b, size-n); err != nil {
+		t.Fatal(err)
+	}
+	return b, size - n
 }
 
 // espTree makes a directory tree like a real ESP and returns its root

@@ -260,3 +260,62 @@ func TestInUseLoop(t *testing.T) {
 		t.Errorf("Wipe after unmount: %v", err)
 	}
 }
+
+// TestProbeLVM makes an LVM physical volume with pvcreate (which needs a
+// block device, not a file) and compares Probe with blkid.
+func TestProbeLVM(t *testing.T) {
+	requireRoot(t)
+	img := sparseFile(t, t.TempDir(), "pv.img", 16*mib)
+	dev := attach(t, img, false)
+	t.Setenv("LVM_SUPPRESS_FD_WARNINGS", "1")
+	run(t, "pvcreate", "-ff", "-y", "-q", dev)
+	checkAgainstBlkid(t, dev, "LVM2_member")
+	checkAgainstBlkid(t, img, "LVM2_member")
+}
+
+// TestShowPartitionsRelayout writes a second layout on the loop device
+// itself: ShowPartitions must drop the stale partitions and add the new.
+func TestShowPartitionsRelayout(t *testing.T) {
+	requireRoot(t)
+	img := sparseFile(t, t.TempDir(), "relayout.img", 64*mib)
+	dev := attach(t, img, false)
+	first, err := WriteGPT(dev, []Part{{Type: ESP, Size: 8 * mib}, {Type: LinuxFS, Size: 8 * mib}, {Type: Swap}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ShowPartitions(dev, first); err != nil {
+		t.Fatal(err)
+	}
+	if err := Wipe(dev); err != nil {
+		t.Fatal(err)
+	}
+	second, err := WriteGPT(dev, []Part{{Number: 2, Type: LinuxLVM}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ShowPartitions(dev, second); err != nil {
+		t.Fatal(err)
+	}
+	kernel, err := Partitions(sysRoot, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kernel) != 1 || kernel[0].Partition != 2 || kernel[0].Start != mib || kernel[0].Size != 62*mib {
+		t.Errorf("kernel shows %+v, want only partition 2 of 62 MiB at 1 MiB", kernel)
+	}
+	for _, n := range []int{1, 3} {
+		if _, err := os.Stat(PartitionPath(dev, n)); !os.IsNotExist(err) {
+			t.Errorf("stale %s: %v", PartitionPath(dev, n), err)
+		}
+	}
+	read, err := ReadGPT(dev)
+	if err != nil || len(read) != 1 || read[0] != second[0] {
+		t.Errorf("ReadGPT(%s) = %+v, %v; want %+v", dev, read, err, second)
+	}
+	if err := HidePartitions(dev); err != nil {
+		t.Fatal(err)
+	}
+	if kernel, _ := Partitions(sysRoot, dev); len(kernel) != 0 {
+		t.Errorf("after HidePartitions the kernel shows %+v", kernel)
+	}
+}

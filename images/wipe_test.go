@@ -63,16 +63,13 @@ func TestWipe(t *testing.T) {
 	}
 	run(t, "mkfs.ext4", "-q", "-F", "-E", "offset=1048576", img, "16M")
 	raid, _ := mdFixture(t, "1.0", parts[1].Size)
-	b, err := os.ReadFile(raid)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, _ := readTail(t, raid, 64<<10)
 	f, err := os.OpenFile(img, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if _, err := f.WriteAt(b[len(b)-64<<10:], parts[1].Start+parts[1].Size-64<<10); err != nil {
+	if _, err := f.WriteAt(b, parts[1].Start+parts[1].Size-64<<10); err != nil {
 		t.Fatal(err)
 	}
 	probeAt := func(p Part) error {
