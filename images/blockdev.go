@@ -117,6 +117,9 @@ func Partitions(sysDir, disk string) ([]Device, error) {
 			continue
 		}
 		p, err := readDevice(sub)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
