@@ -1,0 +1,91 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// OVMF firmware files of Debian's ovmf package (4 MiB flash, no Secure Boot).
+const (
+	ovmfCode = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+	ovmfVars = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+)
+
+// drive is one virtio disk.
+type drive struct {
+	File     string
+	Format   string // raw, qcow2
+	Serial   string
+	ReadOnly bool
+	Boot     bool // the firmware boots it first
+}
+
+// machine is what one QEMU process is started with.
+type machine struct {
+	Name     string
+	Firmware Firmware
+	Vars     string // OVMF variables file of this VM (UEFI)
+	Kernel   string // direct kernel boot: kernel, initrd and command line
+	Initrd   string
+	Append   string
+	Drives   []drive
+	MemMiB   int
+	CPUs     int
+	NoReboot bool // a guest reboot ends QEMU
+
+	Serial, Agent, QMP string // unix sockets: console, agent port ("" for none), monitor
+}
+
+// qemuArgs returns the command line that starts m. The serial socket waits
+// for the harness to connect, so no console byte is lost.
+func qemuArgs(m machine) []string {
+	a := []string{
+		"-name", m.Name,
+		"-machine", "q35", "-accel", "tcg",
+		"-m", strconv.Itoa(m.MemMiB), "-smp", strconv.Itoa(m.CPUs),
+		"-nodefaults", "-no-user-config", "-display", "none", "-nic", "none",
+		"-chardev", "socket,id=ser0,path=" + m.Serial + ",server=on,wait=on",
+		"-serial", "chardev:ser0",
+		"-qmp", "unix:" + m.QMP + ",server=on,wait=off",
+		"-device", "virtio-rng-pci",
+	}
+	if m.Firmware == UEFI {
+		a = append(a,
+			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+ovmfCode,
+			"-drive", "if=pflash,format=raw,unit=1,file="+m.Vars)
+	}
+	if m.Kernel != "" {
+		a = append(a, "-kernel", m.Kernel, "-initrd", m.Initrd, "-append", m.Append)
+	}
+	if m.NoReboot {
+		a = append(a, "-no-reboot")
+	}
+	if m.Agent != "" {
+		a = append(a,
+			"-device", "virtio-serial-pci,id=vser",
+			"-chardev", "socket,id=agent,path="+m.Agent+",server=on,wait=off",
+			"-device", "virtserialport,bus=vser.0,chardev=agent,name=drd.agent")
+	}
+	for i, d := range m.Drives {
+		opts := []string{"file=" + d.File, "if=none", fmt.Sprintf("id=d%d", i), "format=" + d.Format, "cache=unsafe", "discard=unmap"}
+		if d.ReadOnly {
+			opts = append(opts, "readonly=on")
+		}
+		dev := fmt.Sprintf("virtio-blk-pci,drive=d%d,serial=%s", i, d.Serial)
+		if d.Boot {
+			dev += ",bootindex=0"
+		}
+		a = append(a, "-drive", strings.Join(opts, ","), "-device", dev)
+	}
+	return a
+}
+
+// cpus is the number of virtual CPUs of each VM.
+func cpus() int {
+	if n, err := strconv.Atoi(os.Getenv(EnvCPUs)); err == nil && n > 0 {
+		return n
+	}
+	return 2
+}
