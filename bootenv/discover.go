@@ -3,6 +3,7 @@ package bootenv
 import (
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -17,6 +18,7 @@ type BlockDev struct {
 	Size         int64  // bytes
 	FSType       string // ext4, xfs, vfat, swap, LVM2_member, "" if none
 	ID           DevID
+	BackingFile  string // the image file of a loop device
 }
 
 // DeviceTable lists the block devices of the machine.
@@ -30,6 +32,21 @@ func (t DeviceTable) ByNumber(major, minor uint32) (BlockDev, bool) {
 		}
 	}
 	return BlockDev{}, false
+}
+
+// byBackingFile reports whether a loop device shows the image file f.
+func (t DeviceTable) byBackingFile(f string) bool {
+	return slices.ContainsFunc(t, func(d BlockDev) bool { return d.BackingFile == f })
+}
+
+// backingFileOf returns the image file behind disk, "" if none.
+func (t DeviceTable) backingFileOf(disk string) string {
+	for _, d := range t {
+		if d.Path == disk {
+			return d.BackingFile
+		}
+	}
+	return ""
 }
 
 // BySpec finds the device an fstab or crypttab spec names.

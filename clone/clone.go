@@ -1,11 +1,12 @@
 // Package clone plans a clone of the booted system image (critical and
-// shared file systems, target checks) and carries it out.
+// shared file systems, target checks) and carries it out: partitions, file
+// systems, the copy, the second pass and the fix-ups in the clone.
 package clone
 
 import (
 	"context"
-	"errors"
 
+	"github.com/drd-linux/drd/internal/execrun"
 	"github.com/drd-linux/drd/internal/report"
 )
 
@@ -18,9 +19,44 @@ type Options struct {
 	ESP       bool     // give the clone an ESP even if the source has none
 	ImageSize int64    // size of a new image file; 0: from used space
 	Exclude   []string // paths (in the image) whose contents are left out
+
+	// Seams for tests; zero values mean the real machine.
+	SysDir, ProcDir string         // "/sys", "/proc"
+	Runner          execrun.Runner // external programs (mkfs, tune2fs)
+}
+
+func (o *Options) defaults() {
+	if o.Root == "" {
+		o.Root = "/"
+	}
+	if o.SysDir == "" {
+		o.SysDir = "/sys"
+	}
+	if o.ProcDir == "" {
+		o.ProcDir = "/proc"
+	}
+	if o.Runner == nil {
+		o.Runner = execrun.Real{}
+	}
 }
 
 // Run checks, plans and (unless Preview) carries out a clone.
 func Run(ctx context.Context, opt Options, r report.Reporter) error {
-	return errors.New("not implemented yet")
+	opt.defaults()
+	if !opt.Preview {
+		if err := releaseStale(opt, r); err != nil {
+			return err
+		}
+	}
+	r.Step("Discovering the booted system image at %s", opt.Root)
+	p, err := makePlan(ctx, opt)
+	if err != nil {
+		return err
+	}
+	showPlan(p, r)
+	if opt.Preview {
+		r.Step("Preview: nothing was written")
+		return nil
+	}
+	return execute(ctx, p, opt, r)
 }

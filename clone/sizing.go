@@ -14,6 +14,9 @@ const (
 	gptOverhead = 2 * mib
 	// defaultESPSize is the ESP made with -x esp=true when the source has none.
 	defaultESPSize = 256 * mib
+	// minESPSize: FAT32 needs 65525 clusters (33 MiB with 512-byte ones);
+	// a smaller source ESP (FAT16) gets this much.
+	minESPSize = 64 * mib
 	// minFSSize is the smallest file system drd makes.
 	minFSSize = 64 * mib
 )

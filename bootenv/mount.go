@@ -1,0 +1,221 @@
+package bootenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/drd-linux/drd/images"
+	"github.com/drd-linux/drd/internal/report"
+)
+
+// Mount mounts the inactive image name ("" for the only inactive one) under
+// root's /var/opt/drd/mnts/<name> and returns that directory.
+func Mount(ctx context.Context, root, name string, r report.Reporter) (string, error) {
+	return Real(root).Mount(ctx, name, r)
+}
+
+// Umount unmounts what Mount mounted, in reverse order, and detaches loops.
+func Umount(ctx context.Context, root, name string, r report.Reporter) error {
+	return Real(root).Umount(ctx, name, r)
+}
+
+// Inactive picks image name among the images of st, or the only inactive
+// one when name is "".
+func (st *Status) Inactive(name string) (*Image, error) {
+	var inactive []string
+	for _, img := range st.Images {
+		if img.Booted {
+			if img.Name == name {
+				return nil, fmt.Errorf("%s is the booted image: it is mounted at %s already", name, st.Booted.FileSystems[0].MountPoint)
+			}
+			continue
+		}
+		if img.Name == name || (name == "" && len(st.Images) == 2) {
+			return img, nil
+		}
+		inactive = append(inactive, img.Name)
+	}
+	switch {
+	case len(inactive) == 0:
+		return nil, errors.New("there is no inactive image: make one with drd clone -t DISK")
+	case name == "":
+		return nil, fmt.Errorf("there are several inactive images (%s): name one", strings.Join(inactive, ", "))
+	}
+	return nil, fmt.Errorf("no image %s; the inactive images are %s", name, strings.Join(inactive, ", "))
+}
+
+// MountDir is where image name is mounted under root.
+func MountDir(root, name string) string { return filepath.Join(root, MountsDir, name) }
+
+// Mount mounts every critical file system of an inactive image, parents
+// first, under /var/opt/drd/mnts/<name>.
+func (m Machine) Mount(ctx context.Context, name string, r report.Reporter) (string, error) {
+	st, err := m.Scan(ctx)
+	if err != nil {
+		return "", err
+	}
+	img, err := st.Inactive(name)
+	if err != nil {
+		return "", err
+	}
+	dir := MountDir(m.Root, img.Name)
+	mounts, err := ReadMountinfo(m.ProcDir)
+	if err != nil {
+		return "", err
+	}
+	if len(MountsUnder(mounts, dir)) > 0 {
+		r.Step("%s is mounted at %s already", img.Name, dir)
+		return dir, nil
+	}
+	if img.State == Broken || img.State == Cloning {
+		r.Warn("%s is %s: its contents may be incomplete", img.Name, img.State)
+	}
+	if img.ImageFile != "" || img.Disk == "" {
+		// Scan attached the file only while it looked; attach it for good.
+		if err := m.attachForMount(img); err != nil {
+			return "", err
+		}
+	}
+	devs, err := ReadDevices(m.SysDir)
+	if err != nil {
+		return "", err
+	}
+	fss := append([]FileSystem(nil), img.FileSystems...)
+	sort.SliceStable(fss, func(i, j int) bool { return depth(fss[i].MountPoint) < depth(fss[j].MountPoint) })
+	r.Step("Mounting %s at %s", img.Name, dir)
+	var done []string
+	fail := func(err error) (string, error) {
+		for i := len(done) - 1; i >= 0; i-- {
+			unix.Unmount(done[i], 0)
+		}
+		return "", err
+	}
+	for _, f := range fss {
+		d, ok := devs.BySpec("UUID=" + f.UUID)
+		if !ok {
+			return fail(fmt.Errorf("%s of %s (UUID=%s) is on no block device: is its disk attached?", f.MountPoint, img.Name, f.UUID))
+		}
+		at := filepath.Join(dir, f.MountPoint)
+		if err := os.MkdirAll(at, 0o755); err != nil {
+			return fail(err)
+		}
+		err := unix.Mount(d.Path, at, f.Type, 0, "")
+		if errors.Is(err, unix.ENODEV) && f.Type == "vfat" {
+			r.Note("%s (%s) not mounted: the running kernel has no vfat", f.MountPoint, d.Path)
+			continue
+		}
+		if err != nil {
+			return fail(fmt.Errorf("mounting %s of %s (%s) at %s: %w", f.MountPoint, img.Name, d.Path, at, err))
+		}
+		done = append(done, at)
+		r.Note("%-10s %s", f.MountPoint, d.Path)
+	}
+	return dir, nil
+}
+
+// attachForMount attaches an image's file read-write with its partitions.
+func (m Machine) attachForMount(img *Image) error {
+	for _, f := range ImageFiles(m.Root) {
+		parts, err := images.ReadGPT(f)
+		if err != nil {
+			continue
+		}
+		dev, err := images.AttachLoop(f, false)
+		if err != nil {
+			return err
+		}
+		if err := images.ShowPartitions(dev, parts); err != nil {
+			images.DetachLoop(dev)
+			return err
+		}
+		devs, err := ReadDevices(m.SysDir)
+		if err == nil {
+			if _, ok := devs.BySpec("UUID=" + img.FileSystems[0].UUID); ok {
+				img.Disk, img.ImageFile = dev, f
+				return nil
+			}
+		}
+		images.DetachLoop(dev)
+	}
+	return fmt.Errorf("no image file holds %s: is the file registered in %s still there?", img.Name, ImageFilesPath)
+}
+
+// Umount unmounts an image mounted by Mount, children first, and detaches
+// the loop device of an image file.
+func (m Machine) Umount(ctx context.Context, name string, r report.Reporter) error {
+	mounts, err := ReadMountinfo(m.ProcDir)
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		names := mountedImages(mounts, filepath.Join(m.Root, MountsDir))
+		switch len(names) {
+		case 0:
+			return errors.New("no image is mounted under " + filepath.Join(m.Root, MountsDir))
+		case 1:
+			name = names[0]
+		default:
+			return fmt.Errorf("several images are mounted (%s): name one", strings.Join(names, ", "))
+		}
+	}
+	dir := MountDir(m.Root, name)
+	under := MountsUnder(mounts, dir)
+	if len(under) == 0 {
+		return fmt.Errorf("%s is not mounted at %s", name, dir)
+	}
+	r.Step("Unmounting %s from %s", name, dir)
+	var disks []string
+	for i := len(under) - 1; i >= 0; i-- {
+		at := filepath.Join(dir, under[i].MountPoint)
+		if err := unix.Unmount(at, 0); err != nil {
+			if errors.Is(err, unix.EBUSY) {
+				return fmt.Errorf("%s is busy: %s; stop them (or leave the directory) and run drd umount again", at, strings.Join(Holders(m.ProcDir, at), "; "))
+			}
+			return fmt.Errorf("unmounting %s: %w", at, err)
+		}
+		r.Note("unmounted %s", at)
+		if d, err := images.DeviceByNumber(m.SysDir, under[i].Major, under[i].Minor); err == nil {
+			disks = append(disks, "/dev/"+d.Disk)
+		}
+	}
+	for _, disk := range disks {
+		d, err := images.DeviceByPath(m.SysDir, disk)
+		if err != nil || d.BackingFile == "" || !isImageFile(m.Root, d.BackingFile) {
+			continue
+		}
+		if err := images.DetachLoop(disk); err == nil {
+			r.Note("detached %s (%s)", disk, d.BackingFile)
+		}
+	}
+	return nil
+}
+
+func isImageFile(root, f string) bool {
+	for _, g := range ImageFiles(root) {
+		if g == f {
+			return true
+		}
+	}
+	return false
+}
+
+// mountedImages lists the names of images with mounts under dir.
+func mountedImages(mounts []MountInfo, dir string) []string {
+	seen := map[string]bool{}
+	var names []string
+	for _, m := range MountsUnder(mounts, dir) {
+		n := strings.SplitN(strings.TrimPrefix(m.MountPoint, "/"), "/", 2)[0]
+		if n != "" && !strings.HasPrefix(n, ".") && !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	return names
+}

@@ -1,0 +1,223 @@
+package bootenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/drd-linux/drd/images"
+	"github.com/drd-linux/drd/internal/lock"
+)
+
+// Machine says where the system facts are read: the image's root and the
+// kernel's /sys and /proc. Tests point SysDir and ProcDir elsewhere.
+type Machine struct {
+	Root, SysDir, ProcDir string
+}
+
+// Real is the machine drd runs on, with the image's root at root.
+func Real(root string) Machine {
+	if root == "" {
+		root = "/"
+	}
+	return Machine{Root: root, SysDir: "/sys", ProcDir: "/proc"}
+}
+
+// DiscoverBooted finds the critical and shared file systems of the image
+// whose root is at m.Root, with their used space.
+func (m Machine) DiscoverBooted() (*Layout, error) {
+	mounts, err := ReadMountinfo(m.ProcDir)
+	if err != nil {
+		return nil, err
+	}
+	var fstab []FstabEntry
+	data, err := os.ReadFile(filepath.Join(m.Root, "etc/fstab"))
+	switch {
+	case err == nil:
+		if fstab, err = ParseFstab(data); err != nil {
+			return nil, fmt.Errorf("%s: %w", filepath.Join(m.Root, "etc/fstab"), err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	}
+	devs, err := ReadDevices(m.SysDir)
+	if err != nil {
+		return nil, err
+	}
+	l, err := Discover(m.Root, mounts, fstab, devs)
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range l.Critical {
+		if !c.Mounted() {
+			continue
+		}
+		var st unix.Statfs_t
+		if err := unix.Statfs(c.HostPath, &st); err == nil {
+			l.Critical[i].Used = int64(st.Blocks-st.Bfree) * int64(st.Bsize)
+		}
+	}
+	return l, nil
+}
+
+// Scan finds every image: the booted one at root and the ones on other
+// block devices and image files drd made.
+func Scan(ctx context.Context, root string) (*Status, error) {
+	return Real(root).Scan(ctx)
+}
+
+// rootPartName matches the GPT name of a clone's root partition.
+var rootPartName = regexp.MustCompile(`^drd-(sysimage_\d{3})-root$`)
+
+// Scan finds every image of the machine.
+func (m Machine) Scan(ctx context.Context) (*Status, error) {
+	l, err := m.DiscoverBooted()
+	if err != nil {
+		return nil, err
+	}
+	rec, err := BootedRecord(m.Root)
+	if err != nil {
+		return nil, err
+	}
+	booted := &Image{Record: *rec, Disk: l.Disk, Booted: true}
+	booted.FileSystems = nil
+	for _, c := range l.Critical {
+		booted.FileSystems = append(booted.FileSystems, c.FileSystem)
+	}
+	st := &Status{Booted: booted, Images: []*Image{booted}, Activated: booted.Name}
+
+	devs, err := ReadDevices(m.SysDir)
+	if err != nil {
+		return nil, err
+	}
+	release, attachedFiles, err := m.attachImageFiles(devs)
+	defer release()
+	if err != nil {
+		return nil, err
+	}
+	if attachedFiles > 0 {
+		if devs, err = ReadDevices(m.SysDir); err != nil {
+			return nil, err
+		}
+	}
+	mounts, _ := ReadMountinfo(m.ProcDir)
+	held := lockHeld(m.Root)
+	for _, d := range devs {
+		bootedRoot := len(l.Critical) > 0 && d.Path == l.Critical[0].Device
+		isClone := rootPartName.MatchString(d.ID.PartLabel)
+		isOrigin := rec.OriginRoot != "" && d.ID.UUID == rec.OriginRoot
+		if bootedRoot || !(isClone || isOrigin) {
+			continue
+		}
+		img, err := m.readImage(ctx, d, mounts)
+		if err != nil {
+			return nil, fmt.Errorf("reading the image on %s: %w", d.Path, err)
+		}
+		if img.State == Cloning && !held {
+			img.State = Broken // its clone died without a word (kill -9, power loss)
+		}
+		img.ImageFile = devs.backingFileOf(d.Disk)
+		st.Images = append(st.Images, img)
+	}
+	sort.SliceStable(st.Images[1:], func(i, j int) bool { return st.Images[1+i].Name < st.Images[1+j].Name })
+	for _, img := range st.Images {
+		if img.State == Activated {
+			st.Activated = img.Name
+		}
+	}
+	return st, nil
+}
+
+// readImage reads the record of the image whose root file system is on d,
+// from where it is mounted or from a private read-only mount.
+func (m Machine) readImage(ctx context.Context, d BlockDev, mounts []MountInfo) (*Image, error) {
+	img := &Image{Disk: d.Disk}
+	read := func(dir string) error {
+		rec, err := ReadRecord(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			rec = &Record{Name: "unknown", State: Broken}
+			rec.AddEvent("scan", "failed", "no "+RecordPath+" in its root file system")
+		} else if err != nil {
+			return err
+		}
+		img.Record = *rec
+		return nil
+	}
+	for _, mi := range mounts {
+		if mi.Major == d.Major && mi.Minor == d.Minor && mi.FSRoot == "/" {
+			return img, read(mi.MountPoint)
+		}
+	}
+	dir, err := os.MkdirTemp("", "drd-scan-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(dir)
+	if err := unix.Mount(d.Path, dir, d.FSType, unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID|unix.MS_NOEXEC, readOnlyData(d.FSType)); err != nil {
+		return nil, fmt.Errorf("mounting %s read-only: %w", d.Path, err)
+	}
+	defer unix.Unmount(dir, 0)
+	return img, read(dir)
+}
+
+// readOnlyData keeps a read-only mount from writing: no journal replay.
+func readOnlyData(fsType string) string {
+	switch fsType {
+	case "ext3", "ext4":
+		return "noload"
+	case "xfs":
+		return "norecovery"
+	}
+	return ""
+}
+
+// lockHeld reports whether a drd command holds the lock of root now.
+func lockHeld(root string) bool {
+	f, err := os.Open(lock.Path(root))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		return true
+	}
+	unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	return false
+}
+
+// attachImageFiles attaches, read-only, every registered image file that
+// no loop device shows, so that its images are found like any disk's. The
+// function it returns detaches them again.
+func (m Machine) attachImageFiles(devs DeviceTable) (func(), int, error) {
+	var loops []string
+	release := func() {
+		for _, l := range loops {
+			images.DetachLoop(l)
+		}
+	}
+	for _, f := range ImageFiles(m.Root) {
+		if devs.byBackingFile(f) {
+			continue
+		}
+		parts, err := images.ReadGPT(f)
+		if err != nil {
+			continue // not (or no longer) a disk image drd made
+		}
+		dev, err := images.AttachLoop(f, true)
+		if err != nil {
+			return release, len(loops), fmt.Errorf("attaching image file %s: %w", f, err)
+		}
+		loops = append(loops, dev)
+		if err := images.ShowPartitions(dev, parts); err != nil {
+			return release, len(loops), fmt.Errorf("showing the partitions of %s (%s): %w", f, dev, err)
+		}
+	}
+	return release, len(loops), nil
+}

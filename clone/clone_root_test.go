@@ -1,0 +1,386 @@
+package clone
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/images"
+	"github.com/drd-linux/drd/internal/report"
+	"github.com/drd-linux/drd/internal/testsys"
+	"github.com/drd-linux/drd/internal/treecmp"
+)
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: loop devices and mounts")
+	}
+}
+
+// buildSource makes a source system with every kind of entry, kernel-like
+// files in /boot and a boot loader in its (unmounted) ESP.
+func buildSource(t *testing.T) *testsys.System {
+	t.Helper()
+	requireRoot(t)
+	ctx := context.Background()
+	s, err := testsys.Build(ctx, t.TempDir(), testsys.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := testsys.FillEveryKind(ctx, s.Root); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.Root, "boot/vmlinuz-6.1.0-test"), []byte("kernel"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A file hidden under a mount point is part of the root file system.
+	if err := os.WriteFile(filepath.Join(bindAlone(t, s.Root), "home/hidden-under-mount"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	efi := filepath.Join(t.TempDir(), "grubx64.efi")
+	os.WriteFile(efi, []byte("an EFI binary"), 0o644)
+	if err := s.PutESP(ctx, efi, "/EFI/debian/grubx64.efi"); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// cloned is a clone opened for inspection: its partitions mounted read-only.
+type cloned struct {
+	root, boot string
+	esp        string // ESP partition device
+	devs       map[string]string
+}
+
+// openClone shows the partitions of target (an image file or a disk) and
+// mounts the clone's root and /boot read-only.
+func openClone(t *testing.T, target string) *cloned {
+	t.Helper()
+	disk := target
+	if !strings.HasPrefix(target, "/dev/") {
+		dev, err := images.AttachLoop(target, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { images.DetachLoop(dev) })
+		disk = dev
+	}
+	parts, err := images.ReadGPT(disk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := images.ShowPartitions(disk, parts); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { images.HidePartitions(disk) })
+	c := &cloned{devs: map[string]string{}}
+	for _, p := range parts {
+		c.devs[p.Name] = images.PartitionPath(disk, p.Number)
+	}
+	c.esp = c.devs["drd-sysimage_001-boot_efi"]
+	for _, m := range []struct {
+		name string
+		dir  *string
+	}{{"drd-sysimage_001-root", &c.root}, {"drd-sysimage_001-boot", &c.boot}} {
+		dev, ok := c.devs[m.name]
+		if !ok {
+			t.Fatalf("the clone has no partition %s; it has %v", m.name, c.devs)
+		}
+		*m.dir = t.TempDir()
+		if err := unix.Mount(dev, *m.dir, "ext4", unix.MS_RDONLY, "noload"); err != nil {
+			t.Fatalf("mounting %s: %v", dev, err)
+		}
+		dir := *m.dir
+		t.Cleanup(func() { unix.Unmount(dir, 0) })
+	}
+	return c
+}
+
+// verifyClone compares a clone with its source entry by entry.
+func verifyClone(t *testing.T, s *testsys.System, c *cloned) {
+	t.Helper()
+	opt := treecmp.Options{Ignore: []string{"/var/opt/drd", "/etc/fstab"}}
+	root := bindAlone(t, s.Root)
+	if _, err := os.Stat(filepath.Join(c.root, "home/hidden-under-mount")); err != nil {
+		t.Errorf("the file hidden under /home was not copied: %v", err)
+	}
+	for _, pair := range [][2]string{{root, c.root}, {filepath.Join(s.Root, "boot"), c.boot}} {
+		diffs, err := treecmp.Compare(pair[0], pair[1], opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range diffs {
+			t.Errorf("%s vs %s: %s", pair[0], pair[1], d)
+		}
+	}
+	rec, err := bootenv.ReadRecord(c.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Name != "sysimage_001" || rec.State != bootenv.Complete {
+		t.Errorf("clone record: name %s state %s, want sysimage_001 complete", rec.Name, rec.State)
+	}
+	data, err := os.ReadFile(filepath.Join(c.root, "etc/fstab"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fstab, err := bootenv.ParseFstab(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"/": "drd-sysimage_001-root", "/boot": "drd-sysimage_001-boot", "/boot/efi": "drd-sysimage_001-boot_efi"}
+	for _, e := range fstab {
+		part, critical := want[e.File]
+		if !critical {
+			if e.File == "/home" && !strings.HasPrefix(e.Spec, "UUID=") {
+				t.Errorf("shared /home changed: %s", e.Spec)
+			}
+			continue
+		}
+		sig, err := images.ProbePath(c.devs[part])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Spec != "UUID="+sig.UUID {
+			t.Errorf("clone fstab: %s is %s, want UUID=%s (the clone's %s)", e.File, e.Spec, sig.UUID, part)
+		}
+	}
+	got, err := images.ReadFATFile(c.esp, "/EFI/debian/grubx64.efi")
+	if err != nil || string(got) != "an EFI binary" {
+		t.Errorf("clone ESP: /EFI/debian/grubx64.efi = %q, %v", got, err)
+	}
+	for name, dev := range c.devs {
+		if strings.HasSuffix(name, "-bios") {
+			continue
+		}
+		fsck := "fsck.ext4"
+		if dev == c.esp {
+			fsck = "fsck.vfat"
+		}
+		if out, err := exec.Command(fsck, "-n", dev).CombinedOutput(); err != nil {
+			t.Errorf("%s -n %s (%s): %v\n%s", fsck, dev, name, err, out)
+		}
+	}
+}
+
+func TestCloneToImageFile(t *testing.T) {
+	s := buildSource(t)
+	target := filepath.Join(t.TempDir(), "clone.img")
+	if err := Run(context.Background(), Options{Root: s.Root, Target: target}, report.Func(t.Logf)); err != nil {
+		t.Fatal(err)
+	}
+	verifyClone(t, s, openClone(t, target))
+	// The booted image got a record, and nothing else changed there.
+	rec, err := bootenv.ReadRecord(s.Root)
+	if err != nil || rec.Name != "sysimage_000" {
+		t.Errorf("booted record: %+v, %v", rec, err)
+	}
+}
+
+func TestCloneToLoopDeviceWithOverwrite(t *testing.T) {
+	s := buildSource(t)
+	img := filepath.Join(t.TempDir(), "disk.img")
+	makeImage(t, img, 2<<30)
+	dev := attach(t, img)
+	if out, err := exec.Command("mkfs.ext4", "-q", dev).CombinedOutput(); err != nil {
+		t.Fatal(err, string(out))
+	}
+	err := Run(context.Background(), Options{Root: s.Root, Target: dev}, report.Func(t.Logf))
+	if err == nil || !strings.Contains(err.Error(), "-x overwrite=true") {
+		t.Fatalf("a target with a file system: got %v, want a refusal naming -x overwrite=true", err)
+	}
+	if err := Run(context.Background(), Options{Root: s.Root, Target: dev, Overwrite: true}, report.Func(t.Logf)); err != nil {
+		t.Fatal(err)
+	}
+	verifyClone(t, s, openClone(t, dev))
+}
+
+// bindAlone shows the file system at dir without what is mounted below it.
+func bindAlone(t *testing.T, dir string) string {
+	t.Helper()
+	at := t.TempDir()
+	if err := unix.Mount(dir, at, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(at, unix.MNT_DETACH) })
+	return at
+}
+
+func makeImage(t *testing.T, path string, size int64) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func attach(t *testing.T, img string) string {
+	t.Helper()
+	dev, err := images.AttachLoop(img, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := images.DetachLoop(dev); err != nil {
+			t.Error(err)
+		}
+	})
+	return dev
+}
+
+func TestCloneRefusals(t *testing.T) {
+	s := buildSource(t)
+	small := filepath.Join(t.TempDir(), "small.img")
+	makeImage(t, small, 100<<20)
+	smallDev := attach(t, small)
+	busyImg := filepath.Join(t.TempDir(), "busy.img")
+	makeImage(t, busyImg, 2<<30)
+	busy := attach(t, busyImg)
+	if out, err := exec.Command("mkfs.ext4", "-q", busy).CombinedOutput(); err != nil {
+		t.Fatal(err, string(out))
+	}
+	mnt := t.TempDir()
+	if err := unix.Mount(busy, mnt, "ext4", 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(mnt, 0) })
+
+	for _, tt := range []struct {
+		name, target string
+		overwrite    bool
+		want         string
+	}{
+		{"a partition", s.Boot, true, "is a partition"},
+		{"the source disk", s.Disk, true, "holds the booted image's /"},
+		{"a mounted file system", busy, true, "is in use"},
+		{"too small", smallDev, true, "needs at least"},
+		{"no such device", "/dev/drd-no-such-disk", true, "does not exist"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := hashDevice(t, tt.target)
+			err := Run(context.Background(), Options{Root: s.Root, Target: tt.target, Overwrite: tt.overwrite}, report.Func(t.Logf))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error saying %q", err, tt.want)
+			}
+			if after := hashDevice(t, tt.target); after != before {
+				t.Errorf("the refused target %s changed", tt.target)
+			}
+		})
+	}
+}
+
+func hashDevice(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "absent"
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatal(err)
+	}
+	return string(h.Sum(nil))
+}
+
+func TestPreviewWritesNothing(t *testing.T) {
+	s := buildSource(t)
+	img := filepath.Join(t.TempDir(), "disk.img")
+	makeImage(t, img, 2<<30)
+	dev := attach(t, img)
+	before := hashDevice(t, dev)
+	rootBefore := hashDevice(t, s.RootDev)
+	if err := Run(context.Background(), Options{Root: s.Root, Target: dev, Preview: true}, report.Func(t.Logf)); err != nil {
+		t.Fatal(err)
+	}
+	newFile := filepath.Join(t.TempDir(), "new.img")
+	if err := Run(context.Background(), Options{Root: s.Root, Target: newFile, Preview: true}, report.Func(t.Logf)); err != nil {
+		t.Fatal(err)
+	}
+	if hashDevice(t, dev) != before {
+		t.Error("preview changed the target's bytes")
+	}
+	if hashDevice(t, newFile) != "absent" {
+		t.Error("preview created the image file")
+	}
+	unix.Sync()
+	if hashDevice(t, s.RootDev) != rootBefore {
+		t.Error("preview changed the source's root file system")
+	}
+}
+
+// cancelAfter cancels a context once the copy has moved some bytes.
+type cancelAfter struct {
+	report.Reporter
+	bytes  int64
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+func (c *cancelAfter) Progress(p report.Progress) {
+	if p.Bytes >= c.bytes {
+		c.once.Do(c.cancel)
+	}
+}
+
+func TestInterruptedCloneIsBrokenThenRecovers(t *testing.T) {
+	s := buildSource(t)
+	target := filepath.Join(t.TempDir(), "clone.img")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := &cancelAfter{Reporter: report.Func(t.Logf), bytes: 1, cancel: cancel}
+	err := Run(ctx, Options{Root: s.Root, Target: target}, r)
+	if err == nil || !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted clone: got %v, want context.Canceled", err)
+	}
+	c := openClone(t, target)
+	rec, err := bootenv.ReadRecord(c.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State != bootenv.Broken {
+		t.Errorf("interrupted clone is %s, want broken", rec.State)
+	}
+	unix.Unmount(c.root, 0)
+	unix.Unmount(c.boot, 0)
+	loops, _ := images.LoopsOf("/sys", target)
+	for _, l := range loops {
+		images.DetachLoop(l)
+	}
+	// Nothing of the clone is left mounted.
+	mounts, _ := bootenv.ReadMountinfo("/proc")
+	if left := bootenv.MountsUnder(mounts, filepath.Join(s.Root, bootenv.MountsDir)); len(left) > 0 {
+		t.Errorf("left mounted: %+v", left)
+	}
+	err = Run(context.Background(), Options{Root: s.Root, Target: target}, report.Func(t.Logf))
+	if err == nil || !strings.Contains(err.Error(), "overwrite") {
+		t.Errorf("rerun without overwrite: got %v, want a refusal", err)
+	}
+	if err := Run(context.Background(), Options{Root: s.Root, Target: target, Overwrite: true}, report.Func(t.Logf)); err != nil {
+		t.Fatal(err)
+	}
+	verifyClone(t, s, openClone(t, target))
+}

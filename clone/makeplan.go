@@ -1,0 +1,133 @@
+package clone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/drd-linux/drd/bootenv"
+)
+
+// imageMargin is what a new image file gets beyond the used space: room
+// for patches and the boot partitions.
+const imageMargin = 1 * gib
+
+// makePlan reads the machine (mount table, fstab, block devices, the
+// target) and works out the clone. It writes nothing.
+func makePlan(ctx context.Context, opt Options) (*Plan, error) {
+	src, err := discover(opt.Root, opt.SysDir, opt.ProcDir)
+	if err != nil {
+		return nil, err
+	}
+	origin, err := bootenv.BootedRecord(opt.Root)
+	if err != nil {
+		return nil, err
+	}
+	usage, err := measure(src)
+	if err != nil {
+		return nil, err
+	}
+	facts, err := readTarget(opt.SysDir, opt.ProcDir, opt.Target)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Source: src, Origin: origin, Name: otherName(origin.Name), ID: bootenv.NewID()}
+	p.Target = Target{Given: opt.Target, Size: facts.size}
+	if facts.isBlock {
+		p.Target.Disk = facts.disk
+	} else {
+		abs, err := filepath.Abs(opt.Target)
+		if err != nil {
+			return nil, err
+		}
+		p.Target.File, p.Target.Create = abs, !facts.exists
+	}
+
+	// A dry run of the layout gives the least the target must hold.
+	var needs []need
+	for _, c := range src.Critical {
+		needs = append(needs, need{mountPoint: c.MountPoint, size: c.Size, used: usage[c.MountPoint].bytes, fixed: c.Type == "vfat"})
+	}
+	if opt.ESP {
+		needs = append(needs, need{mountPoint: "/boot/efi", size: defaultESPSize, fixed: true})
+	}
+	minimum := required(needs)
+	if p.Target.File != "" {
+		switch {
+		case opt.ImageSize > 0:
+			p.Target.Size = opt.ImageSize
+		case !facts.exists:
+			p.Target.Size = alignUp(minimum + minimum/4 + imageMargin)
+		}
+		facts.size = p.Target.Size
+		facts.exists = true
+	}
+	if err := checkTarget(facts, src, minimum, opt.Overwrite); err != nil {
+		return nil, err
+	}
+	p.Parts, p.FS, err = layout(p.Name, src.Critical, usage, p.Target.Size, opt.ESP)
+	if err != nil {
+		return nil, fmt.Errorf("laying out %s: %w", opt.Target, err)
+	}
+	return p, nil
+}
+
+// discover finds the critical and shared file systems of the image at root.
+func discover(root, sysDir, procDir string) (*bootenv.Layout, error) {
+	mounts, err := bootenv.ReadMountinfo(procDir)
+	if err != nil {
+		return nil, err
+	}
+	var fstab []bootenv.FstabEntry
+	data, err := os.ReadFile(filepath.Join(root, "etc/fstab"))
+	switch {
+	case err == nil:
+		if fstab, err = bootenv.ParseFstab(data); err != nil {
+			return nil, fmt.Errorf("%s/etc/fstab: %w", root, err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	}
+	devs, err := bootenv.ReadDevices(sysDir)
+	if err != nil {
+		return nil, err
+	}
+	return bootenv.Discover(root, mounts, fstab, devs)
+}
+
+// measure reads the used space and inodes of every critical file system.
+// One that is not mounted counts as full: drd cannot look inside it
+// without mounting it.
+func measure(l *bootenv.Layout) (map[string]fsUsage, error) {
+	u := map[string]fsUsage{}
+	for i, c := range l.Critical {
+		if !c.Mounted() {
+			u[c.MountPoint] = fsUsage{bytes: c.Size}
+			continue
+		}
+		var st unix.Statfs_t
+		if err := unix.Statfs(c.HostPath, &st); err != nil {
+			return nil, fmt.Errorf("measuring %s: %w", c.HostPath, err)
+		}
+		bs := int64(st.Bsize)
+		u[c.MountPoint] = fsUsage{
+			bytes:  int64(st.Blocks-st.Bfree) * bs,
+			inodes: int64(st.Files - st.Ffree),
+		}
+		l.Critical[i].Used = u[c.MountPoint].bytes
+	}
+	return u, nil
+}
+
+// otherName is the name of the clone of the image called booted.
+func otherName(booted string) string {
+	if booted == bootenv.ImageName(1) {
+		return bootenv.ImageName(0)
+	}
+	return bootenv.ImageName(1)
+}

@@ -1,0 +1,148 @@
+package clone
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/images"
+)
+
+// Plan is a clone worked out in full before anything is written: what is
+// copied from where to where, and how the target is laid out.
+type Plan struct {
+	Source *bootenv.Layout
+	Origin *bootenv.Record // record of the booted image
+	Name   string          // the clone's name: sysimage_001
+	ID     string
+	Target Target
+	FS     []TargetFS // in mount order; the ESP, if any, among them
+	Parts  []images.Part
+}
+
+// Target is where the clone goes.
+type Target struct {
+	Given  string // as on the command line
+	Disk   string // block device: /dev/vdb, or the loop device of a file
+	File   string // the image file, "" for a block device
+	Create bool   // the image file does not exist yet
+	Size   int64
+}
+
+// TargetFS is one file system of the clone.
+type TargetFS struct {
+	Src        bootenv.SystemFS // zero for an ESP made with -x esp=true
+	MountPoint string
+	Type       string
+	Part       int   // index in Plan.Parts
+	Used       int64 // bytes in use on the source
+	Inodes     int64 // inodes in use on the source
+	ID         bootenv.DevID
+}
+
+// IsESP reports whether fs is the EFI system partition.
+func (fs TargetFS) IsESP() bool { return fs.Type == "vfat" }
+
+// shortLabel is a file-system label short enough for every file system
+// (ext4 takes 16 bytes, xfs 12, vfat 11): drd001-root, drd001-boot.
+func shortLabel(name, mountPoint, typ string) string {
+	num := strings.TrimPrefix(name, "sysimage_")
+	if typ == "vfat" {
+		return "DRD" + num + "-ESP"
+	}
+	role := "root"
+	if mountPoint != "/" {
+		role = strings.ReplaceAll(strings.TrimPrefix(mountPoint, "/"), "/", "_")
+	}
+	l := "drd" + num + "-" + role
+	if len(l) > 12 {
+		l = l[:12]
+	}
+	return l
+}
+
+// partName is the GPT partition name: drd-sysimage_001-root.
+func partName(name, mountPoint string) string {
+	role := "root"
+	if mountPoint != "/" {
+		role = strings.ReplaceAll(strings.TrimPrefix(mountPoint, "/"), "/", "_")
+	}
+	n := "drd-" + name + "-" + role
+	if len(n) > 36 {
+		n = n[:36]
+	}
+	return n
+}
+
+// layout turns the critical file systems into the target's partitions,
+// sized for a target of size bytes.
+func layout(name string, src []bootenv.SystemFS, usage map[string]fsUsage, size int64, forceESP bool) ([]images.Part, []TargetFS, error) {
+	var fss []TargetFS
+	var needs []need
+	hasESP := false
+	for _, s := range src {
+		u := usage[s.MountPoint]
+		t := TargetFS{Src: s, MountPoint: s.MountPoint, Type: s.Type, Used: u.bytes, Inodes: u.inodes}
+		switch s.Type {
+		case "ext2", "ext3", "ext4", "vfat":
+		default:
+			return nil, nil, fmt.Errorf("%s is %s; drd clones ext2/3/4 and vfat file systems (xfs comes later)", s.MountPoint, s.Type)
+		}
+		if t.IsESP() {
+			hasESP = true
+		}
+		fss = append(fss, t)
+		needs = append(needs, need{mountPoint: s.MountPoint, size: s.Size, used: u.bytes, fixed: t.IsESP()})
+	}
+	if forceESP && !hasESP {
+		fss = append(fss, TargetFS{MountPoint: "/boot/efi", Type: "vfat"})
+		needs = append(needs, need{mountPoint: "/boot/efi", size: defaultESPSize, fixed: true})
+	}
+	for i := range needs {
+		if needs[i].fixed && needs[i].size < minESPSize {
+			needs[i].size = minESPSize
+		}
+	}
+	sizes, err := sizeTarget(size, needs)
+	if err != nil {
+		return nil, nil, err
+	}
+	parts := []images.Part{{Number: 1, Name: "drd-" + name + "-bios", Type: images.BIOSBoot, Size: biosBootSize}}
+	// ESP first on the disk, as installers do; then the others in mount order.
+	order := make([]int, 0, len(fss))
+	for i, f := range fss {
+		if f.IsESP() {
+			order = append([]int{i}, order...)
+		} else {
+			order = append(order, i)
+		}
+	}
+	for _, i := range order {
+		typ := images.LinuxFS
+		if fss[i].IsESP() {
+			typ = images.ESP
+		}
+		fss[i].Part = len(parts)
+		parts = append(parts, images.Part{Number: len(parts) + 1, Name: partName(name, fss[i].MountPoint), Type: typ, Size: sizes[i], GUID: bootenv.NewID()})
+		fss[i].ID = bootenv.DevID{
+			UUID:      newFSUUID(fss[i].Type),
+			Label:     shortLabel(name, fss[i].MountPoint, fss[i].Type),
+			PartUUID:  parts[len(parts)-1].GUID,
+			PartLabel: parts[len(parts)-1].Name,
+		}
+	}
+	return parts, fss, nil
+}
+
+// newFSUUID makes the UUID of a new file system as blkid will print it:
+// a version-4 UUID, or XXXX-XXXX for FAT's volume id.
+func newFSUUID(typ string) string {
+	id := bootenv.NewID()
+	if typ == "vfat" {
+		return strings.ToUpper(id[:4] + "-" + id[4:8])
+	}
+	return id
+}
+
+// fsUsage is what a source file system has in use.
+type fsUsage struct{ bytes, inodes int64 }
