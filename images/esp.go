@@ -104,6 +104,9 @@ func MakeFAT32(dev string, size int64, label string, volumeID uint32) error {
 	if _, err := fat32.Create(b, size, 0, 512, label, true); err != nil {
 		return fmt.Errorf("making FAT32 on %s: %w", dev, err)
 	}
+	if err := fitClustersToFAT(w); err != nil {
+		return fmt.Errorf("making FAT32 on %s: %w", dev, err)
+	}
 	if err := fixFAT32(w); err != nil {
 		return fmt.Errorf("making FAT32 on %s: %w", dev, err)
 	}

@@ -69,7 +69,7 @@ func fsckClean(t *testing.T, img string) {
 }
 
 func TestMakeFAT32(t *testing.T) {
-	for _, size := range []int64{33 * mib, 300 * mib} {
+	for _, size := range []int64{33 * mib, 64 * mib, 256 * mib, 300 * mib} {
 		img := sparseFile(t, t.TempDir(), "esp.img", size)
 		// an old ext4 and an md superblock must not survive
 		run(t, "mkfs.ext4", "-q", "-F", img)

@@ -274,3 +274,36 @@ func (v *fat32Volume) writeFSInfo() error {
 	}
 	return nil
 }
+
+// fitClustersToFAT shrinks a new FAT32 volume so that its FAT has an entry
+// for every cluster. go-diskfs sizes the FAT without its two reserved
+// entries, and fsck.fat then says "Filesystem has N clusters but only
+// space for N-2 FAT entries". Run it on a fresh volume only: the clusters
+// it gives up must be free.
+func fitClustersToFAT(f rawFile) error {
+	for _, sector := range []int64{0, 6} { // the boot sector and its backup
+		b := make([]byte, 512)
+		if _, err := f.ReadAt(b, sector*512); err != nil {
+			return err
+		}
+		bytesPerSector := int64(binary.LittleEndian.Uint16(b[0x0B:]))
+		perCluster := int64(b[0x0D])
+		reserved := int64(binary.LittleEndian.Uint16(b[0x0E:]))
+		fats := int64(b[0x10])
+		total := int64(binary.LittleEndian.Uint32(b[0x20:]))
+		fatSectors := int64(binary.LittleEndian.Uint32(b[0x24:]))
+		if bytesPerSector == 0 || perCluster == 0 {
+			return fmt.Errorf("boot sector %d: not a FAT32 boot sector", sector)
+		}
+		maxClusters := fatSectors*bytesPerSector/4 - 2
+		meta := reserved + fats*fatSectors
+		if (total-meta)/perCluster <= maxClusters {
+			return nil
+		}
+		binary.LittleEndian.PutUint32(b[0x20:], uint32(meta+maxClusters*perCluster))
+		if _, err := f.WriteAt(b, sector*512); err != nil {
+			return err
+		}
+	}
+	return nil
+}
