@@ -240,7 +240,7 @@ func TestCopyFAT(t *testing.T) {
 			mtools(t, append(args, "::/")...)
 			mtools(t, "mattrib", "-i", src, "+h", "+s", "::/EFI/debian/BOOTX64.CSV")
 
-			dst := sparseFile(t, dir, "dst.img", 40*mib)
+			dst := sparseFile(t, dir, "dst.img", 64*mib)
 			if err := MakeFAT32(dst, 0, "ESP", 0xcafe0001); err != nil {
 				t.Fatal(err)
 			}
