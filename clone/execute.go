@@ -366,20 +366,26 @@ func (c *run) fixup(ctx context.Context) error {
 	return nil
 }
 
-// writeLike replaces a file's contents atomically, keeping its mode, owner
-// and extended attributes (SELinux label) as far as a rename allows.
+// writeLike replaces a file's contents atomically, keeping its mode and
+// owner, and the times of its directory as the copy left them.
 func writeLike(p string, data []byte) error {
 	st, err := os.Stat(p)
 	if err != nil {
+		return err
+	}
+	var dir unix.Stat_t
+	if err := unix.Stat(filepath.Dir(p), &dir); err != nil {
 		return err
 	}
 	if err := bootenv.WriteFileAtomic(p, data, st.Mode().Perm()); err != nil {
 		return err
 	}
 	if s, ok := st.Sys().(*unix.Stat_t); ok {
-		return os.Lchown(p, int(s.Uid), int(s.Gid))
+		if err := os.Lchown(p, int(s.Uid), int(s.Gid)); err != nil {
+			return err
+		}
 	}
-	return nil
+	return unix.UtimesNano(filepath.Dir(p), []unix.Timespec{dir.Atim, dir.Mtim})
 }
 
 // finish syncs the clone's file systems and marks it complete: the very

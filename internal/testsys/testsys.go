@@ -138,8 +138,12 @@ func (s *System) writeFstab(ctx context.Context) error {
 
 // PutESP copies a local file into the ESP with mtools.
 func (s *System) PutESP(ctx context.Context, local, dest string) error {
-	if dir := filepath.Dir(dest); dir != "/" {
-		run(ctx, "mmd", "-D", "s", "-i", s.ESP, "::"+dir) // may exist already
+	var dirs []string
+	for d := filepath.Dir(dest); d != "/"; d = filepath.Dir(d) {
+		dirs = append([]string{d}, dirs...)
+	}
+	for _, d := range dirs {
+		run(ctx, "mmd", "-D", "s", "-i", s.ESP, "::"+d) // fails if it exists: fine
 	}
 	return run(ctx, "mcopy", "-o", "-i", s.ESP, local, "::"+dest)
 }
@@ -187,6 +191,7 @@ func run(ctx context.Context, argv ...string) error {
 
 func output(ctx context.Context, argv ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "MTOOLS_SKIP_CHECK=1", "LC_ALL=C") // mtools on a partition device
 	out, err := cmd.Output()
 	if err != nil {
 		var stderr string
