@@ -170,7 +170,7 @@ func Discover(root string, mounts []MountInfo, fstab []FstabEntry, devs DeviceTa
 		if !ok || !(alwaysCritical[mp] || d.Disk == l.Disk) {
 			why := "not mounted, not on the root disk"
 			if !ok {
-				why = "not mounted, device not found"
+				why = "not mounted; no block device of this machine"
 			}
 			l.Shared = append(l.Shared, SharedFS{mp, e.Spec, e.Type, why})
 			continue

@@ -192,3 +192,17 @@ func TestParseFstabErrors(t *testing.T) {
 		t.Errorf("want an error naming line 2, got %v", err)
 	}
 }
+
+func TestMountsUnderDirectoryThatIsNoMountPoint(t *testing.T) {
+	ms, err := ParseMountinfo([]byte(`27 1 8:1 / / rw - ext4 /dev/vda rw
+42 27 259:3 / /var/tmp/demo/root rw - ext4 /dev/loop0p4 rw
+43 42 259:2 / /var/tmp/demo/root/boot rw - ext4 /dev/loop0p3 rw
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := MountsUnder(ms, "/var/tmp/demo")
+	if len(got) != 2 || got[0].MountPoint != "/root" || got[1].MountPoint != "/root/boot" {
+		t.Errorf("MountsUnder = %+v, want /root and /root/boot", got)
+	}
+}

@@ -106,38 +106,41 @@ func ReadMountinfo(procDir string) ([]MountInfo, error) {
 }
 
 // MountsUnder returns the visible mounts at or below root, with their
-// MountPoint made relative to root ("/", "/boot"). Where several mounts
-// stack on one mount point, only the top one is kept.
+// MountPoint made relative to root ("/", "/boot"). A mount is visible when
+// it is the last one mounted on its mount point and its parent is visible
+// too: mounting over /r hides what was mounted below the old /r.
 func MountsUnder(ms []MountInfo, root string) []MountInfo {
 	root = filepath.Clean(root)
+	byID := map[int]int{}
 	top := map[string]int{}
+	for i, m := range ms {
+		byID[m.ID] = i
+		top[filepath.Clean(m.MountPoint)] = i
+	}
+	memo := map[int]bool{}
+	var visible func(i, depth int) bool
+	visible = func(i, depth int) bool {
+		if v, ok := memo[i]; ok {
+			return v
+		}
+		m := ms[i]
+		v := top[filepath.Clean(m.MountPoint)] == i
+		if p, ok := byID[m.Parent]; v && ok && p != i && depth < len(ms) {
+			v = visible(p, depth+1)
+		}
+		memo[i] = v
+		return v
+	}
 	var out []MountInfo
-	for _, m := range ms {
+	for i, m := range ms {
 		rel, ok := within(root, m.MountPoint)
-		if !ok {
+		if !ok || !visible(i, 0) {
 			continue
 		}
 		m.MountPoint = rel
-		if i, seen := top[rel]; seen {
-			out[i] = m // later lines are mounted over earlier ones
-			continue
-		}
-		top[rel] = len(out)
 		out = append(out, m)
 	}
-	// A mount hidden by a later mount over one of its ancestors is gone
-	// from view; drop mounts whose parent chain was replaced.
-	visible := out[:0]
-	ids := map[int]bool{}
-	for _, m := range out {
-		ids[m.ID] = true
-	}
-	for _, m := range out {
-		if m.MountPoint == "/" || ids[m.Parent] {
-			visible = append(visible, m)
-		}
-	}
-	return visible
+	return out
 }
 
 // within reports whether p is root or below it, and p relative to root

@@ -53,7 +53,7 @@ func Run(ctx context.Context, opt Options, r report.Reporter) error {
 	if err != nil {
 		return err
 	}
-	showPlan(p, r)
+	showPlan(p, opt.Preview, r)
 	if opt.Preview {
 		r.Step("Preview: nothing was written")
 		return nil

@@ -1,23 +1,17 @@
 package clone
 
 import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
 	"github.com/drd-linux/drd/internal/report"
 )
 
-// showPlan reports the plan: what is copied, what is shared, and the
-// target's layout.
-func showPlan(p *Plan, r report.Reporter) {
+// showPlan reports the plan as a table: what is copied, what is shared,
+// and the target's layout. A preview shows it always; a clone with -v.
+func showPlan(p *Plan, preview bool, r report.Reporter) {
 	r.Step("Booted image %s on %s", p.Origin.Name, p.Source.Disk)
-	for _, c := range p.Source.Critical {
-		state := "mounted at " + c.MountPoint
-		if !c.Mounted() {
-			state = "not mounted"
-		}
-		r.Note("critical %-10s %-16s %-5s %9s used of %9s  (%s)", c.MountPoint, c.Device, c.Type, humanSize(c.Used), humanSize(c.Size), state)
-	}
-	for _, s := range p.Source.Shared {
-		r.Note("shared   %-10s %-16s %-5s (%s): not copied, kept in the clone's fstab", s.MountPoint, s.Source, s.Type, s.Why)
-	}
 	where := p.Target.Disk
 	if p.Target.File != "" {
 		where = p.Target.File
@@ -26,10 +20,35 @@ func showPlan(p *Plan, r report.Reporter) {
 		}
 	}
 	r.Step("Clone %s to %s, %s", p.Name, where, humanSize(p.Target.Size))
-	for _, part := range p.Parts {
-		r.Note("partition %d %-28s %9s", part.Number, part.Name, humanSize(part.Size))
+	show := r.Note
+	if preview {
+		show = func(format string, args ...any) { r.Step(format, args...) }
 	}
+	show("Plan:\n%s", planTable(p))
+}
+
+// planTable is the plan as aligned text.
+func planTable(p *Plan) string {
+	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "  MOUNT POINT\tSOURCE\tTYPE\tUSED\tSIZE\tCLONE PARTITION\tNEW SIZE\tACTION")
 	for _, f := range p.FS {
-		r.Note("%-10s %-5s label %-13s uuid %s", f.MountPoint, f.Type, f.ID.Label, f.ID.UUID)
+		part := p.Parts[f.Part]
+		src, used, size := "(none)", "-", "-"
+		action := "copy"
+		if f.Src.Device != "" {
+			src, used, size = f.Src.Device, humanSize(f.Used), humanSize(f.Src.Size)
+			if !f.Src.Mounted() {
+				action = "copy (not mounted)"
+			}
+		} else {
+			action = "new, empty"
+		}
+		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\t%d %s\t%s\t%s\n", f.MountPoint, src, f.Type, used, size, part.Number, part.Name, humanSize(part.Size), action)
 	}
+	for _, s := range p.Source.Shared {
+		fmt.Fprintf(w, "  %s\t%s\t%s\t-\t-\t-\t-\tshared: %s\n", s.MountPoint, s.Source, s.Type, s.Why)
+	}
+	w.Flush()
+	return strings.TrimRight(b.String(), "\n")
 }

@@ -71,6 +71,9 @@ func copyTree(src, dst string) error {
 		}
 		rel, _ := filepath.Rel(src, p)
 		to := filepath.Join(dst, rel)
+		if _, err := os.Lstat(to); err == nil && !fi.IsDir() {
+			return nil // keep the demo's own files (its fstab)
+		}
 		switch {
 		case fi.IsDir():
 			return os.MkdirAll(to, 0o755)
