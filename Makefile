@@ -1,5 +1,27 @@
-# Makefile: a thin list of the go commands of drd. Each engineer adds the
-# targets of their area here; keep every target a plain go command.
+# Makefile: a thin list of the commands of drd; the work is in go and in
+# scripts/. Run as root: the tests use loop devices, mounts and QEMU.
+
+.PHONY: demo test deps vet unit bench
+# The main job, on no spare disk: clone a small system made on image files.
+demo:
+	scripts/demo
+
+# Every test: install what they need, vet, unit and root-on-loop, then VM.
+test: deps vet unit e2e
+
+deps:
+	scripts/install-deps
+
+vet:
+	go vet ./...
+	test -z "$$(gofmt -l .)"
+
+unit:
+	go test -count=1 -timeout 20m ./...
+
+# drd's copy engine against cp -a and rsync, cold caches (measures, never fails).
+bench: deps
+	scripts/bench-clone
 
 .PHONY: e2e
 # VM end-to-end scenarios (scripts/e2e, docs/e2e.md): as root, with QEMU,
