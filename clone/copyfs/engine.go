@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +25,7 @@ type engine struct {
 	uid, gid    uint32 // who we are: fresh entries need no chown to these
 	excl        excludes
 	incremental bool // Sync
+	umask       int  // of the process, -1 if unknown
 
 	links linkTable // Copy: first target name of each multiply-linked source inode
 
@@ -112,7 +115,7 @@ func run(ctx context.Context, src, dst string, opt Options, incremental bool) (S
 	e := &engine{
 		ctx: ctx2, cancel: cancel, opt: opt, src: src, dst: dst, srcFd: srcFd, dstFd: dstFd,
 		dev: st.Dev, uid: uint32(os.Geteuid()), gid: uint32(os.Getegid()),
-		excl: excl, incremental: incremental,
+		excl: excl, incremental: incremental, umask: readUmask(),
 	}
 	e.links.m = make(map[uint64]*linkEntry)
 	workers := opt.Workers
@@ -288,6 +291,26 @@ func (e *engine) finishDir(w *worker, d *dirRecord) error {
 		}
 	}
 	return e.setMeta(metaTarget{fd: fd, path: full}, &d.a, e.incremental, &w.xbuf)
+}
+
+// readUmask reads the umask of the process without changing it (umask(2)
+// can only set it, and it is shared by every thread), from /proc; -1 if
+// it cannot be known.
+func readUmask() int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 8, 32)
+			if err != nil {
+				return -1
+			}
+			return int(n)
+		}
+	}
+	return -1
 }
 
 func (e *engine) srcPath(rel string) string { return joinPath(e.src, rel) }

@@ -108,7 +108,8 @@ func (e *engine) copyFile(w *worker, sfd, dfd int, rel, name string) error {
 		}()
 	}
 
-	out, err := unix.Openat(dfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	perm := st.Mode & 0o777
+	out, err := unix.Openat(dfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
 	if err != nil {
 		if err == unix.EEXIST {
 			return dstError("creating", dfull, errors.New("it exists already: the target must be empty"))
@@ -119,7 +120,7 @@ func (e *engine) copyFile(w *worker, sfd, dfd int, rel, name string) error {
 		published = true
 		le.publish(crel, true)
 	}
-	_, err = e.fillFile(w, fd, out, &st, full, dfull)
+	_, err = e.fillFile(w, fd, out, &st, perm, full, dfull)
 	if err != nil {
 		unix.Close(out)
 		return err
@@ -143,9 +144,10 @@ func (e *engine) copyFile(w *worker, sfd, dfd int, rel, name string) error {
 }
 
 // fillFile writes the data and metadata of the open source file fd (whose
-// status st is) into the fresh target file out, again while the source
-// changes under it. It returns the data bytes copied.
-func (e *engine) fillFile(w *worker, fd, out int, st *unix.Stat_t, full, dfull string) (int64, error) {
+// status st is) into the fresh target file out (created with permissions
+// perm), again while the source changes under it. It returns the data bytes
+// copied.
+func (e *engine) fillFile(w *worker, fd, out int, st *unix.Stat_t, perm uint32, full, dfull string) (int64, error) {
 	var total int64
 	for attempt := 1; ; attempt++ {
 		a, err := readMeta(st, fd, -1, "", full, &w.xbuf)
@@ -157,7 +159,8 @@ func (e *engine) fillFile(w *worker, fd, out int, st *unix.Stat_t, full, dfull s
 		if err != nil {
 			return total, err
 		}
-		if err := e.setMeta(metaTarget{fd: out, path: dfull}, &a, e.incremental, &w.xbuf); err != nil {
+		t := metaTarget{fd: out, path: dfull, modeSet: e.createdWith(perm, &a)}
+		if err := e.setMeta(t, &a, e.incremental, &w.xbuf); err != nil {
 			return total, err
 		}
 		// Any change of the source after this check gets a status change
@@ -177,7 +180,22 @@ func (e *engine) fillFile(w *worker, fd, out int, st *unix.Stat_t, full, dfull s
 		if err := unix.Ftruncate(out, 0); err != nil {
 			return total, dstError("truncating", dfull, err)
 		}
+		if _, err := unix.Seek(out, 0, 0); err != nil {
+			return total, dstError("truncating", dfull, err)
+		}
 	}
+}
+
+// createdWith tells whether a fresh file created with permissions perm has
+// the mode a wants already, so that no chmod is needed: no setuid, setgid or
+// sticky bit, nothing taken away by the umask, no ACL to set (it changes the
+// mode), and (in a Sync) no default ACL of the directory that applied.
+func (e *engine) createdWith(perm uint32, a *attrs) bool {
+	if e.incremental || e.umask < 0 || a.mode&07777 != perm || perm&^uint32(e.umask) != perm {
+		return false
+	}
+	_, acl := findXattr(a.xattrs, "system.posix_acl_access")
+	return !acl
 }
 
 // copyData copies the data of the source file fd (size bytes) into out,
@@ -229,10 +247,11 @@ func (e *engine) copyData(w *worker, fd, out int, size int64, full, dfull string
 
 // copyRange copies n bytes at off from fd to the same offset of out:
 // in-kernel with copy_file_range (same file system, reflinks) or sendfile
-// (across file systems), else by reading and writing.
+// (across file systems: one copy, page cache to page cache, instead of two),
+// else by reading and writing.
 func (e *engine) copyRange(w *worker, fd, out int, off, n int64, full, dfull string) (int64, error) {
 	var done int64
-	if n > int64(len(w.data)) && e.cfr.Load() >= 0 {
+	if e.cfr.Load() >= 0 {
 		for done < n {
 			if err := e.ctx.Err(); err != nil {
 				return done, err
@@ -257,9 +276,13 @@ func (e *engine) copyRange(w *worker, fd, out int, off, n int64, full, dfull str
 			return done, nil
 		}
 	}
-	if n-done > int64(len(w.data)) && e.sendf.Load() >= 0 {
-		if _, err := unix.Seek(out, off+done, 0); err != nil {
-			return done, dstError("writing", dfull, err)
+	if e.sendf.Load() >= 0 {
+		// sendfile writes at the file position of out: a fresh file is at
+		// 0, else (after a hole, on a retry) move it.
+		if off+done != 0 {
+			if _, err := unix.Seek(out, off+done, 0); err != nil {
+				return done, dstError("writing", dfull, err)
+			}
 		}
 		start := done
 		for done < n {

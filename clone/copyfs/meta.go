@@ -30,6 +30,9 @@ type metaTarget struct {
 	dirfd int    // with name, when fd is -1
 	name  string //
 	path  string // full path, for messages and as the fallback without /proc
+	// modeSet: the entry was created with its final mode already (a fresh
+	// regular file, no special bits, nothing the umask removed, no ACL).
+	modeSet bool
 }
 
 // setMeta gives the target the owner, extended attributes, mode and times of
@@ -59,7 +62,7 @@ func (e *engine) setMeta(t metaTarget, a *attrs, reconcile bool, buf *[]byte) er
 			return dstError("copying attributes to", t.path, err)
 		}
 	}
-	if typ != unix.S_IFLNK { // the mode of a symbolic link cannot be set on Linux
+	if typ != unix.S_IFLNK && !t.modeSet { // the mode of a symbolic link cannot be set on Linux
 		var err error
 		if t.fd >= 0 {
 			err = unix.Fchmod(t.fd, a.mode&07777)

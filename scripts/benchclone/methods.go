@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/drd-linux/drd/clone/copyfs"
+	"github.com/drd-linux/drd/internal/treecmp"
+)
+
+// method is one way of copying a tree (or the floor), timed by the caller
+// from a cold cache; it fills in the CPU time and notes of res.
+type method struct {
+	name string
+	run  func(ctx context.Context, b *bench, src, dst *fsImage, res *result) error
+}
+
+var methods = []method{
+	{"drd", runDrd},
+	{"cp", func(ctx context.Context, b *bench, src, dst *fsImage, res *result) error {
+		return runTool(ctx, res, dst.mnt, "cp", "-a", src.mnt+"/.", dst.mnt+"/")
+	}},
+	{"rsync", func(ctx context.Context, b *bench, src, dst *fsImage, res *result) error {
+		return runTool(ctx, res, dst.mnt, "rsync", "-aHAXS", "--numeric-ids", src.mnt+"/", dst.mnt+"/")
+	}},
+	{"floor", runFloor},
+}
+
+func findMethod(name string) *method {
+	for i := range methods {
+		if methods[i].name == name {
+			return &methods[i]
+		}
+	}
+	return nil
+}
+
+// runDrd copies with copyfs in this process, then syncs the target.
+func runDrd(ctx context.Context, b *bench, src, dst *fsImage, res *result) error {
+	var before unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &before)
+	if b.profile != nil {
+		if err := pprof.StartCPUProfile(b.profile); err == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
+	start := time.Now()
+	st, err := copyfs.Copy(ctx, src.mnt, dst.mnt, copyfs.Options{Workers: b.workers})
+	if err != nil {
+		return err
+	}
+	copied := time.Since(start)
+	if err := copyfs.SyncFS(dst.mnt); err != nil {
+		return err
+	}
+	var after unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &after)
+	res.user = tv(after.Utime) - tv(before.Utime)
+	res.sys = tv(after.Stime) - tv(before.Stime)
+	res.note = fmt.Sprintf("copy %.2fs + syncfs %.2fs, %d entries, %.0f MB", copied.Seconds(), (time.Since(start) - copied).Seconds(), st.Entries, mb(st.Bytes))
+	return nil
+}
+
+func tv(t unix.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+
+// runTool runs a copying program, then syncs the target file system as
+// copyfs.SyncFS does, so that every method ends with its data on disk.
+func runTool(ctx context.Context, res *result, dst string, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s: %w\n%s", name, err, tail(out))
+	}
+	res.user = cmd.ProcessState.UserTime().Seconds()
+	res.sys = cmd.ProcessState.SystemTime().Seconds()
+	start := time.Now()
+	if err := copyfs.SyncFS(dst); err != nil {
+		return err
+	}
+	res.note = fmt.Sprintf("syncfs %.2fs", time.Since(start).Seconds())
+	return nil
+}
+
+// runFloor reads every allocated byte of the source image sequentially,
+// then writes as many bytes sequentially into the target and syncs: what
+// the disks cost with no file system work at all.
+func runFloor(ctx context.Context, b *bench, src, dst *fsImage, res *result) error {
+	n := allocated(src.img)
+	start := time.Now()
+	if _, err := b.r.run(ctx, "dd", "if="+src.img, "of=/dev/null", "bs=16M", "iflag=direct"); err != nil {
+		return err
+	}
+	read := time.Since(start)
+	if _, err := b.r.run(ctx, "dd", "if=/dev/zero", "of="+filepath.Join(dst.mnt, "floor"), "bs=16M",
+		"count="+strconv.FormatInt(n/(16<<20), 10), "oflag=direct", "conv=fsync"); err != nil {
+		return err
+	}
+	res.note = fmt.Sprintf("read %.0f MB in %.2fs, wrote it in %.2fs", mb(n), read.Seconds(), (time.Since(start) - read).Seconds())
+	return nil
+}
+
+// countTree counts the entries and data bytes of a tree (untimed).
+func countTree(root string) (entries, data int64) {
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == root {
+			return nil
+		}
+		entries++
+		if d.Type().IsRegular() {
+			var st unix.Stat_t
+			if unix.Lstat(p, &st) == nil && st.Nlink >= 1 {
+				data += st.Blocks * 512
+			}
+		}
+		return nil
+	})
+	return entries, data
+}
+
+// compareTrees counts the differences between a source and its copy and
+// shows the first few.
+func compareTrees(a, b string) (int, error) {
+	diffs, err := treecmp.Compare(a, b, treecmp.Options{})
+	if err != nil {
+		return 0, err
+	}
+	for i, d := range diffs {
+		if i == 5 {
+			fmt.Fprintf(os.Stderr, "    … %d more\n", len(diffs)-5)
+			break
+		}
+		fmt.Fprintf(os.Stderr, "    differs: %s\n", d)
+	}
+	return len(diffs), nil
+}
