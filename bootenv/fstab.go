@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/drd-linux/drd/internal/mountinfo"
 	"strings"
 )
 
@@ -26,7 +27,7 @@ func ParseFstab(data []byte) ([]FstabEntry, error) {
 		if len(f) < 3 {
 			return nil, fmt.Errorf("fstab line %d: want at least 3 fields (device, mount point, type), got %q", n, sc.Text())
 		}
-		e := FstabEntry{Spec: unescapeOctal(f[0]), File: unescapeOctal(f[1]), Type: f[2], Options: "defaults", Line: n}
+		e := FstabEntry{Spec: mountinfo.Unescape(f[0]), File: mountinfo.Unescape(f[1]), Type: f[2], Options: "defaults", Line: n}
 		if len(f) > 3 {
 			e.Options = f[3]
 		}

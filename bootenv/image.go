@@ -28,6 +28,7 @@ type Record struct {
 	ID         string    `json:"id"`          // random UUID, never reused
 	Created    time.Time `json:"created"`     // when the image was made
 	Origin     string    `json:"origin"`      // ID of the image it was cloned from ("" for an original)
+	System     string    `json:"system"`      // ID of the first original: shared by it and all its clones
 	SourceDisk string    `json:"source_disk"` // disk it was cloned from
 	Target     string    `json:"target"`      // disk or image file it lives on
 	State      State     `json:"state"`

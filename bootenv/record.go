@@ -88,7 +88,11 @@ func WriteFileAtomic(p string, data []byte, perm fs.FileMode) error {
 func BootedRecord(root string) (*Record, error) {
 	r, err := ReadRecord(root)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &Record{Name: ImageName(0), ID: NewID(), Created: time.Now().UTC(), State: Booted}, nil
+		id := NewID()
+		return &Record{Name: ImageName(0), ID: id, System: id, Created: time.Now().UTC(), State: Booted}, nil
+	}
+	if err == nil && r.System == "" {
+		r.System = r.ID
 	}
 	return r, err
 }

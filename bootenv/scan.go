@@ -120,6 +120,9 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the image on %s: %w", d.Path, err)
 		}
+		if img.System != rec.System && img.ID != rec.Origin {
+			continue // an image of another system, on a disk attached here
+		}
 		if img.State == Cloning && !held {
 			img.State = Broken // its clone died without a word (kill -9, power loss)
 		}

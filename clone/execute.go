@@ -194,7 +194,7 @@ func (c *run) mountClone(ctx context.Context) error {
 // for it to say broken if the clone does not finish.
 func (c *run) startRecord(root string) error {
 	rec := &bootenv.Record{
-		Name: c.Name, ID: c.ID, Created: time.Now().UTC(), Origin: c.Origin.ID,
+		Name: c.Name, ID: c.ID, Created: time.Now().UTC(), Origin: c.Origin.ID, System: c.Origin.System,
 		SourceDisk: c.Source.Disk, Target: c.Target.Given, State: bootenv.Cloning,
 	}
 	for _, s := range c.Source.Critical {

@@ -2,10 +2,7 @@ package clone
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
@@ -20,7 +17,7 @@ const imageMargin = 1 * gib
 // makePlan reads the machine (mount table, fstab, block devices, the
 // target) and works out the clone. It writes nothing.
 func makePlan(ctx context.Context, opt Options) (*Plan, error) {
-	src, err := discover(opt.Root, opt.SysDir, opt.ProcDir)
+	src, err := bootenv.Machine{Root: opt.Root, SysDir: opt.SysDir, ProcDir: opt.ProcDir}.DiscoverBooted()
 	if err != nil {
 		return nil, err
 	}
@@ -77,29 +74,6 @@ func makePlan(ctx context.Context, opt Options) (*Plan, error) {
 	return p, nil
 }
 
-// discover finds the critical and shared file systems of the image at root.
-func discover(root, sysDir, procDir string) (*bootenv.Layout, error) {
-	mounts, err := bootenv.ReadMountinfo(procDir)
-	if err != nil {
-		return nil, err
-	}
-	var fstab []bootenv.FstabEntry
-	data, err := os.ReadFile(filepath.Join(root, "etc/fstab"))
-	switch {
-	case err == nil:
-		if fstab, err = bootenv.ParseFstab(data); err != nil {
-			return nil, fmt.Errorf("%s/etc/fstab: %w", root, err)
-		}
-	case !errors.Is(err, fs.ErrNotExist):
-		return nil, err
-	}
-	devs, err := bootenv.ReadDevices(sysDir)
-	if err != nil {
-		return nil, err
-	}
-	return bootenv.Discover(root, mounts, fstab, devs)
-}
-
 // measure reads the used space and inodes of every critical file system.
 // One that is not mounted counts as full: drd cannot look inside it
 // without mounting it.
@@ -108,18 +82,14 @@ func measure(l *bootenv.Layout) (map[string]fsUsage, error) {
 	for i, c := range l.Critical {
 		if !c.Mounted() {
 			u[c.MountPoint] = fsUsage{bytes: c.Size}
+			l.Critical[i].Used = c.Size
 			continue
 		}
 		var st unix.Statfs_t
 		if err := unix.Statfs(c.HostPath, &st); err != nil {
 			return nil, fmt.Errorf("measuring %s: %w", c.HostPath, err)
 		}
-		bs := int64(st.Bsize)
-		u[c.MountPoint] = fsUsage{
-			bytes:  int64(st.Blocks-st.Bfree) * bs,
-			inodes: int64(st.Files - st.Ffree),
-		}
-		l.Critical[i].Used = u[c.MountPoint].bytes
+		u[c.MountPoint] = fsUsage{bytes: c.Used, inodes: int64(st.Files - st.Ffree)}
 	}
 	return u, nil
 }

@@ -1,13 +1,12 @@
 package images
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"github.com/drd-linux/drd/internal/mountinfo"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -21,11 +20,7 @@ func InUse(sysDir, procDir string, dev Device) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	mi, err := os.ReadFile(filepath.Join(procDir, "self", "mountinfo"))
-	if err != nil {
-		return nil, fmt.Errorf("checking whether %s is in use: %w", dev.Path, err)
-	}
-	mounts, err := parseMountInfo(mi)
+	mounts, err := mountinfo.Read(procDir)
 	if err != nil {
 		return nil, fmt.Errorf("checking whether %s is in use: %w", dev.Path, err)
 	}
@@ -51,48 +46,6 @@ func InUse(sysDir, procDir string, dev Device) ([]string, error) {
 	return inUseReasons(dev, all, mounts, parseSwaps(sw), labels), nil
 }
 
-// mountEntry is the part of a /proc/self/mountinfo line InUse needs.
-type mountEntry struct {
-	Major, Minor uint32
-	MountPoint   string
-	FSType       string
-	Source       string
-}
-
-// parseMountInfo parses /proc/<pid>/mountinfo (see proc(5)).
-func parseMountInfo(b []byte) ([]mountEntry, error) {
-	var out []mountEntry
-	for n, line := range strings.Split(string(b), "\n") {
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		f := strings.Fields(line)
-		sep := -1
-		for i := 6; i < len(f); i++ {
-			if f[i] == "-" {
-				sep = i
-				break
-			}
-		}
-		if len(f) < 7 || sep < 0 || sep+2 >= len(f) {
-			return nil, fmt.Errorf("mountinfo line %d: %q: not enough fields", n+1, line)
-		}
-		maj, min, ok := strings.Cut(f[2], ":")
-		x, err1 := strconv.ParseUint(maj, 10, 32)
-		y, err2 := strconv.ParseUint(min, 10, 32)
-		if !ok || err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("mountinfo line %d: %q is not major:minor", n+1, f[2])
-		}
-		out = append(out, mountEntry{
-			Major: uint32(x), Minor: uint32(y),
-			MountPoint: unescapeOctal(f[4]),
-			FSType:     f[sep+1],
-			Source:     unescapeOctal(f[sep+2]),
-		})
-	}
-	return out, nil
-}
-
 // swapEntry is a line of /proc/swaps.
 type swapEntry struct{ Name, Type string }
 
@@ -104,34 +57,14 @@ func parseSwaps(b []byte) []swapEntry {
 		if i == 0 || len(f) < 2 {
 			continue
 		}
-		out = append(out, swapEntry{unescapeOctal(f[0]), f[1]})
+		out = append(out, swapEntry{mountinfo.Unescape(f[0]), f[1]})
 	}
 	return out
 }
 
-// unescapeOctal undoes the \ooo escapes the kernel puts in mount points
-// and swap names (\040 for a space).
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b bytes.Buffer
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
 // inUseReasons is InUse on parsed inputs. labels gives device-mapper
 // names (dm-0 -> vg-root).
-func inUseReasons(dev Device, all []Device, mounts []mountEntry, swaps []swapEntry, labels map[string]string) []string {
+func inUseReasons(dev Device, all []Device, mounts []mountinfo.Mount, swaps []swapEntry, labels map[string]string) []string {
 	byName := map[string]Device{}
 	for _, d := range all {
 		byName[d.Name] = d
@@ -215,11 +148,11 @@ func sameDevicePath(path, name string) bool {
 
 // mountHolding finds the mount whose mount point is the longest prefix of
 // file.
-func mountHolding(file string, mounts []mountEntry) (mountEntry, bool) {
+func mountHolding(file string, mounts []mountinfo.Mount) (mountinfo.Mount, bool) {
 	if file == "" || !strings.HasPrefix(file, "/") {
-		return mountEntry{}, false
+		return mountinfo.Mount{}, false
 	}
-	best, found := mountEntry{}, false
+	best, found := mountinfo.Mount{}, false
 	for _, m := range mounts {
 		mp := m.MountPoint
 		if mp == "/" || file == mp || strings.HasPrefix(file, strings.TrimSuffix(mp, "/")+"/") {
