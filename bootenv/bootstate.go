@@ -1,0 +1,181 @@
+package bootenv
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"regexp"
+	"strconv"
+)
+
+// Where drd keeps its GRUB files, relative to an image's root: the
+// environment block that says which image boots, and the menu snippet
+// every image's grub.cfg sources.
+const (
+	BlockPath   = "/boot/grub/drdenv"
+	MenuPath    = "/boot/grub/drd.cfg"
+	MaxTries    = 9 // the GRUB snippet counts down from at most this
+	blockSuffix = "/grub/drdenv"
+)
+
+// BootState is drd's decision for the boot loader, one copy in every
+// image's /boot/grub/drdenv. GRUB reads every copy it finds and obeys the
+// one with the highest Seq.
+type BootState struct {
+	Seq   int64  // every write adds one; the highest copy wins
+	Next  string // the image every boot uses (during a trial: the last good one)
+	Trial string // the image to try on the next boots, "" for none
+	Tries int    // trial boots left; GRUB takes one before each trial boot
+}
+
+// Pending reports whether a trial boot is still to come.
+func (s BootState) Pending() bool { return s.Trial != "" && s.Tries > 0 }
+
+// Target is the image the next boot uses.
+func (s BootState) Target() string {
+	if s.Pending() {
+		return s.Trial
+	}
+	return s.Next
+}
+
+var imageNameRE = regexp.MustCompile(`^sysimage_\d{3}$`)
+
+func (s BootState) validate() error {
+	if s.Seq < 0 || s.Seq > 1<<31-1 {
+		return fmt.Errorf("sequence number %d out of range (GRUB on i386-pc compares 32-bit numbers)", s.Seq)
+	}
+	if !imageNameRE.MatchString(s.Next) {
+		return fmt.Errorf("boot target %q is no image name", s.Next)
+	}
+	if s.Trial != "" && !imageNameRE.MatchString(s.Trial) {
+		return fmt.Errorf("trial image %q is no image name", s.Trial)
+	}
+	if s.Tries < 0 || s.Tries > MaxTries {
+		return fmt.Errorf("%d trial boots: want 0 to %d", s.Tries, MaxTries)
+	}
+	return nil
+}
+
+// Env turns the state into GRUB's variables.
+func (s BootState) Env() (Env, error) {
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	return Env{
+		{"drd_seq", strconv.FormatInt(s.Seq, 10)},
+		{"drd_next", s.Next},
+		{"drd_trial", s.Trial},
+		{"drd_tries", strconv.Itoa(s.Tries)},
+	}, nil
+}
+
+// StateFromEnv reads the state back from a block's variables.
+func StateFromEnv(e Env) (BootState, error) {
+	var s BootState
+	var err error
+	seq, _ := e.Get("drd_seq")
+	if s.Seq, err = strconv.ParseInt(seq, 10, 64); err != nil {
+		return s, fmt.Errorf("drd_seq=%q: %w", seq, err)
+	}
+	s.Next, _ = e.Get("drd_next")
+	s.Trial, _ = e.Get("drd_trial")
+	tries, _ := e.Get("drd_tries")
+	if s.Tries, err = strconv.Atoi(tries); err != nil {
+		return s, fmt.Errorf("drd_tries=%q: %w", tries, err)
+	}
+	return s, s.validate()
+}
+
+// EncodeState is the 1024-byte block of s.
+func EncodeState(s BootState) ([]byte, error) {
+	e, err := s.Env()
+	if err != nil {
+		return nil, err
+	}
+	return e.Encode()
+}
+
+// DecodeState reads a block drd (or GRUB's save_env) wrote.
+func DecodeState(b []byte) (BootState, error) {
+	e, err := DecodeEnv(b)
+	if err != nil {
+		return BootState{}, err
+	}
+	return StateFromEnv(e)
+}
+
+// ReadBlock reads the block at path.
+func ReadBlock(path string) (BootState, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return BootState{}, err
+	}
+	s, err := DecodeState(b)
+	if err != nil {
+		return s, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// WriteBlock writes s to the block at path and syncs it. An existing
+// block is overwritten in place, as GRUB's save_env does, so its disk
+// blocks stay where GRUB finds them and no journal replay is needed to
+// see the new contents; every variable sits in the first 512 bytes, so a
+// sector written or not leaves an old or a new block, never a mix. A
+// missing block is made by writing a new file and renaming it into place.
+func WriteBlock(path string, s BootState) error {
+	data, err := EncodeState(s)
+	if err != nil {
+		return err
+	}
+	if i := lastVarEnd(data); i > 512 {
+		return fmt.Errorf("writing %s: the variables take %d bytes, more than one sector", path, i)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return WriteFileAtomic(path, data, 0o644)
+	}
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Size() != EnvSize {
+		f.Close()
+		return WriteFileAtomic(path, data, 0o644)
+	}
+	if _, err := f.WriteAt(data, 0); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("syncing %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// lastVarEnd is the offset after the last variable line of a block.
+func lastVarEnd(b []byte) int {
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == '\n' {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// Freshest picks the state with the highest sequence number, the first
+// of equals, as the GRUB snippet does; ok is false when there is none.
+func Freshest(states []BootState) (best BootState, index int, ok bool) {
+	index = -1
+	for i, s := range states {
+		if !ok || s.Seq > best.Seq {
+			best, index, ok = s, i, true
+		}
+	}
+	return best, index, ok
+}

@@ -1,0 +1,162 @@
+package bootenv
+
+import (
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// A Boot#### value worked out by hand from the UEFI specification
+// (3.1.3 Load Options, 10.3.5.1 Hard Drive, 10.3.5.4 File Path).
+const handLoadOption = "01000000" + "3800" + "41000000" +
+	"04012a00" + "01000000" + "0008000000000000" + "0000040000000000" +
+	"0403020106050807090a0b0c0d0e0f10" + "0202" +
+	"04040a00" + "5c0042000000" +
+	"7fff0400"
+
+func TestLoadOptionByHand(t *testing.T) {
+	o := LoadOption{Active: true, Description: "A", File: `\B`,
+		Disk: HardDrive{Number: 1, Start: 0x800, Size: 0x40000, PartGUID: "01020304-0506-0708-090a-0b0c0d0e0f10"}}
+	b, err := o.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hex.EncodeToString(b); got != handLoadOption {
+		t.Fatalf("encoded\n%s\nwant\n%s", got, handLoadOption)
+	}
+	back, err := DecodeLoadOption(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, o) {
+		t.Errorf("round trip: %+v, want %+v", back, o)
+	}
+}
+
+func TestLoadOptionGolden(t *testing.T) {
+	o := LoadOption{Active: true, Description: "drd sysimage_001", File: `\EFI\debian\grubx64.efi`,
+		Disk: HardDrive{Number: 2, Start: 4096, Size: 262144, PartGUID: "5a0e6a3c-64b2-4d1c-9c55-0e2b3b1f6a01"}}
+	b, err := o.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "efi/Boot0003.bin", b)
+	back, err := DecodeLoadOption(b)
+	if err != nil || !reflect.DeepEqual(back, o) {
+		t.Errorf("round trip: %+v, %v", back, err)
+	}
+}
+
+// TestLoadOptionFirmwareEntry decodes an entry with nodes drd does not
+// know (OVMF's UEFI shell: a firmware volume file) and keeps them.
+func TestLoadOptionFirmwareEntry(t *testing.T) {
+	// "EFI Internal Shell": FvVol(7cb8bdc9-...)/FvFile(7c04a583-...), optional data.
+	desc := ucs2("EFI Internal Shell")
+	fv := "04071400" + "c9bdb87cebf8344faaea3ee4af6516a1"
+	file := "04061400" + "83a5047c3e9e1c4fad65e05268d0b4d1"
+	end := "7fff0400"
+	path, _ := hex.DecodeString(fv + file + end)
+	b := []byte{1, 0, 0, 0, byte(len(path)), 0}
+	b = append(b, desc...)
+	b = append(b, path...)
+	b = append(b, 0x4e, 0xac, 0x08, 0x81) // optional data
+	o, err := DecodeLoadOption(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Description != "EFI Internal Shell" || o.Disk.PartGUID != "" || len(o.Other) != 40 || len(o.Optional) != 4 {
+		t.Errorf("decoded %+v", o)
+	}
+}
+
+func TestLoadOptionRefuses(t *testing.T) {
+	for _, b := range [][]byte{
+		{1, 0},
+		{1, 0, 0, 0, 8, 0, 'A', 0},           // description without its NUL
+		{1, 0, 0, 0, 40, 0, 'A', 0, 0, 0},    // path longer than the rest
+		{1, 0, 0, 0, 4, 0, 0, 0, 4, 4, 2, 0}, // node shorter than its header
+	} {
+		if _, err := DecodeLoadOption(b); err == nil {
+			t.Errorf("% x decoded, want an error", b)
+		}
+	}
+	if _, err := (LoadOption{Description: "x", File: "EFI", Disk: HardDrive{PartGUID: "01020304-0506-0708-090a-0b0c0d0e0f10"}}).Encode(); err == nil {
+		t.Error("a path without a leading backslash encoded")
+	}
+	if _, err := (LoadOption{Description: "x", File: `\x`, Disk: HardDrive{PartGUID: "nope"}}).Encode(); err == nil {
+		t.Error("a bad GUID encoded")
+	}
+}
+
+func TestBootOrder(t *testing.T) {
+	order := []uint16{3, 0, 0x1f}
+	b := EncodeBootOrder(order)
+	if hex.EncodeToString(b) != "030000001f00" {
+		t.Errorf("BootOrder % x", b)
+	}
+	back, err := DecodeBootOrder(b)
+	if err != nil || !reflect.DeepEqual(back, order) {
+		t.Errorf("round trip %v, %v", back, err)
+	}
+	if _, err := DecodeBootOrder([]byte{1}); err == nil {
+		t.Error("odd BootOrder decoded")
+	}
+}
+
+func TestPlaceEntry(t *testing.T) {
+	disk := HardDrive{Number: 1, PartGUID: "aaaaaaaa-0000-4000-8000-000000000001"}
+	clone := HardDrive{Number: 2, PartGUID: "bbbbbbbb-0000-4000-8000-000000000002"}
+	entries := map[uint16]LoadOption{
+		0: {Description: "UEFI Shell"},
+		1: {Description: "debian", Disk: disk, File: `\EFI\debian\grubx64.efi`},
+		3: {Description: "old drd", Disk: clone, File: `\EFI\debian\grubx64.efi`},
+	}
+	for _, tt := range []struct {
+		name      string
+		want      LoadOption
+		order     []uint16
+		first     bool
+		num       uint16
+		wantOrder []uint16
+	}{
+		{"reuse, last", LoadOption{Disk: clone, File: `\EFI\DEBIAN\grubx64.efi`}, []uint16{1, 0}, false, 3, []uint16{1, 0, 3}},
+		{"reuse, first", LoadOption{Disk: clone, File: `\EFI\debian\grubx64.efi`}, []uint16{1, 3, 0}, true, 3, []uint16{3, 1, 0}},
+		{"new number", LoadOption{Disk: clone, File: `\EFI\BOOT\BOOTX64.EFI`}, []uint16{1, 0}, false, 2, []uint16{1, 0, 2}},
+		{"already in order", LoadOption{Disk: disk, File: `\EFI\debian\grubx64.efi`}, []uint16{1, 0}, false, 1, []uint16{1, 0}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			num, order := PlaceEntry(entries, tt.order, tt.want, tt.first)
+			if num != tt.num || !reflect.DeepEqual(order, tt.wantOrder) {
+				t.Errorf("PlaceEntry = %d %v, want %d %v", num, order, tt.num, tt.wantOrder)
+			}
+		})
+	}
+}
+
+// TestEFIVarFS writes and reads variables in a directory laid out as
+// efivarfs: name-GUID files with 4 attribute bytes.
+func TestEFIVarFS(t *testing.T) {
+	v := EFIVarFS{Dir: t.TempDir()}
+	o := LoadOption{Active: true, Description: "drd sysimage_001", File: `\EFI\debian\grubx64.efi`,
+		Disk: HardDrive{Number: 2, Start: 4096, Size: 262144, PartGUID: "5a0e6a3c-64b2-4d1c-9c55-0e2b3b1f6a01"}}
+	b, _ := o.Encode()
+	if err := v.Set(BootVar(0x1a), b); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Set("BootOrder", EncodeBootOrder([]uint16{0x1a})); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(v.Dir, "Boot001A-"+EFIGlobal))
+	if err != nil || raw[0] != 7 || raw[1] != 0 {
+		t.Fatalf("Boot001A file: % x, %v", raw[:4], err)
+	}
+	entries, order, err := BootEntries(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(order, []uint16{0x1a}) || !reflect.DeepEqual(entries[0x1a], o) || len(entries) != 1 {
+		t.Errorf("BootEntries = %v %v", entries, order)
+	}
+}

@@ -1,0 +1,244 @@
+package bootenv
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Menu is drd's GRUB snippet (/boot/grub/drd.cfg) as a value. Every
+// image's copy lists every image; at each boot GRUB reads drd's
+// environment block from every image's /boot, obeys the freshest, counts
+// a trial boot down before it starts it, and falls back to the last good
+// image and then to the image whose disk it runs from.
+type Menu struct {
+	Self   string      // the image this copy belongs to: the last resort
+	Images []MenuImage // every image, each with its own kernel
+	Panic  int         // seconds a trial kernel waits after a panic before it reboots
+}
+
+// MenuImage is one image as drd's menu boots it.
+type MenuImage struct {
+	Name       string // sysimage_001
+	Title      string // the menu line
+	BootUUID   string // file system holding /boot
+	BootPrefix string // "" when /boot is its own file system, "/boot" when it is in /
+	Kernel     string // vmlinuz-6.1.0-28-amd64, in /boot
+	Initrd     string // initrd.img-6.1.0-28-amd64, "" for none
+	Cmdline    string // the kernel command line, root= included
+}
+
+var (
+	uuidRE    = regexp.MustCompile(`^[0-9A-Fa-f-]{9,36}$`)
+	fileRE    = regexp.MustCompile(`^[A-Za-z0-9._+-]+$`)
+	cmdlineRE = regexp.MustCompile(`^[^'"\\$;{}\n]*$`)
+)
+
+func (m Menu) validate() error {
+	if !imageNameRE.MatchString(m.Self) {
+		return fmt.Errorf("drd.cfg: owner %q is no image name", m.Self)
+	}
+	self := false
+	for _, im := range m.Images {
+		if !imageNameRE.MatchString(im.Name) {
+			return fmt.Errorf("drd.cfg: %q is no image name", im.Name)
+		}
+		self = self || im.Name == m.Self
+		switch {
+		case !uuidRE.MatchString(im.BootUUID):
+			return fmt.Errorf("drd.cfg: %s: /boot UUID %q", im.Name, im.BootUUID)
+		case im.BootPrefix != "" && im.BootPrefix != "/boot":
+			return fmt.Errorf("drd.cfg: %s: prefix %q", im.Name, im.BootPrefix)
+		case !fileRE.MatchString(im.Kernel):
+			return fmt.Errorf("drd.cfg: %s: kernel %q: want a file name in /boot", im.Name, im.Kernel)
+		case im.Initrd != "" && !fileRE.MatchString(im.Initrd):
+			return fmt.Errorf("drd.cfg: %s: initrd %q: want a file name in /boot", im.Name, im.Initrd)
+		case !cmdlineRE.MatchString(im.Cmdline) || !strings.Contains(im.Cmdline, "root="):
+			return fmt.Errorf("drd.cfg: %s: kernel command line %q: want root= and no quotes, $, ;, braces or backslashes", im.Name, im.Cmdline)
+		case strings.ContainsAny(im.Title, "'\n"):
+			return fmt.Errorf("drd.cfg: %s: title %q has a quote or a line break", im.Name, im.Title)
+		}
+	}
+	if !self {
+		return fmt.Errorf("drd.cfg of %s does not list %s itself", m.Self, m.Self)
+	}
+	if m.Panic < 1 {
+		return fmt.Errorf("drd.cfg: panic=%d: a trial kernel must reboot after a panic", m.Panic)
+	}
+	return nil
+}
+
+// Encode writes drd.cfg. Only stock GRUB commands: search, load_env,
+// save_env, test, set, export, menuentry, linux, initrd.
+func (m Menu) Encode() ([]byte, error) {
+	if err := m.validate(); err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	w("# drd.cfg: which system image boots. Written by drd; do not edit (drd activate, docs/boot.md).")
+	w("# Sourced by grub.cfg (/etc/grub.d/05_drd). Every image's /boot%s holds a", blockSuffix)
+	w("# copy of drd's environment block; the copy with the highest drd_seq decides.")
+	w("insmod part_gpt")
+	w("insmod part_msdos")
+	w("insmod ext2")
+	w("set drd_self=%s", m.Self)
+	w("set drd_best=")
+	w("set drd_best_seq=")
+	for _, im := range m.Images {
+		w("")
+		w("# the block of %s", im.Name)
+		w("set drd_seq=")
+		w("set drd_next=")
+		w("set drd_trial=")
+		w("set drd_tries=")
+		w("if search --no-floppy --fs-uuid --set=drd_dev %s; then", im.BootUUID)
+		w("\tif load_env --file ($drd_dev)%s%s drd_seq drd_next drd_trial drd_tries; then", im.BootPrefix, blockSuffix)
+		w("\t\tif [ -n \"$drd_seq\" ]; then")
+		w("\t\t\tset drd_take=0")
+		w("\t\t\tif [ -z \"$drd_best_seq\" ]; then")
+		w("\t\t\t\tset drd_take=1")
+		w("\t\t\telif [ \"$drd_seq\" -gt \"$drd_best_seq\" ]; then")
+		w("\t\t\t\tset drd_take=1")
+		w("\t\t\tfi")
+		w("\t\t\tif [ \"$drd_take\" = 1 ]; then")
+		w("\t\t\t\tset drd_best=($drd_dev)%s%s", im.BootPrefix, blockSuffix)
+		w("\t\t\t\tset drd_best_seq=\"$drd_seq\"")
+		w("\t\t\t\tset drd_best_next=\"$drd_next\"")
+		w("\t\t\t\tset drd_best_trial=\"$drd_trial\"")
+		w("\t\t\t\tset drd_best_tries=\"$drd_tries\"")
+		w("\t\t\tfi")
+		w("\t\tfi")
+		w("\tfi")
+		w("fi")
+	}
+	w("")
+	w("# The decision. A trial boot costs one try, saved before it starts:")
+	w("# when the tries are used up, the last good image boots again.")
+	w("set drd_panic=")
+	w("export drd_panic")
+	w("if [ -n \"$drd_best\" ]; then")
+	w("\tset drd_boot=\"$drd_best_next\"")
+	w("\tif [ -n \"$drd_best_trial\" ]; then")
+	w("\t\tset drd_tries=")
+	for n := MaxTries; n >= 1; n-- {
+		kw := "elif"
+		if n == MaxTries {
+			kw = "if"
+		}
+		w("\t\t%s [ \"$drd_best_tries\" = %d ]; then", kw, n)
+		w("\t\t\tset drd_tries=%d", n-1)
+	}
+	w("\t\tfi")
+	w("\t\tif [ -n \"$drd_tries\" ]; then")
+	w("\t\t\tif save_env --file \"$drd_best\" drd_tries; then")
+	w("\t\t\t\tset drd_boot=\"$drd_best_trial\"")
+	w("\t\t\t\tset drd_panic=panic=%d", m.Panic)
+	w("\t\t\tfi")
+	w("\t\tfi")
+	w("\tfi")
+	w("\tset default=\"drd-$drd_boot\"")
+	w("\tset fallback=\"drd-$drd_best_next drd-$drd_self\"")
+	for _, im := range m.Images {
+		w("")
+		w("\tmenuentry '%s' --id drd-%s {", im.Title, im.Name)
+		w("\t\tsearch --no-floppy --fs-uuid --set=root %s", im.BootUUID)
+		w("\t\techo 'Loading %s of %s ...'", im.Kernel, im.Name)
+		w("\t\tlinux %s/%s %s $drd_panic", im.BootPrefix, im.Kernel, im.Cmdline)
+		if im.Initrd != "" {
+			w("\t\tinitrd %s/%s", im.BootPrefix, im.Initrd)
+		}
+		w("\t}")
+	}
+	w("fi")
+	return b.Bytes(), nil
+}
+
+// The grub.d script drd puts into every image: grub-mkconfig (update-grub)
+// copies its output into grub.cfg, so drd's snippet survives every
+// update-grub of the distribution.
+const (
+	GrubDScriptPath = "/etc/grub.d/05_drd"
+	grubDBegin      = "### BEGIN /etc/grub.d/05_drd ###"
+	grubDEnd        = "### END /etc/grub.d/05_drd ###"
+	hookBody        = `if [ -f "${prefix}/drd.cfg" ]; then
+	source "${prefix}/drd.cfg"
+fi
+`
+)
+
+// GrubDScript is the text of /etc/grub.d/05_drd.
+const GrubDScript = `#!/bin/sh
+# drd: let drd's snippet choose the system image that boots (docs/boot.md).
+# Written by drd; it only prints, so update-grub keeps drd's menu.
+set -e
+cat <<'EOF'
+` + hookBody + `EOF
+`
+
+// InsertHook adds the 05_drd section to a grub.cfg as grub-mkconfig would
+// write it: after the 00_header section (or at the top), once. A grub.cfg
+// that has the section already is returned unchanged.
+func InsertHook(cfg []byte) []byte {
+	if bytes.Contains(cfg, []byte(grubDBegin)) {
+		return cfg
+	}
+	section := "\n" + grubDBegin + "\n" + hookBody + grubDEnd + "\n"
+	const headerEnd = "### END /etc/grub.d/00_header ###\n"
+	i := bytes.Index(cfg, []byte(headerEnd))
+	if i < 0 {
+		return append([]byte(strings.TrimPrefix(section, "\n")+"\n"), cfg...)
+	}
+	i += len(headerEnd)
+	out := append([]byte{}, cfg[:i]...)
+	out = append(out, section...)
+	return append(out, cfg[i:]...)
+}
+
+// ReplaceUUIDs replaces whole UUIDs in a boot loader configuration (a
+// grub.cfg, an ESP's grub.cfg): the clone's menu must name the clone's
+// file systems. Case is ignored, as GRUB and blkid print them differently.
+func ReplaceUUIDs(cfg []byte, renames map[string]string) ([]byte, int) {
+	lower := bytes.ToLower(cfg)
+	type hit struct {
+		at, n int
+		new   string
+	}
+	var hits []hit
+	for old, new := range renames {
+		if old == "" || new == "" || strings.EqualFold(old, new) {
+			continue
+		}
+		o := []byte(strings.ToLower(old))
+		for from := 0; ; {
+			i := bytes.Index(lower[from:], o)
+			if i < 0 {
+				break
+			}
+			at := from + i
+			end := at + len(o)
+			from = end
+			if (at > 0 && isUUIDByte(lower[at-1])) || (end < len(lower) && isUUIDByte(lower[end])) {
+				continue
+			}
+			hits = append(hits, hit{at, len(o), new})
+		}
+	}
+	sort.Slice(hits, func(i, j int) bool { return hits[i].at < hits[j].at })
+	var out []byte
+	last := 0
+	for _, h := range hits {
+		if h.at < last {
+			continue
+		}
+		out = append(append(out, cfg[last:h.at]...), h.new...)
+		last = h.at + h.n
+	}
+	return append(out, cfg[last:]...), len(hits)
+}
+
+func isUUIDByte(c byte) bool {
+	return c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
