@@ -46,6 +46,15 @@ type Event struct {
 	User   string    `json:"user"`
 	Result string    `json:"result"` // succeeded, failed, interrupted
 	Detail string    `json:"detail,omitempty"`
+	// Changes are the packages a runcmd installed, removed or changed.
+	Changes []PackageChange `json:"changes,omitempty"`
+}
+
+// PackageChange is one package changed in an image.
+type PackageChange struct {
+	Package string `json:"package"`
+	From    string `json:"from,omitempty"` // version before; "" if it was not installed
+	To      string `json:"to,omitempty"`   // version after; "" if it was removed
 }
 
 // FileSystem is one file system of an image.

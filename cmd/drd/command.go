@@ -26,6 +26,9 @@ type command struct {
 	argsUsage string // "[IMAGE]"
 	what      string // the banners: "BEGIN <what>"
 	maxArgs   int
+	// stopAtArg: flags end at the first argument (the rest is a command
+	// line of its own, as for drd runcmd apt-get install -y PKG).
+	stopAtArg bool
 	preview   bool // has -p
 	locks     bool // changes the system: holds drd.lock while it runs
 	flags     []cli.Flag
@@ -81,7 +84,13 @@ func (c *command) cli(env *env) *cli.Command {
 	if c.preview {
 		flags = append([]cli.Flag{&cli.BoolFlag{Name: "p", Usage: "preview: run every check and show the plan, change nothing"}}, flags...)
 	}
+	var stopOn *int
+	if c.stopAtArg {
+		stopOn = new(int)
+		*stopOn = 1
+	}
 	return &cli.Command{
+		StopOnNthArg:              stopOn,
 		Name:                      c.name,
 		Usage:                     c.usage,
 		ArgsUsage:                 c.argsUsage,

@@ -9,9 +9,18 @@ package main
 import (
 	"context"
 	"os"
+
+	"github.com/drd-linux/drd/runcmd"
 )
 
-func main() { os.Exit(runMain()) }
+func main() {
+	// The runcmd environment's init and apt hook are drd started again
+	// under a hidden first argument, before anything else is set up.
+	if code, ok := runcmd.Main(os.Args); ok {
+		os.Exit(code)
+	}
+	os.Exit(runMain())
+}
 
 // runMain runs drd on the real machine and returns its exit code.
 func runMain() int {

@@ -8,6 +8,7 @@ import (
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/internal/console"
 	"github.com/drd-linux/drd/internal/options"
+	"github.com/drd-linux/drd/runcmd"
 )
 
 // none is what drd status prints for a missing value.
@@ -185,7 +186,13 @@ func formatImage(img *bootenv.Image, loc *time.Location, verbose bool) string {
 		for _, e := range img.History {
 			hist = append(hist, []string{date(e.Time, loc), e.Action, e.User, e.Result, e.Detail})
 		}
-		b.WriteString(align(hist, "    "))
+		lines := strings.SplitAfter(align(hist, "    "), "\n")
+		for i, e := range img.History {
+			b.WriteString(lines[i])
+			for _, c := range e.Changes {
+				b.WriteString("      " + runcmd.ChangeText(c) + "\n")
+			}
+		}
 	}
 	return b.String()
 }

@@ -42,7 +42,8 @@ func clone001() *bootenv.Image {
 			State: bootenv.Complete, LastSync: day(9, 25), FileSystems: fsList("/dev/vdb", true),
 			History: []bootenv.Event{
 				{Time: day(9, 0), Action: "clone", User: "root", Result: "succeeded"},
-				{Time: day(10, 15), Action: "runcmd", User: "admin", Result: "succeeded", Detail: "apt-get -y upgrade"},
+				{Time: day(10, 15), Action: "runcmd", User: "admin", Result: "succeeded", Detail: "apt-get -y upgrade",
+					Changes: []bootenv.PackageChange{{Package: "libssl3", From: "3.0.11-1", To: "3.0.15-1"}, {Package: "nginx-light", To: "1.22.1-9"}}},
 			}},
 		Disk: "/dev/vdb",
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/drd-linux/drd/clone"
 	"github.com/drd-linux/drd/internal/console"
 	"github.com/drd-linux/drd/internal/report"
+	"github.com/drd-linux/drd/runcmd"
 )
 
 // system is everything the commands reach outside cmd/drd: the engines
@@ -20,6 +21,7 @@ type system struct {
 	scan   func(ctx context.Context, root string) (*bootenv.Status, error)
 	mount  func(ctx context.Context, root, name string, r report.Reporter) (string, error)
 	umount func(ctx context.Context, root, name string, r report.Reporter) error
+	runcmd func(ctx context.Context, opt runcmd.Options, r report.Reporter) error
 
 	now      func() time.Time
 	loc      *time.Location // for the dates drd status prints
@@ -34,6 +36,7 @@ func realSystem() system {
 		scan:     bootenv.Scan,
 		mount:    bootenv.Mount,
 		umount:   bootenv.Umount,
+		runcmd:   runcmd.Run,
 		now:      time.Now,
 		loc:      time.Local,
 		user:     userName(),

@@ -1,0 +1,258 @@
+package runcmd
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The hidden first arguments under which drd runs as the jail's init and
+// as the apt hook inside the jail. cmd/drd hands them to Main before it
+// parses anything.
+const (
+	InitArg    = "__jail"
+	InspectArg = "__inspect"
+)
+
+// Main runs the hidden entry points of the runcmd environment: it returns
+// ok false when args name none of them.
+func Main(args []string) (code int, ok bool) {
+	if len(args) < 2 {
+		return 0, false
+	}
+	switch args[1] {
+	case InitArg:
+		return initMain(os.NewFile(3, "spec"), os.NewFile(4, "status")), true
+	case InspectArg:
+		return inspectMain(os.Stdin, os.Stderr, stagingDir), true
+	}
+	return 0, false
+}
+
+// Proc is a process found in the jail.
+type Proc struct {
+	PID     int    `json:"pid"` // in the jail's PID namespace
+	Name    string `json:"name"`
+	Cmdline string `json:"cmdline"`
+}
+
+func (p Proc) String() string {
+	if p.Cmdline == "" {
+		return fmt.Sprintf("%d (%s)", p.PID, p.Name)
+	}
+	return fmt.Sprintf("%d (%s: %s)", p.PID, p.Name, p.Cmdline)
+}
+
+// initStatus is what the init reports to drd, as JSON, when it is done.
+type initStatus struct {
+	Error        string   `json:"error,omitempty"` // the jail could not be built or the command not started
+	Exit         int      `json:"exit"`
+	Signal       string   `json:"signal,omitempty"` // the command died of this signal
+	Leftovers    []Proc   `json:"leftovers,omitempty"`
+	Killed       []int    `json:"killed,omitempty"` // leftovers that needed SIGKILL
+	Placeholders []string `json:"placeholders,omitempty"`
+}
+
+// initMain is PID 1 of the jail. It builds the tree, runs the command,
+// then names and ends every process the command left.
+func initMain(specFile, statusFile *os.File) int {
+	var st initStatus
+	defer func() {
+		json.NewEncoder(statusFile).Encode(&st)
+		statusFile.Close()
+	}()
+	var spec Spec
+	if err := json.NewDecoder(specFile).Decode(&spec); err != nil {
+		st.Error = "reading the jail's plan: " + err.Error()
+		return 1
+	}
+	specFile.Close()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	placeholders, err := buildTree(&spec)
+	st.Placeholders = placeholders
+	if err != nil {
+		st.Error = err.Error()
+		return 1
+	}
+	prog, err := lookPath(spec.Argv[0], spec.Path)
+	if err != nil {
+		st.Error = err.Error()
+		return 1
+	}
+	pid, err := startDropped(prog, spec.Argv, spec.Env, spec.Drop)
+	if err != nil {
+		st.Error = fmt.Sprintf("starting %s in the jail: %v", prog, err)
+		return 1
+	}
+	exits := make(chan reaped, 16)
+	go reap(exits)
+	for done := false; !done; {
+		select {
+		case s := <-sigs:
+			if s == unix.SIGTERM || s == unix.SIGHUP {
+				unix.Kill(pid, s.(syscall.Signal)) // from drd: pass it on; SIGINT came from the terminal already
+			}
+		case e := <-exits:
+			if e.pid == pid {
+				st.Exit, st.Signal = exitOf(e.status)
+				done = true
+			}
+		}
+	}
+	st.Leftovers = listProcs("/proc")
+	if len(st.Leftovers) > 0 {
+		st.Killed = endAll(exits, time.Duration(spec.GraceMillis)*time.Millisecond)
+	}
+	return 0
+}
+
+type reaped struct {
+	pid    int
+	status unix.WaitStatus
+}
+
+// reap waits for every child and orphan of the jail.
+func reap(out chan<- reaped) {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			time.Sleep(10 * time.Millisecond) // no child right now
+			continue
+		}
+		out <- reaped{pid, ws}
+	}
+}
+
+func exitOf(ws unix.WaitStatus) (int, string) {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), unix.SignalName(ws.Signal())
+	}
+	return ws.ExitStatus(), ""
+}
+
+// endAll sends SIGTERM to every process of the jail but the init, waits
+// up to grace for them to go, then SIGKILLs the rest, whose PIDs it returns.
+func endAll(exits <-chan reaped, grace time.Duration) []int {
+	unix.Kill(-1, unix.SIGTERM)
+	deadline := time.After(grace)
+	for len(listProcs("/proc")) > 0 {
+		select {
+		case <-exits:
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			var killed []int
+			for _, p := range listProcs("/proc") {
+				killed = append(killed, p.PID)
+			}
+			unix.Kill(-1, unix.SIGKILL)
+			return killed
+		}
+	}
+	return nil
+}
+
+// listProcs lists the live processes of the jail other than its init.
+func listProcs(proc string) []Proc {
+	ents, _ := os.ReadDir(proc)
+	var ps []Proc
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == 1 {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join(proc, e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) S ...: comm may hold blanks and parentheses.
+		s := string(stat)
+		open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || close < open || strings.HasPrefix(s[close+1:], " Z") {
+			continue // a zombie is gone already
+		}
+		cmd, _ := os.ReadFile(filepath.Join(proc, e.Name(), "cmdline"))
+		ps = append(ps, Proc{PID: pid, Name: s[open+1 : close], Cmdline: strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " "))})
+	}
+	return ps
+}
+
+// startDropped starts the command with the capabilities of drop gone
+// from its bounding, permitted, effective, inheritable and ambient sets.
+// Capabilities belong to a thread, so the drop and the fork happen on one
+// locked thread, which is thrown away afterwards (the goroutine ends
+// without unlocking it).
+func startDropped(prog string, argv, env []string, drop []Cap) (int, error) {
+	type result struct {
+		pid int
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := dropCaps(drop); err != nil {
+			ch <- result{0, err}
+			return
+		}
+		pid, err := syscall.ForkExec(prog, argv, &syscall.ProcAttr{Dir: "/", Env: env, Files: []uintptr{0, 1, 2}})
+		ch <- result{pid, err}
+	}()
+	r := <-ch
+	return r.pid, r.err
+}
+
+func dropCaps(drop []Cap) error {
+	for _, c := range drop {
+		err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c.Num), 0, 0, 0)
+		if err != nil && !errors.Is(err, unix.EINVAL) { // EINVAL: a capability this kernel lacks
+			return fmt.Errorf("dropping %s from the bounding set: %w", c.Name, err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return fmt.Errorf("clearing the ambient capabilities: %w", err)
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("reading capabilities: %w", err)
+	}
+	for _, c := range drop {
+		i, bit := c.Num/32, uint32(1)<<(c.Num%32)
+		data[i].Effective &^= bit
+		data[i].Permitted &^= bit
+		data[i].Inheritable &^= bit
+	}
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("setting capabilities: %w", err)
+	}
+	return nil
+}
+
+// lookPath finds prog in the jail's PATH (the init's own environment is
+// not the command's).
+func lookPath(prog, path string) (string, error) {
+	if strings.Contains(prog, "/") {
+		return prog, nil
+	}
+	for _, dir := range filepath.SplitList(path) {
+		p := filepath.Join(dir, prog)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: not found in the image (PATH %s): is the package that has it installed there?", prog, path)
+}

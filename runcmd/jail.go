@@ -1,0 +1,156 @@
+package runcmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/drd-linux/drd/internal/report"
+)
+
+// Stdio are the command's standard files; nil means /dev/null.
+type Stdio struct {
+	In, Out, Err *os.File
+}
+
+// Result of a command run in the jail.
+type Result struct {
+	Exit         int      // the command's exit status (128+n when killed by signal n)
+	Signal       string   // the signal that killed it, if one did
+	Leftovers    []Proc   // processes still running when the command ended: all ended by drd
+	Killed       []int    // leftovers that ignored SIGTERM and got SIGKILL
+	Escaped      []int    // processes still in the jail's cgroup after its init ended (killed)
+	Placeholders []string // files created in the image as mount points; the caller removes them
+	Elapsed      time.Duration
+}
+
+// Jail runs one Spec. Its zero value is the real machine.
+type Jail struct {
+	ProcDir string        // "/proc"
+	Kill    time.Duration // after a cancel, how long the command gets before SIGKILL (default 10 s)
+}
+
+// Run runs spec's command in a jail and waits for it and everything it
+// started. A cancelled ctx sends the command SIGTERM, and SIGKILL to the
+// whole jail after j.Kill; Run then returns ctx's error with the Result.
+func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporter) (*Result, error) {
+	if j.ProcDir == "" {
+		j.ProcDir = "/proc"
+	}
+	if j.Kill == 0 {
+		j.Kill = 10 * time.Second
+	}
+	start := time.Now()
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer specR.Close()
+	defer specW.Close()
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer statusR.Close()
+	defer statusW.Close()
+
+	flags := unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP
+	if spec.Net {
+		flags |= unix.CLONE_NEWNET
+	}
+	cmd := exec.Command("/proc/self/exe", InitArg)
+	cmd.Args[0] = "drd"
+	cmd.Env = []string{}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.In, stdio.Out, stdio.Err
+	cmd.ExtraFiles = []*os.File{specR, statusW}
+	attr := &unix.SysProcAttr{Cloneflags: uintptr(flags), Pdeathsig: unix.SIGKILL}
+	cg, err := newCgroup(j.ProcDir, fmt.Sprintf("drd-runcmd-%d", os.Getpid()))
+	if err != nil {
+		r.Note("running without a cgroup of its own (%v): the PID namespace still ends every process", err)
+	} else {
+		attr.UseCgroupFD, attr.CgroupFD = true, cg.fd
+	}
+	cmd.SysProcAttr = attr
+	if err := cmd.Start(); err != nil {
+		if cg != nil {
+			cg.close()
+		}
+		return nil, fmt.Errorf("starting the jail: %w", err)
+	}
+	specR.Close()
+	statusW.Close()
+	if err := json.NewEncoder(specW).Encode(spec); err != nil {
+		cmd.Process.Kill()
+	}
+	specW.Close()
+
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-ctx.Done():
+			cmd.Process.Signal(unix.SIGTERM)
+		case <-stop:
+			return
+		}
+		select {
+		case <-time.After(j.Kill):
+			cmd.Process.Kill() // the kernel then kills the whole PID namespace
+		case <-stop:
+		}
+	}()
+	data, _ := io.ReadAll(statusR)
+	waitErr := cmd.Wait()
+	var st initStatus
+	res := &Result{Elapsed: time.Since(start)}
+	decErr := json.Unmarshal(data, &st)
+	if decErr == nil {
+		res.Exit, res.Signal, res.Leftovers, res.Killed, res.Placeholders = st.Exit, st.Signal, st.Leftovers, st.Killed, st.Placeholders
+	}
+	if cg != nil {
+		escaped, err := cg.close()
+		res.Escaped = escaped
+		if err != nil {
+			r.Warn("%v", err)
+		}
+	}
+	switch {
+	case ctx.Err() != nil:
+		return res, ctx.Err()
+	case decErr != nil:
+		return res, fmt.Errorf("the jail's init ended without a word (%v)", waitErr)
+	case st.Error != "":
+		return res, errors.New(st.Error)
+	}
+	return res, nil
+}
+
+// RemovePlaceholders removes the empty files the jail created in the
+// image at root as mount points, once the jail is gone.
+func RemovePlaceholders(root string, files []string) error {
+	var errs []error
+	for _, f := range files {
+		p, err := inRoot(root, f)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+			if err := os.Remove(p); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("removing drd's placeholder files in %s: %w", filepath.Clean(root), errors.Join(errs...))
+	}
+	return nil
+}

@@ -1,0 +1,88 @@
+package runcmd
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/safety"
+)
+
+// dpkgStatus is where dpkg keeps the state of every package of an image.
+const dpkgStatus = "/var/lib/dpkg/status"
+
+// Packages maps "name:arch" to the version a package has, followed by
+// its dpkg state in parentheses when that is not "installed".
+type Packages map[string]string
+
+// ParseDpkgStatus reads dpkg's status file. Packages that are not
+// installed at all are left out.
+func ParseDpkgStatus(data string) Packages {
+	ps := Packages{}
+	for _, para := range strings.Split(data, "\n\n") {
+		f := safety.ParseControl(para)
+		name := f["Package"]
+		status := strings.Fields(f["Status"])
+		if name == "" || len(status) != 3 || status[2] == "not-installed" {
+			continue
+		}
+		v := f["Version"]
+		if status[2] != "installed" {
+			v += " (" + status[2] + ")"
+		}
+		ps[name+":"+f["Architecture"]] = v
+	}
+	return ps
+}
+
+// readPackages reads the packages of the image at root; an image without
+// dpkg has none.
+func readPackages(root string) Packages {
+	data, err := os.ReadFile(filepath.Join(root, dpkgStatus))
+	if err != nil {
+		return Packages{}
+	}
+	return ParseDpkgStatus(string(data))
+}
+
+// DiffPackages lists what changed from before to after, by package name
+// (with its architecture when the name has several).
+func DiffPackages(before, after Packages) []bootenv.PackageChange {
+	names := map[string]int{}
+	keys := map[string]bool{}
+	for _, ps := range []Packages{before, after} {
+		for k := range ps {
+			if !keys[k] {
+				keys[k] = true
+				n, _, _ := strings.Cut(k, ":")
+				names[n]++
+			}
+		}
+	}
+	var out []bootenv.PackageChange
+	for k := range keys {
+		if before[k] == after[k] {
+			continue
+		}
+		n, arch, _ := strings.Cut(k, ":")
+		if names[n] > 1 {
+			n += ":" + arch
+		}
+		out = append(out, bootenv.PackageChange{Package: n, From: before[k], To: after[k]})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Package < out[j].Package })
+	return out
+}
+
+// ChangeText says a change in words: "installed nginx-light 1.22.1-9".
+func ChangeText(c bootenv.PackageChange) string {
+	switch {
+	case c.From == "":
+		return "installed " + c.Package + " " + c.To
+	case c.To == "":
+		return "removed " + c.Package + " " + c.From
+	}
+	return "changed " + c.Package + " " + c.From + " -> " + c.To
+}

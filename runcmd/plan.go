@@ -1,0 +1,222 @@
+package runcmd
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Spec is everything the jail's init needs: it is planned by Plan, sent
+// to the init as JSON, and carried out there without further decisions.
+type Spec struct {
+	Root   string   // the image, as mounted on the booted system
+	Mounts []Mount  // in order, after Root is bound onto itself
+	Argv   []string // the command
+	Path   string   // PATH in which Argv[0] is looked up
+	Env    []string // its whole environment
+	Drop   []Cap    // capabilities dropped from the command's bounding set
+	Net    bool     // the jail has a network namespace of its own (no network)
+	// GraceMillis is how long leftover processes get between SIGTERM and
+	// SIGKILL when the command has ended.
+	GraceMillis int
+}
+
+// Kinds of Mount.
+const (
+	KindBind    = "bind"    // bind Source (a path on the booted system) at Target
+	KindFS      = "fs"      // mount a new file system of Type
+	KindFile    = "file"    // create an empty file at Target (a bind target)
+	KindDir     = "dir"     // create a directory at Target, with Mode
+	KindSymlink = "symlink" // make Target a symbolic link to Source
+	KindWrite   = "write"   // write Data into a new file Target (in a tmpfs)
+)
+
+// Mount is one step of building the jail's tree. Target is a path in the
+// jail; Source a path on the booted system (binds) or a link's target.
+type Mount struct {
+	Kind     string  `json:"kind"`
+	Source   string  `json:"source,omitempty"`
+	Target   string  `json:"target"`
+	Type     string  `json:"type,omitempty"`
+	Flags    uintptr `json:"flags,omitempty"`
+	Data     string  `json:"data,omitempty"`
+	ReadOnly bool    `json:"ro,omitempty"`
+	Mode     uint32  `json:"mode,omitempty"`
+	// Placeholder: the target file may be missing in the image; create it
+	// empty and report it, so that it is removed after the run.
+	Placeholder bool `json:"placeholder,omitempty"`
+	// Optional: skip the step when its target does not exist (a /proc
+	// file this kernel lacks).
+	Optional bool `json:"optional,omitempty"`
+}
+
+// Cap is a Linux capability.
+type Cap struct {
+	Num  int    `json:"num"`
+	Name string `json:"name"`
+	Why  string `json:"-"`
+}
+
+// Dropped are the capabilities a command in the runcmd environment never
+// has. Each would let it change the booted system's running state even
+// from inside its own namespaces. CAP_SYS_ADMIN goes too: without it the
+// jail cannot be unmounted, remounted or left. Kept: what dpkg and
+// maintainer scripts need on files (chown, dac_*, fowner, fsetid, mknod,
+// setfcap, setuid/setgid for apt's _apt sandbox and su), CAP_KILL (only
+// the jail's own processes are visible) and CAP_SYS_CHROOT.
+var Dropped = []Cap{
+	{unix.CAP_SYS_MODULE, "cap_sys_module", "load kernel modules into the booted kernel"},
+	{unix.CAP_SYS_TIME, "cap_sys_time", "set the clock"},
+	{unix.CAP_SYS_BOOT, "cap_sys_boot", "reboot, kexec"},
+	{unix.CAP_NET_ADMIN, "cap_net_admin", "change links, addresses, routes, firewall rules"},
+	{unix.CAP_NET_RAW, "cap_net_raw", "raw sockets on the booted system's network"},
+	{unix.CAP_NET_BIND_SERVICE, "cap_net_bind_service", "take the booted system's service ports"},
+	{unix.CAP_SYS_ADMIN, "cap_sys_admin", "mount, unmount, set the host name, swap, leave the jail"},
+	{unix.CAP_SYS_RAWIO, "cap_sys_rawio", "raw I/O to the booted system's devices"},
+	{unix.CAP_SYS_PTRACE, "cap_sys_ptrace", "trace other processes"},
+	{unix.CAP_SYS_PACCT, "cap_sys_pacct", "switch process accounting"},
+	{unix.CAP_SYS_NICE, "cap_sys_nice", "change priorities of the booted system's work"},
+	{unix.CAP_SYS_RESOURCE, "cap_sys_resource", "raise system-wide limits"},
+	{unix.CAP_SYS_TTY_CONFIG, "cap_sys_tty_config", "reconfigure terminals"},
+	{unix.CAP_AUDIT_CONTROL, "cap_audit_control", "change audit rules"},
+	{unix.CAP_AUDIT_WRITE, "cap_audit_write", "write into the booted system's audit log"},
+	{unix.CAP_MAC_ADMIN, "cap_mac_admin", "change the security policy"},
+	{unix.CAP_MAC_OVERRIDE, "cap_mac_override", "override the security policy"},
+	{unix.CAP_SYSLOG, "cap_syslog", "read or clear the kernel log"},
+	{unix.CAP_WAKE_ALARM, "cap_wake_alarm", "set wake alarms"},
+	{unix.CAP_BLOCK_SUSPEND, "cap_block_suspend", "block suspend"},
+	{unix.CAP_LEASE, "cap_lease", "lease files of the booted system"},
+	{unix.CAP_IPC_LOCK, "cap_ipc_lock", "lock the booted system's memory"},
+	{unix.CAP_BPF, "cap_bpf", "load BPF programs into the booted kernel"},
+	{unix.CAP_PERFMON, "cap_perfmon", "observe the booted system"},
+	{unix.CAP_CHECKPOINT_RESTORE, "cap_checkpoint_restore", "checkpoint and restore processes"},
+}
+
+// The jail's fixed environment.
+const (
+	jailPath   = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	stagingDir = "/run/drd" // where drd's own files appear in the jail
+)
+
+// passEnv are the variables of the caller the command keeps: terminal,
+// language, proxies and Debian's front-end settings. Anything else (a
+// DBUS_SESSION_BUS_ADDRESS, an XDG_RUNTIME_DIR, a SYSTEMD_* or LD_*) points
+// at the booted system and is dropped.
+var passEnv = []string{"TERM", "LANG", "LANGUAGE", "TZ", "COLUMNS", "LINES",
+	"http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+	"DEBIAN_FRONTEND", "DEBIAN_PRIORITY", "DEBCONF_NONINTERACTIVE_SEEN", "APT_LISTCHANGES_FRONTEND", "NEEDRESTART_MODE"}
+
+// PlanInput is what Plan needs to know.
+type PlanInput struct {
+	Root    string   // the image's root, mounted on the booted system
+	Image   string   // its name, for DRD_IMAGE
+	Argv    []string // the command
+	Env     []string // the caller's environment (os.Environ())
+	Binds   []string // directories of the booted system shown read-only at the same path
+	NoNet   bool     // a network namespace of its own: no network at all
+	Staging string   // drd's directory for this run on the booted system (policy-rc.d, apt.conf, drd)
+	Exe     string   // drd's own executable, shown in the jail as /run/drd/drd for the apt hook
+	// ResolvConf, if not empty, is written at ResolvTarget in the jail's
+	// /run: the image's /etc/resolv.conf points into /run, which is empty.
+	ResolvConf   string
+	ResolvTarget string
+	// PolicyRC tells whether the image has a /usr/sbin/policy-rc.d of its
+	// own (then it is covered, not created).
+	PolicyRC bool
+}
+
+// Plan makes the jail's Spec. It reads and writes nothing.
+func Plan(in PlanInput) *Spec {
+	in.Root = filepath.Clean(in.Root)
+	at := func(p string) string { return filepath.Join(in.Root, p) }
+	var m []Mount
+	// /proc of the jail's own PID namespace; what would change or spy on
+	// the kernel is read-only or hidden.
+	m = append(m, Mount{Kind: KindDir, Target: "/proc", Mode: 0o555},
+		Mount{Kind: KindFS, Type: "proc", Source: "proc", Target: "/proc", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC})
+	for _, p := range []string{"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"} {
+		m = append(m, Mount{Kind: KindBind, Source: at(p), Target: p, ReadOnly: true, Optional: true})
+	}
+	for _, p := range []string{"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/kallsyms"} {
+		m = append(m, Mount{Kind: KindBind, Source: "/dev/null", Target: p, ReadOnly: true, Optional: true})
+	}
+	m = append(m, Mount{Kind: KindDir, Target: "/sys", Mode: 0o555},
+		Mount{Kind: KindFS, Type: "sysfs", Source: "sysfs", Target: "/sys", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RDONLY})
+	// A /dev of its own: the harmless character devices, no disks.
+	m = append(m, Mount{Kind: KindDir, Target: "/dev", Mode: 0o755},
+		Mount{Kind: KindFS, Type: "tmpfs", Source: "tmpfs", Target: "/dev", Flags: unix.MS_NOSUID | unix.MS_NOEXEC, Data: "mode=755,size=1m"})
+	for _, d := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
+		m = append(m, Mount{Kind: KindFile, Target: "/dev/" + d},
+			Mount{Kind: KindBind, Source: "/dev/" + d, Target: "/dev/" + d})
+	}
+	m = append(m,
+		Mount{Kind: KindDir, Target: "/dev/pts", Mode: 0o755},
+		Mount{Kind: KindFS, Type: "devpts", Source: "devpts", Target: "/dev/pts", Flags: unix.MS_NOSUID | unix.MS_NOEXEC, Data: "newinstance,ptmxmode=0666,mode=620,gid=5"},
+		Mount{Kind: KindSymlink, Source: "pts/ptmx", Target: "/dev/ptmx"},
+		Mount{Kind: KindDir, Target: "/dev/shm", Mode: 0o1777},
+		Mount{Kind: KindFS, Type: "tmpfs", Source: "tmpfs", Target: "/dev/shm", Flags: unix.MS_NOSUID | unix.MS_NODEV, Data: "mode=1777"},
+		Mount{Kind: KindSymlink, Source: "/proc/self/fd", Target: "/dev/fd"},
+		Mount{Kind: KindSymlink, Source: "/proc/self/fd/0", Target: "/dev/stdin"},
+		Mount{Kind: KindSymlink, Source: "/proc/self/fd/1", Target: "/dev/stdout"},
+		Mount{Kind: KindSymlink, Source: "/proc/self/fd/2", Target: "/dev/stderr"},
+	)
+	// An empty /run: no systemd, D-Bus, or other daemon's socket of the
+	// booted system; systemctl and deb-systemd-invoke see no running
+	// service manager. /tmp is the jail's own too.
+	m = append(m,
+		Mount{Kind: KindDir, Target: "/run", Mode: 0o755},
+		Mount{Kind: KindFS, Type: "tmpfs", Source: "tmpfs", Target: "/run", Flags: unix.MS_NOSUID | unix.MS_NODEV, Data: "mode=755"},
+		Mount{Kind: KindDir, Target: "/run/lock", Mode: 0o1777},
+		Mount{Kind: KindDir, Target: "/tmp", Mode: 0o1777},
+		Mount{Kind: KindFS, Type: "tmpfs", Source: "tmpfs", Target: "/tmp", Flags: unix.MS_NOSUID | unix.MS_NODEV, Data: "mode=1777"},
+	)
+	if in.ResolvConf != "" && strings.HasPrefix(in.ResolvTarget, "/run/") {
+		m = append(m, Mount{Kind: KindDir, Target: filepath.Dir(in.ResolvTarget), Mode: 0o755},
+			Mount{Kind: KindWrite, Target: in.ResolvTarget, Data: in.ResolvConf, Mode: 0o644})
+	}
+	// drd's files: policy-rc.d (services are never started), the apt
+	// hook that judges packages, and drd itself to run it.
+	if in.Staging != "" {
+		m = append(m, Mount{Kind: KindDir, Target: stagingDir, Mode: 0o755},
+			Mount{Kind: KindBind, Source: in.Staging, Target: stagingDir},
+			Mount{Kind: KindBind, Source: in.Exe, Target: stagingDir + "/drd", ReadOnly: true},
+			Mount{Kind: KindFile, Target: "/usr/sbin/policy-rc.d", Placeholder: !in.PolicyRC},
+			Mount{Kind: KindBind, Source: filepath.Join(in.Staging, "policy-rc.d"), Target: "/usr/sbin/policy-rc.d", ReadOnly: true})
+	}
+	for _, b := range in.Binds {
+		b = filepath.Clean(b)
+		m = append(m, Mount{Kind: KindDir, Target: b, Mode: 0o755},
+			Mount{Kind: KindBind, Source: b, Target: b, ReadOnly: true})
+	}
+	return &Spec{
+		Root:        in.Root,
+		Mounts:      m,
+		Argv:        slices.Clone(in.Argv),
+		Path:        jailPath,
+		Env:         jailEnv(in),
+		Drop:        slices.Clone(Dropped),
+		Net:         in.NoNet,
+		GraceMillis: 2000,
+	}
+}
+
+// jailEnv is the command's environment: the variables of passEnv from the
+// caller, LC_* too, and the runcmd environment's own.
+func jailEnv(in PlanInput) []string {
+	env := []string{"PATH=" + jailPath, "HOME=/root", "USER=root", "LOGNAME=root", "SHELL=/bin/sh",
+		"SW_SESSION_IS_DRD=1", "DRD_IMAGE=" + in.Image,
+		"SYSTEMD_OFFLINE=1", // systemctl edits files and talks to no manager
+	}
+	if in.Staging != "" {
+		env = append(env, "APT_CONFIG="+stagingDir+"/apt.conf")
+	}
+	for _, kv := range in.Env {
+		k, _, _ := strings.Cut(kv, "=")
+		if slices.Contains(passEnv, k) || strings.HasPrefix(k, "LC_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
