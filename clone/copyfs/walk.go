@@ -169,71 +169,74 @@ func (e *engine) copyOther(w *worker, sfd, dfd int, rel, name string) error {
 }
 
 // copySpecial copies a symbolic link (its target verbatim, dangling or
-// absolute), a device node or a fifo, with its metadata.
+// absolute), a device node or a fifo, with its metadata. Like a regular
+// file, it is made again if the source changed meanwhile, so that a later
+// change always leaves a status change time at or after the target's.
 func (e *engine) copySpecial(w *worker, sfd, dfd int, rel, name string, st *unix.Stat_t) error {
 	crel := joinRel(rel, name)
 	full, dfull := e.srcPath(crel), e.dstPath(crel)
-	a, err := readMeta(st, -1, sfd, name, full, &w.xbuf)
-	if err != nil {
-		if vanished(err) {
-			return nil
+	var le *linkEntry
+	if st.Nlink > 1 {
+		var first bool
+		le, first = e.links.claim(st.Ino)
+		if !first {
+			done, err := e.linkName(le, dfd, crel, name, st.Ino)
+			if done || err != nil {
+				return err
+			}
+			le = nil // no first copy: copy this name on its own
 		}
-		return srcError("reading the attributes of", full, err)
 	}
-	var target string
-	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
-		if target, err = readlinkAt(sfd, name, &w.xbuf); err != nil {
-			if vanished(err) || err == unix.EINVAL {
+	published := false
+	if le != nil {
+		defer func() {
+			if !published {
+				le.publish("", false)
+			}
+		}()
+	}
+	for attempt := 1; ; attempt++ {
+		a, err := readMeta(st, -1, sfd, name, full, &w.xbuf)
+		if err != nil {
+			if vanished(err) {
 				return nil
 			}
-			return srcError("reading the symbolic link", full, err)
+			return srcError("reading the attributes of", full, err)
 		}
-	}
-
-	if st.Nlink > 1 {
-		le, first := e.links.claim(st.Ino)
-		if !first {
-			if done, err := e.linkName(le, dfd, crel, name, st.Ino); done || err != nil {
-				return err
-			}
-		} else {
-			ok := false
-			defer func() {
-				if !ok {
-					le.publish("", false)
+		var target string
+		if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			if target, err = readlinkAt(sfd, name, &w.xbuf); err != nil {
+				if vanished(err) || err == unix.EINVAL {
+					return nil
 				}
-			}()
-			if err := e.makeSpecial(dfd, name, dfull, st, target); err != nil {
-				return err
+				return srcError("reading the symbolic link", full, err)
 			}
-			ok = true
-			le.publish(crel, true)
-			return e.finishSpecial(w, dfd, crel, name, st, &a)
 		}
-	}
-	if err := e.makeSpecial(dfd, name, dfull, st, target); err != nil {
-		return err
-	}
-	return e.finishSpecial(w, dfd, crel, name, st, &a)
-}
-
-func (e *engine) makeSpecial(dfd int, name, dfull string, st *unix.Stat_t, target string) error {
-	var err error
-	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
-		err = unix.Symlinkat(target, dfd, name)
-	} else {
-		err = unix.Mknodat(dfd, name, st.Mode&unix.S_IFMT|0o600, int(st.Rdev))
-	}
-	if err != nil {
-		return dstError("creating", dfull, err)
-	}
-	return nil
-}
-
-func (e *engine) finishSpecial(w *worker, dfd int, crel, name string, st *unix.Stat_t, a *attrs) error {
-	dfull := e.dstPath(crel)
-	if err := e.setMeta(metaTarget{fd: -1, dirfd: dfd, name: name, path: dfull}, a, e.incremental, &w.xbuf); err != nil {
-		return err
+		if attempt > 1 {
+			if err := unix.Unlinkat(dfd, name, 0); err != nil {
+				return dstError("removing", dfull, err)
+			}
+		}
+		if err := e.makeSpecial(dfd, name, dfull, st, target); err != nil {
+			return err
+		}
+		if le != nil && !published {
+			published = true
+			le.publish(crel, true)
+		}
+		if err := e.setMeta(metaTarget{fd: -1, dirfd: dfd, name: name, path: dfull}, &a, e.incremental, &w.xbuf); err != nil {
+			return err
+		}
+		var post unix.Stat_t
+		err = unix.Fstatat(sfd, name, &post, unix.AT_SYMLINK_NOFOLLOW)
+		if err != nil || (post.Ino == st.Ino && post.Ctim == st.Ctim) {
+			break
+		}
+		if attempt == 3 || post.Mode&unix.S_IFMT != st.Mode&unix.S_IFMT || e.ctx.Err() != nil {
+			e.logf("%s keeps changing while copying: the second pass catches it", full)
+			break
+		}
+		*st = post
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFLNK:
@@ -246,6 +249,19 @@ func (e *engine) finishSpecial(w *worker, dfd int, crel, name string, st *unix.S
 	e.st.entries.Add(1)
 	if e.incremental && st.Nlink > 1 {
 		return e.recordLinkAt(dfd, name, crel, st.Ino)
+	}
+	return nil
+}
+
+func (e *engine) makeSpecial(dfd int, name, dfull string, st *unix.Stat_t, target string) error {
+	var err error
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		err = unix.Symlinkat(target, dfd, name)
+	} else {
+		err = unix.Mknodat(dfd, name, st.Mode&unix.S_IFMT|0o600, int(st.Rdev))
+	}
+	if err != nil {
+		return dstError("creating", dfull, err)
 	}
 	return nil
 }

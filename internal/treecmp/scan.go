@@ -73,11 +73,19 @@ func scan(root string, ignore map[string]bool) (*tree, error) {
 	for _, ps := range t.links {
 		sort.Strings(ps)
 	}
+	// Link targets last: reading a link changes its access time on a
+	// relatime mount, and a hard-linked link shows it under every name.
+	for p, e := range t.entries {
+		if e.typ() == unix.S_IFLNK {
+			if e.target, err = os.Readlink(t.full(p)); err != nil {
+				return nil, fmt.Errorf("treecmp: reading the symbolic link %s: %w", t.full(p), err)
+			}
+		}
+	}
 	return t, nil
 }
 
-// examine reads the status, extended attributes and link target of p. The
-// status comes first, so that reading does not change the times it records.
+// examine reads the status and extended attributes of p.
 func (t *tree) examine(p string) (*entry, error) {
 	full := t.full(p)
 	e := &entry{}
@@ -89,11 +97,6 @@ func (t *tree) examine(p string) (*entry, error) {
 		return nil, fmt.Errorf("treecmp: reading the extended attributes of %s: %w", full, err)
 	}
 	e.xattrs = xs
-	if e.typ() == unix.S_IFLNK {
-		if e.target, err = os.Readlink(full); err != nil {
-			return nil, fmt.Errorf("treecmp: reading the symbolic link %s: %w", full, err)
-		}
-	}
 	return e, nil
 }
 

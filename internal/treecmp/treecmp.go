@@ -15,10 +15,10 @@
 // cannot be copied and are not compared.
 //
 // Files and directories are read with O_NOATIME (so run as root or as their
-// owner) and every entry is examined before it is read, so comparing does
-// not change the access times it compares. Reading a symbolic link does
+// owner) and every entry is examined before anything is read, so comparing
+// does not change the access times it compares. Reading a symbolic link does
 // change its access time on a mount with relatime: mount both trees noatime
-// to compare twice.
+// to compare them more than once.
 package treecmp
 
 import (
