@@ -290,7 +290,7 @@ func (e *engine) finishDir(w *worker, d *dirRecord) error {
 			return nil
 		}
 	}
-	return e.setMeta(metaTarget{fd: fd, path: full}, &d.a, e.incremental, &w.xbuf)
+	return e.setMeta(metaTarget{fd: fd, at: e.loc(d.rel)}, &d.a, e.incremental, &w.xbuf)
 }
 
 // readUmask reads the umask of the process without changing it (umask(2)
@@ -312,6 +312,17 @@ func readUmask() int {
 	}
 	return -1
 }
+
+// loc is an entry of the tree, by its path relative to the roots; its full
+// paths, for messages, are only made when needed.
+type loc struct {
+	e   *engine
+	rel string
+}
+
+func (e *engine) loc(rel string) loc { return loc{e, rel} }
+func (l loc) src() string            { return l.e.srcPath(l.rel) }
+func (l loc) dst() string            { return l.e.dstPath(l.rel) }
 
 func (e *engine) srcPath(rel string) string { return joinPath(e.src, rel) }
 func (e *engine) dstPath(rel string) string { return joinPath(e.dst, rel) }

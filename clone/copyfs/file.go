@@ -56,16 +56,16 @@ func (e *engine) copyFiles(w *worker, rel string, dirIno uint64, ents []dirent) 
 // after that the second pass catches it).
 func (e *engine) copyFile(w *worker, sfd, dfd int, rel, name string) error {
 	crel := joinRel(rel, name)
-	full, dfull := e.srcPath(crel), e.dstPath(crel)
+	l := e.loc(crel)
 	// Look before opening: opening a device node that replaced the file in
 	// the meantime could have effects (a tape rewinds).
 	var st unix.Stat_t
 	if err := unix.Fstatat(sfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		if vanished(err) {
-			e.logf("%s vanished while copying: the second pass catches it", full)
+			e.logf("%s vanished while copying: the second pass catches it", l.src())
 			return nil
 		}
-		return srcError("examining", full, err)
+		return srcError("examining", l.src(), err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return e.copyOther(w, sfd, dfd, rel, name)
@@ -73,17 +73,17 @@ func (e *engine) copyFile(w *worker, sfd, dfd int, rel, name string) error {
 	fd, err := openNoatime(sfd, name, unix.O_NONBLOCK)
 	if err != nil {
 		if vanished(err) {
-			e.logf("%s vanished while copying: the second pass catches it", full)
+			e.logf("%s vanished while copying: the second pass catches it", l.src())
 			return nil
 		}
-		return srcError("opening", full, err)
+		return srcError("opening", l.src(), err)
 	}
 	defer unix.Close(fd)
 	if err := unix.Fstat(fd, &st); err != nil {
-		return srcError("examining", full, err)
+		return srcError("examining", l.src(), err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Dev != e.dev {
-		e.logf("%s changed type while copying: the second pass catches it", full)
+		e.logf("%s changed type while copying: the second pass catches it", l.src())
 		return nil
 	}
 
@@ -112,15 +112,15 @@ func (e *engine) copyFile(w *worker, sfd, dfd int, rel, name string) error {
 	out, err := unix.Openat(dfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
 	if err != nil {
 		if err == unix.EEXIST {
-			return dstError("creating", dfull, errors.New("it exists already: the target must be empty"))
+			return dstError("creating", l.dst(), errors.New("it exists already: the target must be empty"))
 		}
-		return dstError("creating", dfull, err)
+		return dstError("creating", l.dst(), err)
 	}
 	if le != nil {
 		published = true
 		le.publish(crel, true)
 	}
-	_, err = e.fillFile(w, fd, out, &st, perm, full, dfull)
+	_, err = e.fillFile(w, fd, out, &st, perm, l)
 	if err != nil {
 		unix.Close(out)
 		return err
@@ -129,11 +129,11 @@ func (e *engine) copyFile(w *worker, sfd, dfd int, rel, name string) error {
 	if e.incremental && st.Nlink > 1 {
 		if err := unix.Fstat(out, &dst); err != nil {
 			unix.Close(out)
-			return dstError("examining", dfull, err)
+			return dstError("examining", l.dst(), err)
 		}
 	}
 	if err := unix.Close(out); err != nil {
-		return dstError("writing", dfull, err)
+		return dstError("writing", l.dst(), err)
 	}
 	e.st.files.Add(1)
 	e.st.entries.Add(1)
@@ -147,19 +147,19 @@ func (e *engine) copyFile(w *worker, sfd, dfd int, rel, name string) error {
 // status st is) into the fresh target file out (created with permissions
 // perm), again while the source changes under it. It returns the data bytes
 // copied.
-func (e *engine) fillFile(w *worker, fd, out int, st *unix.Stat_t, perm uint32, full, dfull string) (int64, error) {
+func (e *engine) fillFile(w *worker, fd, out int, st *unix.Stat_t, perm uint32, l loc) (int64, error) {
 	var total int64
 	for attempt := 1; ; attempt++ {
-		a, err := readMeta(st, fd, -1, "", full, &w.xbuf)
+		a, err := readMeta(st, fd, -1, "", "", &w.xbuf)
 		if err != nil {
-			return total, srcError("reading the attributes of", full, err)
+			return total, srcError("reading the attributes of", l.src(), err)
 		}
-		n, err := e.copyData(w, fd, out, st.Size, full, dfull)
+		n, err := e.copyData(w, fd, out, st.Size, l)
 		total += n
 		if err != nil {
 			return total, err
 		}
-		t := metaTarget{fd: out, path: dfull, modeSet: e.createdWith(perm, &a)}
+		t := metaTarget{fd: out, at: l, modeSet: e.createdWith(perm, &a)}
 		if err := e.setMeta(t, &a, e.incremental, &w.xbuf); err != nil {
 			return total, err
 		}
@@ -167,21 +167,21 @@ func (e *engine) fillFile(w *worker, fd, out int, st *unix.Stat_t, perm uint32, 
 		// time at or after the target's: Sync sees it.
 		var post unix.Stat_t
 		if err := unix.Fstat(fd, &post); err != nil {
-			return total, srcError("examining", full, err)
+			return total, srcError("examining", l.src(), err)
 		}
 		if post.Ctim == st.Ctim && post.Size == st.Size && post.Mtim == st.Mtim {
 			return total, nil
 		}
 		if attempt == 3 || e.ctx.Err() != nil {
-			e.logf("%s keeps changing while copying: the second pass catches it", full)
+			e.logf("%s keeps changing while copying: the second pass catches it", l.src())
 			return total, nil
 		}
 		*st = post
 		if err := unix.Ftruncate(out, 0); err != nil {
-			return total, dstError("truncating", dfull, err)
+			return total, dstError("truncating", l.dst(), err)
 		}
 		if _, err := unix.Seek(out, 0, 0); err != nil {
-			return total, dstError("truncating", dfull, err)
+			return total, dstError("truncating", l.dst(), err)
 		}
 	}
 }
@@ -201,14 +201,14 @@ func (e *engine) createdWith(perm uint32, a *attrs) bool {
 // copyData copies the data of the source file fd (size bytes) into out,
 // extent by extent as SEEK_DATA/SEEK_HOLE show them, so holes stay holes.
 // It returns the bytes copied, fewer than size when the source shrank.
-func (e *engine) copyData(w *worker, fd, out int, size int64, full, dfull string) (int64, error) {
+func (e *engine) copyData(w *worker, fd, out int, size int64, l loc) (int64, error) {
 	if size == 0 {
 		return 0, nil
 	}
 	firstHole, err := unix.Seek(fd, 0, unix.SEEK_HOLE)
 	if err != nil || firstHole >= size {
 		// No hole (or a file system that cannot tell): one extent.
-		n, err := e.copyRange(w, fd, out, 0, size, full, dfull)
+		n, err := e.copyRange(w, fd, out, 0, size, l)
 		return n, err
 	}
 	var total int64
@@ -218,17 +218,17 @@ func (e *engine) copyData(w *worker, fd, out int, size int64, full, dfull string
 			break // only a hole is left
 		}
 		if err != nil {
-			return total, srcError("finding the data of", full, err)
+			return total, srcError("finding the data of", l.src(), err)
 		}
 		if data >= size {
 			break
 		}
 		hole, err := unix.Seek(fd, data, unix.SEEK_HOLE)
 		if err != nil {
-			return total, srcError("finding the holes of", full, err)
+			return total, srcError("finding the holes of", l.src(), err)
 		}
 		hole = min(hole, size)
-		n, err := e.copyRange(w, fd, out, data, hole-data, full, dfull)
+		n, err := e.copyRange(w, fd, out, data, hole-data, l)
 		total += n
 		if err != nil {
 			return total, err
@@ -240,7 +240,7 @@ func (e *engine) copyData(w *worker, fd, out int, size int64, full, dfull string
 	}
 	// The size, and with it a hole at the end.
 	if err := unix.Ftruncate(out, size); err != nil {
-		return total, dstError("writing", dfull, err)
+		return total, dstError("writing", l.dst(), err)
 	}
 	return total, nil
 }
@@ -249,7 +249,7 @@ func (e *engine) copyData(w *worker, fd, out int, size int64, full, dfull string
 // in-kernel with copy_file_range (same file system, reflinks) or sendfile
 // (across file systems: one copy, page cache to page cache, instead of two),
 // else by reading and writing.
-func (e *engine) copyRange(w *worker, fd, out int, off, n int64, full, dfull string) (int64, error) {
+func (e *engine) copyRange(w *worker, fd, out int, off, n int64, l loc) (int64, error) {
 	var done int64
 	if e.cfr.Load() >= 0 {
 		for done < n {
@@ -263,7 +263,7 @@ func (e *engine) copyRange(w *worker, fd, out int, off, n int64, full, dfull str
 					e.cfr.Store(-1)
 					break
 				}
-				return done, copyError(full, dfull, err)
+				return done, copyError(l, err)
 			}
 			e.cfr.Store(1)
 			if k == 0 {
@@ -281,7 +281,7 @@ func (e *engine) copyRange(w *worker, fd, out int, off, n int64, full, dfull str
 		// 0, else (after a hole, on a retry) move it.
 		if off+done != 0 {
 			if _, err := unix.Seek(out, off+done, 0); err != nil {
-				return done, dstError("writing", dfull, err)
+				return done, dstError("writing", l.dst(), err)
 			}
 		}
 		start := done
@@ -296,7 +296,7 @@ func (e *engine) copyRange(w *worker, fd, out int, off, n int64, full, dfull str
 					e.sendf.Store(-1)
 					break
 				}
-				return done, copyError(full, dfull, err)
+				return done, copyError(l, err)
 			}
 			if k == 0 {
 				return done, nil
@@ -318,7 +318,7 @@ func (e *engine) copyRange(w *worker, fd, out int, off, n int64, full, dfull str
 			continue
 		}
 		if err != nil {
-			return done, srcError("reading", full, err)
+			return done, srcError("reading", l.src(), err)
 		}
 		if k == 0 {
 			return done, nil
@@ -329,7 +329,7 @@ func (e *engine) copyRange(w *worker, fd, out int, off, n int64, full, dfull str
 				continue
 			}
 			if err != nil {
-				return done, dstError("writing", dfull, err)
+				return done, dstError("writing", l.dst(), err)
 			}
 			written += m
 		}
@@ -349,9 +349,9 @@ func refused(err error) bool {
 	return false
 }
 
-func copyError(full, dfull string, err error) error {
+func copyError(l loc, err error) error {
 	if isFull(err) {
-		return &fullError{path: dfull, err: err}
+		return &fullError{path: l.dst(), err: err}
 	}
-	return fmt.Errorf("copying %s to %s: %w (check both disks and the kernel log)", full, dfull, err)
+	return fmt.Errorf("copying %s to %s: %w (check both disks and the kernel log)", l.src(), l.dst(), err)
 }

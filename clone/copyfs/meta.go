@@ -29,7 +29,7 @@ type metaTarget struct {
 	fd    int    // open file, or -1
 	dirfd int    // with name, when fd is -1
 	name  string //
-	path  string // full path, for messages and as the fallback without /proc
+	at    loc    // for messages, and as the fallback path without /proc
 	// modeSet: the entry was created with its final mode already (a fresh
 	// regular file, no special bits, nothing the umask removed, no ACL).
 	modeSet bool
@@ -50,16 +50,16 @@ func (e *engine) setMeta(t metaTarget, a *attrs, reconcile bool, buf *[]byte) er
 			err = unix.Fchownat(t.dirfd, t.name, int(a.uid), int(a.gid), unix.AT_SYMLINK_NOFOLLOW)
 		}
 		if err != nil {
-			return dstError("setting the owner of", t.path, err)
+			return dstError("setting the owner of", t.at.dst(), err)
 		}
 	}
 	if len(a.xattrs) > 0 || reconcile {
 		x := xattrIO{fd: t.fd}
 		if t.fd < 0 {
-			x.path = atPath(t.dirfd, t.name, t.path)
+			x.path = atPath(t.dirfd, t.name, t.at.dst())
 		}
 		if err := writeXattrs(x, a.xattrs, reconcile, buf); err != nil {
-			return dstError("copying attributes to", t.path, err)
+			return dstError("copying attributes to", t.at.dst(), err)
 		}
 	}
 	if typ != unix.S_IFLNK && !t.modeSet { // the mode of a symbolic link cannot be set on Linux
@@ -70,7 +70,7 @@ func (e *engine) setMeta(t metaTarget, a *attrs, reconcile bool, buf *[]byte) er
 			err = unix.Fchmodat(t.dirfd, t.name, a.mode&07777, 0)
 		}
 		if err != nil {
-			return dstError("setting the mode of", t.path, err)
+			return dstError("setting the mode of", t.at.dst(), err)
 		}
 	}
 	var err error
@@ -80,7 +80,7 @@ func (e *engine) setMeta(t metaTarget, a *attrs, reconcile bool, buf *[]byte) er
 		err = unix.UtimesNanoAt(t.dirfd, t.name, a.times[:], unix.AT_SYMLINK_NOFOLLOW)
 	}
 	if err != nil {
-		return dstError("setting the times of", t.path, err)
+		return dstError("setting the times of", t.at.dst(), err)
 	}
 	return nil
 }

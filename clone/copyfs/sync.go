@@ -207,7 +207,7 @@ func (e *engine) syncMeta(w *worker, sfd, dfd int, crel, name string, s, d *unix
 	if sameAttrs(want, have) {
 		return nil
 	}
-	if err := e.setMeta(metaTarget{fd: -1, dirfd: dfd, name: name, path: dfull}, &want, true, &w.xbuf); err != nil {
+	if err := e.setMeta(metaTarget{fd: -1, dirfd: dfd, name: name, at: e.loc(crel)}, &want, true, &w.xbuf); err != nil {
 		return err
 	}
 	e.count(s.Mode)

@@ -224,7 +224,7 @@ func (e *engine) copySpecial(w *worker, sfd, dfd int, rel, name string, st *unix
 			published = true
 			le.publish(crel, true)
 		}
-		if err := e.setMeta(metaTarget{fd: -1, dirfd: dfd, name: name, path: dfull}, &a, e.incremental, &w.xbuf); err != nil {
+		if err := e.setMeta(metaTarget{fd: -1, dirfd: dfd, name: name, at: e.loc(crel)}, &a, e.incremental, &w.xbuf); err != nil {
 			return err
 		}
 		var post unix.Stat_t
