@@ -146,7 +146,7 @@ func Plan(in PlanInput) *Spec {
 		Mount{Kind: KindFS, Type: "sysfs", Source: "sysfs", Target: "/sys", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RDONLY})
 	// A /dev of its own: the harmless character devices, no disks.
 	m = append(m, Mount{Kind: KindDir, Target: "/dev", Mode: 0o755},
-		Mount{Kind: KindFS, Type: "tmpfs", Source: "tmpfs", Target: "/dev", Flags: unix.MS_NOSUID | unix.MS_NOEXEC, Data: "mode=755,size=1m"})
+		Mount{Kind: KindFS, Type: "tmpfs", Source: "tmpfs", Target: "/dev", Flags: unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV, Data: "mode=755,size=1m"})
 	for _, d := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
 		m = append(m, Mount{Kind: KindFile, Target: "/dev/" + d},
 			Mount{Kind: KindBind, Source: "/dev/" + d, Target: "/dev/" + d})

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/drd-linux/drd/internal/mountinfo"
 )
 
 // buildTree carries out the mounts of spec in the init's private mount
@@ -22,6 +24,9 @@ func buildTree(spec *Spec) (placeholders []string, err error) {
 	root := spec.Root
 	if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return nil, fmt.Errorf("binding the image %s onto itself: %w", root, err)
+	}
+	if err := noDevices(root); err != nil {
+		return nil, err
 	}
 	for _, m := range spec.Mounts {
 		created, err := apply(root, m)
@@ -44,6 +49,36 @@ func buildTree(spec *Spec) (placeholders []string, err error) {
 		return placeholders, fmt.Errorf("detaching the booted system's tree: %w", err)
 	}
 	return placeholders, unix.Chdir("/")
+}
+
+// noDevices remounts the image's file systems nodev in the jail: a
+// device node in the image (or one made with mknod) opens nothing, so the
+// booted system's disks stay out of reach. Every other flag is kept.
+func noDevices(root string) error {
+	ms, err := mountinfo.Read("/proc")
+	if err != nil {
+		return err
+	}
+	for _, m := range mountinfo.Under(ms, root) {
+		at := filepath.Join(root, m.MountPoint)
+		var st unix.Statfs_t
+		if err := unix.Statfs(at, &st); err != nil {
+			return fmt.Errorf("reading the flags of %s: %w", at, err)
+		}
+		flags := uintptr(unix.MS_BIND | unix.MS_REMOUNT | unix.MS_NODEV)
+		for _, f := range []struct{ st, ms uintptr }{
+			{unix.ST_RDONLY, unix.MS_RDONLY}, {unix.ST_NOSUID, unix.MS_NOSUID}, {unix.ST_NOEXEC, unix.MS_NOEXEC},
+			{unix.ST_NOATIME, unix.MS_NOATIME}, {unix.ST_NODIRATIME, unix.MS_NODIRATIME}, {unix.ST_RELATIME, unix.MS_RELATIME},
+		} {
+			if uintptr(st.Flags)&f.st != 0 {
+				flags |= f.ms
+			}
+		}
+		if err := unix.Mount("", at, "", flags, ""); err != nil {
+			return fmt.Errorf("remounting %s nodev: %w", at, err)
+		}
+	}
+	return nil
 }
 
 // apply does one step of the tree. created tells that a placeholder file

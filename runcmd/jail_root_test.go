@@ -1,0 +1,167 @@
+package runcmd
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drd-linux/drd/internal/report"
+)
+
+// runJail runs argv in a jail on root and returns what it wrote.
+func runJail(t *testing.T, ctx context.Context, in PlanInput) (*Result, string, error) {
+	t.Helper()
+	out, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	res, err := Jail{Kill: 3 * time.Second}.Run(ctx, Plan(in), Stdio{Out: out, Err: out}, report.Func(t.Logf))
+	data, _ := os.ReadFile(out.Name())
+	t.Logf("%q: %+v %v\n%s", in.Argv, res, err, data)
+	return res, string(data), err
+}
+
+// TestJailContainsAttacks runs every unsafe action of the white paper in
+// the jail and checks that each was refused, and that the booted
+// system's live state did not change.
+func TestJailContainsAttacks(t *testing.T) {
+	root := minbase(t)
+	for _, f := range []string{"root/attack.sh", "etc/drd-attack", "root/disk"} {
+		t.Cleanup(func() { os.Remove(filepath.Join(root, f)) })
+	}
+	if err := os.WriteFile(filepath.Join(root, "root/attack.sh"), []byte(attackScript), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hostDir := t.TempDir()
+	sock := filepath.Join(hostDir, "daemon.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	victim := sentinel(t)
+	before := readHost(t)
+
+	staging, err := writeStaging("", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(staging)
+	exe, _ := os.Executable()
+	res, out, err := runJail(t, context.Background(), PlanInput{Root: root, Image: "test", Staging: staging, Exe: exe,
+		Argv: []string{"/root/attack.sh", strconv.Itoa(victim.Process.Pid), hostDir, sock}})
+	if len(res.Placeholders) != 1 {
+		t.Errorf("placeholders %q, want /usr/sbin/policy-rc.d", res.Placeholders)
+	}
+	if err := RemovePlaceholders(root, res.Placeholders); err != nil {
+		t.Error(err)
+	}
+	if _, err := os.Lstat(filepath.Join(root, "usr/sbin/policy-rc.d")); err == nil {
+		t.Error("the placeholder /usr/sbin/policy-rc.d was left in the image")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAttacks(t, out)
+	before.same(t, readHost(t))
+	alive(t, victim)
+	if _, err := os.Stat("/etc/drd-attack"); err == nil {
+		t.Error("the jail wrote /etc/drd-attack on the booted system")
+	}
+	if _, err := os.Stat(filepath.Join(root, "etc/drd-attack")); err != nil {
+		t.Errorf("the jail's write did not land in the image: %v", err)
+	}
+	// The two daemons it left: named, the one ignoring SIGTERM killed.
+	var names []string
+	for _, p := range res.Leftovers {
+		names = append(names, p.Cmdline)
+	}
+	if len(res.Leftovers) != 2 || len(res.Killed) != 1 {
+		t.Errorf("leftovers %q, killed %v: want the two sleeps, one killed", names, res.Killed)
+	}
+	if len(res.Escaped) != 0 {
+		t.Errorf("processes %v outlived the jail's init", res.Escaped)
+	}
+	if pids := sleepers(t); len(pids) > 0 {
+		t.Errorf("the jail's sleeps still run on the booted system: %v", pids)
+	}
+}
+
+// sleepers lists the booted system's processes running "sleep 3600" or
+// "sleep 3601" other than the sentinels of this test process.
+func sleepers(t *testing.T) []string {
+	ents, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range ents {
+		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !strings.HasPrefix(string(cmd), "sleep\x003601") {
+			continue
+		}
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// TestJailKillAll: kill -9 -1 in the jail ends only the jail's processes.
+func TestJailKillAll(t *testing.T) {
+	root := minbase(t)
+	victim := sentinel(t)
+	res, _, err := runJail(t, context.Background(), PlanInput{Root: root, Argv: []string{"sh", "-c", "sleep 60 & kill -9 -1; sleep 1; echo survived"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Exit != 0 && res.Signal == "" {
+		t.Errorf("exit %d", res.Exit)
+	}
+	alive(t, victim)
+}
+
+// TestJailCancel: a cancelled context ends the command with SIGTERM and
+// says so.
+func TestJailCancel(t *testing.T) {
+	root := minbase(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	res, _, err := runJail(t, ctx, PlanInput{Root: root, Argv: []string{"sleep", "3601"}})
+	if err == nil || ctx.Err() == nil {
+		t.Fatalf("err %v, want the context's", err)
+	}
+	if res == nil || res.Signal != "SIGTERM" {
+		t.Errorf("result %+v, want the command ended by SIGTERM", res)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("cancel took %v", d)
+	}
+	if pids := sleepers(t); len(pids) > 0 {
+		t.Errorf("sleep outlived the jail: %v", pids)
+	}
+}
+
+// TestJailNoNetwork: with NoNet the jail has only a loopback link, and
+// an abstract socket of the booted system is out of reach.
+func TestJailNoNetwork(t *testing.T) {
+	root := minbase(t)
+	l, err := net.Listen("unix", "@drd-test-"+strconv.Itoa(os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	probe := `ip -o link | wc -l; perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Peer => "\0" . $ARGV[0]) ? print "reached\n" : print "refused: $!\n"' ` + l.Addr().String()[1:]
+	for _, noNet := range []bool{false, true} {
+		_, out, err := runJail(t, context.Background(), PlanInput{Root: root, NoNet: noNet, Argv: []string{"sh", "-c", probe}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reached := strings.Contains(out, "reached")
+		if noNet == reached {
+			t.Errorf("NoNet %v: %s", noNet, out)
+		}
+	}
+}
