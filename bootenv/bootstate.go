@@ -23,10 +23,10 @@ const (
 // image's /boot/grub/drdenv. GRUB reads every copy it finds and obeys the
 // one with the highest Seq.
 type BootState struct {
-	Seq   int64  // every write adds one; the highest copy wins
-	Next  string // the image every boot uses (during a trial: the last good one)
-	Trial string // the image to try on the next boots, "" for none
-	Tries int    // trial boots left; GRUB takes one before each trial boot
+	Seq   int64  `json:"seq"`             // every write adds one; the highest copy wins
+	Next  string `json:"next"`            // the image every boot uses (during a trial: the last good one)
+	Trial string `json:"trial,omitempty"` // the image to try on the next boots, "" for none
+	Tries int    `json:"tries"`           // trial boots left; GRUB takes one before each trial boot
 }
 
 // Pending reports whether a trial boot is still to come.

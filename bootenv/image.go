@@ -32,6 +32,7 @@ type Record struct {
 	SourceDisk string    `json:"source_disk"` // disk it was cloned from
 	Target     string    `json:"target"`      // disk or image file it lives on
 	State      State     `json:"state"`
+	Reason     string    `json:"reason,omitempty"`           // why the state is bad (or broken)
 	LastSync   time.Time `json:"last_sync,omitzero"`         // end of the last completed clone
 	OriginRoot string    `json:"origin_root_uuid,omitempty"` // UUID of the origin's root file system
 	// FileSystems are the image's critical file systems, parents first.

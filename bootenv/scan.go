@@ -20,6 +20,7 @@ import (
 // kernel's /sys and /proc. Tests point SysDir and ProcDir elsewhere.
 type Machine struct {
 	Root, SysDir, ProcDir string
+	EFI                   EFIVars // UEFI variables; nil: efivarfs if the machine has it
 }
 
 // Real is the machine drd runs on, with the image's root at root.
@@ -134,6 +135,12 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 		if img.State == Activated {
 			st.Activated = img.Name
 		}
+	}
+	if st.Boot, err = m.readBootStates(st); err != nil {
+		return nil, err
+	}
+	if st.Boot != nil {
+		st.Activated = st.Boot.Target()
 	}
 	return st, nil
 }

@@ -53,6 +53,7 @@ func execute(ctx context.Context, p *Plan, opt Options, r report.Reporter) (err 
 		{"Second pass: copying what changed meanwhile", c.secondPass},
 		{"Copying the EFI system partition", c.copyESP},
 		{"Fixing up the clone", c.fixup},
+		{"Making the clone bootable", c.makeBootable},
 		{"Recording the clone", c.finish},
 	}
 	for _, s := range steps {

@@ -30,6 +30,7 @@ type command struct {
 	// line of its own, as for drd runcmd apt-get install -y PKG).
 	stopAtArg bool
 	preview   bool // has -p
+	hidden    bool // left out of drd -h (run by the system, not by people)
 	locks     bool // changes the system: holds drd.lock while it runs
 	flags     []cli.Flag
 	options   []options.Spec // its extended options (-x, -X)
@@ -93,6 +94,7 @@ func (c *command) cli(env *env) *cli.Command {
 		StopOnNthArg:              stopOn,
 		Name:                      c.name,
 		Usage:                     c.usage,
+		Hidden:                    c.hidden,
 		ArgsUsage:                 c.argsUsage,
 		Flags:                     append(flags, c.flags...),
 		UseShortOptionHandling:    true, // -vv, -qq

@@ -41,6 +41,9 @@ func formatStatus(st *bootenv.Status, loc *time.Location, verbose bool) string {
 			if c.State != "" {
 				stateText = string(c.State)
 			}
+			if c.Reason != "" {
+				stateText += " (" + c.Reason + ")"
+			}
 		}
 		rows = append(rows,
 			[]string{"Clone Disk:", imageDisk(c)},
@@ -137,12 +140,16 @@ func activated(st *bootenv.Status, orig *bootenv.Image) string {
 	if st.Activated == "" {
 		return none
 	}
+	trial := ""
+	if b := st.Boot; b != nil && b.Pending() && b.Trial == st.Activated {
+		trial = fmt.Sprintf(", on trial: %d boots left, then %s", b.Tries, b.Next)
+	}
 	for _, img := range st.Images {
 		if img.Name == st.Activated {
-			return role(img, orig)
+			return role(img, orig) + trial
 		}
 	}
-	return st.Activated + " (not found)"
+	return st.Activated + " (not found)" + trial
 }
 
 func date(t time.Time, loc *time.Location) string {

@@ -69,6 +69,22 @@ var statusCases = map[string]func() *bootenv.Status{
 		o.State, c.State = bootenv.Good, bootenv.Trial
 		return &bootenv.Status{Booted: c, Activated: "sysimage_001", Images: []*bootenv.Image{c, o}}
 	},
+	// The clone is activated on trial, two boots left.
+	"trial": func() *bootenv.Status {
+		st := statusOneClone()
+		st.Images[1].State = bootenv.Activated
+		st.Boot = &bootenv.BootState{Seq: 4, Next: "sysimage_000", Trial: "sysimage_001", Tries: 2}
+		st.Activated = st.Boot.Target()
+		return st
+	},
+	// The clone failed its trial boot; the original boots.
+	"bad-clone": func() *bootenv.Status {
+		st := statusOneClone()
+		st.Images[1].State = bootenv.Bad
+		st.Images[1].Reason = "health check /etc/drd/checks.d/50-web failed: exit status 1"
+		st.Boot = &bootenv.BootState{Seq: 5, Next: "sysimage_000"}
+		return st
+	},
 	// Two clones, one in an image file, one broken, none activated.
 	"two-clones": func() *bootenv.Status {
 		o, c := orig000(), clone001()

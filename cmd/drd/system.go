@@ -10,6 +10,7 @@ import (
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/clone"
 	"github.com/drd-linux/drd/internal/console"
+	"github.com/drd-linux/drd/internal/execrun"
 	"github.com/drd-linux/drd/internal/report"
 	"github.com/drd-linux/drd/runcmd"
 )
@@ -21,7 +22,12 @@ type system struct {
 	scan   func(ctx context.Context, root string) (*bootenv.Status, error)
 	mount  func(ctx context.Context, root, name string, r report.Reporter) (string, error)
 	umount func(ctx context.Context, root, name string, r report.Reporter) error
-	runcmd func(ctx context.Context, opt runcmd.Options, r report.Reporter) error
+	// activate switches the boot target (also deactivate); bootCheck is
+	// the boot-time pass; reboot restarts the machine.
+	activate  func(ctx context.Context, root string, opt bootenv.ActivateOptions, r report.Reporter) error
+	bootCheck func(ctx context.Context, root string, opt bootenv.CheckOptions, r report.Reporter) error
+	reboot    func(ctx context.Context) error
+	runcmd    func(ctx context.Context, opt runcmd.Options, r report.Reporter) error
 
 	now      func() time.Time
 	loc      *time.Location // for the dates drd status prints
@@ -32,10 +38,16 @@ type system struct {
 
 func realSystem() system {
 	return system{
-		clone:    clone.Run,
-		scan:     bootenv.Scan,
-		mount:    bootenv.Mount,
-		umount:   bootenv.Umount,
+		clone:     clone.Run,
+		scan:      bootenv.Scan,
+		mount:     bootenv.Mount,
+		umount:    bootenv.Umount,
+		activate:  bootenv.Activate,
+		bootCheck: bootenv.BootCheck,
+		reboot: func(ctx context.Context) error {
+			_, err := execrun.Real{}.Run(ctx, "systemctl", "reboot")
+			return err
+		},
 		runcmd:   runcmd.Run,
 		now:      time.Now,
 		loc:      time.Local,

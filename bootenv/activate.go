@@ -1,0 +1,157 @@
+package bootenv
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/drd-linux/drd/internal/report"
+)
+
+// ActivateOptions of drd activate and drd deactivate.
+type ActivateOptions struct {
+	Image      string // the image to activate; "": the only inactive one
+	Deactivate bool   // boot the booted image again instead
+	Trial      bool   // the next boots only, counted
+	Tries      int    // trial boots before GRUB returns to the booted image
+	Force      bool   // activate an image that failed its trial boot
+	Preview    bool
+}
+
+// Activate makes an image the boot target (see Machine.Activate).
+func Activate(ctx context.Context, root string, opt ActivateOptions, r report.Reporter) error {
+	return Real(root).Activate(ctx, opt, r)
+}
+
+// Activate makes an image the boot target of every following boot, or
+// of the next opt.Tries boots (trial), or (Deactivate) the booted image
+// again: drd's menu and block on every image's /boot, the images'
+// records, and on UEFI, for a lasting switch, BootOrder.
+func (m Machine) Activate(ctx context.Context, opt ActivateOptions, r report.Reporter) error {
+	if opt.Tries == 0 {
+		opt.Tries = DefaultTries
+	}
+	r.Step("Scanning for system images")
+	st, err := m.Scan(ctx)
+	if err != nil {
+		return err
+	}
+	booted := st.Booted
+	target := booted
+	switch {
+	case opt.Deactivate:
+	case opt.Image == booted.Name:
+	default:
+		if target, err = st.Inactive(opt.Image); err != nil {
+			return err
+		}
+	}
+	if !bootable(target) {
+		return fmt.Errorf("%s is %w", target.Name, errNoBootFS)
+	}
+	if !bootable(booted) {
+		return fmt.Errorf("the booted image %s is %w", booted.Name, errNoBootFS)
+	}
+	if !opt.Deactivate {
+		if err := CheckActivatable(target, opt.Force); err != nil {
+			return err
+		}
+	}
+	cur := BootState{Next: booted.Name}
+	if st.Boot != nil {
+		cur = *st.Boot
+	}
+	var next BootState
+	if opt.Deactivate {
+		next = PlanDeactivate(cur, booted.Name)
+	} else if next, err = PlanActivate(cur, booted.Name, target.Name, opt.Trial, opt.Tries); err != nil {
+		return err
+	}
+	what := fmt.Sprintf("%s boots from now on", next.Next)
+	if next.Trial != "" {
+		what = fmt.Sprintf("%s boots on trial for at most %d boots, then %s again unless its trial passes", next.Trial, next.Tries, next.Next)
+	}
+	if opt.Preview {
+		r.Step("Preview: %s (nothing was written)", what)
+		return nil
+	}
+	r.Step("Writing the boot menu and target to every image's /boot")
+	if err := m.WriteBootConfig(st, &next, []string{target.Name, booted.Name}, r); err != nil {
+		return err
+	}
+	var marks []Mark
+	for _, img := range st.Images {
+		switch {
+		case opt.Deactivate && !img.Booted && (img.State == Activated || img.Name == cur.Target() && img.Name != booted.Name):
+			state := State("")
+			if img.State == Activated {
+				state = Complete
+			}
+			marks = append(marks, Mark{Image: img.Name, State: state, Action: "deactivate", Result: "succeeded", Detail: "the booted image " + booted.Name + " boots next"})
+		case !opt.Deactivate && img == target && !img.Booted:
+			detail := "boot target"
+			if opt.Trial {
+				detail = fmt.Sprintf("trial boot target, %d tries", opt.Tries)
+			}
+			marks = append(marks, Mark{Image: img.Name, State: Activated, Reason: "", Action: "activate", Result: "succeeded", Detail: detail})
+		}
+	}
+	if err := m.applyMarks(st, marks, r); err != nil {
+		return err
+	}
+	if next.Trial == "" {
+		if err := m.putFirst(imageNamed(st, next.Next), r); err != nil {
+			return err
+		}
+	}
+	r.Step("Done: %s", what)
+	return nil
+}
+
+func imageNamed(st *Status, name string) *Image {
+	for _, img := range st.Images {
+		if img.Name == name {
+			return img
+		}
+	}
+	return nil
+}
+
+// applyMarks changes the records of images: their state, reason and
+// history. A record it cannot reach is a warning: the boot target is
+// written already and decides.
+func (m Machine) applyMarks(st *Status, marks []Mark, r report.Reporter) error {
+	for _, mk := range marks {
+		img := imageNamed(st, mk.Image)
+		if img == nil {
+			r.Warn("no image %s to record %q in", mk.Image, mk.Detail)
+			continue
+		}
+		dir, release, err := m.openFS(img, "/", true)
+		if err != nil {
+			r.Warn("not recording %s in %s: %v", mk.Action, img.Name, err)
+			continue
+		}
+		var rec *Record
+		if img.Booted {
+			rec, err = BootedRecord(dir)
+		} else {
+			rec, err = ReadRecord(dir)
+		}
+		if err == nil {
+			if mk.State != "" {
+				rec.State = mk.State
+				rec.Reason = mk.Reason
+				img.State, img.Reason = mk.State, mk.Reason
+			}
+			if mk.Action != "" {
+				rec.AddEvent(mk.Action, mk.Result, mk.Detail)
+			}
+			err = WriteRecord(dir, rec)
+		}
+		release()
+		if err != nil {
+			return fmt.Errorf("recording %s in %s: %w", mk.Action, img.Name, err)
+		}
+	}
+	return nil
+}

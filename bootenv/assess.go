@@ -1,0 +1,143 @@
+package bootenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/drd-linux/drd/internal/execrun"
+	"github.com/drd-linux/drd/internal/report"
+)
+
+// ChecksDir holds the health checks of a trial boot: executables that
+// must all exit 0.
+const ChecksDir = "/etc/drd/checks.d"
+
+// DefaultHealthTimeout is how long the health checks of a trial boot may
+// take together.
+const DefaultHealthTimeout = 5 * time.Minute
+
+// CheckOptions of the boot-time pass.
+type CheckOptions struct {
+	HealthTimeout time.Duration
+	Runner        execrun.Runner // health checks and systemctl
+	NoReboot      bool           // after a failed trial, do not reboot (tests)
+}
+
+// BootCheck is the boot-time pass (see Machine.BootCheck).
+func BootCheck(ctx context.Context, root string, opt CheckOptions, r report.Reporter) error {
+	return Real(root).BootCheck(ctx, opt, r)
+}
+
+// BootCheck runs at every boot, after boot-complete.target: it records
+// what booted, reconciles the states with drd's block (a trial that did
+// not come up is bad), refreshes drd's menu (kernels may have changed),
+// and for a trial boot runs the health checks: all pass, the image is
+// good and boots from now on; one fails, it is bad, the last good image
+// is the boot target again, and the machine reboots into it.
+func (m Machine) BootCheck(ctx context.Context, opt CheckOptions, r report.Reporter) error {
+	if opt.HealthTimeout == 0 {
+		opt.HealthTimeout = DefaultHealthTimeout
+	}
+	if opt.Runner == nil {
+		opt.Runner = execrun.Real{}
+	}
+	r.Step("Scanning for system images")
+	st, err := m.Scan(ctx)
+	if err != nil {
+		return err
+	}
+	booted := st.Booted
+	cur, have := BootState{}, st.Boot != nil
+	if have {
+		cur = *st.Boot
+	}
+	a := Assess(cur, have, booted.Name)
+	if booted.State == Activated || booted.State == Trial && !a.RunChecks {
+		a.Marks = append(a.Marks, Mark{Image: booted.Name, State: Booted, Action: "boot", Result: "succeeded", Detail: "the activated image booted"})
+	}
+	r.Step("Booted %s; boot target %s", booted.Name, orText(cur.Target(), "not set"))
+	if err := m.WriteBootConfig(st, a.Write, nil, r); err != nil {
+		return fmt.Errorf("refreshing the boot configuration: %w", err)
+	}
+	if err := m.applyMarks(st, a.Marks, r); err != nil {
+		return err
+	}
+	for _, mk := range a.Marks {
+		if mk.State == Bad {
+			r.Warn("%s is bad: %s", mk.Image, mk.Reason)
+		}
+	}
+	if !a.RunChecks {
+		return nil
+	}
+	r.Step("Running the health checks of the trial boot (%s, within %s)", filepath.Join(m.Root, ChecksDir), opt.HealthTimeout)
+	reason := m.runChecks(ctx, opt, r)
+	var next BootState
+	var mark Mark
+	if reason == "" {
+		next, mark = PassTrial(cur, booted.Name)
+	} else {
+		next, mark = FailTrial(cur, booted.Name, reason)
+	}
+	if err := m.WriteBootConfig(st, &next, []string{next.Next}, r); err != nil {
+		return err
+	}
+	if err := m.applyMarks(st, []Mark{mark}, r); err != nil {
+		return err
+	}
+	if reason == "" {
+		r.Step("%s passed its trial boot: it is good and boots from now on", booted.Name)
+		return m.putFirst(booted, r)
+	}
+	r.Warn("%s failed its trial boot: %s; %s boots next", booted.Name, reason, next.Next)
+	if opt.NoReboot {
+		return fmt.Errorf("%s failed its trial boot: %s", booted.Name, reason)
+	}
+	r.Step("Rebooting into %s", next.Next)
+	if _, err := opt.Runner.Run(ctx, "systemctl", "--no-block", "reboot"); err != nil {
+		return fmt.Errorf("rebooting into %s: %w", next.Next, err)
+	}
+	return nil
+}
+
+// runChecks runs every executable of checks.d in name order and returns
+// why the first one failed, or "" when all passed.
+func (m Machine) runChecks(ctx context.Context, opt CheckOptions, r report.Reporter) string {
+	dir := filepath.Join(m.Root, ChecksDir)
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		r.Note("no %s: the boot itself is the check", ChecksDir)
+		return ""
+	}
+	if err != nil {
+		return fmt.Sprintf("reading %s: %v", ChecksDir, err)
+	}
+	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
+	ctx, cancel := context.WithTimeout(ctx, opt.HealthTimeout)
+	defer cancel()
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		info, err := os.Stat(p)
+		if err != nil || !info.Mode().IsRegular() || info.Mode()&0o111 == 0 || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		_, err = opt.Runner.Run(ctx, p)
+		if ctx.Err() != nil {
+			return fmt.Sprintf("health check %s did not finish within %s", filepath.Join(ChecksDir, e.Name()), opt.HealthTimeout)
+		}
+		if err != nil {
+			return fmt.Sprintf("health check %s failed: %s", filepath.Join(ChecksDir, e.Name()), oneLine(err.Error()))
+		}
+		r.Note("health check %s passed", e.Name())
+	}
+	return ""
+}
+
+// oneLine joins the lines of an error message.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

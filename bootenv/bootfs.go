@@ -1,0 +1,243 @@
+package bootenv
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"golang.org/x/sys/unix"
+)
+
+// bootFS is the file system holding an image's /boot: its own /boot
+// partition, or its root.
+func bootFS(img *Image) (FileSystem, string, bool) {
+	for _, mp := range []string{"/boot", "/"} {
+		for _, f := range img.FileSystems {
+			if f.MountPoint == mp {
+				prefix := ""
+				if mp == "/" {
+					prefix = "/boot"
+				}
+				return f, prefix, true
+			}
+		}
+	}
+	return FileSystem{}, "", false
+}
+
+// fsOf is the file system of img mounted at mp.
+func fsOf(img *Image, mp string) (FileSystem, bool) {
+	for _, f := range img.FileSystems {
+		if f.MountPoint == mp {
+			return f, true
+		}
+	}
+	return FileSystem{}, false
+}
+
+// openFS makes file system mp of img reachable and returns its top
+// directory: where the booted image has it, where it is mounted already,
+// or a private mount (read-only and without journal replay unless write).
+// release undoes a private mount.
+func (m Machine) openFS(img *Image, mp string, write bool) (dir string, release func(), err error) {
+	nothing := func() {}
+	if img.Booted {
+		return filepath.Join(m.Root, mp), nothing, nil
+	}
+	f, ok := fsOf(img, mp)
+	if !ok {
+		return "", nil, fmt.Errorf("%s has no file system mounted at %s", img.Name, mp)
+	}
+	devs, err := ReadDevices(m.SysDir)
+	if err != nil {
+		return "", nil, err
+	}
+	d, ok := devs.BySpec("UUID=" + f.UUID)
+	if !ok {
+		return "", nil, fmt.Errorf("%s of %s (UUID=%s) is on no block device: is its disk attached?", mp, img.Name, f.UUID)
+	}
+	if mounts, err := ReadMountinfo(m.ProcDir); err == nil {
+		for _, mi := range mounts {
+			if mi.Major == d.Major && mi.Minor == d.Minor && mi.FSRoot == "/" && (!write || !strings.Contains(","+mi.Options+",", ",ro,")) {
+				return mi.MountPoint, nothing, nil
+			}
+		}
+	}
+	tmp, err := os.MkdirTemp("", "drd-boot-")
+	if err != nil {
+		return "", nil, err
+	}
+	flags := uintptr(unix.MS_NODEV | unix.MS_NOSUID | unix.MS_NOEXEC)
+	data := ""
+	if !write {
+		flags |= unix.MS_RDONLY
+		data = readOnlyData(d.FSType)
+	}
+	if err := unix.Mount(d.Path, tmp, d.FSType, flags, data); err != nil {
+		os.Remove(tmp)
+		return "", nil, fmt.Errorf("mounting %s of %s (%s): %w", mp, img.Name, d.Path, err)
+	}
+	return tmp, func() {
+		if write {
+			if fd, err := unix.Open(tmp, unix.O_RDONLY|unix.O_DIRECTORY, 0); err == nil {
+				unix.Syncfs(fd)
+				unix.Close(fd)
+			}
+		}
+		unix.Unmount(tmp, 0)
+		os.Remove(tmp)
+	}, nil
+}
+
+// bootable reports whether drd can boot img: it lives on a disk (not in
+// an image file) and has a file system for /boot.
+func bootable(img *Image) bool {
+	_, _, ok := bootFS(img)
+	return ok && img.ImageFile == "" && img.Name != "" && imageNameRE.MatchString(img.Name)
+}
+
+// readBootStates reads drd's block of every bootable image (nil entries
+// for images that have none) and the freshest of them.
+func (m Machine) readBootStates(st *Status) (*BootState, error) {
+	var all []BootState
+	for _, img := range st.Images {
+		if !bootable(img) {
+			continue
+		}
+		f, _, _ := bootFS(img)
+		dir, release, err := m.openFS(img, f.MountPoint, false)
+		if err != nil {
+			continue // a disk that went away has no say
+		}
+		s, err := ReadBlock(filepath.Join(dir, blockRel(f.MountPoint)))
+		release()
+		if err == nil {
+			all = append(all, s)
+		}
+	}
+	best, _, ok := Freshest(all)
+	if !ok {
+		return nil, nil
+	}
+	return &best, nil
+}
+
+// blockRel is the block's path below the top of the boot file system.
+func blockRel(mountPoint string) string {
+	if mountPoint == "/boot" {
+		return "grub/drdenv"
+	}
+	return "boot/grub/drdenv"
+}
+
+// grubDirRel is GRUB's directory below the top of the boot file system.
+func grubDirRel(mountPoint string) string { return filepath.Dir(blockRel(mountPoint)) }
+
+// newestKernel picks the kernel with the highest version among the file
+// names of a /boot directory, and its initramfs if there is one.
+func newestKernel(names []string) (kernel, initrd string) {
+	var vers []string
+	has := map[string]bool{}
+	for _, n := range names {
+		has[n] = true
+		if v, ok := strings.CutPrefix(n, "vmlinuz-"); ok && v != "" {
+			vers = append(vers, v)
+		}
+	}
+	if len(vers) == 0 {
+		return "", ""
+	}
+	sort.Slice(vers, func(i, j int) bool { return versionLess(vers[i], vers[j]) })
+	v := vers[len(vers)-1]
+	for _, cand := range []string{"initrd.img-" + v, "initramfs-" + v + ".img"} {
+		if has[cand] {
+			return "vmlinuz-" + v, cand
+		}
+	}
+	return "vmlinuz-" + v, ""
+}
+
+// versionLess compares versions as dpkg roughly does: runs of digits by
+// value, everything else character by character.
+func versionLess(a, b string) bool {
+	for a != "" && b != "" {
+		da, ra := leadRun(a)
+		db, rb := leadRun(b)
+		if unicode.IsDigit(rune(da[0])) && unicode.IsDigit(rune(db[0])) {
+			na, _ := strconv.ParseUint(da, 10, 64)
+			nb, _ := strconv.ParseUint(db, 10, 64)
+			if na != nb {
+				return na < nb
+			}
+		} else if da != db {
+			return da < db
+		}
+		a, b = ra, rb
+	}
+	return len(a) < len(b)
+}
+
+// leadRun splits off the leading run of digits or of non-digits.
+func leadRun(s string) (string, string) {
+	digit := unicode.IsDigit(rune(s[0]))
+	i := 1
+	for i < len(s) && unicode.IsDigit(rune(s[i])) == digit {
+		i++
+	}
+	return s[:i], s[i:]
+}
+
+// kernelArgs is the booted kernel's command line without what differs
+// between images (root=, the BOOT_IMAGE GRUB adds, drd's trial panic=).
+func kernelArgs(cmdline string) string {
+	var keep []string
+	for _, a := range strings.Fields(cmdline) {
+		k, _, _ := strings.Cut(a, "=")
+		switch k {
+		case "BOOT_IMAGE", "root", "panic", "initrd":
+			continue
+		}
+		keep = append(keep, a)
+	}
+	return strings.Join(keep, " ")
+}
+
+// menuImage describes img for drd.cfg: its /boot's UUID, its newest kernel
+// (read in bootDir, the top of its boot file system) and command line.
+func menuImage(img *Image, bootDir, args string) (MenuImage, error) {
+	f, prefix, _ := bootFS(img)
+	root, ok := fsOf(img, "/")
+	if !ok || root.UUID == "" {
+		return MenuImage{}, fmt.Errorf("%s: no UUID of its root file system in its record", img.Name)
+	}
+	ents, err := os.ReadDir(filepath.Join(bootDir, strings.TrimPrefix(prefix, "/")))
+	if err != nil {
+		return MenuImage{}, fmt.Errorf("listing the kernels of %s: %w", img.Name, err)
+	}
+	var names []string
+	for _, e := range ents {
+		if e.Type().IsRegular() {
+			names = append(names, e.Name())
+		}
+	}
+	kernel, initrd := newestKernel(names)
+	if kernel == "" {
+		return MenuImage{}, fmt.Errorf("%s has no kernel (vmlinuz-*) in its /boot", img.Name)
+	}
+	cmdline := "root=UUID=" + root.UUID
+	if args != "" {
+		cmdline += " " + args
+	}
+	return MenuImage{
+		Name: img.Name, Title: fmt.Sprintf("drd: %s, Linux %s", img.Name, strings.TrimPrefix(kernel, "vmlinuz-")),
+		BootUUID: f.UUID, BootPrefix: prefix, Kernel: kernel, Initrd: initrd, Cmdline: cmdline,
+	}, nil
+}
+
+// errNoBootFS is returned for an image drd cannot boot.
+var errNoBootFS = errors.New("not bootable by drd: it lives in an image file, or its record names no /boot or / file system")

@@ -1,0 +1,110 @@
+package bootenv
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/drd-linux/drd/images"
+)
+
+// The UEFI side of switching: each image's disk has its own Boot####
+// entry (made by drd clone for a clone, by the installer for the
+// original); a lasting activation puts the target's entry first in
+// BootOrder. The GRUB block decides anyway; BootOrder decides which
+// disk's GRUB reads it, and what the firmware boots when a disk is gone.
+
+// GrubEFIPath is where drd puts GRUB on a clone's ESP, and the removable
+// media path the firmware falls back to.
+const (
+	GrubEFIPath      = `\EFI\debian\grubx64.efi`
+	RemovableEFIPath = `\EFI\BOOT\BOOTX64.EFI`
+)
+
+// efiVars is the machine's UEFI variables, nil on a BIOS machine.
+func (m Machine) efiVars() EFIVars {
+	if m.EFI != nil {
+		return m.EFI
+	}
+	if m.SysDir != "/sys" {
+		return nil // a test machine: never the real firmware
+	}
+	if _, err := os.Stat(DefaultEFIVarDir); err != nil {
+		return nil
+	}
+	return EFIVarFS{Dir: DefaultEFIVarDir}
+}
+
+// AddBootEntry makes (or rewrites) the Boot#### entry that boots file
+// from the partition hd, and puts it into BootOrder: first if first,
+// else last. It returns the entry's number.
+func AddBootEntry(v EFIVars, desc string, hd HardDrive, file string, first bool) (uint16, error) {
+	entries, order, err := BootEntries(v)
+	if err != nil {
+		return 0, err
+	}
+	want := LoadOption{Active: true, Description: desc, Disk: hd, File: file}
+	num, newOrder := PlaceEntry(entries, order, want, first)
+	data, err := want.Encode()
+	if err != nil {
+		return 0, err
+	}
+	if err := v.Set(BootVar(num), data); err != nil {
+		return 0, err
+	}
+	if err := v.Set("BootOrder", EncodeBootOrder(newOrder)); err != nil {
+		return 0, fmt.Errorf("writing BootOrder: %w", err)
+	}
+	return num, nil
+}
+
+// espPartition is the HD() node of img's ESP.
+func (m Machine) espPartition(img *Image) (HardDrive, error) {
+	f, ok := fsOf(img, "/boot/efi")
+	if !ok {
+		return HardDrive{}, fmt.Errorf("%s has no EFI system partition", img.Name)
+	}
+	devs, err := ReadDevices(m.SysDir)
+	if err != nil {
+		return HardDrive{}, err
+	}
+	d, ok := devs.BySpec("UUID=" + f.UUID)
+	if !ok || d.ID.PartUUID == "" {
+		return HardDrive{}, fmt.Errorf("the ESP of %s (UUID=%s) is on no GPT partition of this machine", img.Name, f.UUID)
+	}
+	dev, err := images.DeviceByPath(m.SysDir, d.Path)
+	if err != nil {
+		return HardDrive{}, err
+	}
+	return HardDrive{Number: uint32(dev.Partition), Start: uint64(dev.Start / 512), Size: uint64(dev.Size / 512), PartGUID: d.ID.PartUUID}, nil
+}
+
+// putFirst puts the boot entry of img's disk first in BootOrder. A BIOS
+// machine, or an image without an entry, is left as it is (noted).
+func (m Machine) putFirst(img *Image, r interface{ Note(string, ...any) }) error {
+	v := m.efiVars()
+	if v == nil {
+		return nil
+	}
+	hd, err := m.espPartition(img)
+	if err != nil {
+		r.Note("BootOrder unchanged: %v", err)
+		return nil
+	}
+	entries, order, err := BootEntries(v)
+	if err != nil {
+		return err
+	}
+	for _, n := range order {
+		if e := entries[n]; strings.EqualFold(e.Disk.PartGUID, hd.PartGUID) {
+			newOrder := Reorder(order, n, true)
+			if err := v.Set("BootOrder", EncodeBootOrder(newOrder)); err != nil {
+				return fmt.Errorf("writing BootOrder: %w", err)
+			}
+			r.Note("BootOrder: %s (%s) first", BootVar(n), e.Description)
+			return nil
+		}
+	}
+	r.Note("BootOrder unchanged: no boot entry in it for the ESP of %s", img.Name)
+	return nil
+}

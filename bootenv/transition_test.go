@@ -1,0 +1,123 @@
+package bootenv
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestPlanActivate(t *testing.T) {
+	cur := BootState{Seq: 4, Next: "sysimage_000"}
+	for _, tt := range []struct {
+		name   string
+		target string
+		trial  bool
+		tries  int
+		want   BootState
+		err    string
+	}{
+		{"lasting", "sysimage_001", false, 2, BootState{Seq: 5, Next: "sysimage_001"}, ""},
+		{"trial", "sysimage_001", true, 3, BootState{Seq: 5, Next: "sysimage_000", Trial: "sysimage_001", Tries: 3}, ""},
+		{"booted again", "sysimage_000", false, 2, BootState{Seq: 5, Next: "sysimage_000"}, ""},
+		{"trial of the booted", "sysimage_000", true, 2, BootState{}, "booted image"},
+		{"no tries", "sysimage_001", true, 0, BootState{}, "tries=0"},
+		{"too many tries", "sysimage_001", true, MaxTries + 1, BootState{}, "tries="},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := PlanActivate(cur, "sysimage_000", tt.target, tt.trial, tt.tries)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("PlanActivate = %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+	if got := PlanDeactivate(BootState{Seq: 9, Next: "sysimage_000", Trial: "sysimage_001", Tries: 1}, "sysimage_000"); got != (BootState{Seq: 10, Next: "sysimage_000"}) {
+		t.Errorf("PlanDeactivate = %+v", got)
+	}
+}
+
+func TestAssess(t *testing.T) {
+	trial := BootState{Seq: 5, Next: "sysimage_000", Trial: "sysimage_001", Tries: 1}
+	for _, tt := range []struct {
+		name      string
+		cur       BootState
+		have      bool
+		booted    string
+		write     *BootState
+		checks    bool
+		markState State
+		markImage string
+		reason    string
+	}{
+		{"no block", BootState{}, false, "sysimage_000", nil, false, "", "", ""},
+		{"trial booted", trial, true, "sysimage_001", nil, true, Trial, "sysimage_001", ""},
+		{"trial used up", BootState{Seq: 5, Next: "sysimage_000", Trial: "sysimage_001", Tries: 0}, true, "sysimage_000",
+			&BootState{Seq: 6, Next: "sysimage_000"}, false, Bad, "sysimage_001", "did not come up"},
+		{"trial entry failed", trial, true, "sysimage_000",
+			&BootState{Seq: 6, Next: "sysimage_000"}, false, Bad, "sysimage_001", "could not start"},
+		{"target booted", BootState{Seq: 2, Next: "sysimage_001"}, true, "sysimage_001", nil, false, "", "sysimage_001", ""},
+		{"target missing", BootState{Seq: 2, Next: "sysimage_000"}, true, "sysimage_001", nil, false, "", "sysimage_001", "could not be started"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := Assess(tt.cur, tt.have, tt.booted)
+			if (a.Write == nil) != (tt.write == nil) || a.Write != nil && *a.Write != *tt.write {
+				t.Errorf("write %+v, want %+v", a.Write, tt.write)
+			}
+			if a.RunChecks != tt.checks {
+				t.Errorf("RunChecks = %v", a.RunChecks)
+			}
+			if tt.markImage == "" {
+				if len(a.Marks) != 0 {
+					t.Errorf("marks %+v, want none", a.Marks)
+				}
+				return
+			}
+			if len(a.Marks) != 1 || a.Marks[0].Image != tt.markImage || a.Marks[0].State != tt.markState ||
+				!strings.Contains(a.Marks[0].Reason+a.Marks[0].Detail, tt.reason) {
+				t.Errorf("marks %+v, want %s %s %q", a.Marks, tt.markImage, tt.markState, tt.reason)
+			}
+		})
+	}
+}
+
+func TestTrialVerdict(t *testing.T) {
+	cur := BootState{Seq: 7, Next: "sysimage_000", Trial: "sysimage_001", Tries: 1}
+	next, m := PassTrial(cur, "sysimage_001")
+	if next != (BootState{Seq: 8, Next: "sysimage_001"}) || m.State != Good {
+		t.Errorf("PassTrial = %+v %+v", next, m)
+	}
+	next, m = FailTrial(cur, "sysimage_001", "health check x failed")
+	if next != (BootState{Seq: 8, Next: "sysimage_000"}) || m.State != Bad || m.Reason != "health check x failed" {
+		t.Errorf("FailTrial = %+v %+v", next, m)
+	}
+}
+
+func TestCheckActivatable(t *testing.T) {
+	for _, tt := range []struct {
+		state State
+		force bool
+		ok    bool
+	}{{Complete, false, true}, {Good, false, true}, {Broken, true, false}, {Cloning, false, false}, {Bad, false, false}, {Bad, true, true}} {
+		err := CheckActivatable(&Image{Record: Record{Name: "sysimage_001", State: tt.state}}, tt.force)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s force=%v: %v", tt.state, tt.force, err)
+		}
+	}
+}
+
+func TestNewestKernel(t *testing.T) {
+	k, i := newestKernel([]string{"vmlinuz-6.1.0-9-amd64", "vmlinuz-6.1.0-28-amd64", "initrd.img-6.1.0-28-amd64", "initrd.img-6.1.0-9-amd64", "config-6.1.0-28-amd64", "System.map"})
+	if k != "vmlinuz-6.1.0-28-amd64" || i != "initrd.img-6.1.0-28-amd64" {
+		t.Errorf("newestKernel = %s %s", k, i)
+	}
+	if k, i := newestKernel([]string{"vmlinuz-5.10", "vmlinuz-5.9"}); k != "vmlinuz-5.10" || i != "" {
+		t.Errorf("newestKernel = %s %s", k, i)
+	}
+	if got := kernelArgs("BOOT_IMAGE=/vmlinuz-6.1 root=UUID=x ro console=ttyS0,115200 panic=10 quiet"); got != "ro console=ttyS0,115200 quiet" {
+		t.Errorf("kernelArgs = %q", got)
+	}
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/internal/options"
+)
+
+func init() {
+	register(&command{
+		name:      "activate",
+		usage:     "make an image the boot target: for every boot, or on trial for the next boots only",
+		argsUsage: "[IMAGE]",
+		what:      "Activate System Image",
+		maxArgs:   1,
+		preview:   true,
+		locks:     true,
+		options:   activateSpecs,
+		check: func(inv *invocation) error {
+			if t := inv.opts.Int("tries"); t < 1 || t > bootenv.MaxTries {
+				return fmt.Errorf("-x tries=%d: want 1 to %d", t, bootenv.MaxTries)
+			}
+			return nil
+		},
+		run: runActivate,
+	})
+}
+
+// activateSpecs are the extended options of drd activate.
+var activateSpecs = []options.Spec{
+	{Name: "trial", Type: options.Bool, Default: "false", Help: "boot the image on trial: the next boots only, counted; it becomes the boot target once its health checks pass"},
+	{Name: "tries", Type: options.Int, Default: "2", Help: "trial boots before GRUB returns to the booted image (1 to 9)"},
+	{Name: "force", Type: options.Bool, Default: "false", Help: "activate an image that failed its trial boot"},
+	{Name: "reboot", Type: options.Bool, Default: "false", Help: "reboot when done"},
+}
+
+func runActivate(ctx context.Context, inv *invocation) error {
+	name := imageArg(inv.args)
+	opt := bootenv.ActivateOptions{
+		Image: name, Trial: inv.opts.Bool("trial"), Tries: int(inv.opts.Int("tries")),
+		Force: inv.opts.Bool("force"), Preview: inv.preview,
+	}
+	if err := inv.sys.activate(ctx, inv.root, opt, inv.r); err != nil {
+		return fmt.Errorf("activating %s: %w", imageWord(name), err)
+	}
+	return maybeReboot(ctx, inv)
+}
+
+// maybeReboot reboots when -x reboot=true asks for it.
+func maybeReboot(ctx context.Context, inv *invocation) error {
+	if !inv.opts.Bool("reboot") || inv.preview {
+		return nil
+	}
+	inv.r.Step("Rebooting")
+	if err := inv.sys.reboot(ctx); err != nil {
+		return fmt.Errorf("rebooting: %w", err)
+	}
+	return nil
+}
