@@ -1,0 +1,136 @@
+package runcmd
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/drd-linux/drd/bootenv"
+)
+
+func TestPlan(t *testing.T) {
+	in := PlanInput{Root: "/var/opt/drd/mnts/sysimage_001/", Image: "sysimage_001", Argv: []string{"apt-get", "install", "-y", "x"},
+		Env:   []string{"TERM=xterm", "LC_ALL=C", "DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/0/bus", "LD_PRELOAD=/evil.so", "http_proxy=http://p:3128", "PATH=/home/me/bin"},
+		Binds: []string{"/srv/repo/"}, Staging: "/tmp/drd-runcmd-1", Exe: "/usr/sbin/drd",
+		ResolvConf: "nameserver 10.0.0.1\n", ResolvTarget: "/run/systemd/resolve/stub-resolv.conf"}
+	s := Plan(in)
+	if s.Root != "/var/opt/drd/mnts/sysimage_001" {
+		t.Errorf("root %s", s.Root)
+	}
+	wantEnv := []string{"PATH=" + jailPath, "HOME=/root", "SW_SESSION_IS_DRD=1", "DRD_IMAGE=sysimage_001", "APT_CONFIG=/run/drd/apt.conf", "TERM=xterm", "LC_ALL=C", "http_proxy=http://p:3128"}
+	for _, e := range wantEnv {
+		if !slices.Contains(s.Env, e) {
+			t.Errorf("env lacks %s: %q", e, s.Env)
+		}
+	}
+	for _, e := range s.Env {
+		if strings.HasPrefix(e, "DBUS") || strings.HasPrefix(e, "LD_") || e == "PATH=/home/me/bin" {
+			t.Errorf("env keeps %s", e)
+		}
+	}
+	// Steps that must be there, in this order.
+	order := []string{"fs /proc proc", "bind /proc/sys ro", "fs /sys sysfs", "fs /dev tmpfs", "bind /dev/null", "fs /dev/pts devpts",
+		"fs /run tmpfs", "write /run/systemd/resolve/stub-resolv.conf", "bind /run/drd", "bind /run/drd/drd ro", "bind /usr/sbin/policy-rc.d ro", "bind /srv/repo ro"}
+	var steps []string
+	for _, m := range s.Mounts {
+		st := m.Kind + " " + m.Target
+		if m.Type != "" {
+			st += " " + m.Type
+		}
+		if m.ReadOnly {
+			st += " ro"
+		}
+		steps = append(steps, st)
+		if m.Kind == KindBind && m.Target == "/proc/sys" && m.Source != "/var/opt/drd/mnts/sysimage_001/proc/sys" {
+			t.Errorf("/proc/sys bound from %s", m.Source)
+		}
+		if m.Kind == KindFile && m.Target == "/usr/sbin/policy-rc.d" && !m.Placeholder {
+			t.Error("policy-rc.d is not a placeholder though the image has none")
+		}
+	}
+	i := 0
+	for _, st := range steps {
+		if i < len(order) && st == order[i] {
+			i++
+		}
+	}
+	if i < len(order) {
+		t.Errorf("step %q missing or out of order in\n%s", order[i], strings.Join(steps, "\n"))
+	}
+	if len(s.Drop) != len(Dropped) || s.Net {
+		t.Errorf("drop %d caps, net %v", len(s.Drop), s.Net)
+	}
+	for _, c := range s.Drop {
+		if c.Name == "cap_chown" || c.Name == "cap_setuid" || c.Name == "cap_dac_override" {
+			t.Errorf("%s dropped: dpkg needs it", c.Name)
+		}
+	}
+}
+
+func TestInRoot(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "real/dir"), 0o755)
+	os.Symlink("/real", filepath.Join(root, "abs"))
+	os.Symlink("../../../../real", filepath.Join(root, "climb"))
+	os.Symlink("/", filepath.Join(root, "top"))
+	os.Symlink("loop2", filepath.Join(root, "loop1"))
+	os.Symlink("loop1", filepath.Join(root, "loop2"))
+	for _, tc := range []struct{ in, want string }{
+		{"/etc/resolv.conf", "/etc/resolv.conf"},
+		{"/abs/dir/x", "/real/dir/x"},
+		{"/climb/dir", "/real/dir"},
+		{"/top/etc/passwd", "/etc/passwd"},
+		{"/../../etc", "/etc"},
+		{"/abs", "/abs"}, // the last component is not followed
+	} {
+		got, err := inRoot(root, tc.in)
+		if err != nil || got != filepath.Join(root, tc.want) {
+			t.Errorf("inRoot(%s) = %s, %v; want %s", tc.in, got, err, filepath.Join(root, tc.want))
+		}
+	}
+	if _, err := inRoot(root, "/loop1/x"); err == nil {
+		t.Error("a link loop was followed forever")
+	}
+}
+
+func TestDebArgs(t *testing.T) {
+	for _, tc := range []struct {
+		argv []string
+		want []string
+	}{
+		{[]string{"dpkg", "-i", "/srv/a.deb", "b.deb"}, []string{"/srv/a.deb", "b.deb"}},
+		{[]string{"/usr/bin/dpkg", "--force-confold", "--install", "/srv/a.deb"}, []string{"/srv/a.deb"}},
+		{[]string{"dpkg", "-l", "a.deb"}, nil},
+		{[]string{"apt-get", "install", "./a.deb"}, nil}, // apt's hook judges these
+	} {
+		if got := DebArgs(tc.argv); !slices.Equal(got, tc.want) {
+			t.Errorf("%q: %q, want %q", tc.argv, got, tc.want)
+		}
+	}
+}
+
+func TestDiffPackages(t *testing.T) {
+	before := ParseDpkgStatus("Package: a\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n\n" +
+		"Package: b\nStatus: install ok installed\nArchitecture: all\nVersion: 2\n\n" +
+		"Package: c\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3\n\n" +
+		"Package: gone\nStatus: purge ok not-installed\nArchitecture: amd64\n")
+	after := ParseDpkgStatus("Package: a\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.1\n\n" +
+		"Package: c\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 3\n\n" +
+		"Package: n\nStatus: install ok installed\nArchitecture: amd64\nVersion: 9\n\n" +
+		"Package: n\nStatus: install ok installed\nArchitecture: i386\nVersion: 9\n")
+	got := DiffPackages(before, after)
+	want := []bootenv.PackageChange{{Package: "a", From: "1", To: "1.1"}, {Package: "b", From: "2"}, {Package: "c", From: "3", To: "3 (config-files)"},
+		{Package: "n:amd64", To: "9"}, {Package: "n:i386", To: "9"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	var texts []string
+	for _, c := range got[:2] {
+		texts = append(texts, ChangeText(c))
+	}
+	if strings.Join(texts, "; ") != "changed a 1 -> 1.1; removed b 2" {
+		t.Errorf("texts %q", texts)
+	}
+}
