@@ -128,19 +128,54 @@ sleep 60
 	}
 }
 
+// guestFiles are written over the base tree when a layout is staged, so
+// that changing them rebuilds the layouts (minutes), not the base system.
+// They win over baseFiles.
+func guestFiles() map[string]file {
+	return map[string]file{
+		// /run comes from the initramfs mounted noexec: the agent runs from
+		// a tmpfs of its own.
+		"/usr/local/lib/drd-e2e/start-agent": {0o755, `#!/bin/sh
+# Starts the harness agent from the tools disk the harness attaches.
+set -e
+dev=/dev/disk/by-id/virtio-` + ToolsSerial + `
+i=0
+while [ ! -e $dev ]; do
+	i=$((i+1))
+	if [ $i -gt 300 ]; then echo "drd-e2e: no tools disk $dev after 30 s" >&2; exit 1; fi
+	sleep 0.1
+done
+mkdir -p /run/drd-e2e
+mountpoint -q /run/drd-e2e || mount -t tmpfs -o mode=0755,size=256m drd-e2e /run/drd-e2e
+mkdir -p /run/drd-e2e/tools
+mountpoint -q /run/drd-e2e/tools || mount -t squashfs -o ro $dev /run/drd-e2e/tools
+cp /run/drd-e2e/tools/agent /run/drd-e2e/agent.new
+mv /run/drd-e2e/agent.new /run/drd-e2e/agent
+umount /run/drd-e2e/tools
+exec /run/drd-e2e/agent -port /dev/virtio-ports/drd.agent
+`},
+	}
+}
+
 // baseKey is the cache key of the base system.
 func baseKey() string {
-	parts := []string{"base-v2", suite, mirror, strings.Join(basePackages, ",")}
-	files := baseFiles()
+	return key(append([]string{"base-v2", suite, mirror, strings.Join(basePackages, ",")}, fileParts(baseFiles())...)...)
+}
+
+// filesDigest is a key part for a set of files.
+func filesDigest(files map[string]file) string { return key(fileParts(files)...) }
+
+func fileParts(files map[string]file) []string {
 	paths := make([]string, 0, len(files))
 	for p := range files {
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
+	var parts []string
 	for _, p := range paths {
 		parts = append(parts, p, files[p].mode.String(), files[p].content)
 	}
-	return key(parts...)
+	return parts
 }
 
 func writeTree(root string, files map[string]file) error {

@@ -26,7 +26,7 @@ type Images struct {
 const buildTimeout = 10 * time.Minute
 
 // layoutVersion changes when the way layouts are built changes.
-const layoutVersion = "layout-v2"
+const layoutVersion = "layout-v3"
 
 // EnsureImages returns l's images, building the base system and the layout
 // first if the cache does not hold them. hit reports whether both came from
@@ -46,10 +46,10 @@ func EnsureImages(ctx context.Context, l Layout, logf func(string, ...any)) (img
 		return Images{}, false, fmt.Errorf("building the base system: %w", err)
 	}
 	spec, _ := json.Marshal(l)
-	files, _ := json.Marshal(baseFiles())
+	files := filesDigest(guestFiles())
 	ps0, _ := l.plan(func() string { return "00000000-0000-4000-8000-000000000000" })
 	dir := filepath.Join(CacheDir(), fmt.Sprintf("layout-%s-%s", l.Name,
-		key(layoutVersion, filepath.Base(base.Dir), string(spec), string(files), builderScript(l, ps0))))
+		key(layoutVersion, filepath.Base(base.Dir), string(spec), files, builderScript(l, ps0))))
 	img = Images{Dir: dir, Disks: map[string]string{}, Base: base}
 	for _, d := range l.Disks {
 		img.Disks[d.Serial] = filepath.Join(dir, d.Serial+".raw")
@@ -130,6 +130,9 @@ func stage(ctx context.Context, l Layout, ps []fsPlan, base Base, tmp string) (m
 			return nil, err
 		}
 		dirs[p.Point] = d
+	}
+	if err := writeTree(root, guestFiles()); err != nil {
+		return nil, err
 	}
 	if err := writeTree(root, map[string]file{
 		"/etc/fstab":      {0o644, fstab(l, ps)},
@@ -224,8 +227,11 @@ func mkfs(ctx context.Context, p fsPlan, dir, file string, offset, size int64) e
 		_, err := run(ctx, "mkfs.ext4", append(args, file, strconv.FormatInt(size>>10, 10)+"k")...)
 		return err
 	case "vfat":
+		// mkfs.vfat sizes clusters by the whole image file, not the
+		// partition; one-sector clusters keep a small FAT32 above its
+		// minimum cluster count.
 		id := strings.ReplaceAll(p.UUID, "-", "")
-		if _, err := run(ctx, "mkfs.vfat", "-F", "32", "-n", strings.ToUpper(p.Label), "-i", id,
+		if _, err := run(ctx, "mkfs.vfat", "-F", "32", "-s", "1", "-n", strings.ToUpper(p.Label), "-i", id,
 			"--offset", strconv.FormatInt(offset/512, 10), file, strconv.FormatInt(size>>10, 10)); err != nil {
 			return err
 		}
@@ -238,7 +244,7 @@ func mkfs(ctx context.Context, p fsPlan, dir, file string, offset, size int64) e
 			args = append(args, filepath.Join(dir, e.Name()))
 		}
 		if len(entries) > 0 {
-			_, err = run(ctx, "mcopy", append(args, "::/")...)
+			_, err = runIn(ctx, "", []string{"MTOOLS_SKIP_CHECK=1"}, "mcopy", append(args, "::/")...)
 		}
 		return err
 	}

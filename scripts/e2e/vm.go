@@ -170,6 +170,20 @@ func (vm *VM) failure(format string, args ...any) error {
 		filepath.Join(vm.LogDir, "console.log"), vm.p.console.Tail(40))
 }
 
+// diagnose asks the root shell on the serial console why the agent is not
+// there, for the error message of a failed boot.
+func (vm *VM) diagnose() string {
+	vm.p.console.Skip()
+	vm.p.console.Send("\nsystemctl --no-pager status drd-e2e-agent 2>&1 | tail -n 15; echo DRD-E2E-DIAG-$((40+2))\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	m, err := vm.p.console.Wait(ctx, regexp.MustCompile(`(?s)(.*)DRD-E2E-DIAG-42`))
+	if err != nil {
+		return "; the root shell on the console did not answer either"
+	}
+	return "; the agent's status from the console:\n" + ansi.ReplaceAllString(m[1], "")
+}
+
 // waitBoot waits for an agent hello from a boot other than prev, then for
 // systemd to finish starting up, and sets the guest up for the harness.
 func (vm *VM) waitBoot(prev string) error {
@@ -185,7 +199,8 @@ func (vm *VM) waitBoot(prev string) error {
 			vm.bootID = id
 			vm.boots++
 		case <-ctx.Done():
-			return vm.failure("no agent hello %.0f s after the boot started (boot stuck, or the agent unit failed)", vm.opts.BootTimeout.Seconds())
+			return vm.failure("no agent hello %.0f s after the boot started (boot stuck, or the agent unit failed)%s",
+				vm.opts.BootTimeout.Seconds(), vm.diagnose())
 		case <-vm.p.done:
 			return vm.failure("QEMU exited during the boot: %v", vm.p.err)
 		}
