@@ -142,6 +142,11 @@ func (b *bench) once(ctx context.Context, s source, src *fsImage, m *method) (re
 	res.seconds = time.Since(start).Seconds()
 	res.read = devIO(src.dev).read - srcIO.read
 	res.written = devIO(dst.dev).written - dstIO.written
+	if m.after != nil {
+		if err := m.after(ctx, b, src, dst, &res); err != nil {
+			return result{}, fmt.Errorf("%s on %s: %w", m.name, s.name, err)
+		}
+	}
 	if m.name == "drd" && b.verify {
 		res.diffs, err = compareTrees(src.mnt, dst.mnt)
 		if err != nil {
