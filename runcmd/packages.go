@@ -39,12 +39,26 @@ func ParseDpkgStatus(data string) Packages {
 
 // readPackages reads the packages of the image at root; an image without
 // dpkg has none.
+// dpkg journals changes in /var/lib/dpkg/updates/NNNN before it merges
+// them into the status file: an interrupted dpkg leaves them there.
 func readPackages(root string) Packages {
 	data, err := os.ReadFile(filepath.Join(root, dpkgStatus))
 	if err != nil {
 		return Packages{}
 	}
-	return ParseDpkgStatus(string(data))
+	text := string(data)
+	updates := filepath.Join(root, filepath.Dir(dpkgStatus), "updates")
+	ents, _ := os.ReadDir(updates)
+	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
+	for _, e := range ents {
+		if strings.Trim(e.Name(), "0123456789") != "" {
+			continue // tmp.i and the like
+		}
+		if b, err := os.ReadFile(filepath.Join(updates, e.Name())); err == nil {
+			text += "\n\n" + string(b) // later stanzas of a package win
+		}
+	}
+	return ParseDpkgStatus(text)
 }
 
 // DiffPackages lists what changed from before to after, by package name

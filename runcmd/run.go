@@ -241,13 +241,13 @@ func outcome(ctx context.Context, prog string, res *Result, err error) (string, 
 // processes).
 func reportProcs(res *Result, r report.Reporter) {
 	for _, p := range res.Leftovers {
-		how := "stopped with SIGTERM"
+		how := "stopped it with SIGTERM"
 		for _, k := range res.Killed {
 			if k == p.PID {
-				how = "killed with SIGKILL"
+				how = "killed it with SIGKILL"
 			}
 		}
-		r.Warn("the command left process %s running in the runcmd environment; drd %s it (an unterminated process: not DRD-safe)", p, how)
+		r.Warn("the command left process %s running in the runcmd environment; drd %s (an unterminated process: not DRD-safe)", p, how)
 	}
 	if len(res.Escaped) > 0 {
 		r.Warn("processes %v were still in the jail's cgroup after it ended; drd killed them", res.Escaped)

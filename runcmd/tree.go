@@ -59,8 +59,16 @@ func noDevices(root string) error {
 	if err != nil {
 		return err
 	}
-	for _, m := range mountinfo.Under(ms, root) {
-		at := filepath.Join(root, m.MountPoint)
+	seen := map[string]bool{}
+	for _, m := range ms {
+		// Every mount point at or below root, by path: a path names the
+		// mount on top (mountinfo.Under would skip the bind of root onto
+		// itself, whose parent is covered).
+		at := filepath.Clean(m.MountPoint)
+		if seen[at] || (at != root && !strings.HasPrefix(at, root+"/")) {
+			continue
+		}
+		seen[at] = true
 		var st unix.Statfs_t
 		if err := unix.Statfs(at, &st); err != nil {
 			return fmt.Errorf("reading the flags of %s: %w", at, err)
