@@ -62,6 +62,10 @@ func (m Machine) WriteBootConfig(st *Status, next *BootState, need []string, r r
 		if needed[img.Name] {
 			return fmt.Errorf("%s: %w", img.Name, err)
 		}
+		if img.ImageFile != "" {
+			r.Note("leaving %s out of the boot menu: %v", img.Name, err)
+			continue
+		}
 		r.Warn("leaving %s out of the boot menu: %v", img.Name, err)
 	}
 	sort.SliceStable(menu, func(i, j int) bool { return menu[i].Name < menu[j].Name })

@@ -94,11 +94,12 @@ func (m Machine) openFS(img *Image, mp string, write bool) (dir string, release 
 	}, nil
 }
 
-// bootable reports whether drd can boot img: it lives on a disk (not in
-// an image file) and has a file system for /boot.
+// bootable reports whether drd can boot img: it is named and its record
+// has a file system for /boot. (An image file boots only where it is a
+// disk: opening it fails while it is not attached.)
 func bootable(img *Image) bool {
 	_, _, ok := bootFS(img)
-	return ok && img.ImageFile == "" && img.Name != "" && imageNameRE.MatchString(img.Name)
+	return ok && imageNameRE.MatchString(img.Name)
 }
 
 // readBootStates reads drd's block of every bootable image (nil entries
@@ -240,4 +241,4 @@ func menuImage(img *Image, bootDir, args string) (MenuImage, error) {
 }
 
 // errNoBootFS is returned for an image drd cannot boot.
-var errNoBootFS = errors.New("not bootable by drd: it lives in an image file, or its record names no /boot or / file system")
+var errNoBootFS = errors.New("not bootable by drd: its record names no /boot or / file system")

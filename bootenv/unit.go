@@ -47,11 +47,12 @@ func InstallUnit(root, drdPath string) error {
 		return err
 	}
 	link := filepath.Join(wants, UnitName)
-	if t, err := os.Readlink(link); err == nil && t == filepath.Join(unitDir, UnitName) {
+	target := "../" + UnitName // relative: right wherever the image is mounted
+	if t, err := os.Readlink(link); err == nil && t == target {
 		return nil
 	}
 	os.Remove(link)
-	if err := os.Symlink(filepath.Join(unitDir, UnitName), link); err != nil {
+	if err := os.Symlink(target, link); err != nil {
 		return fmt.Errorf("enabling %s in %s: %w", UnitName, root, err)
 	}
 	return nil

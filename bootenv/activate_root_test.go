@@ -1,0 +1,197 @@
+package bootenv_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/clone"
+	"github.com/drd-linux/drd/images"
+	"github.com/drd-linux/drd/internal/report"
+	"github.com/drd-linux/drd/internal/testsys"
+)
+
+// TestActivateOnLoop clones a small system with a (fake) kernel and a
+// Debian-like grub.cfg to a loop device, then activates the clone on
+// trial and deactivates it, checking what lands on both images' /boot:
+// the clone's grub.cfg names its own file systems, both menus list both
+// images, and the blocks (read by grub-editenv) say what GRUB will do.
+func TestActivateOnLoop(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: loop devices and mounts")
+	}
+	ctx := context.Background()
+	s, err := testsys.Build(ctx, t.TempDir(), testsys.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	bootUUID := blkid(t, s.Boot)
+	rootUUID := blkid(t, s.RootDev)
+	for name, text := range map[string]string{
+		"boot/vmlinuz-6.1.0-9-amd64":    "old kernel",
+		"boot/vmlinuz-6.1.0-28-amd64":   "kernel",
+		"boot/initrd.img-6.1.0-28-amd64": "initrd",
+		"boot/grub/grub.cfg": "### BEGIN /etc/grub.d/00_header ###\nset default=0\n### END /etc/grub.d/00_header ###\n" +
+			"menuentry 'Debian' {\n\tsearch --no-floppy --fs-uuid --set=root " + bootUUID + "\n\tlinux /vmlinuz-6.1.0-28-amd64 root=UUID=" + rootUUID + " ro\n}\n",
+		"etc/grub.d/00_header": "#!/bin/sh\n",
+	} {
+		p := filepath.Join(s.Root, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "target.img")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Truncate(file, 1<<30)
+	disk, err := images.AttachLoop(file, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		images.HidePartitions(disk)
+		images.DetachLoop(disk)
+	})
+	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: disk}, report.Func(t.Logf)); err != nil {
+		t.Fatal(err)
+	}
+
+	// The booted image: hook, unit, menu, block.
+	mustContain(t, filepath.Join(s.Root, "boot/grub/grub.cfg"), `source "${prefix}/drd.cfg"`)
+	mustContain(t, filepath.Join(s.Root, "etc/grub.d/05_drd"), "drd.cfg")
+	mustContain(t, filepath.Join(s.Root, "etc/systemd/system/multi-user.target.wants/drd-boot-check.service"), "boot-check")
+	mustContain(t, filepath.Join(s.Root, "boot/grub/drd.cfg"), "menuentry 'drd: sysimage_001, Linux 6.1.0-28-amd64'")
+	editenv(t, filepath.Join(s.Root, "boot/grub/drdenv"), "drd_next=sysimage_000", "drd_trial=")
+
+	st, err := bootenv.Scan(ctx, s.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cl *bootenv.Image
+	for _, img := range st.Images {
+		if img.Disk == disk {
+			cl = img
+		}
+	}
+	if cl == nil {
+		t.Fatalf("Scan did not find the clone on %s", disk)
+	}
+	if st.Boot == nil || st.Boot.Next != "sysimage_000" || st.Activated != "sysimage_000" {
+		t.Fatalf("after the clone: boot %+v, activated %s", st.Boot, st.Activated)
+	}
+	seq := st.Boot.Seq
+
+	// The clone's /boot: its grub.cfg names its own file systems.
+	cloneBoot := withMounted(t, disk, "/boot", cl)
+	cfg, _ := os.ReadFile(filepath.Join(cloneBoot, "grub/grub.cfg"))
+	var cloneBootUUID, cloneRootUUID string
+	for _, f := range cl.FileSystems {
+		switch f.MountPoint {
+		case "/boot":
+			cloneBootUUID = f.UUID
+		case "/":
+			cloneRootUUID = f.UUID
+		}
+	}
+	if strings.Contains(string(cfg), bootUUID) || !strings.Contains(string(cfg), cloneBootUUID) || !strings.Contains(string(cfg), "root=UUID="+cloneRootUUID) {
+		t.Errorf("the clone's grub.cfg does not name its own file systems:\n%s", cfg)
+	}
+	mustContain(t, filepath.Join(cloneBoot, "grub/drd.cfg"), "set drd_self="+cl.Name)
+	mustContain(t, filepath.Join(cloneBoot, "grub/drd.cfg"), "root=UUID="+rootUUID)
+	unmount(t, cloneBoot)
+
+	// Trial, then deactivate: both blocks follow, sequence numbers rise.
+	m := bootenv.Real(s.Root)
+	if err := m.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Tries: 3}, report.Func(t.Logf)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{filepath.Join(s.Root, "boot/grub/drdenv"), filepath.Join(withMounted(t, disk, "/boot", cl), "grub/drdenv")} {
+		editenv(t, p, "drd_trial="+cl.Name, "drd_tries=3", "drd_next=sysimage_000")
+		unmountIfTemp(t, p, s.Root)
+	}
+	st, _ = bootenv.Scan(ctx, s.Root)
+	if st.Boot == nil || st.Boot.Seq != seq+1 || st.Activated != cl.Name {
+		t.Fatalf("after activate -x trial=true: boot %+v, activated %s", st.Boot, st.Activated)
+	}
+	if err := m.Activate(ctx, bootenv.ActivateOptions{Deactivate: true}, report.Func(t.Logf)); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = bootenv.Scan(ctx, s.Root)
+	if st.Boot == nil || st.Boot.Seq != seq+2 || st.Boot.Trial != "" || st.Activated != "sysimage_000" {
+		t.Fatalf("after deactivate: boot %+v, activated %s", st.Boot, st.Activated)
+	}
+	if err := m.Activate(ctx, bootenv.ActivateOptions{Image: "sysimage_000", Trial: true}, report.Discard); err == nil {
+		t.Error("a trial of the booted image was accepted")
+	}
+}
+
+func blkid(t *testing.T, dev string) string {
+	t.Helper()
+	out, err := exec.Command("blkid", "-p", "-o", "value", "-s", "UUID", dev).Output()
+	if err != nil {
+		t.Fatalf("blkid %s: %v", dev, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func mustContain(t *testing.T, p, s string) {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil || !strings.Contains(string(b), s) {
+		t.Errorf("%s does not contain %q (%v):\n%s", p, s, err, b)
+	}
+}
+
+// editenv runs grub-editenv list on a block and checks lines in it.
+func editenv(t *testing.T, p string, want ...string) {
+	t.Helper()
+	out, err := exec.Command("grub-editenv", p, "list").CombinedOutput()
+	if err != nil {
+		t.Fatalf("grub-editenv %s list: %v\n%s", p, err, out)
+	}
+	for _, w := range want {
+		if !strings.Contains("\n"+string(out), "\n"+w+"\n") {
+			t.Errorf("grub-editenv %s list has no line %q:\n%s", p, w, out)
+		}
+	}
+}
+
+// withMounted mounts the clone's file system mp at a temporary directory.
+func withMounted(t *testing.T, disk, mp string, img *bootenv.Image) string {
+	t.Helper()
+	for _, f := range img.FileSystems {
+		if f.MountPoint == mp {
+			dir, err := os.MkdirTemp("", "drd-test-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out, err := exec.Command("mount", "-t", f.Type, f.Device, dir).CombinedOutput(); err != nil {
+				t.Fatalf("mounting %s: %v\n%s", f.Device, err, out)
+			}
+			return dir
+		}
+	}
+	t.Fatalf("%s has no %s", img.Name, mp)
+	return ""
+}
+
+func unmount(t *testing.T, dir string) {
+	t.Helper()
+	if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+		t.Errorf("umount %s: %v\n%s", dir, err, out)
+	}
+	os.Remove(dir)
+}
+
+func unmountIfTemp(t *testing.T, block, root string) {
+	if !strings.HasPrefix(block, root) {
+		unmount(t, filepath.Dir(filepath.Dir(block)))
+	}
+}
