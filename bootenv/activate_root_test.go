@@ -33,8 +33,8 @@ func TestActivateOnLoop(t *testing.T) {
 	bootUUID := blkid(t, s.Boot)
 	rootUUID := blkid(t, s.RootDev)
 	for name, text := range map[string]string{
-		"boot/vmlinuz-6.1.0-9-amd64":    "old kernel",
-		"boot/vmlinuz-6.1.0-28-amd64":   "kernel",
+		"boot/vmlinuz-6.1.0-9-amd64":     "old kernel",
+		"boot/vmlinuz-6.1.0-28-amd64":    "kernel",
 		"boot/initrd.img-6.1.0-28-amd64": "initrd",
 		"boot/grub/grub.cfg": "### BEGIN /etc/grub.d/00_header ###\nset default=0\n### END /etc/grub.d/00_header ###\n" +
 			"menuentry 'Debian' {\n\tsearch --no-floppy --fs-uuid --set=root " + bootUUID + "\n\tlinux /vmlinuz-6.1.0-28-amd64 root=UUID=" + rootUUID + " ro\n}\n",
