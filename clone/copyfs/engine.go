@@ -38,6 +38,7 @@ type engine struct {
 	st     counters
 	cfr    atomic.Int32 // copy_file_range from src to dst: 0 untried, 1 works, -1 refused
 	sendf  atomic.Int32 // sendfile from src to dst: 0 untried, 1 works, -1 refused
+	direct atomic.Int32 // O_DIRECT reads of the source: 0 untried, -1 refused
 }
 
 // dirRecord is a directory of the target and the metadata it must end with.
