@@ -402,6 +402,9 @@ func (e *engine) copyDirect(w *worker, fd, out int, off, n int64, l loc) (int64,
 		}
 		done += int64(k)
 		e.st.bytes.Add(int64(k))
+		if int64(k) < want {
+			return done, nil // short: the caller goes on without O_DIRECT
+		}
 	}
 	return done, nil
 }
