@@ -291,3 +291,35 @@ func TestCopyTargetFull(t *testing.T) {
 		t.Errorf("got %q, want it to say %q", err, want)
 	}
 }
+
+func TestCopyIntoItself(t *testing.T) {
+	// Any user: plain files owned by the caller in a temporary directory.
+	src := t.TempDir()
+	for _, d := range []string{"a/b", "c"} {
+		if err := os.MkdirAll(filepath.Join(src, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(src, d, "f"), []byte(d), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dst := filepath.Join(src, "c", "copy")
+	if err := os.Mkdir(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	st, err := copyfs.Copy(context.Background(), src, dst, copyfs.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Files != 2 {
+		t.Errorf("copied %d files, want 2: %+v", st.Files, st)
+	}
+	for _, p := range []string{"a/b/f", "c/f"} {
+		if b, err := os.ReadFile(filepath.Join(dst, p)); err != nil || string(b) != filepath.Dir(p) {
+			t.Errorf("%s: %q, %v", p, b, err)
+		}
+	}
+	if ents, err := os.ReadDir(filepath.Join(dst, "c", "copy")); err != nil || len(ents) != 0 {
+		t.Errorf("the target was copied into itself: %d entries, %v", len(ents), err)
+	}
+}

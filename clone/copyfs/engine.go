@@ -22,6 +22,8 @@ type engine struct {
 	srcFd       int
 	dstFd       int
 	dev         uint64 // device of the source root: the boundary not crossed
+	dstDev      uint64 // the target root, never copied into itself when it
+	dstIno      uint64 // lies inside the source
 	uid, gid    uint32 // who we are: fresh entries need no chown to these
 	excl        excludes
 	incremental bool // Sync
@@ -115,7 +117,7 @@ func run(ctx context.Context, src, dst string, opt Options, incremental bool) (S
 	defer cancel()
 	e := &engine{
 		ctx: ctx2, cancel: cancel, opt: opt, src: src, dst: dst, srcFd: srcFd, dstFd: dstFd,
-		dev: st.Dev, uid: uint32(os.Geteuid()), gid: uint32(os.Getegid()),
+		dev: st.Dev, dstDev: dt.Dev, dstIno: dt.Ino, uid: uint32(os.Geteuid()), gid: uint32(os.Getegid()),
 		excl: excl, incremental: incremental, umask: readUmask(),
 	}
 	e.links.m = make(map[uint64]*linkEntry)
@@ -324,6 +326,11 @@ type loc struct {
 func (e *engine) loc(rel string) loc { return loc{e, rel} }
 func (l loc) src() string            { return l.e.srcPath(l.rel) }
 func (l loc) dst() string            { return l.e.dstPath(l.rel) }
+
+// isTarget tells whether a directory of the source is the target root.
+func (e *engine) isTarget(st *unix.Stat_t) bool {
+	return st.Dev == e.dstDev && st.Ino == e.dstIno
+}
 
 func (e *engine) srcPath(rel string) string { return joinPath(e.src, rel) }
 func (e *engine) dstPath(rel string) string { return joinPath(e.dst, rel) }

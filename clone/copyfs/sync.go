@@ -59,6 +59,10 @@ func (e *engine) syncDir(w *worker, rel string, ino uint64) error {
 		e.st.entries.Add(1)
 	}
 	e.addDir(rel, a)
+	if e.isTarget(&st) {
+		e.logf("%s is the target: not copied into itself", full)
+		return nil
+	}
 	if st.Dev != e.dev || e.excl.has(rel) {
 		return nil
 	}

@@ -44,6 +44,10 @@ func (e *engine) copyDir(w *worker, rel string, ino uint64) error {
 	if err != nil {
 		return srcError("reading the attributes of", full, err)
 	}
+	if e.isTarget(&st) {
+		e.logf("%s is the target: not copied into itself", full)
+		return nil
+	}
 	if st.Dev != e.dev {
 		e.addDir(rel, a)
 		e.logf("%s is the mount point of another file system: copied as an empty directory", full)
