@@ -124,8 +124,8 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 		if img.System != rec.System && img.ID != rec.Origin {
 			continue // an image of another system, on a disk attached here
 		}
-		if img.State == Cloning && !held {
-			img.State = Broken // its clone died without a word (kill -9, power loss)
+		if (img.State == Cloning || img.State == Modifying) && !held {
+			img.State = Broken // its clone or runcmd died without a word (kill -9, power loss)
 		}
 		img.ImageFile = devs.backingFileOf(d.Disk)
 		st.Images = append(st.Images, img)
