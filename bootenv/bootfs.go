@@ -106,7 +106,11 @@ func bootable(img *Image) bool {
 // for images that have none) and the freshest of them.
 func (m Machine) readBootStates(st *Status) (*BootState, error) {
 	var all []BootState
-	for _, img := range st.Images {
+	imgs := append([]*Image(nil), st.Images...)
+	// In name order, as drd.cfg lists them: of equal sequence numbers,
+	// GRUB obeys (and counts down in) the first.
+	sort.SliceStable(imgs, func(i, j int) bool { return imgs[i].Name < imgs[j].Name })
+	for _, img := range imgs {
 		if !bootable(img) {
 			continue
 		}
