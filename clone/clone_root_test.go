@@ -73,6 +73,12 @@ type cloned struct {
 // mounts the clone's root and /boot read-only.
 func openClone(t *testing.T, target string) *cloned {
 	t.Helper()
+	return openCloneTyped(t, target, "ext4")
+}
+
+// openCloneTyped is openClone for a clone whose root is of type rootFS.
+func openCloneTyped(t *testing.T, target, rootFS string) *cloned {
+	t.Helper()
 	disk := target
 	if !strings.HasPrefix(target, "/dev/") {
 		dev, err := images.AttachLoop(target, true)
@@ -96,15 +102,19 @@ func openClone(t *testing.T, target string) *cloned {
 	}
 	c.esp = c.devs["drd-sysimage_001-boot_efi"]
 	for _, m := range []struct {
-		name string
-		dir  *string
-	}{{"drd-sysimage_001-root", &c.root}, {"drd-sysimage_001-boot", &c.boot}} {
+		name, typ string
+		dir       *string
+	}{{"drd-sysimage_001-root", rootFS, &c.root}, {"drd-sysimage_001-boot", "ext4", &c.boot}} {
 		dev, ok := c.devs[m.name]
 		if !ok {
 			t.Fatalf("the clone has no partition %s; it has %v", m.name, c.devs)
 		}
 		*m.dir = t.TempDir()
-		if err := unix.Mount(dev, *m.dir, "ext4", unix.MS_RDONLY, "noload"); err != nil {
+		data := "noload"
+		if m.typ == "xfs" {
+			data = "norecovery"
+		}
+		if err := unix.Mount(dev, *m.dir, m.typ, unix.MS_RDONLY, data); err != nil {
 			t.Fatalf("mounting %s: %v", dev, err)
 		}
 		dir := *m.dir
@@ -416,4 +426,42 @@ func TestInterruptedCloneIsBrokenThenRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	verifyClone(t, s, openClone(t, target))
+}
+
+func TestCloneXFSRoot(t *testing.T) {
+	requireRoot(t)
+	ctx := context.Background()
+	s, err := testsys.Build(ctx, t.TempDir(), testsys.Options{RootFS: "xfs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := testsys.FillEveryKind(ctx, s.Root); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "clone.img")
+	if err := Run(ctx, Options{Root: s.Root, Target: target}, report.Func(t.Logf)); err != nil {
+		t.Fatal(err)
+	}
+	c := openCloneTyped(t, target, "xfs")
+	diffs, err := treecmp.Compare(bindAlone(t, s.Root), c.root, treecmp.Options{Ignore: []string{"/var/opt/drd", "/etc/fstab"}, IgnoreAtime: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range diffs {
+		t.Error(d)
+	}
+	src, _ := exec.Command("xfs_info", s.Root).Output()
+	dst, _ := exec.Command("xfs_info", c.root).Output()
+	ps, err1 := parseXFSInfo(src)
+	pd, err2 := parseXFSInfo(dst)
+	if err1 != nil || err2 != nil || strings.Join(ps.meta, ",") != strings.Join(pd.meta, ",") || ps.ftype != pd.ftype {
+		t.Errorf("xfs features: source %+v, clone %+v (%v, %v)", ps, pd, err1, err2)
+	}
+	if err := unix.Unmount(c.root, 0); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("xfs_repair", "-n", c.devs["drd-sysimage_001-root"]).CombinedOutput(); err != nil {
+		t.Errorf("xfs_repair -n on the clone's root: %v\n%s", err, out)
+	}
 }

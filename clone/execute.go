@@ -142,19 +142,14 @@ func (c *run) makeFileSystems(ctx context.Context) error {
 			c.r.Note("%s: FAT32 on %s", f.MountPoint, dev)
 			continue
 		}
-		out, err := c.opt.Runner.Run(ctx, "tune2fs", "-l", f.Src.Device)
+		args, features, err := mkfsArgs(ctx, c.opt.Runner, f, dev, size)
 		if err != nil {
-			return fmt.Errorf("reading the features of %s (%s): %w", f.MountPoint, f.Src.Device, err)
+			return err
 		}
-		params, err := parseTune2fs(out)
-		if err != nil {
-			return fmt.Errorf("%s (%s): %w", f.MountPoint, f.Src.Device, err)
-		}
-		args := mkfsExtArgs(f.Type, params, dev, f.ID.Label, f.ID.UUID, size, f.Inodes)
 		if _, err := c.opt.Runner.Run(ctx, "mkfs", args...); err != nil {
 			return fmt.Errorf("making %s for %s on %s: %w", f.Type, f.MountPoint, dev, err)
 		}
-		c.r.Note("%s: %s on %s (%s)", f.MountPoint, f.Type, dev, strings.Join(params.features, ","))
+		c.r.Note("%s: %s on %s (%s)", f.MountPoint, f.Type, dev, features)
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ func makePlan(ctx context.Context, opt Options) (*Plan, error) {
 	// A dry run of the layout gives the least the target must hold.
 	var needs []need
 	for _, c := range src.Critical {
-		needs = append(needs, need{mountPoint: c.MountPoint, size: c.Size, used: usage[c.MountPoint].bytes, fixed: c.Type == "vfat"})
+		needs = append(needs, needOf(c, usage[c.MountPoint].bytes))
 	}
 	if opt.ESP {
 		needs = append(needs, need{mountPoint: "/boot/efi", size: defaultESPSize, fixed: true})

@@ -3,10 +3,44 @@ package clone
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/drd-linux/drd/internal/execrun"
 )
+
+// mkfsArgs reads the properties of f's source file system and returns the
+// mkfs command line that makes its clone on dev, and the features kept.
+func mkfsArgs(ctx context.Context, run execrun.Runner, f TargetFS, dev string, size int64) ([]string, string, error) {
+	switch f.Type {
+	case "xfs":
+		src := f.Src.Device
+		if f.Src.Mounted() {
+			src = f.Src.HostPath
+		}
+		out, err := run.Run(ctx, "xfs_info", src)
+		if err != nil {
+			return nil, "", fmt.Errorf("reading the features of %s (%s): %w", f.MountPoint, f.Src.Device, err)
+		}
+		p, err := parseXFSInfo(out)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s (%s): %w", f.MountPoint, f.Src.Device, err)
+		}
+		return mkfsXFSArgs(p, dev, f.ID.Label, f.ID.UUID), strings.Join(append(p.meta, p.inode...), ","), nil
+	default:
+		out, err := run.Run(ctx, "tune2fs", "-l", f.Src.Device)
+		if err != nil {
+			return nil, "", fmt.Errorf("reading the features of %s (%s): %w", f.MountPoint, f.Src.Device, err)
+		}
+		p, err := parseTune2fs(out)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s (%s): %w", f.MountPoint, f.Src.Device, err)
+		}
+		return mkfsExtArgs(f.Type, p, dev, f.ID.Label, f.ID.UUID, size, f.Inodes), strings.Join(p.features, ","), nil
+	}
+}
 
 // extParams are the properties of a source ext2/3/4 file system that its
 // clone keeps.

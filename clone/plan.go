@@ -84,15 +84,15 @@ func layout(name string, src []bootenv.SystemFS, usage map[string]fsUsage, size 
 		u := usage[s.MountPoint]
 		t := TargetFS{Src: s, MountPoint: s.MountPoint, Type: s.Type, Used: u.bytes, Inodes: u.inodes}
 		switch s.Type {
-		case "ext2", "ext3", "ext4", "vfat":
+		case "ext2", "ext3", "ext4", "xfs", "vfat":
 		default:
-			return nil, nil, fmt.Errorf("%s is %s; drd clones ext2/3/4 and vfat file systems (xfs comes later)", s.MountPoint, s.Type)
+			return nil, nil, fmt.Errorf("%s is %s; drd clones ext2/3/4, xfs and vfat file systems", s.MountPoint, s.Type)
 		}
 		if t.IsESP() {
 			hasESP = true
 		}
 		fss = append(fss, t)
-		needs = append(needs, need{mountPoint: s.MountPoint, size: s.Size, used: u.bytes, fixed: t.IsESP()})
+		needs = append(needs, needOf(s, u.bytes))
 	}
 	if forceESP && !hasESP {
 		fss = append(fss, TargetFS{MountPoint: "/boot/efi", Type: "vfat"})

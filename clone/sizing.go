@@ -2,6 +2,8 @@ package clone
 
 import (
 	"fmt"
+
+	"github.com/drd-linux/drd/bootenv"
 )
 
 const (
@@ -27,6 +29,16 @@ type need struct {
 	size       int64 // size of the source file system (proportional share)
 	used       int64 // bytes in use on the source
 	fixed      bool  // take exactly size (an ESP)
+	floor      int64 // the least its type allows (xfs: 300 MiB)
+}
+
+// needOf is what source file system s, with used bytes in use, needs.
+func needOf(s bootenv.SystemFS, used int64) need {
+	n := need{mountPoint: s.MountPoint, size: s.Size, used: used, fixed: s.Type == "vfat", floor: minFSSize}
+	if s.Type == "xfs" {
+		n.floor = minXFSSize
+	}
+	return n
 }
 
 // minimum is the least a file system may get: its used space plus 10%.
@@ -35,7 +47,7 @@ func (n need) minimum() int64 {
 		return alignUp(n.size)
 	}
 	m := alignUp(n.used + n.used/10)
-	return max(m, minFSSize)
+	return max(m, n.floor, minFSSize)
 }
 
 // required is the smallest target that holds all of needs.

@@ -212,6 +212,12 @@ func (e *engine) copyData(w *worker, fd, out int, size int64, l loc) (int64, err
 		n, err := e.copyRange(w, fd, out, 0, size, l)
 		return n, err
 	}
+	// The size first: no write then extends the file, so a file system
+	// that preallocates beyond the end of a growing file (xfs) does not
+	// leave those blocks in the holes.
+	if err := unix.Ftruncate(out, size); err != nil {
+		return 0, dstError("writing", l.dst(), err)
+	}
 	var total int64
 	for off := int64(0); off < size; {
 		data, err := unix.Seek(fd, off, unix.SEEK_DATA)
@@ -238,10 +244,6 @@ func (e *engine) copyData(w *worker, fd, out int, size int64, l loc) (int64, err
 			return total, nil // the source shrank; the check after the copy sees it
 		}
 		off = hole
-	}
-	// The size, and with it a hole at the end.
-	if err := unix.Ftruncate(out, size); err != nil {
-		return total, dstError("writing", l.dst(), err)
 	}
 	return total, nil
 }

@@ -29,14 +29,16 @@ type System struct {
 	RootDev string
 
 	Files  []string // the image files
+	rootFS string
 	mounts []string
 	loops  []string
 }
 
 // Options of Build.
 type Options struct {
-	DiskSize int64 // bytes of the system disk (default 1 GiB)
-	HomeSize int64 // bytes of the /home disk (default 128 MiB)
+	DiskSize int64  // bytes of the system disk (default 1 GiB)
+	HomeSize int64  // bytes of the /home disk (default 128 MiB)
+	RootFS   string // type of / : ext4 (default) or xfs
 }
 
 // Build makes the image files in dir, partitions and formats them, mounts
@@ -48,6 +50,9 @@ func Build(ctx context.Context, dir string, opt Options) (s *System, err error) 
 	}
 	if opt.HomeSize == 0 {
 		opt.HomeSize = 128 << 20
+	}
+	if opt.RootFS == "" {
+		opt.RootFS = "ext4"
 	}
 	s = &System{Root: filepath.Join(dir, "root")}
 	defer func() {
@@ -91,19 +96,19 @@ func Build(ctx context.Context, dir string, opt Options) (s *System, err error) 
 	for _, c := range [][]string{
 		{"mkfs.vfat", "-F", "32", "-n", "ESP", s.ESP},
 		{"mkfs.ext4", "-q", "-L", "boot", s.Boot},
-		{"mkfs.ext4", "-q", "-L", "root", s.RootDev},
+		mkfs(opt.RootFS, "root", s.RootDev),
 		{"mkfs.ext4", "-q", "-L", "home", s.Home},
 	} {
 		if err := run(ctx, c...); err != nil {
 			return s, err
 		}
 	}
-	for _, m := range []struct{ dev, at string }{{s.RootDev, "/"}, {s.Boot, "/boot"}, {s.Home, "/home"}} {
+	for _, m := range []struct{ dev, at, typ string }{{s.RootDev, "/", opt.RootFS}, {s.Boot, "/boot", "ext4"}, {s.Home, "/home", "ext4"}} {
 		at := filepath.Join(s.Root, m.at)
 		if err := os.MkdirAll(at, 0o755); err != nil {
 			return s, err
 		}
-		if err := unix.Mount(m.dev, at, "ext4", 0, ""); err != nil {
+		if err := unix.Mount(m.dev, at, m.typ, 0, ""); err != nil {
 			return s, fmt.Errorf("mounting %s at %s: %w", m.dev, at, err)
 		}
 		s.mounts = append(s.mounts, at)
@@ -111,14 +116,22 @@ func Build(ctx context.Context, dir string, opt Options) (s *System, err error) 
 	if err := os.MkdirAll(filepath.Join(s.Root, "boot/efi"), 0o755); err != nil {
 		return s, err
 	}
+	s.rootFS = opt.RootFS
 	return s, s.writeFstab(ctx)
+}
+
+func mkfs(typ, label, dev string) []string {
+	if typ == "xfs" {
+		return []string{"mkfs.xfs", "-q", "-f", "-L", label, dev}
+	}
+	return []string{"mkfs." + typ, "-q", "-L", label, dev}
 }
 
 func (s *System) writeFstab(ctx context.Context) error {
 	var b strings.Builder
 	b.WriteString("# /etc/fstab of a drd test system\n")
 	for _, e := range []struct{ dev, at, typ, opts string }{
-		{s.RootDev, "/", "ext4", "errors=remount-ro"},
+		{s.RootDev, "/", s.rootFS, "defaults"},
 		{s.Boot, "/boot", "ext4", "defaults"},
 		{s.ESP, "/boot/efi", "vfat", "noauto,umask=0077"},
 		{s.Home, "/home", "ext4", "defaults"},
