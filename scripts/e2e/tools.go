@@ -54,6 +54,12 @@ func toolsDisk(ctx context.Context, dir string, opts Options) (string, error) {
 		bins["drd"] = "github.com/drd-linux/drd/cmd/drd"
 	}
 	for name, pkg := range bins {
+		if b := os.Getenv(EnvDRD); name == "drd" && b != "" {
+			if _, err := run(ctx, "cp", b, filepath.Join(tree, name)); err != nil {
+				return "", fmt.Errorf("copying the drd binary of %s: %w", EnvDRD, err)
+			}
+			continue
+		}
 		b, err := goBuild(ctx, pkg)
 		if err != nil {
 			return "", err

@@ -20,7 +20,7 @@ type Options struct {
 	Debs           []Deb         // built on the host, copied to /run/drd-e2e/debs at every boot
 	Disks          []Extra       // extra empty disks; nil: one target disk (TargetSerial)
 	MemMiB         int           // default 1024
-	BootTimeout    time.Duration // from start or reboot to a running system; default 240 s
+	BootTimeout    time.Duration // from start or reboot to a running system; default 300 s
 	CommandTimeout time.Duration // default for Run; default 10 min
 }
 
@@ -67,7 +67,7 @@ func start(t testing.TB, l Layout, opts Options) (*VM, error) {
 		opts.MemMiB = 1024
 	}
 	if opts.BootTimeout == 0 {
-		opts.BootTimeout = 240 * time.Second
+		opts.BootTimeout = 300 * time.Second
 	}
 	if opts.CommandTimeout == 0 {
 		opts.CommandTimeout = 10 * time.Minute
