@@ -43,6 +43,9 @@ func (e *engine) syncDir(w *worker, rel string, ino uint64) error {
 		return srcError("reading the attributes of", full, err)
 	}
 	dfd, err := openBeneath(e.dstFd, rel, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOATIME)
+	if err == unix.EPERM {
+		dfd, err = openBeneath(e.dstFd, rel, unix.O_RDONLY|unix.O_DIRECTORY)
+	}
 	if err != nil {
 		return dstError("opening the directory", dfull, err)
 	}
@@ -105,7 +108,7 @@ func (e *engine) syncDir(w *worker, rel string, ino uint64) error {
 // had) to equal the entry of the source directory sfd.
 func (e *engine) syncEntry(w *worker, sfd, dfd int, rel, name string, had bool) error {
 	crel := joinRel(rel, name)
-	full, dfull := e.srcPath(crel), e.dstPath(crel)
+	l := e.loc(crel)
 	var s, d unix.Stat_t
 	if err := unix.Fstatat(sfd, name, &s, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		if vanished(err) {
@@ -114,7 +117,7 @@ func (e *engine) syncEntry(w *worker, sfd, dfd int, rel, name string, had bool) 
 			}
 			return nil
 		}
-		return srcError("examining", full, err)
+		return srcError("examining", l.src(), err)
 	}
 	typ := s.Mode & unix.S_IFMT
 	if typ != unix.S_IFDIR && e.excl.has(crel) {
@@ -123,7 +126,7 @@ func (e *engine) syncEntry(w *worker, sfd, dfd int, rel, name string, had bool) 
 	if had {
 		if err := unix.Fstatat(dfd, name, &d, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			if err != unix.ENOENT {
-				return dstError("examining", dfull, err)
+				return dstError("examining", l.dst(), err)
 			}
 			had = false
 		}
