@@ -282,7 +282,7 @@ func (c *run) source(i int) (string, func(), error) {
 	if f.Src.Mounted() {
 		err = bindReadOnly(f.Src.HostPath, dir, &u)
 	} else {
-		err = mountDev(f.Src.Device, dir, f.Type, unix.MS_RDONLY, &u)
+		err = mountDev(f.Src.Device, dir, f.Type, unix.MS_RDONLY|unix.MS_NOATIME, &u)
 	}
 	release := func() {
 		if e := u.run(); e != nil {

@@ -8,7 +8,8 @@ import (
 )
 
 // bindReadOnly binds the file system at src (only it: not the file systems
-// mounted below it) read-only at dir, private so that nothing mounted
+// mounted below it) at dir: read-only, noatime (reading a symbolic link
+// must not change its access time), and private, so that nothing mounted
 // later propagates into it.
 func bindReadOnly(src, dir string, u *undo) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -21,7 +22,7 @@ func bindReadOnly(src, dir string, u *undo) error {
 	if err := unix.Mount("", dir, "", unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("making %s private: %w", dir, err)
 	}
-	if err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, ""); err != nil {
+	if err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NOATIME, ""); err != nil {
 		return fmt.Errorf("making %s read-only: %w", dir, err)
 	}
 	return nil
