@@ -143,8 +143,17 @@ func RemovePlaceholders(root string, files []string) error {
 			errs = append(errs, err)
 			continue
 		}
-		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+		fi, err := os.Lstat(p)
+		switch {
+		case err != nil:
+		case fi.Mode().IsRegular() && fi.Size() == 0:
 			if err := os.Remove(p); err != nil {
+				errs = append(errs, err)
+			}
+		case fi.IsDir():
+			// The directories made for a depot's mount point: empty
+			// once the jail is gone.
+			if err := removeEmptyDirs(p); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -153,4 +162,22 @@ func RemovePlaceholders(root string, files []string) error {
 		return fmt.Errorf("removing drd's placeholder files in %s: %w", filepath.Clean(root), errors.Join(errs...))
 	}
 	return nil
+}
+
+// removeEmptyDirs removes dir and the directories below it, which must be
+// empty but for directories.
+func removeEmptyDirs(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if !e.IsDir() {
+			return fmt.Errorf("%s is not empty", dir)
+		}
+		if err := removeEmptyDirs(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return os.Remove(dir)
 }

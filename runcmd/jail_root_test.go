@@ -48,7 +48,7 @@ func TestJailContainsAttacks(t *testing.T) {
 	victim := sentinel(t)
 	before := readHost(t)
 
-	staging, err := writeStaging("", false)
+	staging, err := writeStaging(inspectConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 var (
 	minbaseSuite    = "bookworm"
 	minbaseVariant  = "minbase"
-	minbasePackages = []string{"iproute2", "kmod", "procps", "psmisc"}
+	minbasePackages = []string{"iproute2", "kmod", "nftables", "procps", "psmisc", "systemd"}
 
 	minbaseOnce sync.Once
 	minbaseDir  string

@@ -1,6 +1,7 @@
 package runcmd
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -59,6 +60,20 @@ func readPackages(root string) Packages {
 		}
 	}
 	return ParseDpkgStatus(text)
+}
+
+// dpkgStamp tells whether dpkg's database in the image at root changed:
+// the status file's size and time and the journal's entries.
+func dpkgStamp(root string) string {
+	var b strings.Builder
+	if fi, err := os.Stat(filepath.Join(root, dpkgStatus)); err == nil {
+		fmt.Fprintf(&b, "%d %d", fi.Size(), fi.ModTime().UnixNano())
+	}
+	ents, _ := os.ReadDir(filepath.Join(root, filepath.Dir(dpkgStatus), "updates"))
+	for _, e := range ents {
+		b.WriteString(" " + e.Name())
+	}
+	return b.String()
 }
 
 // DiffPackages lists what changed from before to after, by package name

@@ -114,7 +114,7 @@ type PlanInput struct {
 	Image   string   // its name, for DRD_IMAGE
 	Argv    []string // the command
 	Env     []string // the caller's environment (os.Environ())
-	Binds   []string // directories of the booted system shown read-only at the same path
+	Depots  []string // directories of the booted system shown read-only at the same path (-x depot=)
 	NoNet   bool     // a network namespace of its own: no network at all
 	Staging string   // drd's directory for this run on the booted system (policy-rc.d, apt.conf, drd)
 	Exe     string   // drd's own executable, shown in the jail as /run/drd/drd for the apt hook
@@ -185,9 +185,9 @@ func Plan(in PlanInput) *Spec {
 			Mount{Kind: KindFile, Target: "/usr/sbin/policy-rc.d", Placeholder: !in.PolicyRC},
 			Mount{Kind: KindBind, Source: filepath.Join(in.Staging, "policy-rc.d"), Target: "/usr/sbin/policy-rc.d", ReadOnly: true})
 	}
-	for _, b := range in.Binds {
+	for _, b := range in.Depots {
 		b = filepath.Clean(b)
-		m = append(m, Mount{Kind: KindDir, Target: b, Mode: 0o755},
+		m = append(m, Mount{Kind: KindDir, Target: b, Mode: 0o755, Placeholder: true},
 			Mount{Kind: KindBind, Source: b, Target: b, ReadOnly: true})
 	}
 	return &Spec{

@@ -3,6 +3,7 @@ package runcmd
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -12,21 +13,21 @@ import (
 
 func TestPlan(t *testing.T) {
 	in := PlanInput{Root: "/var/opt/drd/mnts/sysimage_001/", Image: "sysimage_001", Argv: []string{"apt-get", "install", "-y", "x"},
-		Env:   []string{"TERM=xterm", "LC_ALL=C", "DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/0/bus", "LD_PRELOAD=/evil.so", "http_proxy=http://p:3128", "PATH=/home/me/bin"},
-		Binds: []string{"/srv/repo/"}, Staging: "/tmp/drd-runcmd-1", Exe: "/usr/sbin/drd",
+		Env:    []string{"TERM=xterm", "LC_ALL=C", "DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/0/bus", "LD_PRELOAD=/evil.so", "http_proxy=http://p:3128", "PATH=/home/me/bin", "DEBIAN_FRONTEND=noninteractive", "SYSTEMD_OFFLINE=0"},
+		Depots: []string{"/srv/repo/"}, Staging: "/tmp/drd-runcmd-1", Exe: "/usr/sbin/drd",
 		ResolvConf: "nameserver 10.0.0.1\n", ResolvTarget: "/run/systemd/resolve/stub-resolv.conf"}
 	s := Plan(in)
 	if s.Root != "/var/opt/drd/mnts/sysimage_001" {
 		t.Errorf("root %s", s.Root)
 	}
-	wantEnv := []string{"PATH=" + jailPath, "HOME=/root", "SW_SESSION_IS_DRD=1", "DRD_IMAGE=sysimage_001", "APT_CONFIG=/run/drd/apt.conf", "TERM=xterm", "LC_ALL=C", "http_proxy=http://p:3128"}
+	wantEnv := []string{"PATH=" + jailPath, "HOME=/root", "SW_SESSION_IS_DRD=1", "SYSTEMD_OFFLINE=1", "DRD_IMAGE=sysimage_001", "APT_CONFIG=/run/drd/apt.conf", "TERM=xterm", "LC_ALL=C", "http_proxy=http://p:3128", "DEBIAN_FRONTEND=noninteractive"}
 	for _, e := range wantEnv {
 		if !slices.Contains(s.Env, e) {
 			t.Errorf("env lacks %s: %q", e, s.Env)
 		}
 	}
 	for _, e := range s.Env {
-		if strings.HasPrefix(e, "DBUS") || strings.HasPrefix(e, "LD_") || e == "PATH=/home/me/bin" {
+		if strings.HasPrefix(e, "DBUS") || strings.HasPrefix(e, "LD_") || e == "PATH=/home/me/bin" || e == "SYSTEMD_OFFLINE=0" {
 			t.Errorf("env keeps %s", e)
 		}
 	}
@@ -48,6 +49,9 @@ func TestPlan(t *testing.T) {
 		}
 		if m.Kind == KindFile && m.Target == "/usr/sbin/policy-rc.d" && !m.Placeholder {
 			t.Error("policy-rc.d is not a placeholder though the image has none")
+		}
+		if m.Kind == KindDir && m.Target == "/srv/repo" && !m.Placeholder {
+			t.Error("the depot's mount point is not a placeholder: it would be left in the image")
 		}
 	}
 	i := 0
@@ -95,18 +99,57 @@ func TestInRoot(t *testing.T) {
 	}
 }
 
-func TestDebArgs(t *testing.T) {
+func TestParseOps(t *testing.T) {
 	for _, tc := range []struct {
 		argv []string
-		want []string
+		want Ops
 	}{
-		{[]string{"dpkg", "-i", "/srv/a.deb", "b.deb"}, []string{"/srv/a.deb", "b.deb"}},
-		{[]string{"/usr/bin/dpkg", "--force-confold", "--install", "/srv/a.deb"}, []string{"/srv/a.deb"}},
-		{[]string{"dpkg", "-l", "a.deb"}, nil},
-		{[]string{"apt-get", "install", "./a.deb"}, nil}, // apt's hook judges these
+		{[]string{"dpkg", "-i", "/srv/a.deb", "b.deb"}, Ops{Debs: []string{"/srv/a.deb", "b.deb"}}},
+		{[]string{"/usr/bin/dpkg", "--force-confold", "--install", "/srv/a.deb"}, Ops{Debs: []string{"/srv/a.deb"}}},
+		{[]string{"dpkg", "-l", "a.deb"}, Ops{}},
+		{[]string{"dpkg", "--purge", "nginx", "nginx-common"}, Ops{Removes: []string{"nginx", "nginx-common"}}},
+		{[]string{"dpkg", "-r", "nginx"}, Ops{Removes: []string{"nginx"}}},
+		{[]string{"dpkg-reconfigure", "-fnoninteractive", "tzdata"}, Ops{Reconfigure: []string{"tzdata"}}},
+		{[]string{"rpm", "-Uvh", "/srv/a.rpm", "--nodeps"}, Ops{RPMs: []string{"/srv/a.rpm"}}},
+		{[]string{"rpm", "-e", "nginx"}, Ops{RPMRemoves: []string{"nginx"}}},
+		{[]string{"rpm", "-qi", "nginx"}, Ops{}},
+		{[]string{"dnf", "install", "-y", "/srv/a.rpm", "nginx"}, Ops{RPMs: []string{"/srv/a.rpm"}}},
+		{[]string{"apt-get", "-o", "Dir::Etc::SourceList=/srv/d/list", "install", "-y", "./a.deb"}, Ops{Apt: true}},
+		{[]string{"apt", "-t", "bookworm-backports", "full-upgrade"}, Ops{Apt: true}},
+		{[]string{"apt-get", "-o", "install", "update"}, Ops{}},
+		{[]string{"apt-get", "update"}, Ops{}},
 	} {
-		if got := DebArgs(tc.argv); !slices.Equal(got, tc.want) {
-			t.Errorf("%q: %q, want %q", tc.argv, got, tc.want)
+		if got := ParseOps(tc.argv); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%q: %+v, want %+v", tc.argv, got, tc.want)
+		}
+	}
+}
+
+// TestParseAptHook reads what apt 2.6 (bookworm) wrote to a
+// Pre-Install-Pkgs hook of version 3: an install of a local .deb, and a
+// removal.
+func TestParseAptHook(t *testing.T) {
+	in := "VERSION 3\nAPT::Architecture=amd64\nDPkg::Tools::Options::/run/drd/drd::Version=3\n\n" +
+		"probe - - none < 1 all none /tmp/probe.deb\n" +
+		"probe - - none < 1 all none **CONFIGURE**\n" +
+		"nginx-common 1.22.1-9 all foreign < 1.22.1-9+deb12u1 all foreign /var/cache/apt/archives/nginx-common_1.22.1-9+deb12u1_all.deb\n" +
+		"psmisc 23.6-1 amd64 foreign > - - none **REMOVE**\n"
+	ops, err := ParseAptHook(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []AptOp{
+		{Package: "probe", NewVersion: "1", Arch: "all", Action: "install", File: "/tmp/probe.deb"},
+		{Package: "probe", NewVersion: "1", Arch: "all", Action: "configure"},
+		{Package: "nginx-common", OldVersion: "1.22.1-9", NewVersion: "1.22.1-9+deb12u1", Arch: "all", Action: "install", File: "/var/cache/apt/archives/nginx-common_1.22.1-9+deb12u1_all.deb"},
+		{Package: "psmisc", OldVersion: "23.6-1", Arch: "amd64", Action: "remove"},
+	}
+	if !reflect.DeepEqual(ops, want) {
+		t.Errorf("got %+v\nwant %+v", ops, want)
+	}
+	for _, bad := range []string{"/tmp/a.deb\n", "VERSION 3\n\nprobe - - none < 1 all\n"} {
+		if _, err := ParseAptHook(strings.NewReader(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
 		}
 	}
 }

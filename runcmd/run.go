@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/internal/execrun"
@@ -23,11 +26,19 @@ type Options struct {
 	Root        string   // root of the booted image: "/" or --root
 	Image       string   // the inactive image's name; "" for the only one
 	Argv        []string // the command
-	Binds       []string // directories of the booted system shown read-only in the jail
+	Depots      []string // directories of the booted system shown read-only at the same path in the jail
 	NoNetwork   bool     // the jail gets no network at all
-	ForceUnsafe bool     // install packages that are not DRD-safe anyway
-	Stdio       Stdio
-	Env         []string // the caller's environment (os.Environ())
+	AllowUnsafe bool     // run a command, or install packages, that are not DRD-safe anyway
+	// PrecheckOnly: judge the command and its packages, print the
+	// report on Stdio.Out and stop (as dupatch -precheck_only).
+	PrecheckOnly bool
+	ReportJSON   bool   // the report as JSON instead of text
+	Name         string // the change's name in the event log; "" for the image's
+	Note         string // a note for the event log
+	User         string // who runs drd, for the event log
+	Stdio        Stdio
+	Env          []string // the caller's environment (os.Environ())
+	Now          func() time.Time
 
 	// Seams; zero values mean the real machine.
 	Images Images
@@ -81,6 +92,9 @@ func (o *Options) defaults() error {
 	if o.Runner == nil {
 		o.Runner = execrun.Real{}
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	if o.Exe == "" {
 		exe, err := os.Executable()
 		if err != nil {
@@ -95,17 +109,22 @@ func (o *Options) defaults() error {
 // image is then marked broken.
 var ErrInterrupted = errors.New("interrupted")
 
+// ErrRefused is returned when the command or one of its packages is not
+// DRD-safe and -x allow_unsafe=true was not given: nothing was run.
+var ErrRefused = errors.New("not DRD-safe")
+
 // Run runs a DRD-safe command against the inactive image in the runcmd
 // environment: the image is mounted (and unmounted after, unless it was
 // mounted already), marked modifying while the command runs, and then
 // complete again, or broken if the command was interrupted. The event
-// and the package changes go into the image's history.
+// and the package changes go into the image's history and the event log.
 func Run(ctx context.Context, opt Options, r report.Reporter) error {
 	if err := opt.defaults(); err != nil {
 		return err
 	}
-	if err := safety.CheckCommand(opt.Argv); err != nil {
-		return err
+	cmdErr := safety.CheckCommand(opt.Argv)
+	if cmdErr != nil && !opt.AllowUnsafe && !opt.PrecheckOnly {
+		return fmt.Errorf("%w: %v; nothing was run", ErrRefused, cmdErr)
 	}
 	unsafeList, err := readUnsafeList(opt.Root)
 	if err != nil {
@@ -122,19 +141,23 @@ func Run(ctx context.Context, opt Options, r report.Reporter) error {
 	if err := usable(img); err != nil {
 		return err
 	}
+	dir := bootenv.MountDir(opt.Root, img.Name)
 	wasMounted := opt.Images.Mounted(opt.Root, img.Name)
-	dir, err := opt.Images.Mount(ctx, opt.Root, img.Name, r)
-	if err != nil {
-		return err
-	}
 	if !wasMounted {
+		if dir, err = opt.Images.Mount(ctx, opt.Root, img.Name, r); err != nil {
+			return err
+		}
 		defer func() {
 			if uerr := opt.Images.Umount(context.WithoutCancel(ctx), opt.Root, img.Name, r); uerr != nil {
 				r.Warn("%s stays mounted at %s: %v", img.Name, dir, uerr)
 			}
 		}()
 	}
-	return runIn(ctx, opt, img.Name, dir, unsafeList, r)
+	rep := &Report{Image: img.Name, Command: opt.Argv, CommandSafe: cmdErr == nil}
+	if cmdErr != nil {
+		rep.CommandProblem = cmdErr.Error()
+	}
+	return runIn(ctx, opt, img.Name, dir, unsafeList, rep, r)
 }
 
 // usable refuses an image whose clone did not finish.
@@ -156,28 +179,53 @@ func usable(img *bootenv.Image) error {
 	return fmt.Errorf("%s is broken: run drd clone -x overwrite=true again", img.Name)
 }
 
-// runIn runs the command in the jail on the image mounted at dir.
-func runIn(ctx context.Context, opt Options, name, dir, unsafeList string, r report.Reporter) error {
+// runIn checks the command and its packages, then runs it in the jail on
+// the image mounted at dir.
+func runIn(ctx context.Context, opt Options, name, dir, unsafeList string, rep *Report, r report.Reporter) error {
+	list, _ := safety.ParseUnsafeList(unsafeList) // checked by readUnsafeList
+	r.Step("Checking %s and its packages (DRD-safe)", strings.Join(opt.Argv, " "))
+	if err := precheck(ctx, opt, dir, list, rep, r); err != nil {
+		return err
+	}
+	rep.Decide(opt.AllowUnsafe)
+	reportPackages(rep.Packages, r)
+	if opt.PrecheckOnly {
+		if err := writeReport(opt, rep); err != nil {
+			return err
+		}
+		if rep.Result == "refused" {
+			return fmt.Errorf("%w: %s would be refused (see the report); nothing was run", ErrRefused, strings.Join(rep.Refusals, "; "))
+		}
+		r.Note("precheck only: nothing was run")
+		return nil
+	}
+	if rep.Result == "refused" {
+		writeReport(opt, rep)
+		err := fmt.Errorf("%w: refusing the whole command; nothing was run or installed:\n%s\n-x allow_unsafe=true runs it anyway", ErrRefused, strings.Join(rep.Refusals, "\n"))
+		logEvent(opt, name, rep, nil, nil, err, r)
+		return err
+	}
+	for _, ref := range rep.Refusals {
+		r.Warn("not DRD-safe, run anyway (-x allow_unsafe=true): %s", ref)
+	}
+	return execute(ctx, opt, name, dir, unsafeList, rep, r)
+}
+
+// execute runs the command in the jail: the image is marked modifying,
+// and after the run the package changes go into its history and the
+// event log.
+func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep *Report, r report.Reporter) error {
 	rec, err := bootenv.ReadRecord(dir)
 	if err != nil {
 		return fmt.Errorf("reading the record of %s: %w", name, err)
 	}
-	if err := preInspect(ctx, opt, dir, unsafeList, r); err != nil {
-		return err
-	}
-	staging, err := writeStaging(unsafeList, opt.ForceUnsafe)
+	staging, err := writeStaging(inspectConfig{UnsafeList: unsafeList, AllowUnsafe: opt.AllowUnsafe})
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(staging)
-	in := PlanInput{Root: dir, Image: name, Argv: opt.Argv, Env: opt.Env, Binds: opt.Binds, NoNet: opt.NoNetwork,
-		Staging: staging, Exe: opt.Exe}
-	in.ResolvTarget, in.ResolvConf = resolvConf(opt.Root, dir)
-	if _, err := os.Lstat(filepath.Join(dir, "usr/sbin/policy-rc.d")); err == nil {
-		in.PolicyRC = true
-	}
-	spec := Plan(in)
-	before := readPackages(dir)
+	spec := Plan(planInput(opt, name, dir, staging))
+	before, stamp := readPackages(dir), dpkgStamp(dir)
 
 	prev := rec.State
 	rec.State = bootenv.Modifying
@@ -194,13 +242,21 @@ func runIn(ctx context.Context, opt Options, name, dir, unsafeList string, r rep
 		reportProcs(res, r)
 		r.Note("the command ran %s in the jail", res.Elapsed.Round(1e6))
 	}
-	reportVerdicts(filepath.Join(staging, verdictsFile), r)
-	changes := DiffPackages(before, readPackages(dir))
+	hooked := readVerdicts(filepath.Join(staging, verdictsFile))
+	reportPackages(hooked, r)
+	after := before
+	if dpkgStamp(dir) != stamp {
+		after = readPackages(dir)
+	}
+	changes := DiffPackages(before, after)
 	for _, c := range changes {
 		r.Note("%s", ChangeText(c))
 	}
 
 	result, err := outcome(ctx, opt.Argv[0], res, runErr)
+	if stopped, e := os.ReadFile(filepath.Join(staging, stoppedFile)); e == nil && err != nil && !errors.Is(err, ErrInterrupted) {
+		err = fmt.Errorf("%w: %s", ErrRefused, stopped)
+	}
 	switch {
 	case errors.Is(err, ErrInterrupted):
 		rec.State = bootenv.Broken
@@ -215,10 +271,34 @@ func runIn(ctx context.Context, opt Options, name, dir, unsafeList string, r rep
 		return errors.Join(err, fmt.Errorf("writing the record of %s: %w", name, werr))
 	}
 	r.Note("%s is %s; %d package(s) changed", name, rec.State, len(changes))
+	logEvent(opt, name, rep, append(slices.Clone(rep.Packages), hooked...), changes, err, r)
 	if err != nil {
 		return fmt.Errorf("running %s in %s: %w", cmdline, name, err)
 	}
 	return nil
+}
+
+// planInput is what Plan needs for the image mounted at dir.
+func planInput(opt Options, name, dir, staging string) PlanInput {
+	in := PlanInput{Root: dir, Image: name, Argv: opt.Argv, Env: opt.Env, Depots: opt.Depots, NoNet: opt.NoNetwork,
+		Staging: staging, Exe: opt.Exe}
+	in.ResolvTarget, in.ResolvConf = resolvConf(opt.Root, dir)
+	if _, err := os.Lstat(filepath.Join(dir, "usr/sbin/policy-rc.d")); err == nil {
+		in.PolicyRC = true
+	}
+	return in
+}
+
+// writeReport prints the report on the command's standard output.
+func writeReport(opt Options, rep *Report) error {
+	var w io.Writer = io.Discard
+	if opt.Stdio.Out != nil {
+		w = opt.Stdio.Out
+	}
+	if opt.ReportJSON {
+		return rep.WriteJSON(w)
+	}
+	return rep.WriteText(w)
 }
 
 // outcome turns the jail's result into the event's result and drd's error.
@@ -254,94 +334,43 @@ func reportProcs(res *Result, r report.Reporter) {
 	}
 }
 
-// reportVerdicts shows what the apt hook judged.
-func reportVerdicts(path string, r report.Reporter) {
+// readVerdicts reads what the apt hook judged.
+func readVerdicts(path string) []safety.Verdict {
 	f, err := os.Open(path)
 	if err != nil {
-		return
+		return nil
 	}
 	defer f.Close()
+	var vs []safety.Verdict
 	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for sc.Scan() {
 		var v safety.Verdict
-		if json.Unmarshal(sc.Bytes(), &v) != nil {
-			continue
+		if json.Unmarshal(sc.Bytes(), &v) == nil {
+			vs = append(vs, v)
 		}
-		reportVerdict(v, r)
 	}
+	return vs
 }
 
-func reportVerdict(v safety.Verdict, r report.Reporter) {
-	switch v.Level {
-	case safety.Safe:
-		r.Note("package %s %s is DRD-safe", v.Package, v.Version)
-	case safety.Risky:
-		r.Warn("package %s %s may not be DRD-safe; the runcmd environment contained it: %s", v.Package, v.Version, strings.Join(v.Reasons, "; "))
-	case safety.Unsafe:
-		r.Warn("package %s %s is not DRD-safe: %s", v.Package, v.Version, strings.Join(v.Reasons, "; "))
-	}
-}
-
-// preInspect judges the .deb files given to dpkg on the command line
-// (apt's own hook sees the ones apt installs), before anything runs.
-func preInspect(ctx context.Context, opt Options, dir, unsafeList string, r report.Reporter) error {
-	var debs []string
-	for _, jp := range DebArgs(opt.Argv) {
-		hp, err := hostPath(dir, opt.Binds, jp)
-		if err != nil {
-			return err
-		}
-		debs = append(debs, hp)
-	}
-	if len(debs) == 0 {
-		return nil
-	}
-	vs, err := judgeDebs(ctx, opt.Runner, debs, unsafeList)
-	if err != nil {
-		return err
-	}
-	var refused []string
+// reportPackages says how safe each package is: a note for the safe and
+// neutralized ones (naming what neutralizes them), a warning for an
+// unsafe one (it is then either refused or allowed).
+func reportPackages(vs []safety.Verdict, r report.Reporter) {
 	for _, v := range vs {
-		reportVerdict(v, r)
-		if v.Level == safety.Unsafe {
-			refused = append(refused, v.Package)
+		switch v.Level {
+		case safety.Safe:
+			r.Note("%s %s %s: DRD-safe", v.Action, v.Package, v.Version)
+		case safety.Neutralized:
+			var how []string
+			for _, f := range v.Findings {
+				how = append(how, fmt.Sprintf("%s line %d: %s: %s", f.Script, f.Line, f.Text, f.Why))
+			}
+			r.Note("%s %s %s: neutralized by the runcmd environment: %s", v.Action, v.Package, v.Version, strings.Join(how, "; "))
+		case safety.Unsafe:
+			r.Warn("%s %s %s is not DRD-safe: %s", v.Action, v.Package, v.Version, strings.Join(v.Reasons(), "; "))
 		}
 	}
-	if len(refused) > 0 && !opt.ForceUnsafe {
-		return fmt.Errorf("refusing %s: not DRD-safe (see the warnings); nothing was run; -x force_unsafe=true installs anyway", strings.Join(refused, ", "))
-	}
-	return nil
-}
-
-// DebArgs lists the .deb files a dpkg command line installs or unpacks.
-func DebArgs(argv []string) []string {
-	if len(argv) == 0 || filepath.Base(argv[0]) != "dpkg" {
-		return nil
-	}
-	installs := false
-	var debs []string
-	for _, a := range argv[1:] {
-		switch {
-		case a == "-i" || a == "--install" || a == "--unpack" || (strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.Contains(a, "i")):
-			installs = true
-		case installs && strings.HasSuffix(a, ".deb"):
-			debs = append(debs, a)
-		}
-	}
-	return debs
-}
-
-// hostPath is where a path of the jail is on the booted system: under a
-// bound directory, or in the image.
-func hostPath(dir string, binds []string, p string) (string, error) {
-	p = filepath.Join("/", p)
-	for _, b := range binds {
-		b = filepath.Clean(b)
-		if p == b || strings.HasPrefix(p, b+"/") {
-			return p, nil
-		}
-	}
-	return inRoot(dir, p)
 }
 
 // readUnsafeList reads the booted system's unsafe list (none if missing).
@@ -369,23 +398,34 @@ const policyRC = `#!/bin/sh
 exit 101
 `
 
-// aptConf hooks drd's package judge before dpkg in every apt run.
+// aptConf hooks drd's package judge before dpkg in every apt run, with
+// version 3 of the hook protocol (removals and upgrades listed too).
 const aptConf = `DPkg::Pre-Install-Pkgs:: "` + stagingDir + `/drd ` + InspectArg + `";
+DPkg::Tools::Options::` + stagingDir + `/drd::Version "3";
+`
+
+// aptDryConf is added for a precheck: apt does not ask before it
+// downloads; the hook stops it before dpkg runs.
+const aptDryConf = `APT::Get::Assume-Yes "true";
 `
 
 // writeStaging makes drd's directory for one run: policy-rc.d, apt.conf,
 // the hook's configuration, and an empty file on which drd is bound.
-func writeStaging(unsafeList string, force bool) (string, error) {
+func writeStaging(cfg inspectConfig) (string, error) {
 	dir, err := os.MkdirTemp("", "drd-runcmd-")
 	if err != nil {
 		return "", err
 	}
-	cfg, _ := json.Marshal(inspectConfig{UnsafeList: unsafeList, Force: force})
+	data, _ := json.Marshal(cfg)
+	conf := aptConf
+	if cfg.DryRun {
+		conf += aptDryConf
+	}
 	for _, f := range []struct {
 		name string
 		data string
 		mode fs.FileMode
-	}{{"policy-rc.d", policyRC, 0o755}, {"apt.conf", aptConf, 0o644}, {"inspect.json", string(cfg), 0o644}, {"drd", "", 0o755}} {
+	}{{"policy-rc.d", policyRC, 0o755}, {"apt.conf", conf, 0o644}, {"inspect.json", string(data), 0o644}, {"drd", "", 0o755}} {
 		if err := os.WriteFile(filepath.Join(dir, f.name), []byte(f.data), f.mode); err != nil {
 			os.RemoveAll(dir)
 			return "", err

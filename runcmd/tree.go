@@ -30,8 +30,8 @@ func buildTree(spec *Spec) (placeholders []string, err error) {
 	}
 	for _, m := range spec.Mounts {
 		created, err := apply(root, m)
-		if created {
-			placeholders = append(placeholders, m.Target)
+		if created != "" {
+			placeholders = append(placeholders, created)
 		}
 		if err != nil {
 			return placeholders, fmt.Errorf("building the jail in %s: %s %s: %w", root, m.Kind, m.Target, err)
@@ -89,56 +89,71 @@ func noDevices(root string) error {
 	return nil
 }
 
-// apply does one step of the tree. created tells that a placeholder file
-// was made in the image.
-func apply(root string, m Mount) (created bool, err error) {
+// apply does one step of the tree. created is the placeholder it made in
+// the image, a path in the jail: a file, or the topmost of the
+// directories it made.
+func apply(root string, m Mount) (created string, err error) {
 	target, err := inRoot(root, m.Target)
 	if err != nil {
-		return false, err
+		return "", err
 	}
 	if m.Optional {
 		if _, err := os.Lstat(target); err != nil {
-			return false, nil
+			return "", nil
 		}
 	}
 	switch m.Kind {
 	case KindDir:
 		if _, err := os.Lstat(target); err == nil {
-			return false, nil
+			return "", nil
+		}
+		top := m.Target
+		for d := filepath.Dir(m.Target); d != "/"; d = filepath.Dir(d) {
+			if p, err := inRoot(root, d); err == nil {
+				if _, err := os.Lstat(p); err != nil {
+					top = d
+				}
+			}
+		}
+		if !m.Placeholder {
+			top = ""
 		}
 		if err := os.MkdirAll(target, 0o755); err != nil {
-			return false, err
+			return "", err
 		}
 		if m.Mode != 0 {
-			return false, os.Chmod(target, fs.FileMode(m.Mode)&fs.ModePerm|modeBits(m.Mode))
+			return top, os.Chmod(target, fs.FileMode(m.Mode)&fs.ModePerm|modeBits(m.Mode))
 		}
-		return false, nil
+		return top, nil
 	case KindFile:
 		if _, err := os.Lstat(target); err == nil {
-			return false, nil
+			return "", nil
 		}
 		f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 		if err != nil {
-			return false, err
+			return "", err
 		}
-		return m.Placeholder, f.Close()
+		if !m.Placeholder {
+			return "", f.Close()
+		}
+		return m.Target, f.Close()
 	case KindSymlink:
 		os.Remove(target)
-		return false, os.Symlink(m.Source, target)
+		return "", os.Symlink(m.Source, target)
 	case KindWrite:
-		return false, os.WriteFile(target, []byte(m.Data), fs.FileMode(m.Mode))
+		return "", os.WriteFile(target, []byte(m.Data), fs.FileMode(m.Mode))
 	case KindFS:
-		return false, unix.Mount(m.Source, target, m.Type, m.Flags, m.Data)
+		return "", unix.Mount(m.Source, target, m.Type, m.Flags, m.Data)
 	case KindBind:
 		if err := unix.Mount(m.Source, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			return false, err
+			return "", err
 		}
 		if !m.ReadOnly {
-			return false, nil
+			return "", nil
 		}
-		return false, unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|m.Flags, "")
+		return "", unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|m.Flags, "")
 	}
-	return false, fmt.Errorf("unknown kind of step %q", m.Kind)
+	return "", fmt.Errorf("unknown kind of step %q", m.Kind)
 }
 
 func modeBits(mode uint32) fs.FileMode {

@@ -97,3 +97,40 @@ func ReadDeb(ctx context.Context, run execrun.Runner, deb string) (*Package, err
 	}
 	return p, nil
 }
+
+// dpkgAdmin is dpkg's database in an image.
+const dpkgAdmin = "var/lib/dpkg"
+
+// ReadInstalled reads a package installed in the image at root (name, or
+// name:arch): its fields from dpkg's status file and its maintainer
+// scripts from the info directory (name.prerm, or name:arch.prerm for a
+// Multi-Arch: same package). It is what runs when the package is removed
+// or upgraded.
+func ReadInstalled(root, name string) (*Package, error) {
+	data, err := os.ReadFile(filepath.Join(root, dpkgAdmin, "status"))
+	if err != nil {
+		return nil, fmt.Errorf("reading the packages of the image: %w", err)
+	}
+	pkg, arch, _ := strings.Cut(name, ":")
+	var p *Package
+	for _, para := range strings.Split(string(data), "\n\n") {
+		f := ParseControl(para)
+		if f["Package"] == pkg && (arch == "" || f["Architecture"] == arch || f["Architecture"] == "all") {
+			p = &Package{Name: pkg, Version: f["Version"], Fields: f, Scripts: map[string]string{}}
+			arch = f["Architecture"]
+			break
+		}
+	}
+	if p == nil {
+		return nil, fmt.Errorf("package %s is not installed in the image", name)
+	}
+	for _, s := range scriptNames {
+		for _, base := range []string{pkg + ":" + arch, pkg} {
+			if b, err := os.ReadFile(filepath.Join(root, dpkgAdmin, "info", base+"."+s)); err == nil {
+				p.Scripts[s] = string(b)
+				break
+			}
+		}
+	}
+	return p, nil
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/drd-linux/drd/internal/console"
+	"github.com/drd-linux/drd/internal/eventlog"
 	"github.com/drd-linux/drd/internal/lock"
 	"github.com/drd-linux/drd/internal/options"
 	"github.com/drd-linux/drd/internal/report"
@@ -171,6 +172,11 @@ func (c *command) execute(ctx context.Context, inv *invocation, env *env) error 
 	if logErr == nil {
 		defer logFile.Close()
 		log = logFile
+	}
+	if c.locks { // a session: its own log too (eventlog.Dir/session.log, 25 kept)
+		var endSession func()
+		log, endSession = eventlog.Session(inv.root, log)
+		defer endSession()
 	}
 	con := console.New(env.stderr, log, console.Options{
 		Level: inv.level, Terminal: env.sys.terminal, Now: env.sys.now, PID: env.sys.pid,

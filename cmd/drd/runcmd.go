@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/drd-linux/drd/internal/options"
 	"github.com/drd-linux/drd/runcmd"
@@ -23,6 +25,14 @@ func init() {
 			if len(inv.args) == 0 {
 				return errors.New("no command: give the command to run, e.g. drd runcmd apt-get install -y PACKAGE")
 			}
+			if f := inv.opts.String("report"); f != "text" && f != "json" {
+				return fmt.Errorf("-x report=%s: want text or json", f)
+			}
+			for _, d := range inv.opts.List("depot") {
+				if !filepath.IsAbs(d) {
+					return fmt.Errorf("-x depot=%s: give the directory as an absolute path, the path it has in the runcmd environment too", d)
+				}
+			}
 			return nil
 		},
 		run: runRuncmd,
@@ -32,9 +42,13 @@ func init() {
 // runcmdSpecs are the extended options of drd runcmd.
 var runcmdSpecs = []options.Spec{
 	{Name: "image", Type: options.String, Help: "the inactive image to change (sysimage_001); empty: the only inactive image"},
-	{Name: "bind", Type: options.List, Help: "a directory of the booted system shown read-only at the same path in the jail (a local repository); repeat for more"},
-	{Name: "network", Type: options.Bool, Default: "true", Help: "share the booted system's network (apt needs it for remote repositories); false: no network in the jail"},
-	{Name: "force_unsafe", Type: options.Bool, Default: "false", Help: "install packages that are not DRD-safe (X-DRD-Safe: no, or on /etc/drd/unsafe.list) anyway"},
+	{Name: "depot", Type: options.List, Help: "a directory of packages on the booted system, shown read-only at the same path in the runcmd environment (dpkg -i DIR/x.deb, a file: apt source); repeat for more"},
+	{Name: "network", Type: options.Bool, Default: "true", Help: "share the booted system's network (apt needs it for remote repositories); false: no network in the runcmd environment"},
+	{Name: "allow_unsafe", Type: options.Bool, Default: "false", Help: "run a command, or install packages, that are not DRD-safe anyway (warned, exit code 2)"},
+	{Name: "precheck_only", Type: options.Bool, Default: "false", Help: "find the packages the command installs or removes, judge them, print the report and stop: nothing is installed"},
+	{Name: "report", Type: options.String, Default: "text", Help: "format of the DRD-safe report on standard output (precheck_only, refusals): text or json"},
+	{Name: "name", Type: options.String, Help: "the change's name in the event log (default: the image's name)"},
+	{Name: "note", Type: options.String, Help: "a note for the event log"},
 }
 
 func runRuncmd(ctx context.Context, inv *invocation) error {
@@ -44,13 +58,19 @@ func runRuncmd(ctx context.Context, inv *invocation) error {
 // runcmdOptions turns a parsed command line into the options of runcmd.Run.
 func runcmdOptions(inv *invocation) runcmd.Options {
 	return runcmd.Options{
-		Root:        inv.root,
-		Image:       inv.opts.String("image"),
-		Argv:        inv.args,
-		Binds:       inv.opts.List("bind"),
-		NoNetwork:   !inv.opts.Bool("network"),
-		ForceUnsafe: inv.opts.Bool("force_unsafe"),
-		Stdio:       runcmd.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr},
-		Env:         os.Environ(),
+		Root:         inv.root,
+		Image:        inv.opts.String("image"),
+		Argv:         inv.args,
+		Depots:       inv.opts.List("depot"),
+		NoNetwork:    !inv.opts.Bool("network"),
+		AllowUnsafe:  inv.opts.Bool("allow_unsafe"),
+		PrecheckOnly: inv.opts.Bool("precheck_only"),
+		ReportJSON:   inv.opts.String("report") == "json",
+		Name:         inv.opts.String("name"),
+		Note:         inv.opts.String("note"),
+		User:         inv.sys.user,
+		Stdio:        runcmd.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr},
+		Env:          os.Environ(),
+		Now:          inv.sys.now,
 	}
 }

@@ -21,13 +21,24 @@ func TestRuncmdCommandLine(t *testing.T) {
 		validate func(t *testing.T, o runcmd.Options)
 	}{
 		{args: []string{"runcmd", "apt-get", "install", "-y", "-q", "nginx-light"}, argv: []string{"apt-get", "install", "-y", "-q", "nginx-light"}},
-		{args: []string{"runcmd", "-v", "-x", "image=sysimage_002", "-x", "bind=/srv/repo", "-x", "network=false", "dpkg", "-i", "/srv/repo/a.deb"},
+		{args: []string{"runcmd", "-v", "-x", "image=sysimage_002", "-x", "depot=/srv/repo", "-x", "depot=/srv/more", "-x", "network=false", "dpkg", "-i", "/srv/repo/a.deb"},
 			argv: []string{"dpkg", "-i", "/srv/repo/a.deb"},
 			validate: func(t *testing.T, o runcmd.Options) {
-				if o.Image != "sysimage_002" || !slices.Equal(o.Binds, []string{"/srv/repo"}) || !o.NoNetwork || o.ForceUnsafe {
+				if o.Image != "sysimage_002" || !slices.Equal(o.Depots, []string{"/srv/repo", "/srv/more"}) || !o.NoNetwork || o.AllowUnsafe || o.PrecheckOnly || o.ReportJSON {
 					t.Errorf("options %+v", o)
 				}
 			}},
+		{args: []string{"runcmd", "-x", "allow_unsafe=true", "-x", "precheck_only", "-x", "report=json", "-x", "name=CHG0042", "-x", "note=nginx for the web tier", "apt-get", "install", "-y", "nginx-light"},
+			argv: []string{"apt-get", "install", "-y", "nginx-light"},
+			validate: func(t *testing.T, o runcmd.Options) {
+				if !o.AllowUnsafe || !o.PrecheckOnly || !o.ReportJSON || o.Name != "CHG0042" || o.Note != "nginx for the web tier" || o.User == "" || o.Now == nil || o.NoNetwork {
+					t.Errorf("options %+v", o)
+				}
+			}},
+		{args: []string{"runcmd", "-x", "bind=/srv/repo", "true"}, code: 1, stderr: "bind"},
+		{args: []string{"runcmd", "-x", "force_unsafe=true", "true"}, code: 1, stderr: "force_unsafe"},
+		{args: []string{"runcmd", "-x", "report=xml", "true"}, code: 1, stderr: "want text or json"},
+		{args: []string{"runcmd", "-x", "depot=srv/repo", "true"}, code: 1, stderr: "absolute path"},
 		{args: []string{"runcmd"}, code: 1, stderr: "drd runcmd: no command"},
 		{args: []string{"runcmd", "-x", "network=maybe", "true"}, code: 1, stderr: "network"},
 	} {
