@@ -20,6 +20,7 @@ import (
 	"github.com/drd-linux/drd/internal/report"
 	"github.com/drd-linux/drd/internal/testsys"
 	"github.com/drd-linux/drd/internal/treecmp"
+	"github.com/drd-linux/drd/internal/treecmp/treetest"
 )
 
 func requireRoot(t *testing.T) {
@@ -44,7 +45,7 @@ func buildSource(t *testing.T) *testsys.System {
 			t.Error(err)
 		}
 	})
-	if err := testsys.FillEveryKind(ctx, s.Root); err != nil {
+	if err := fillEveryKind(s.Root); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(s.Root, "boot/vmlinuz-6.1.0-test"), []byte("kernel"), 0o644); err != nil {
@@ -436,7 +437,7 @@ func TestCloneXFSRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if err := testsys.FillEveryKind(ctx, s.Root); err != nil {
+	if err := fillEveryKind(s.Root); err != nil {
 		t.Fatal(err)
 	}
 	target := filepath.Join(t.TempDir(), "clone.img")
@@ -464,4 +465,14 @@ func TestCloneXFSRoot(t *testing.T) {
 	if out, err := exec.Command("xfs_repair", "-n", c.devs["drd-sysimage_001-root"]).CombinedOutput(); err != nil {
 		t.Errorf("xfs_repair -n on the clone's root: %v\n%s", err, out)
 	}
+}
+
+// fillEveryKind puts treetest's tree of every kind of entry in root/srv/tree.
+func fillEveryKind(root string) error {
+	dir := filepath.Join(root, "srv/tree")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	_, err := treetest.Build(dir, treetest.Options{BigFile: 70 << 20})
+	return err
 }

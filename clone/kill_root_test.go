@@ -26,7 +26,7 @@ func TestHelperCloneProcess(t *testing.T) {
 
 func TestCloneKilled(t *testing.T) {
 	s := buildSource(t)
-	big := filepath.Join(s.Root, "var/big")
+	big := filepath.Join(s.Root, "big")
 	if out, err := exec.Command("dd", "if=/dev/urandom", "of="+big, "bs=1M", "count=400", "status=none").CombinedOutput(); err != nil {
 		t.Fatal(err, string(out))
 	}

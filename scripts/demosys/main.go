@@ -19,6 +19,7 @@ import (
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/images"
 	"github.com/drd-linux/drd/internal/testsys"
+	"github.com/drd-linux/drd/internal/treecmp/treetest"
 )
 
 func main() {
@@ -49,7 +50,7 @@ func up(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := testsys.FillEveryKind(ctx, filepath.Join(s.Root, "srv/demo")); err != nil {
+	if err := fillEveryKind(filepath.Join(s.Root, "srv/demo")); err != nil {
 		s.Close()
 		return err
 	}
@@ -117,4 +118,14 @@ func down(dir string) error {
 		}
 	}
 	return nil
+}
+
+// fillEveryKind makes dir and puts treetest's tree of every kind of entry
+// in it: what a clone must copy exactly.
+func fillEveryKind(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	_, err := treetest.Build(dir, treetest.Options{})
+	return err
 }
