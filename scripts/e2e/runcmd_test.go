@@ -1,0 +1,139 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// depotDir is where the guest keeps the local repository drd runcmd is
+// given as a depot; depotList is its apt source.
+const (
+	depotDir  = "/srv/depot"
+	depotList = depotDir + "/depot.list"
+)
+
+// TestRuncmd is issue 5's proof in a VM, on layout (a): clone, then
+// drd runcmd apt-get install -y nginx-light from real Debian packages
+// (fetched on the host into a local repository the guest sees as a
+// depot: the guest has no network). nginx must be installed and enabled
+// in the clone, and neither installed nor running on the booted system.
+func TestRuncmd(t *testing.T) {
+	Require(t)
+	ctx := context.Background()
+	ph := PhasesFor(t)
+	var depot Deb
+	ph.Time("depot", func() { depot = nginxDepot(t, ctx, LayoutBIOS) })
+	vm := Boot(t, LayoutBIOS, Options{Debs: []Deb{depot}})
+	target := strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + TargetSerial))
+	ph.Time("clone", func() { vm.MustRun("drd clone -t " + target) })
+	// The depot is a directory of the booted system (unpacked, not
+	// installed: the booted system's package database stays as it was).
+	vm.MustRun("dpkg-deb -x /run/drd-e2e/debs/" + depot.fileName() + " / && ls " + depotDir)
+
+	apt := "apt-get -o Dir::Etc::SourceList=" + depotList + " "
+	runcmd := func(cmd string) string {
+		r := vm.Run("drd runcmd -x depot=" + depotDir + " -x name=e2e-nginx -x 'note=web tier' " + cmd)
+		t.Logf("drd runcmd %s: exit %d\n%s%s", cmd, r.Code, r.Stdout, r.Stderr)
+		if r.Code != 0 && r.Code != 2 {
+			t.Fatalf("drd runcmd %s: exit %d", cmd, r.Code)
+		}
+		return r.Stdout + r.Stderr
+	}
+	ph.Time("runcmd", func() {
+		runcmd(apt + "update")
+		out := runcmd("-v " + apt + "install -y nginx-light")
+		if !regexp.MustCompile(`install nginx-common \S+: neutralized by the runcmd environment: .*deb-systemd-invoke`).MatchString(out) &&
+			!regexp.MustCompile(`install nginx-common \S+: neutralized by the runcmd environment: .*invoke-rc.d`).MatchString(out) {
+			t.Errorf("drd runcmd does not say what neutralized nginx-common's scripts")
+		}
+	})
+
+	// The booted system: no nginx installed, none running, not enabled.
+	vm.MustRun(`fail() { echo "$*" >&2; exit 1; }
+dpkg-query -W -f '${Package} ${Status}\n' nginx-light nginx-common nginx 2>/dev/null | grep ' installed$' && fail "nginx installed on the booted system"
+grep -lx nginx /proc/[0-9]*/comm 2>/dev/null && fail "nginx runs on the booted system"
+test -e /etc/systemd/system/multi-user.target.wants/nginx.service && fail "nginx enabled on the booted system"
+test -e /usr/sbin/nginx && fail "/usr/sbin/nginx on the booted system"
+test -e /usr/sbin/policy-rc.d && fail "policy-rc.d on the booted system"
+exit 0`)
+	// The clone: installed, enabled, no policy-rc.d or depot left.
+	m := strings.TrimSpace(vm.MustRun("drd mount -q"))
+	st := vm.MustRun("dpkg-query --admindir=" + m + "/var/lib/dpkg -W -f '${Package} ${Status}\\n' nginx-light nginx-common nginx")
+	for _, p := range []string{"nginx-light", "nginx-common", "nginx"} {
+		if !strings.Contains(st, p+" install ok installed") {
+			t.Errorf("%s is not installed in the clone:\n%s", p, st)
+		}
+	}
+	vm.MustRun(`set -e; m=` + m + `
+readlink "$m/etc/systemd/system/multi-user.target.wants/nginx.service" | grep -q nginx.service
+test -x "$m/usr/sbin/nginx"
+test ! -e "$m/usr/sbin/policy-rc.d"
+test ! -e "$m` + depotDir + `"`)
+	vm.MustRun("drd umount")
+	// The records: the event log of the booted system, the image's history.
+	ev := vm.MustRun("tail -n 1 /var/opt/drd/log/event.log")
+	for _, w := range []string{`TYPE="runcmd"`, `NAME="e2e-nginx"`, `NOTES="web tier"`, `USER="root"`, "nginx-light=", `FAIL=""`} {
+		if !strings.Contains(ev, w) {
+			t.Errorf("event record lacks %s:\n%s", w, ev)
+		}
+	}
+	vm.MustRun("test -s /var/opt/drd/log/session.log && test -s /var/opt/drd/log/session.log.1")
+	if s := vm.MustRun("drd status -v"); !strings.Contains(s, "nginx-light") {
+		t.Errorf("drd status -v does not show the package changes:\n%s", s)
+	}
+}
+
+// nginxDepot fetches nginx-light and the packages it needs that the
+// layout's image lacks (apt's own answer, against the image's package
+// database) with apt-get download on the host, makes a flat repository
+// of them (dpkg-scanpackages) and wraps it in a .deb whose files are
+// the repository under depotDir, with an apt source for it.
+func nginxDepot(t *testing.T, ctx context.Context, l Layout) Deb {
+	t.Helper()
+	img, _, err := EnsureImages(ctx, l, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := filepath.Join(img.Base.Tree, "var/lib/dpkg/status")
+	sim, err := exec.CommandContext(ctx, "apt-get", "-s", "-o", "Dir::State::status="+status, "install", "-y", "nginx-light").CombinedOutput()
+	if err != nil {
+		t.Fatalf("apt-get -s install nginx-light against the image's packages: %v\n%s", err, sim)
+	}
+	var pkgs []string
+	for _, m := range regexp.MustCompile(`(?m)^Inst (\S+) (?:\[\S+\] )?\((\S+) `).FindAllStringSubmatch(string(sim), -1) {
+		pkgs = append(pkgs, m[1]+"="+m[2])
+	}
+	if len(pkgs) == 0 {
+		t.Fatalf("apt-get -s installs nothing:\n%s", sim)
+	}
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	if out, err := runIn(ctx, dir, nil, "apt-get", append([]string{"download"}, pkgs...)...); err != nil {
+		t.Fatalf("apt-get download: %v\n%s", err, out)
+	}
+	packages, err := runIn(ctx, dir, nil, "dpkg-scanpackages", "-m", ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]DebFile{
+		depotDir + "/Packages": {Content: packages},
+		depotList:              {Content: "deb [trusted=yes] file:" + depotDir + " ./\n"},
+	}
+	debs, _ := filepath.Glob(filepath.Join(dir, "*.deb"))
+	var size int
+	for _, d := range debs {
+		b, err := os.ReadFile(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		size += len(b)
+		files[depotDir+"/"+filepath.Base(d)] = DebFile{Content: string(b)}
+	}
+	t.Logf("depot: %d packages, %d KiB: %s", len(debs), size>>10, strings.Join(pkgs, " "))
+	return Deb{Package: "drd-e2e-depot", Description: "a local repository for drd runcmd", Files: files}
+}
