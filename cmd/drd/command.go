@@ -201,6 +201,11 @@ func (c *command) execute(ctx context.Context, inv *invocation, env *env) error 
 	} else {
 		err = c.run(ctx, inv)
 	}
+	if c.locks && !inv.preview && c.name != "runcmd" { // a change: its event record (runcmd writes its own, with the packages)
+		if lerr := eventlog.Append(inv.root, eventlog.Done(c.name, env.sys.user, commandLine(env.argv), env.sys.now(), err)); lerr != nil {
+			con.Warn("%v", lerr)
+		}
+	}
 	con.End(err)
 	env.warnings = con.Warnings()
 	if err != nil {

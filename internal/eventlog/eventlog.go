@@ -186,3 +186,17 @@ func Session(root string, w io.Writer) (io.Writer, func()) {
 	}
 	return io.MultiWriter(w, f), func() { f.Close() }
 }
+
+// Done is the record of a drd command that changed the system and
+// records nothing finer (clone, activate): the command line succeeded
+// or failed, the first line of the error as the note.
+func Done(typ, user, cmdline string, at time.Time, err error) Record {
+	r := Record{Time: at, Type: typ, Name: typ, User: user, Command: cmdline}
+	if err != nil {
+		r.Fail = []string{cmdline}
+		r.Notes, _, _ = strings.Cut(err.Error(), "\n")
+	} else {
+		r.Succeed = []string{cmdline}
+	}
+	return r
+}

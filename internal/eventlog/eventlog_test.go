@@ -98,3 +98,15 @@ func TestAppend(t *testing.T) {
 		t.Errorf("event log:\n%s", b)
 	}
 }
+
+func TestDone(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	ok := Done("clone", "root", "drd clone -t /dev/sdb", at, nil)
+	bad := Done("clone", "root", "drd clone -t /dev/sdb", at, fmt.Errorf("cloning to /dev/sdb: no space\nmore"))
+	if Format(ok) != `2026-01-02T03:04:05Z TYPE="clone" NAME="clone" USER="root" NOTES="" COMMAND="drd clone -t /dev/sdb" SUCCEED="drd clone -t /dev/sdb" FAIL=""` {
+		t.Errorf("success: %s", Format(ok))
+	}
+	if bad.Notes != "cloning to /dev/sdb: no space" || len(bad.Fail) != 1 || len(bad.Succeed) != 0 {
+		t.Errorf("failure: %+v", bad)
+	}
+}
