@@ -132,12 +132,23 @@ func (m Machine) runChecks(ctx context.Context, opt CheckOptions, r report.Repor
 			return fmt.Sprintf("health check %s did not finish within %s", filepath.Join(ChecksDir, e.Name()), opt.HealthTimeout)
 		}
 		if err != nil {
-			return fmt.Sprintf("health check %s failed: %s", filepath.Join(ChecksDir, e.Name()), oneLine(err.Error()))
+			return fmt.Sprintf("health check %s failed %s", filepath.Join(ChecksDir, e.Name()), checkFailure(err))
 		}
 		r.Note("health check %s passed", e.Name())
 	}
 	return ""
 }
 
-// oneLine joins the lines of an error message.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// checkFailure turns a runner's error (`running "x": exit status 1`, then
+// what x printed on stderr) into "(exit status 1): what it printed".
+func checkFailure(err error) string {
+	first, rest, _ := strings.Cut(err.Error(), "\n")
+	if i := strings.Index(first, `": `); strings.HasPrefix(first, "running ") && i >= 0 {
+		first = first[i+3:]
+	}
+	msg := "(" + first + ")"
+	if rest = strings.Join(strings.Fields(rest), " "); rest != "" {
+		msg += ": " + rest
+	}
+	return msg
+}

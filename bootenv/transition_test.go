@@ -1,6 +1,8 @@
 package bootenv
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -119,5 +121,15 @@ func TestNewestKernel(t *testing.T) {
 	}
 	if got := kernelArgs("BOOT_IMAGE=/vmlinuz-6.1 root=UUID=x ro console=ttyS0,115200 panic=10 quiet"); got != "ro console=ttyS0,115200 quiet" {
 		t.Errorf("kernelArgs = %q", got)
+	}
+}
+
+func TestCheckFailure(t *testing.T) {
+	err := fmt.Errorf("running %q: exit status 1\nthe web server\ndoes not answer", "/etc/drd/checks.d/50-web")
+	if got := checkFailure(err); got != "(exit status 1): the web server does not answer" {
+		t.Errorf("checkFailure = %q", got)
+	}
+	if got := checkFailure(errors.New("signal: killed")); got != "(signal: killed)" {
+		t.Errorf("checkFailure = %q", got)
 	}
 }
