@@ -47,7 +47,14 @@ func ShowPartitions(dev string, parts []Part) error {
 	defer f.Close()
 	rrErr := unix.IoctlSetInt(int(f.Fd()), unix.BLKRRPART, 0)
 
+	// A kernel that parses the table shows the partitions at once, but
+	// udev in the guest may still be reading them: give it a moment before
+	// deciding that the kernel did not understand the table.
 	current, err := Partitions(sysRoot, d.Name)
+	for wait := time.Now().Add(2 * time.Second); err == nil && rrErr == nil && !samePartitions(current, parts) && time.Now().Before(wait); {
+		time.Sleep(50 * time.Millisecond)
+		current, err = Partitions(sysRoot, d.Name)
+	}
 	if err != nil {
 		return fmt.Errorf("showing partitions of %s: %w", dev, err)
 	}
