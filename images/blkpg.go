@@ -51,7 +51,7 @@ func ShowPartitions(dev string, parts []Part) error {
 	// udev in the guest may still be reading them: give it a moment before
 	// deciding that the kernel did not understand the table.
 	current, err := Partitions(sysRoot, d.Name)
-	for wait := time.Now().Add(2 * time.Second); err == nil && rrErr == nil && !samePartitions(current, parts) && time.Now().Before(wait); {
+	for wait := time.Now().Add(2 * time.Second); err == nil && rrErr == nil && len(current) > 0 && !samePartitions(current, parts) && time.Now().Before(wait); {
 		time.Sleep(50 * time.Millisecond)
 		current, err = Partitions(sysRoot, d.Name)
 	}
@@ -65,12 +65,32 @@ func ShowPartitions(dev string, parts []Part) error {
 			}
 		}
 		for _, p := range parts {
-			if err := blkpg(f, unix.BLKPG_ADD_PARTITION, p.Number, p.Start, p.Size); err != nil {
+			err := blkpg(f, unix.BLKPG_ADD_PARTITION, p.Number, p.Start, p.Size)
+			if errors.Is(err, unix.EBUSY) && appears(d.Name, p, 2*time.Second) {
+				continue // the kernel's own reading of the table got there first
+			}
+			if err != nil {
 				return fmt.Errorf("showing partitions of %s: adding partition %d (BLKRRPART said %v): %w", dev, p.Number, rrErr, err)
 			}
 		}
 	}
 	return waitForNodes(dev, parts, partitionWait)
+}
+
+// appears waits until the kernel shows partition p of disk as p.
+func appears(disk string, p Part, wait time.Duration) bool {
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		current, err := Partitions(sysRoot, disk)
+		if err != nil {
+			return false
+		}
+		for _, k := range current {
+			if k.Partition == p.Number && k.Start == p.Start && k.Size == p.Size {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // samePartitions tells whether the kernel's partitions are exactly parts.
