@@ -84,7 +84,8 @@ type SharedFS struct {
 // Layout is the booted system image: its critical and shared file systems.
 type Layout struct {
 	Root     string // where its root is mounted: "/" or --root
-	Disk     string // the disk holding "/"
+	Disk     string // the disk holding "/" (for a root on LVM: its VG's first PV's)
+	VG       string // the LVM volume group of "/", "" when "/" is not on LVM
 	Critical []SystemFS
 	Shared   []SharedFS
 }
@@ -122,7 +123,7 @@ func Discover(root string, mounts []MountInfo, fstab []FstabEntry, devs DeviceTa
 	if !found {
 		return nil, fmt.Errorf("nothing is mounted at %s: give --root the directory where the image's root file system is mounted", root)
 	}
-	l.Disk = rootDev.Disk
+	l.Disk, l.VG = rootDev.Disk, rootDev.ID.VG
 	inFstab := map[string]FstabEntry{}
 	for _, e := range fstab {
 		inFstab[path.Clean(e.File)] = e
@@ -144,16 +145,16 @@ func Discover(root string, mounts []MountInfo, fstab []FstabEntry, devs DeviceTa
 			l.Shared = append(l.Shared, SharedFS{m.MountPoint, m.Source, m.FSType, "not on a block device"})
 		case m.FSRoot != "/":
 			l.Shared = append(l.Shared, SharedFS{m.MountPoint, m.Source, m.FSType, "bind mount of " + m.FSRoot})
-		case alwaysCritical[m.MountPoint] || d.Disk == l.Disk:
+		case l.critical(m.MountPoint, d):
 			fs := SystemFS{Dev: d, HostPath: path.Join(root, m.MountPoint)}
 			fs.FileSystem = FileSystem{MountPoint: m.MountPoint, Device: d.Path, Type: m.FSType,
-				UUID: d.ID.UUID, Label: d.ID.Label, Size: d.Size}
+				UUID: d.ID.UUID, Label: d.ID.Label, Size: d.Size, VG: d.ID.VG, LV: d.ID.LV}
 			if listed {
 				fs.Spec, fs.Options = e.Spec, e.Options
 			}
 			l.Critical = append(l.Critical, fs)
 		default:
-			l.Shared = append(l.Shared, SharedFS{m.MountPoint, d.Path, m.FSType, "on another disk (" + d.Disk + ")"})
+			l.Shared = append(l.Shared, SharedFS{m.MountPoint, d.Path, m.FSType, l.whyShared(d)})
 		}
 	}
 
@@ -167,8 +168,8 @@ func Discover(root string, mounts []MountInfo, fstab []FstabEntry, devs DeviceTa
 			continue
 		}
 		d, ok := devs.BySpec(e.Spec)
-		if !ok || !(alwaysCritical[mp] || d.Disk == l.Disk) {
-			why := "not mounted, not on the root disk"
+		if !ok || !l.critical(mp, d) {
+			why := "not mounted, " + l.whyShared(d)
 			if !ok {
 				why = "not mounted; no block device of this machine"
 			}
@@ -180,12 +181,36 @@ func Discover(root string, mounts []MountInfo, fstab []FstabEntry, devs DeviceTa
 			typ = e.Type
 		}
 		fs := SystemFS{Dev: d, Spec: e.Spec, Options: e.Options}
-		fs.FileSystem = FileSystem{MountPoint: mp, Device: d.Path, Type: typ, UUID: d.ID.UUID, Label: d.ID.Label, Size: d.Size}
+		fs.FileSystem = FileSystem{MountPoint: mp, Device: d.Path, Type: typ, UUID: d.ID.UUID, Label: d.ID.Label, Size: d.Size, VG: d.ID.VG, LV: d.ID.LV}
 		l.Critical = append(l.Critical, fs)
 	}
 	sortByMountOrder(l.Critical)
 	sort.SliceStable(l.Shared, func(i, j int) bool { return l.Shared[i].MountPoint < l.Shared[j].MountPoint })
 	return l, nil
+}
+
+// critical tells whether the file system mounted at mp from d is part of
+// the image: /, /boot and /boot/efi always; with / on LVM, every LV of
+// its volume group; else every file system on the disk of /.
+func (l *Layout) critical(mp string, d BlockDev) bool {
+	switch {
+	case alwaysCritical[mp]:
+		return true
+	case l.VG != "":
+		return d.ID.VG == l.VG
+	}
+	return d.Disk == l.Disk
+}
+
+// whyShared says why a file system on d is not part of the image.
+func (l *Layout) whyShared(d BlockDev) string {
+	switch {
+	case l.VG != "" && d.ID.VG != "":
+		return "in volume group " + d.ID.VG + ", not the root's (" + l.VG + ")"
+	case l.VG != "":
+		return "not in the root's volume group " + l.VG
+	}
+	return "on another disk (" + d.Disk + ")"
 }
 
 // sortByMountOrder puts parents before children: "/", "/boot", "/boot/efi", "/var".

@@ -54,10 +54,11 @@ func HasOption(options, opt string) bool {
 }
 
 // DevSpec is a device as fstab and crypttab name it: UUID=…, LABEL=…,
-// PARTUUID=…, PARTLABEL=…, /dev/disk/by-*/…, or a device path.
+// PARTUUID=…, PARTLABEL=…, /dev/disk/by-*/…, a logical volume as
+// /dev/mapper/vg-lv or /dev/vg/lv, or a device path.
 type DevSpec struct {
-	Kind  string // "UUID", "LABEL", "PARTUUID", "PARTLABEL", or "PATH"
-	Value string // the identifier, or the path for PATH
+	Kind  string // "UUID", "LABEL", "PARTUUID", "PARTLABEL", "MAPPER", "VGLV" or "PATH"
+	Value string // the identifier; the whole path for MAPPER, VGLV and PATH
 	ByDir bool   // written as /dev/disk/by-<kind>/<value>
 }
 
@@ -80,13 +81,26 @@ func ParseDevSpec(s string) DevSpec {
 			return DevSpec{Kind: k, Value: unhexEscape(v), ByDir: true}
 		}
 	}
+	if strings.HasPrefix(s, "/dev/mapper/") {
+		return DevSpec{Kind: "MAPPER", Value: s}
+	}
+	if rest, ok := strings.CutPrefix(s, "/dev/"); ok {
+		vg, lv, two := strings.Cut(rest, "/")
+		if two && vg != "" && lv != "" && !strings.Contains(lv, "/") && !notVGDirs[vg] {
+			return DevSpec{Kind: "VGLV", Value: s}
+		}
+	}
 	return DevSpec{Kind: "PATH", Value: s}
 }
+
+// notVGDirs are directories of /dev that are never an LVM volume group.
+var notVGDirs = map[string]bool{"disk": true, "mapper": true, "md": true, "block": true, "char": true,
+	"bus": true, "input": true, "net": true, "pts": true, "shm": true, "snd": true, "dri": true, "cpu": true, "vfio": true}
 
 // String writes the spec back in its own notation.
 func (d DevSpec) String() string {
 	switch {
-	case d.Kind == "PATH":
+	case d.Kind == "PATH" || d.Kind == "MAPPER" || d.Kind == "VGLV":
 		return d.Value
 	case d.ByDir:
 		return "/dev/disk/by-" + strings.ToLower(d.Kind) + "/" + hexEscape(d.Value)
@@ -95,9 +109,11 @@ func (d DevSpec) String() string {
 	}
 }
 
-// DevID is what identifies a block device.
+// DevID is what identifies a block device. VG and LV name a logical
+// volume (empty for any other device).
 type DevID struct {
 	Path, UUID, Label, PartUUID, PartLabel string
+	VG, LV                                 string
 }
 
 // Matches reports whether the spec names the device.
@@ -112,6 +128,10 @@ func (d DevSpec) Matches(id DevID) bool {
 		return eq(d.Value, id.PartUUID)
 	case "PARTLABEL":
 		return d.Value != "" && d.Value == id.PartLabel
+	case "MAPPER", "VGLV":
+		if id.LV != "" && d.Value == id.Value(d.Kind) {
+			return true
+		}
 	}
 	return d.Value != "" && d.Value == id.Path
 }
@@ -127,6 +147,14 @@ func (id DevID) Value(kind string) string {
 		return id.PartUUID
 	case "PARTLABEL":
 		return id.PartLabel
+	case "MAPPER", "VGLV":
+		if id.LV == "" {
+			return ""
+		}
+		if kind == "MAPPER" {
+			return "/dev/mapper/" + DMName(id.VG, id.LV)
+		}
+		return "/dev/" + id.VG + "/" + id.LV
 	}
 	return id.Path
 }

@@ -67,6 +67,8 @@ type FileSystem struct {
 	Label      string `json:"label,omitempty"`
 	Size       int64  `json:"size"`           // bytes of the partition or volume
 	Used       int64  `json:"used,omitempty"` // bytes in use, when known
+	VG         string `json:"vg,omitempty"`   // LVM volume group of a logical volume
+	LV         string `json:"lv,omitempty"`   // the logical volume's name in VG
 }
 
 // Image is a system image found on this machine.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -83,7 +84,13 @@ func (m Machine) Mount(ctx context.Context, name string, r report.Reporter) (str
 			return "", err
 		}
 	}
-	devs, err := ReadDevices(m.SysDir)
+	for _, vg := range imageVGs(img.FileSystems) {
+		if err := m.ActivateVG(ctx, vg); err != nil {
+			return "", fmt.Errorf("mounting %s: %w", img.Name, err)
+		}
+		r.Note("volume group %s activated", vg)
+	}
+	devs, _, err := m.devices(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -171,8 +178,12 @@ func (m Machine) Umount(ctx context.Context, name string, r report.Reporter) err
 		return fmt.Errorf("%s is not mounted at %s", name, dir)
 	}
 	r.Step("Unmounting %s from %s", name, dir)
-	var disks []string
+	var disks, vgs []string
+	devs, _, _ := m.devices(ctx)
 	for i := len(under) - 1; i >= 0; i-- {
+		if d, ok := devs.ByNumber(under[i].Major, under[i].Minor); ok && d.ID.VG != "" && !slices.Contains(vgs, d.ID.VG) {
+			vgs = append(vgs, d.ID.VG)
+		}
 		at := filepath.Join(dir, under[i].MountPoint)
 		if err := unix.Unmount(at, 0); err != nil {
 			if errors.Is(err, unix.EBUSY) {
@@ -185,6 +196,12 @@ func (m Machine) Umount(ctx context.Context, name string, r report.Reporter) err
 			disks = append(disks, "/dev/"+d.Disk)
 		}
 	}
+	for _, vg := range vgs {
+		if err := m.DeactivateVG(ctx, vg); err != nil {
+			return fmt.Errorf("%s is unmounted, but: %w", name, err)
+		}
+		r.Note("volume group %s deactivated", vg)
+	}
 	for _, disk := range disks {
 		d, err := images.DeviceByPath(m.SysDir, disk)
 		if err != nil || d.BackingFile == "" || !isImageFile(m.Root, d.BackingFile) {
@@ -195,6 +212,17 @@ func (m Machine) Umount(ctx context.Context, name string, r report.Reporter) err
 		}
 	}
 	return nil
+}
+
+// imageVGs lists the volume groups an image's file systems live in.
+func imageVGs(fss []FileSystem) []string {
+	var vgs []string
+	for _, f := range fss {
+		if f.VG != "" && !slices.Contains(vgs, f.VG) {
+			vgs = append(vgs, f.VG)
+		}
+	}
+	return vgs
 }
 
 func isImageFile(root, f string) bool {

@@ -8,11 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/drd-linux/drd/images"
+	"github.com/drd-linux/drd/internal/execrun"
 	"github.com/drd-linux/drd/internal/lock"
 )
 
@@ -20,7 +22,8 @@ import (
 // kernel's /sys and /proc. Tests point SysDir and ProcDir elsewhere.
 type Machine struct {
 	Root, SysDir, ProcDir string
-	EFI                   EFIVars // UEFI variables; nil: efivarfs if the machine has it
+	EFI                   EFIVars        // UEFI variables; nil: efivarfs if the machine has it
+	Runner                execrun.Runner // LVM's tools; nil: the real ones
 }
 
 // Real is the machine drd runs on, with the image's root at root.
@@ -33,7 +36,7 @@ func Real(root string) Machine {
 
 // DiscoverBooted finds the critical and shared file systems of the image
 // whose root is at m.Root, with their used space.
-func (m Machine) DiscoverBooted() (*Layout, error) {
+func (m Machine) DiscoverBooted(ctx context.Context) (*Layout, error) {
 	mounts, err := ReadMountinfo(m.ProcDir)
 	if err != nil {
 		return nil, err
@@ -48,7 +51,7 @@ func (m Machine) DiscoverBooted() (*Layout, error) {
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, err
 	}
-	devs, err := ReadDevices(m.SysDir)
+	devs, _, err := m.devices(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -77,9 +80,12 @@ func Scan(ctx context.Context, root string) (*Status, error) {
 // rootPartName matches the GPT name of a clone's root partition.
 var rootPartName = regexp.MustCompile(`^drd-(sysimage_\d{3})-root$`)
 
+// rootLabel matches the file-system label of a clone's root (on an LV).
+var rootLabel = regexp.MustCompile(`^drd\d{3}-root$`)
+
 // Scan finds every image of the machine.
 func (m Machine) Scan(ctx context.Context) (*Status, error) {
-	l, err := m.DiscoverBooted()
+	l, err := m.DiscoverBooted(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +100,7 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 	}
 	st := &Status{Booted: booted, Images: []*Image{booted}, Activated: booted.Name}
 
-	devs, err := ReadDevices(m.SysDir)
+	devs, lvm, err := m.devices(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +110,18 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 		return nil, err
 	}
 	if attachedFiles > 0 {
-		if devs, err = ReadDevices(m.SysDir); err != nil {
+		if devs, lvm, err = m.devices(ctx); err != nil {
+			return nil, err
+		}
+	}
+	vgs := CloneVGs(devs, lvm)
+	deactivate, activated, err := m.activateWhileLooking(ctx, vgs, lvm)
+	defer deactivate()
+	if err != nil {
+		return nil, err
+	}
+	if activated > 0 {
+		if devs, _, err = m.devices(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -112,7 +129,8 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 	held := lockHeld(m.Root)
 	for _, d := range devs {
 		bootedRoot := len(l.Critical) > 0 && d.Path == l.Critical[0].Device
-		isClone := rootPartName.MatchString(d.ID.PartLabel)
+		isClone := rootPartName.MatchString(d.ID.PartLabel) ||
+			(slices.Contains(vgs, d.ID.VG) && rootLabel.MatchString(d.ID.Label))
 		isOrigin := rec.OriginRoot != "" && d.ID.UUID == rec.OriginRoot
 		if bootedRoot || !(isClone || isOrigin) {
 			continue

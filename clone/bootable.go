@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,7 +38,16 @@ func (c *run) makeBootable(ctx context.Context) error {
 			renames[f.Src.UUID] = f.ID.UUID
 		}
 	}
-	if err := rewriteFile(filepath.Join(grubDir, "grub.cfg"), renames); err != nil {
+	grubRenames := maps.Clone(renames)
+	for _, f := range c.FS {
+		// root=/dev/mapper/vg-lv on the kernel command line: the clone's LV
+		for _, kind := range []string{"MAPPER", "VGLV"} {
+			if o, n := f.Src.Dev.ID.Value(kind), f.ID.Value(kind); f.LV != "" && o != "" && n != "" {
+				grubRenames[o] = n
+			}
+		}
+	}
+	if err := rewriteFile(filepath.Join(grubDir, "grub.cfg"), grubRenames); err != nil {
 		return fmt.Errorf("pointing the clone's grub.cfg at its file systems: %w", err)
 	}
 	for _, t := range []struct{ root, grubDir string }{{root, grubDir}, {c.opt.Root, filepath.Join(c.opt.Root, "boot/grub")}} {

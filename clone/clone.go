@@ -19,6 +19,7 @@ type Options struct {
 	ESP       bool     // give the clone an ESP even if the source has none
 	ImageSize int64    // size of a new image file; 0: from used space
 	Exclude   []string // paths (in the image) whose contents are left out
+	Snapshot  string   // root on LVM: copy from snapshots "auto" (""), "always" or "never"
 
 	// Seams for tests; zero values mean the real machine.
 	SysDir, ProcDir string         // "/sys", "/proc"
@@ -44,7 +45,7 @@ func (o *Options) defaults() {
 func Run(ctx context.Context, opt Options, r report.Reporter) error {
 	opt.defaults()
 	if !opt.Preview {
-		if err := releaseStale(opt, r); err != nil {
+		if err := releaseStale(ctx, opt, r); err != nil {
 			return err
 		}
 	}

@@ -29,6 +29,8 @@ type run struct {
 	dst   []string // where each TargetFS of the clone is mounted
 	rec   *bootenv.Record
 	start time.Time
+	// snapsGone are the snapshots removed already.
+	snapsGone map[string]bool
 }
 
 // execute carries out a plan. On any failure, or when ctx is cancelled,
@@ -42,21 +44,7 @@ func execute(ctx context.Context, p *Plan, opt Options, r report.Reporter) (err 
 		}
 		c.recordOrigin(err)
 	}()
-	steps := []struct {
-		what string
-		do   func(context.Context) error
-	}{
-		{"Preparing the target", c.prepareTarget},
-		{"Making file systems", c.makeFileSystems},
-		{"Mounting the clone", c.mountClone},
-		{"Copying", c.copyAll},
-		{"Second pass: copying what changed meanwhile", c.secondPass},
-		{"Copying the EFI system partition", c.copyESP},
-		{"Fixing up the clone", c.fixup},
-		{"Making the clone bootable", c.makeBootable},
-		{"Recording the clone", c.finish},
-	}
-	for _, s := range steps {
+	for _, s := range c.steps() {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("clone interrupted: %w", err)
 		}
@@ -68,6 +56,50 @@ func execute(ctx context.Context, p *Plan, opt Options, r report.Reporter) (err 
 			return err
 		}
 	}
+	return nil
+}
+
+// step is one step of a clone.
+type step struct {
+	what string
+	do   func(context.Context) error
+}
+
+// steps are the clone's steps: with snapshots, the copy reads from them
+// and needs no second pass.
+func (c *run) steps() []step {
+	steps := []step{
+		{"Preparing the target", c.prepareTarget},
+		{"Making file systems", c.makeFileSystems},
+		{"Mounting the clone", c.mountClone},
+	}
+	if len(c.Snaps) > 0 {
+		steps = append(steps,
+			step{"Taking snapshots of the critical logical volumes of " + c.VG.Source, c.takeSnapshots},
+			step{"Copying from the snapshots (no second pass needed: they do not change)", c.copyAll},
+			step{"Removing the snapshots", c.dropSnapshots})
+	} else {
+		if c.VG != nil {
+			steps = append(steps, step{"Copying the live file systems: " + c.NoSnaps, c.warnNoSnapshots})
+		}
+		steps = append(steps,
+			step{"Copying", c.copyAll},
+			step{"Second pass: copying what changed meanwhile", c.secondPass})
+	}
+	return append(steps,
+		step{"Copying the EFI system partition", c.copyESP},
+		step{"Fixing up the clone", c.fixup},
+		step{"Making the clone bootable", c.makeBootable},
+		step{"Recording the clone", c.finish})
+}
+
+// warnNoSnapshots says that a root on LVM is copied live, in two passes.
+func (c *run) warnNoSnapshots(ctx context.Context) error {
+	if c.opt.Snapshot == SnapshotNever {
+		c.r.Note("no snapshots (-x snapshot=never): the copy reads the live file systems, then a second pass")
+		return nil
+	}
+	c.r.Warn("no snapshots: %s; the copy reads the live file systems in two passes, so files changed meanwhile may be inconsistent", c.NoSnaps)
 	return nil
 }
 
@@ -110,7 +142,12 @@ func (c *run) prepareTarget(ctx context.Context) error {
 		c.u.push(func() error { return images.HidePartitions(disk) })
 	}
 	for i := range c.FS {
-		c.FS[i].ID.Path = images.PartitionPath(c.disk, c.Parts[c.FS[i].Part].Number)
+		if c.FS[i].LV == "" {
+			c.FS[i].ID.Path = images.PartitionPath(c.disk, c.Parts[c.FS[i].Part].Number)
+		}
+	}
+	if c.VG != nil {
+		return c.makeVG(ctx)
 	}
 	return nil
 }
@@ -134,7 +171,7 @@ func growFile(path string, size int64) error {
 func (c *run) makeFileSystems(ctx context.Context) error {
 	for _, f := range c.FS {
 		dev := f.ID.Path
-		size := c.Parts[f.Part].Size
+		size := f.Size
 		if f.IsESP() {
 			if err := images.MakeFAT32(dev, size, f.ID.Label, fatVolumeID(f.ID.UUID)); err != nil {
 				return fmt.Errorf("making the ESP on %s: %w", dev, err)
@@ -201,7 +238,7 @@ func (c *run) startRecord(root string) error {
 	for _, f := range c.FS {
 		rec.FileSystems = append(rec.FileSystems, bootenv.FileSystem{
 			MountPoint: f.MountPoint, Device: f.ID.Path, Type: f.Type, UUID: f.ID.UUID,
-			Label: f.ID.Label, Size: c.Parts[f.Part].Size, Used: f.Used,
+			Label: f.ID.Label, Size: f.Size, Used: f.Used, VG: f.ID.VG, LV: f.ID.LV,
 		})
 	}
 	c.rec = rec
@@ -279,7 +316,9 @@ func (c *run) source(i int) (string, func(), error) {
 	dir := filepath.Join(c.work, ".source-"+c.Name, strconv.Itoa(i))
 	var u undo
 	var err error
-	if f.Src.Mounted() {
+	if s, ok := c.snapshotFor(f); ok {
+		err = mountDevData(s.device(), dir, f.Type, unix.MS_RDONLY, snapshotMountData(f.Type), &u)
+	} else if f.Src.Mounted() {
 		err = bindReadOnly(f.Src.HostPath, dir, &u)
 	} else {
 		err = mountDev(f.Src.Device, dir, f.Type, unix.MS_RDONLY|unix.MS_NOATIME, &u)

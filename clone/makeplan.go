@@ -17,7 +17,7 @@ const imageMargin = 1 * gib
 // makePlan reads the machine (mount table, fstab, block devices, the
 // target) and works out the clone. It writes nothing.
 func makePlan(ctx context.Context, opt Options) (*Plan, error) {
-	src, err := bootenv.Machine{Root: opt.Root, SysDir: opt.SysDir, ProcDir: opt.ProcDir}.DiscoverBooted()
+	src, err := bootenv.Machine{Root: opt.Root, SysDir: opt.SysDir, ProcDir: opt.ProcDir, Runner: opt.Runner}.DiscoverBooted(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -45,13 +45,38 @@ func makePlan(ctx context.Context, opt Options) (*Plan, error) {
 		p.Target.File, p.Target.Create = abs, !facts.exists
 	}
 
+	if src.VG != "" {
+		lvm, err := bootenv.ReadLVM(ctx, opt.Runner)
+		if err != nil {
+			return nil, err
+		}
+		targets := append([]string{facts.disk}, facts.loops...)
+		onTarget := vgsOnTarget(lvm, diskOfPV(opt.SysDir), targets)
+		if err := checkTargetVGs(opt.Target, onTarget); err != nil {
+			return nil, err
+		}
+		if p.VG, err = lvmPlan(lvm, src, onTarget); err != nil {
+			return nil, err
+		}
+		if p.Snaps, p.NoSnaps, err = planSnapshots(lvm, src, opt.Snapshot); err != nil {
+			return nil, err
+		}
+	}
+
 	// A dry run of the layout gives the least the target must hold.
 	var needs []need
+	lvs := 0
 	for _, c := range src.Critical {
 		needs = append(needs, needOf(c, usage[c.MountPoint].bytes))
+		if p.VG != nil && c.VG == p.VG.Source && c.LV != "" {
+			lvs++
+		}
 	}
 	if opt.ESP {
 		needs = append(needs, need{mountPoint: "/boot/efi", size: defaultESPSize, fixed: true})
+	}
+	if p.VG != nil {
+		needs = append(needs, vgNeeds(p.VG, lvs)...)
 	}
 	minimum := required(needs)
 	if p.Target.File != "" {
@@ -67,7 +92,7 @@ func makePlan(ctx context.Context, opt Options) (*Plan, error) {
 	if err := checkTarget(facts, src, minimum, opt.Overwrite); err != nil {
 		return nil, err
 	}
-	p.Parts, p.FS, err = layout(p.Name, src.Critical, usage, p.Target.Size, opt.ESP)
+	p.Parts, p.FS, err = layout(p.Name, src.Critical, usage, p.Target.Size, opt.ESP, p.VG)
 	if err != nil {
 		return nil, fmt.Errorf("laying out %s: %w", opt.Target, err)
 	}

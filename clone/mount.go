@@ -30,10 +30,15 @@ func bindReadOnly(src, dir string, u *undo) error {
 
 // mountDev mounts a device at dir, private.
 func mountDev(dev, dir, typ string, flags uintptr, u *undo) error {
+	return mountDevData(dev, dir, typ, flags, "", u)
+}
+
+// mountDevData mounts a device at dir with file-system options data, private.
+func mountDevData(dev, dir, typ string, flags uintptr, data string, u *undo) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	if err := unix.Mount(dev, dir, typ, flags, ""); err != nil {
+	if err := unix.Mount(dev, dir, typ, flags, data); err != nil {
 		return fmt.Errorf("mounting %s (%s) at %s: %w", dev, typ, dir, err)
 	}
 	u.push(func() error { return unmount(dir) })

@@ -18,6 +18,10 @@ type Plan struct {
 	Target Target
 	FS     []TargetFS // in mount order; the ESP, if any, among them
 	Parts  []images.Part
+	VG     *VGPlan    // the clone's volume group; nil when / is not on LVM
+	Snaps  []snapshot // snapshots the copy reads from; none: two passes
+	// NoSnaps says why a clone of a root on LVM copies without snapshots.
+	NoSnaps string
 }
 
 // Target is where the clone goes.
@@ -34,9 +38,11 @@ type TargetFS struct {
 	Src        bootenv.SystemFS // zero for an ESP made with -x esp=true
 	MountPoint string
 	Type       string
-	Part       int   // index in Plan.Parts
-	Used       int64 // bytes in use on the source
-	Inodes     int64 // inodes in use on the source
+	Part       int    // index in Plan.Parts (for an LV: of its VG's physical volume)
+	LV         string // its logical volume in Plan.VG; "" for a partition
+	Size       int64  // bytes of its partition or logical volume
+	Used       int64  // bytes in use on the source
+	Inodes     int64  // inodes in use on the source
 	ID         bootenv.DevID
 }
 
@@ -76,7 +82,7 @@ func partName(name, mountPoint string) string {
 
 // layout turns the critical file systems into the target's partitions,
 // sized for a target of size bytes.
-func layout(name string, src []bootenv.SystemFS, usage map[string]fsUsage, size int64, forceESP bool) ([]images.Part, []TargetFS, error) {
+func layout(name string, src []bootenv.SystemFS, usage map[string]fsUsage, size int64, forceESP bool, vg *VGPlan) ([]images.Part, []TargetFS, error) {
 	var fss []TargetFS
 	var needs []need
 	hasESP := false
@@ -91,6 +97,9 @@ func layout(name string, src []bootenv.SystemFS, usage map[string]fsUsage, size 
 		if t.IsESP() {
 			hasESP = true
 		}
+		if vg != nil && s.VG == vg.Source && s.LV != "" {
+			t.LV = s.LV
+		}
 		fss = append(fss, t)
 		needs = append(needs, needOf(s, u.bytes))
 	}
@@ -99,9 +108,18 @@ func layout(name string, src []bootenv.SystemFS, usage map[string]fsUsage, size 
 		needs = append(needs, need{mountPoint: "/boot/efi", size: defaultESPSize, fixed: true})
 	}
 	for i := range needs {
-		if needs[i].fixed && needs[i].size < minESPSize {
+		if needs[i].fixed && !needs[i].lvm && needs[i].size < minESPSize {
 			needs[i].size = minESPSize
 		}
+	}
+	lvs := 0
+	for _, f := range fss {
+		if f.LV != "" {
+			lvs++
+		}
+	}
+	if vg != nil {
+		needs = append(needs, vgNeeds(vg, lvs)...)
 	}
 	sizes, err := sizeTarget(size, needs)
 	if err != nil {
@@ -117,7 +135,16 @@ func layout(name string, src []bootenv.SystemFS, usage map[string]fsUsage, size 
 			order = append(order, i)
 		}
 	}
+	var pvSize int64
+	for i := range needs {
+		if i >= len(fss) || fss[i].LV != "" {
+			pvSize += sizes[i] // the LVs, the VG's metadata and free space
+		}
+	}
 	for _, i := range order {
+		if fss[i].LV != "" {
+			continue
+		}
 		typ := images.LinuxFS
 		if fss[i].IsESP() {
 			typ = images.ESP
@@ -129,6 +156,24 @@ func layout(name string, src []bootenv.SystemFS, usage map[string]fsUsage, size 
 			Label:     shortLabel(name, fss[i].MountPoint, fss[i].Type),
 			PartUUID:  parts[len(parts)-1].GUID,
 			PartLabel: parts[len(parts)-1].Name,
+		}
+		fss[i].Size = sizes[i]
+	}
+	if vg != nil && lvs > 0 {
+		vg.Part = len(parts)
+		parts = append(parts, images.Part{Number: len(parts) + 1, Name: partName(name, "/lvm"), Type: images.LinuxLVM, Size: pvSize, GUID: bootenv.NewID()})
+		for i := range fss {
+			if fss[i].LV == "" {
+				continue
+			}
+			fss[i].Part = vg.Part
+			fss[i].Size = (sizes[i] + extentSize - 1) / extentSize * extentSize
+			fss[i].ID = bootenv.DevID{
+				UUID:  newFSUUID(fss[i].Type),
+				Label: shortLabel(name, fss[i].MountPoint, fss[i].Type),
+				Path:  "/dev/mapper/" + bootenv.DMName(vg.Name, fss[i].LV),
+				VG:    vg.Name, LV: fss[i].LV,
+			}
 		}
 	}
 	return parts, fss, nil

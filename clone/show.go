@@ -44,11 +44,45 @@ func planTable(p *Plan) string {
 		} else {
 			action = "new, empty"
 		}
-		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\t%d %s\t%s\t%s\n", f.MountPoint, src, f.Type, used, size, part.Number, part.Name, humanSize(part.Size), action)
+		where, newSize := fmt.Sprintf("%d %s", part.Number, part.Name), part.Size
+		if f.LV != "" {
+			where, newSize = "LV "+p.VG.Name+"/"+f.LV, f.Size
+		}
+		if s, ok := p.snapshotFor(f); ok {
+			action += " from snapshot " + s.Name
+		}
+		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.MountPoint, src, f.Type, used, size, where, humanSize(newSize), action)
 	}
 	for _, s := range p.Source.Shared {
 		fmt.Fprintf(w, "  %s\t%s\t%s\t-\t-\t-\t-\tshared: %s\n", s.MountPoint, s.Source, s.Type, s.Why)
 	}
 	w.Flush()
+	if v := p.VG; v != nil {
+		part := p.Parts[v.Part]
+		fmt.Fprintf(&b, "  Volume group %s (new, for %s) on partition %d %s, %s", v.Name, v.Source, part.Number, part.Name, humanSize(part.Size))
+		if len(v.Remove) > 0 {
+			fmt.Fprintf(&b, "; first removes %s, left on the target", strings.Join(v.Remove, ", "))
+		}
+		b.WriteString("\n")
+		if len(p.Snaps) > 0 {
+			var names []string
+			for _, s := range p.Snaps {
+				names = append(names, fmt.Sprintf("%s/%s (%s)", s.VG, s.Name, humanSize(s.Size)))
+			}
+			fmt.Fprintf(&b, "  Snapshots, taken together and removed after the copy: %s\n", strings.Join(names, ", "))
+		} else {
+			fmt.Fprintf(&b, "  No snapshots (%s): two passes over the live file systems\n", p.NoSnaps)
+		}
+	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// snapshotFor is the snapshot the copy of f reads from.
+func (p *Plan) snapshotFor(f TargetFS) (snapshot, bool) {
+	for _, s := range p.Snaps {
+		if f.Src.VG == s.VG && f.Src.LV == s.Origin && f.MountPoint == s.MountPoint {
+			return s, true
+		}
+	}
+	return snapshot{}, false
 }

@@ -30,6 +30,8 @@ type need struct {
 	used       int64 // bytes in use on the source
 	fixed      bool  // take exactly size (an ESP)
 	floor      int64 // the least its type allows (xfs: 300 MiB)
+	optional   bool  // may get nothing (free space left in a VG)
+	lvm        bool  // inside the clone's LVM physical volume, not a file system
 }
 
 // needOf is what source file system s, with used bytes in use, needs.
@@ -43,6 +45,9 @@ func needOf(s bootenv.SystemFS, used int64) need {
 
 // minimum is the least a file system may get: its used space plus 10%.
 func (n need) minimum() int64 {
+	if n.optional {
+		return 0
+	}
 	if n.fixed {
 		return alignUp(n.size)
 	}

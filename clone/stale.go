@@ -1,8 +1,10 @@
 package clone
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -16,7 +18,7 @@ import (
 // its private mounts under /var/opt/drd/mnts/.source-* and .clone-*, and
 // loop devices still attached to the image file it wrote. The caller holds
 // drd's lock, so no living clone owns them.
-func releaseStale(opt Options, r report.Reporter) error {
+func releaseStale(ctx context.Context, opt Options, r report.Reporter) error {
 	mounts, err := bootenv.ReadMountinfo(opt.ProcDir)
 	if err != nil {
 		return err
@@ -36,6 +38,9 @@ func releaseStale(opt Options, r report.Reporter) error {
 		}
 		r.Note("released %s, left mounted by an interrupted clone", at)
 	}
+	if err := releaseStaleLVM(ctx, opt, r); err != nil {
+		return err
+	}
 	if st, err := filepath.Abs(opt.Target); err == nil && !strings.HasPrefix(st, "/dev/") {
 		loops, _ := images.LoopsOf(opt.SysDir, st)
 		for _, l := range loops {
@@ -52,4 +57,52 @@ func releaseStale(opt Options, r report.Reporter) error {
 		}
 	}
 	return nil
+}
+
+// releaseStaleLVM removes the snapshots a killed clone left (any LV named
+// *_drdsnap that is a snapshot) and deactivates the volume groups of
+// clones on the target that nothing uses, so that the target can be
+// written again.
+func releaseStaleLVM(ctx context.Context, opt Options, r report.Reporter) error {
+	if !bootenv.HasActiveLVs(opt.SysDir) {
+		return nil
+	}
+	lvm, err := bootenv.ReadLVM(ctx, opt.Runner)
+	if err != nil {
+		return err
+	}
+	for _, lv := range lvm.LVs {
+		if !isDrdSnapshot(lv) {
+			continue
+		}
+		if _, err := opt.Runner.Run(ctx, "lvremove", "--config", lvmConfig, "-y", lv.VG+"/"+lv.Name); err != nil {
+			return fmt.Errorf("removing snapshot %s/%s, left by an interrupted clone: %w", lv.VG, lv.Name, err)
+		}
+		r.Note("removed snapshot %s/%s, left by an interrupted clone", lv.VG, lv.Name)
+	}
+	devs, err := bootenv.ReadDevices(opt.SysDir)
+	if err != nil {
+		return err
+	}
+	var targets []string
+	if d, err := images.DeviceByPath(opt.SysDir, opt.Target); err == nil {
+		targets = []string{"/dev/" + d.Disk}
+	} else if abs, err := filepath.Abs(opt.Target); err == nil && !strings.HasPrefix(abs, "/dev/") {
+		targets, _ = images.LoopsOf(opt.SysDir, abs)
+	}
+	for _, v := range vgsOnTarget(lvm, diskOfPV(opt.SysDir), targets) {
+		if len(v.Active) == 0 || !slices.Contains(bootenv.CloneVGs(devs, lvm), v.Name) || anyOpen(lvm, v.Name) {
+			continue
+		}
+		if _, err := opt.Runner.Run(ctx, "vgchange", "-an", v.Name); err != nil {
+			return fmt.Errorf("deactivating volume group %s on the target, left active by an interrupted clone: %w", v.Name, err)
+		}
+		r.Note("deactivated volume group %s on the target, left active by an interrupted clone", v.Name)
+	}
+	return nil
+}
+
+// anyOpen tells whether an LV of vg is open (mounted, in use).
+func anyOpen(lvm *bootenv.LVM, vg string) bool {
+	return slices.ContainsFunc(lvm.LVsOf(vg), bootenv.LogicalVolume.Open)
 }

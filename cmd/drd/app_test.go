@@ -58,6 +58,7 @@ func TestUsageErrorsDoNothing(t *testing.T) {
 		{"clone"},
 		{"clone", "-t", "/dev/vdb", "-x", "image_size=8Q"},
 		{"clone", "-t", "/dev/vdb", "-x", "-?"},
+		{"clone", "-t", "/dev/vdb", "-x", "snapshot=sometimes"},
 		{"mount", "a", "b"},
 	} {
 		f := &fake{}
@@ -84,15 +85,15 @@ func TestCloneOptions(t *testing.T) {
 		want clone.Options
 	}{
 		{"defaults", []string{"clone", "-t", "/dev/vdb"},
-			clone.Options{Target: "/dev/vdb"}},
+			clone.Options{Target: "/dev/vdb", Snapshot: "auto"}},
 		{"preview", []string{"clone", "-p", "-t", "/dev/vdb"},
-			clone.Options{Target: "/dev/vdb", Preview: true}},
-		{"long target, options", []string{"clone", "--target", "/srv/c.img", "-x", "image_size=8G", "-x", "esp=true", "-x", "exclude=/home/a,b", "-x", "exclude=/tmp"},
-			clone.Options{Target: "/srv/c.img", ImageSize: 8 << 30, ESP: true, Exclude: []string{"/home/a,b", "/tmp"}}},
+			clone.Options{Target: "/dev/vdb", Preview: true, Snapshot: "auto"}},
+		{"long target, options", []string{"clone", "--target", "/srv/c.img", "-x", "image_size=8G", "-x", "esp=true", "-x", "exclude=/home/a,b", "-x", "exclude=/tmp", "-x", "snapshot=never"},
+			clone.Options{Target: "/srv/c.img", ImageSize: 8 << 30, ESP: true, Exclude: []string{"/home/a,b", "/tmp"}, Snapshot: "never"}},
 		{"option file, command line wins", []string{"clone", "-t", "/dev/vdb", "-X", optfile, "-x", "image_size=1G", "-x", "exclude=/x"},
-			clone.Options{Target: "/dev/vdb", Overwrite: true, ImageSize: 1 << 30, Exclude: []string{"/x"}}},
+			clone.Options{Target: "/dev/vdb", Overwrite: true, ImageSize: 1 << 30, Exclude: []string{"/x"}, Snapshot: "auto"}},
 		{"flags after the target and -pvq", []string{"clone", "-t", "/dev/vdb", "-pvq"},
-			clone.Options{Target: "/dev/vdb", Preview: true}},
+			clone.Options{Target: "/dev/vdb", Preview: true, Snapshot: "auto"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

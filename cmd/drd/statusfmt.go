@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -172,12 +173,23 @@ func formatImage(img *bootenv.Image, loc *time.Location, verbose bool) string {
 	var b strings.Builder
 	b.WriteString(heading + ":\n")
 	head := []string{"MOUNT POINT", "DEVICE", "TYPE", "SIZE", "UUID"}
+	lvm := slices.ContainsFunc(img.FileSystems, func(f bootenv.FileSystem) bool { return f.VG != "" })
+	if lvm {
+		head = append(head, "VG/LV")
+	}
 	if verbose {
 		head = append(head, "LABEL", "USED")
 	}
 	rows := [][]string{head}
 	for _, fs := range img.FileSystems {
 		r := []string{fs.MountPoint, orNone(fs.Device), orNone(fs.Type), sizeOrNone(fs.Size), orNone(fs.UUID)}
+		if lvm {
+			vl := none
+			if fs.VG != "" {
+				vl = fs.VG + "/" + fs.LV
+			}
+			r = append(r, vl)
+		}
 		if verbose {
 			r = append(r, orNone(fs.Label), sizeOrNone(fs.Used))
 		}
