@@ -139,8 +139,8 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the image on %s: %w", d.Path, err)
 		}
-		if img.System != rec.System && img.ID != rec.Origin {
-			continue // an image of another system, on a disk attached here
+		if img.ID == "" || (img.System != rec.System && img.ID != rec.Origin) {
+			continue // an image of another system, or one not yet recorded
 		}
 		if (img.State == Cloning || img.State == Modifying) && !held {
 			img.State = Broken // its clone or runcmd died without a word (kill -9, power loss)
@@ -183,13 +183,21 @@ func (m Machine) readImage(ctx context.Context, d BlockDev, mounts []MountInfo) 
 			return img, read(mi.MountPoint)
 		}
 	}
+	// Read it through a read-only loop device of its own: a mount of the
+	// device itself would make a clone that is about to mount it fail
+	// (EBUSY), and a loop device is another block device to the kernel.
+	loop, err := images.AttachLoop(d.Path, true)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", d.Path, err)
+	}
+	defer images.DetachLoop(loop)
 	dir, err := os.MkdirTemp("", "drd-scan-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.Remove(dir)
-	if err := unix.Mount(d.Path, dir, d.FSType, unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID|unix.MS_NOEXEC, readOnlyData(d.FSType)); err != nil {
-		return nil, fmt.Errorf("mounting %s read-only: %w", d.Path, err)
+	if err := unix.Mount(loop, dir, d.FSType, unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID|unix.MS_NOEXEC, readOnlyData(d.FSType)); err != nil {
+		return nil, fmt.Errorf("mounting %s (through %s) read-only: %w", d.Path, loop, err)
 	}
 	defer unix.Unmount(dir, 0)
 	return img, read(dir)
@@ -201,7 +209,7 @@ func readOnlyData(fsType string) string {
 	case "ext3", "ext4":
 		return "noload"
 	case "xfs":
-		return "norecovery"
+		return "norecovery,nouuid"
 	}
 	return ""
 }
