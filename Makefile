@@ -17,7 +17,7 @@ vet:
 	test -z "$$(gofmt -l .)"
 
 unit:
-	go test -count=1 -timeout 20m ./...
+	go test -count=1 -p 1 -timeout 30m ./...
 
 # drd's copy engine against cp -a and rsync, cold caches (measures, never fails).
 bench: deps
