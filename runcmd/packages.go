@@ -1,6 +1,7 @@
 package runcmd
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -63,17 +64,22 @@ func readPackages(root string) Packages {
 }
 
 // dpkgStamp tells whether dpkg's database in the image at root changed:
-// the status file's size and time and the journal's entries.
+// a hash of the status file and of the journal's entries (reading them
+// costs far less than parsing them).
 func dpkgStamp(root string) string {
-	var b strings.Builder
-	if fi, err := os.Stat(filepath.Join(root, dpkgStatus)); err == nil {
-		fmt.Fprintf(&b, "%d %d", fi.Size(), fi.ModTime().UnixNano())
-	}
-	ents, _ := os.ReadDir(filepath.Join(root, filepath.Dir(dpkgStatus), "updates"))
+	h := sha256.New()
+	admin := filepath.Join(root, filepath.Dir(dpkgStatus))
+	files := []string{filepath.Join(root, dpkgStatus)}
+	ents, _ := os.ReadDir(filepath.Join(admin, "updates"))
 	for _, e := range ents {
-		b.WriteString(" " + e.Name())
+		files = append(files, filepath.Join(admin, "updates", e.Name()))
 	}
-	return b.String()
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		fmt.Fprintf(h, "%s %d %v\n", f, len(b), err != nil)
+		h.Write(b)
+	}
+	return fmt.Sprintf("%x", h.Sum(nil))
 }
 
 // DiffPackages lists what changed from before to after, by package name
