@@ -136,6 +136,9 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 			continue
 		}
 		img, err := m.readImage(ctx, d, mounts)
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENXIO) {
+			continue // the device went away while we looked (a loop detached)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("reading the image on %s: %w", d.Path, err)
 		}

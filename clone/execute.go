@@ -226,6 +226,11 @@ func (c *run) mountClone(ctx context.Context) error {
 // startRecord writes the clone's image.json, state cloning, and arranges
 // for it to say broken if the clone does not finish.
 func (c *run) startRecord(root string) error {
+	// The booted image's record first: the clone's names it as its system,
+	// and drd status must find that link even if this clone dies.
+	if err := bootenv.WriteRecord(c.opt.Root, c.Origin); err != nil {
+		return fmt.Errorf("writing the booted image's record: %w", err)
+	}
 	rec := &bootenv.Record{
 		Name: c.Name, ID: c.ID, Created: time.Now().UTC(), Origin: c.Origin.ID, System: c.Origin.System,
 		SourceDisk: c.Source.Disk, Target: c.Target.Given, State: bootenv.Cloning,
