@@ -540,7 +540,16 @@ exit 0
 
 	t.Run("interrupted", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(ctx)
-		time.AfterFunc(3*time.Second, cancel)
+		defer cancel()
+		go func() { // cancel once the postinst sleeps, as Ctrl-C would
+			for start := time.Now(); time.Since(start) < 2*time.Minute && ctx.Err() == nil; time.Sleep(50 * time.Millisecond) {
+				if len(procsRunning("sleep\x0030")) > 0 {
+					time.Sleep(500 * time.Millisecond)
+					cancel()
+					return
+				}
+			}
+		}()
 		_, _, err := run(ctx, Options{Argv: []string{"dpkg", "-i", depot + "/drd-slow.deb"}})
 		if !errors.Is(err, ErrInterrupted) {
 			t.Fatalf("err %v, want interrupted", err)
@@ -560,4 +569,18 @@ exit 0
 	if pids := sleepers(t); len(pids) > 0 {
 		t.Errorf("sleeps outlived the jail: %v", pids)
 	}
+}
+
+// procsRunning lists the booted system's processes whose command line
+// starts with prefix (words separated by NUL).
+func procsRunning(prefix string) []string {
+	ents, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range ents {
+		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.HasPrefix(string(cmd), prefix) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }
