@@ -126,6 +126,9 @@ func (c *run) prepareTarget(ctx context.Context) error {
 		c.disk = dev
 		c.r.Note("image file %s attached at %s", c.Target.File, dev)
 	}
+	if err := c.removeOldVGs(ctx); err != nil {
+		return err
+	}
 	if err := images.Wipe(c.disk); err != nil {
 		return fmt.Errorf("wiping old signatures from %s: %w", c.disk, err)
 	}

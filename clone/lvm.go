@@ -150,17 +150,29 @@ func diskOfPV(sysDir string) func(string) string {
 	}
 }
 
+// removeOldVGs removes the volume groups an earlier clone left on the
+// target, before the target is wiped (LVM no longer finds them after).
+func (c *run) removeOldVGs(ctx context.Context) error {
+	if c.VG == nil {
+		return nil
+	}
+	for _, old := range c.VG.Remove {
+		if _, err := c.opt.Runner.Run(ctx, "vgremove", "-ff", "-y", old); err != nil {
+			if strings.Contains(err.Error(), "not found") {
+				continue
+			}
+			return fmt.Errorf("removing volume group %s, left on the target by an earlier clone: %w", old, err)
+		}
+		c.r.Note("removed volume group %s, left on the target by an earlier clone", old)
+	}
+	return nil
+}
+
 // makeVG turns the clone's PV partition into its volume group and makes
 // its logical volumes; the undo stack removes the VG again unless the
 // clone completes, and deactivates it at the end.
 func (c *run) makeVG(ctx context.Context) error {
 	v := c.VG
-	for _, old := range v.Remove {
-		if _, err := c.opt.Runner.Run(ctx, "vgremove", "-ff", "-y", old); err != nil {
-			return fmt.Errorf("removing volume group %s, left on the target by an earlier clone: %w", old, err)
-		}
-		c.r.Note("removed volume group %s, left on the target by an earlier clone", old)
-	}
 	pv := v.pvPath(c.Plan, c.disk)
 	if _, err := c.opt.Runner.Run(ctx, "pvcreate", "-ff", "-y", pv); err != nil {
 		return fmt.Errorf("making %s a physical volume for the clone: %w", pv, err)

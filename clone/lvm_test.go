@@ -323,6 +323,9 @@ func TestMakeVGUndo(t *testing.T) {
 		"lvcreate -y -W y -Z y -n root -L " + fmtInt(lvRoot) + "b drd_sysvg": "",
 	}, Errs: map[string]error{"lvcreate -y -W y -Z y -n var -L " + fmtInt(lvVar) + "b drd_sysvg": errors.New("insufficient free space")}}
 	c := &run{Plan: p, opt: Options{Runner: f}, r: report.Func(t.Logf), disk: "/dev/vdc"}
+	if err := c.removeOldVGs(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	err = c.makeVG(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "making logical volume drd_sysvg/var for /var") {
 		t.Fatalf("got %v", err)

@@ -50,8 +50,10 @@ func ShowPartitions(dev string, parts []Part) error {
 	// A kernel that parses the table shows the partitions at once, but
 	// udev in the guest may still be reading them: give it a moment before
 	// deciding that the kernel did not understand the table.
+	// A partition being added shows in sysfs before its attributes do
+	// ("dev" empty): such a read error passes too.
 	current, err := Partitions(sysRoot, d.Name)
-	for wait := time.Now().Add(2 * time.Second); err == nil && rrErr == nil && len(current) > 0 && !samePartitions(current, parts) && time.Now().Before(wait); {
+	for wait := time.Now().Add(2 * time.Second); (err != nil || rrErr == nil && len(current) > 0 && !samePartitions(current, parts)) && time.Now().Before(wait); {
 		time.Sleep(50 * time.Millisecond)
 		current, err = Partitions(sysRoot, d.Name)
 	}
