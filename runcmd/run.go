@@ -130,11 +130,7 @@ func Run(ctx context.Context, opt Options, r report.Reporter) error {
 	if err != nil {
 		return err
 	}
-	st, err := opt.Images.Scan(ctx, opt.Root)
-	if err != nil {
-		return err
-	}
-	img, err := st.Inactive(opt.Image)
+	img, wasMounted, err := findImage(ctx, opt)
 	if err != nil {
 		return err
 	}
@@ -142,7 +138,6 @@ func Run(ctx context.Context, opt Options, r report.Reporter) error {
 		return err
 	}
 	dir := bootenv.MountDir(opt.Root, img.Name)
-	wasMounted := opt.Images.Mounted(opt.Root, img.Name)
 	if !wasMounted {
 		if dir, err = opt.Images.Mount(ctx, opt.Root, img.Name, r); err != nil {
 			return err
@@ -158,6 +153,27 @@ func Run(ctx context.Context, opt Options, r report.Reporter) error {
 		rep.CommandProblem = cmdErr.Error()
 	}
 	return runIn(ctx, opt, img.Name, dir, unsafeList, rep, r)
+}
+
+// findImage finds the inactive image to change: an image named and
+// mounted already (drd mount) by its own record, without scanning every
+// disk; otherwise by bootenv's scan.
+func findImage(ctx context.Context, opt Options) (*bootenv.Image, bool, error) {
+	if opt.Image != "" && opt.Images.Mounted(opt.Root, opt.Image) {
+		rec, err := bootenv.ReadRecord(bootenv.MountDir(opt.Root, opt.Image))
+		if err == nil && rec.Name == opt.Image {
+			return &bootenv.Image{Record: *rec}, true, nil
+		}
+	}
+	st, err := opt.Images.Scan(ctx, opt.Root)
+	if err != nil {
+		return nil, false, err
+	}
+	img, err := st.Inactive(opt.Image)
+	if err != nil {
+		return nil, false, err
+	}
+	return img, opt.Images.Mounted(opt.Root, img.Name), nil
 }
 
 // usable refuses an image whose clone did not finish.
