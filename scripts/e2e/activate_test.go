@@ -92,7 +92,7 @@ systemctl cat drd-boot-check.service >/dev/null`)
 
 	// 1. Hot maintenance: a local package into the clone, a trial boot.
 	ph.Time("runcmd", func() {
-		t.Log(vm.MustRun("drd runcmd -x bind=/run/drd-e2e/debs dpkg -i /run/drd-e2e/debs/drd-e2e-hello_1.0_all.deb 2>&1"))
+		t.Log(vm.MustRun("drd runcmd -x depot=/run/drd-e2e/debs dpkg -i /run/drd-e2e/debs/drd-e2e-hello_1.0_all.deb 2>&1"))
 	})
 	vm.MustRun("! test -e /usr/share/drd-e2e-hello/hello.txt")
 	t.Log(vm.MustRun("drd activate -x trial=true 2>&1; drd status"))
