@@ -88,6 +88,9 @@ func (m Menu) Encode() ([]byte, error) {
 	w("set drd_best=")
 	w("set drd_best_seq=")
 	for _, im := range m.Images {
+		w("set drd_found_%s=", im.Name)
+	}
+	for _, im := range m.Images {
 		w("")
 		w("# the block of %s", im.Name)
 		w("set drd_seq=")
@@ -95,6 +98,7 @@ func (m Menu) Encode() ([]byte, error) {
 		w("set drd_trial=")
 		w("set drd_tries=")
 		w("if search --no-floppy --fs-uuid --set=drd_dev %s; then", im.BootUUID)
+		w("\tset drd_found_%s=1", im.Name)
 		w("\tif load_env --file ($drd_dev)%s%s drd_seq drd_next drd_trial drd_tries; then", im.BootPrefix, blockSuffix)
 		w("\t\tif [ -n \"$drd_seq\" ]; then")
 		w("\t\t\tset drd_take=0")
@@ -139,17 +143,26 @@ func (m Menu) Encode() ([]byte, error) {
 	w("\t\t\tfi")
 	w("\t\tfi")
 	w("\tfi")
+	w("\t# An image whose disk is gone cannot boot: this disk's image does.")
+	for _, im := range m.Images {
+		w("\tif [ \"$drd_boot\" = %s ]; then", im.Name)
+		w("\t\tif [ -z \"$drd_found_%s\" ]; then", im.Name)
+		w("\t\t\tset drd_boot=\"$drd_self\"")
+		w("\t\tfi")
+		w("\tfi")
+	}
 	w("\tset default=\"drd-$drd_boot\"")
 	w("\tset fallback=\"drd-$drd_best_next drd-$drd_self\"")
 	for _, im := range m.Images {
 		w("")
 		w("\tmenuentry '%s' --id drd-%s {", im.Title, im.Name)
-		w("\t\tsearch --no-floppy --fs-uuid --set=root %s", im.BootUUID)
-		w("\t\techo 'Loading %s of %s ...'", im.Kernel, im.Name)
-		w("\t\tlinux %s/%s %s $drd_panic", im.BootPrefix, im.Kernel, im.Cmdline)
+		w("\t\tif search --no-floppy --fs-uuid --set=root %s; then", im.BootUUID)
+		w("\t\t\techo 'Loading %s of %s ...'", im.Kernel, im.Name)
+		w("\t\t\tlinux %s/%s %s $drd_panic", im.BootPrefix, im.Kernel, im.Cmdline)
 		if im.Initrd != "" {
-			w("\t\tinitrd %s/%s", im.BootPrefix, im.Initrd)
+			w("\t\t\tinitrd %s/%s", im.BootPrefix, im.Initrd)
 		}
+		w("\t\tfi")
 		w("\t}")
 	}
 	w("fi")

@@ -36,6 +36,16 @@ func TestMenuGolden(t *testing.T) {
 	if !strings.Contains(s, "if save_env --file \"$drd_best\" drd_tries; then\n\t\t\t\tset drd_boot=\"$drd_best_trial\"") {
 		t.Error("the trial image is chosen without a saved decrement")
 	}
+	// An image whose /boot is not found never boots: neither chosen nor
+	// with another image's /boot as its root.
+	for _, name := range []string{"sysimage_000", "sysimage_001"} {
+		if !strings.Contains(s, "\tif [ \"$drd_boot\" = "+name+" ]; then\n\t\tif [ -z \"$drd_found_"+name+"\" ]; then\n\t\t\tset drd_boot=\"$drd_self\"") {
+			t.Errorf("no guard against booting %s when its disk is gone", name)
+		}
+	}
+	if strings.Count(s, "\t\tif search --no-floppy --fs-uuid --set=root ") != 2 {
+		t.Error("a menu entry loads a kernel without finding its own /boot")
+	}
 	for _, cmd := range grubCommands(s) {
 		switch cmd {
 		case "insmod", "set", "if", "elif", "else", "fi", "then", "search", "load_env", "save_env", "export",

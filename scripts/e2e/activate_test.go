@@ -173,6 +173,26 @@ ln -sfn /bin/false $m/usr/sbin/init; drd umount -q`)
 		t.Log(vm.MustRun("drd activate -x force=true sysimage_000 2>&1"))
 		rebootSettled(t, vm, 2)
 	}
+	lostDisk(t, vm, l)
+}
+
+// TestActivateLostDisk is step 4 alone: clone, then pull the original
+// disk out while the original is the boot target; the clone boots.
+func TestActivateLostDisk(t *testing.T) {
+	for _, l := range []Layout{LayoutBIOS, LayoutUEFI} {
+		t.Run(l.Name, func(t *testing.T) {
+			Require(t)
+			vm := Boot(t, l, Options{BootTimeout: 10 * time.Minute})
+			target := strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + TargetSerial))
+			PhasesFor(t).Time("clone", func() { vm.MustRun("drd clone -t " + target) })
+			lostDisk(t, vm, l)
+		})
+	}
+}
+
+// lostDisk restarts the VM without its system disk and checks that the
+// clone boots.
+func lostDisk(t *testing.T, vm *VM, l Layout) {
 	boot := ""
 	if l.Firmware == BIOS {
 		boot = TargetSerial // SeaBIOS: the clone disk is next in the boot order
