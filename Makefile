@@ -30,3 +30,10 @@ bench: deps
 e2e:
 	DRD_E2E=1 go test -count=1 -v -timeout 30m -run 'TestImages' ./scripts/e2e
 	DRD_E2E=1 go test -count=1 -v -timeout 60m ./scripts/e2e/...
+
+.PHONY: isl
+# The STAGEISL initramfs (docs/isl.md): u-root's builder in busybox mode,
+# zstd; into build/isl (gitignored). Then the test that checks its contents.
+isl:
+	go run ./isl/mkisl -o build/isl
+	DRD_ISL_BUILD=1 go test -count=1 -run TestBuild ./isl
