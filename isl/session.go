@@ -30,9 +30,9 @@ type System interface {
 	Reboot(ctx context.Context) error
 }
 
-// Run reads commands from in and answers on out until exit or the end
-// of the input. Bad input and failed commands get one line beginning
-// with "error:" and the prompt again.
+// Run reads commands from in and answers on out until exit (nil) or the
+// end of the input (io.EOF). Bad input and failed commands get one line
+// beginning with "error:" and the prompt again.
 func Run(ctx context.Context, sys System, in io.Reader, out io.Writer) error {
 	fmt.Fprintln(out, "STAGEISL: drd's recovery utility. help lists the commands.")
 	sc := bufio.NewScanner(in)
@@ -40,7 +40,10 @@ func Run(ctx context.Context, sys System, in io.Reader, out io.Writer) error {
 		fmt.Fprint(out, Prompt)
 		if !sc.Scan() {
 			fmt.Fprintln(out)
-			return sc.Err()
+			if err := sc.Err(); err != nil {
+				return err
+			}
+			return io.EOF
 		}
 		c, err := Parse(sc.Text())
 		if err == nil {

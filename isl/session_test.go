@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -87,8 +88,9 @@ func TestRun(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fakeSystem{st: twoImages(), fail: tt.fail}
 			var out strings.Builder
-			if err := Run(context.Background(), f, strings.NewReader(tt.input), &out); err != nil {
-				t.Fatal(err)
+			err := Run(context.Background(), f, strings.NewReader(tt.input), &out)
+			if wantErr := map[bool]error{true: nil, false: io.EOF}[strings.Contains(tt.input, "exit")]; err != wantErr {
+				t.Fatalf("Run: %v, want %v", err, wantErr)
 			}
 			if !slices.Equal(f.calls, tt.wantCalls) {
 				t.Errorf("calls %q, want %q", f.calls, tt.wantCalls)

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -14,6 +15,17 @@ import (
 )
 
 func main() {
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err == nil {
+		modDir := "/lib/modules/" + unix.ByteSliceToString(uts.Release[:])
+		n, errs := isl.LoadModules(modDir)
+		for _, err := range errs {
+			fmt.Fprintf(os.Stderr, "stageisl: %v\n", err)
+		}
+		if n > 0 {
+			fmt.Printf("stageisl: loaded %d kernel modules from %s\n", n, modDir)
+		}
+	}
 	// UEFI variables, for set's BootOrder; u-root's init mounts /sys only.
 	if _, err := os.Stat("/sys/firmware/efi"); err == nil {
 		if err := unix.Mount("efivarfs", bootenv.DefaultEFIVarDir, "efivarfs", 0, ""); err != nil && err != unix.EBUSY {
@@ -27,8 +39,20 @@ func main() {
 		In:        os.Stdin,
 		Out:       os.Stdout,
 	}
-	if err := isl.Run(context.Background(), m, os.Stdin, os.Stdout); err != nil {
-		fmt.Fprintf(os.Stderr, "stageisl: %v\n", err)
-		os.Exit(1)
+	// exit leaves the prompt for the shell; the shell's exit returns to
+	// it. The end of the console's input ends STAGEISL (and u-root's init).
+	for {
+		err := isl.Run(context.Background(), m, os.Stdin, os.Stdout)
+		if err != nil {
+			if err != io.EOF {
+				fmt.Fprintf(os.Stderr, "stageisl: %v\n", err)
+			}
+			unix.Sync()
+			os.Exit(1)
+		}
+		fmt.Println("The shell (gosh): exit returns to STAGEISL; shutdown reboot restarts the machine.")
+		if err := m.Shell(context.Background()); err != nil {
+			fmt.Fprintf(os.Stderr, "stageisl: %v\n", err)
+		}
 	}
 }
