@@ -6,8 +6,9 @@
 demo:
 	scripts/demo
 
-# Every test: install what they need, vet, unit and root-on-loop, then VM.
-test: deps vet unit e2e
+# Every test: install what they need, vet, unit and root-on-loop, the
+# STAGEISL build and its contents, then the VM scenarios.
+test: deps vet unit isl e2e
 
 deps:
 	scripts/install-deps
