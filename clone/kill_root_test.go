@@ -36,6 +36,17 @@ func TestCloneKilled(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// Whatever happens below, release what the killed clone left mounted
+	// and attached, before the source system is taken down.
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		opt := Options{Root: s.Root, Target: target}
+		opt.defaults()
+		if err := releaseStale(context.Background(), opt, report.Discard); err != nil {
+			t.Error(err)
+		}
+	})
 	// Kill it with SIGKILL as soon as it copies: its record says cloning.
 	cloneRoot := filepath.Join(s.Root, bootenv.MountsDir, ".clone-sysimage_001/0")
 	deadline := time.Now().Add(60 * time.Second)
