@@ -99,9 +99,14 @@ func (m Machine) Activate(ctx context.Context, opt ActivateOptions, r report.Rep
 		return err
 	}
 	if next.Trial == "" {
+		if err := m.setBootNext(nil, r); err != nil {
+			return err
+		}
 		if err := m.putFirst(imageNamed(st, next.Next), r); err != nil {
 			return err
 		}
+	} else if err := m.setBootNext(target, r); err != nil {
+		return err
 	}
 	r.Step("Done: %s", what)
 	return nil

@@ -108,3 +108,49 @@ func (m Machine) putFirst(img *Image, r interface{ Note(string, ...any) }) error
 	r.Note("BootOrder unchanged: no boot entry in it for the ESP of %s", img.Name)
 	return nil
 }
+
+// entryOf finds the BootOrder entry that boots from img's ESP.
+func (m Machine) entryOf(v EFIVars, img *Image) (uint16, LoadOption, bool, error) {
+	hd, err := m.espPartition(img)
+	if err != nil {
+		return 0, LoadOption{}, false, nil
+	}
+	entries, order, err := BootEntries(v)
+	if err != nil {
+		return 0, LoadOption{}, false, err
+	}
+	for _, n := range order {
+		if e := entries[n]; strings.EqualFold(e.Disk.PartGUID, hd.PartGUID) {
+			return n, e, true, nil
+		}
+	}
+	return 0, LoadOption{}, false, nil
+}
+
+// setBootNext makes the firmware start img's disk at the next boot only
+// (BootNext), or (img nil) removes BootNext. UEFI firmware may connect
+// only the disk it boots, so a trial image is started from its own
+// disk's GRUB: once. If it does not come up, the firmware's next boot
+// goes by BootOrder to the last good image.
+func (m Machine) setBootNext(img *Image, r interface{ Note(string, ...any) }) error {
+	v := m.efiVars()
+	if v == nil {
+		return nil
+	}
+	if img == nil {
+		return v.Delete("BootNext")
+	}
+	n, e, ok, err := m.entryOf(v, img)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		r.Note("BootNext not set: no boot entry for the ESP of %s", img.Name)
+		return nil
+	}
+	if err := v.Set("BootNext", EncodeBootOrder([]uint16{n})); err != nil {
+		return fmt.Errorf("writing BootNext: %w", err)
+	}
+	r.Note("BootNext: %s (%s)", BootVar(n), e.Description)
+	return nil
+}

@@ -263,6 +263,7 @@ func decodeGUID(b []byte) string {
 type EFIVars interface {
 	Get(name string) ([]byte, error)
 	Set(name string, data []byte) error
+	Delete(name string) error // a missing variable is no error
 	List() ([]string, error)
 }
 
@@ -293,6 +294,35 @@ func (v EFIVarFS) Get(name string) ([]byte, error) {
 // Set implements EFIVars. efivarfs makes most variables immutable; the
 // flag is cleared first. The value goes in one write, as efivarfs wants.
 func (v EFIVarFS) Set(name string, data []byte) error {
+	if err := v.mutable(name); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(v.path(name), os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("writing EFI variable %s: %w", name, err)
+	}
+	buf := make([]byte, 4, 4+len(data))
+	binary.LittleEndian.PutUint32(buf, efiAttrs)
+	if _, err := f.Write(append(buf, data...)); err != nil {
+		f.Close()
+		return fmt.Errorf("writing EFI variable %s: %w", name, err)
+	}
+	return f.Close()
+}
+
+// Delete implements EFIVars.
+func (v EFIVarFS) Delete(name string) error {
+	if err := v.mutable(name); err != nil {
+		return err
+	}
+	if err := os.Remove(v.path(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("deleting EFI variable %s: %w", name, err)
+	}
+	return nil
+}
+
+// mutable clears the immutable flag efivarfs puts on most variables.
+func (v EFIVarFS) mutable(name string) error {
 	p := v.path(name)
 	if f, err := os.Open(p); err == nil {
 		flags, err := unix.IoctlGetUint32(int(f.Fd()), unix.FS_IOC_GETFLAGS)
@@ -304,17 +334,7 @@ func (v EFIVarFS) Set(name string, data []byte) error {
 			return fmt.Errorf("making EFI variable %s writable: %w", name, err)
 		}
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE, 0o644)
-	if err != nil {
-		return fmt.Errorf("writing EFI variable %s: %w", name, err)
-	}
-	buf := make([]byte, 4, 4+len(data))
-	binary.LittleEndian.PutUint32(buf, efiAttrs)
-	if _, err := f.Write(append(buf, data...)); err != nil {
-		f.Close()
-		return fmt.Errorf("writing EFI variable %s: %w", name, err)
-	}
-	return f.Close()
+	return nil
 }
 
 // List implements EFIVars: the names of the global vendor's variables.

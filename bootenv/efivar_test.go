@@ -159,4 +159,13 @@ func TestEFIVarFS(t *testing.T) {
 	if !reflect.DeepEqual(order, []uint16{0x1a}) || !reflect.DeepEqual(entries[0x1a], o) || len(entries) != 1 {
 		t.Errorf("BootEntries = %v %v", entries, order)
 	}
+	if err := v.Delete("BootOrder"); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Delete("BootNext"); err != nil {
+		t.Errorf("deleting a missing variable: %v", err)
+	}
+	if _, order, _ := BootEntries(v); len(order) != 0 {
+		t.Errorf("BootOrder %v after Delete", order)
+	}
 }

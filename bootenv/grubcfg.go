@@ -139,7 +139,6 @@ func (m Menu) Encode() ([]byte, error) {
 	w("\t\tif [ -n \"$drd_tries\" ]; then")
 	w("\t\t\tif save_env --file \"$drd_best\" drd_tries; then")
 	w("\t\t\t\tset drd_boot=\"$drd_best_trial\"")
-	w("\t\t\t\tset drd_panic=panic=%d", m.Panic)
 	w("\t\t\tfi")
 	w("\t\tfi")
 	w("\tfi")
@@ -151,6 +150,9 @@ func (m Menu) Encode() ([]byte, error) {
 		w("\t\tfi")
 		w("\tfi")
 	}
+	w("\tif [ \"$drd_boot\" = \"$drd_best_trial\" ]; then")
+	w("\t\tset drd_panic=panic=%d", m.Panic)
+	w("\tfi")
 	w("\tset default=\"drd-$drd_boot\"")
 	w("\tset fallback=\"drd-$drd_best_next drd-$drd_self\"")
 	for _, im := range m.Images {

@@ -91,7 +91,7 @@ func Assess(cur BootState, have bool, booted string) Assessment {
 	case cur.Trial != "":
 		reason := fmt.Sprintf("its trial boot did not come up (%s tries used: kernel panic, hang or failed start-up); %s booted instead", triesUsed(cur), booted)
 		if cur.Tries > 0 {
-			reason = fmt.Sprintf("the boot loader could not start it; %s booted instead", booted)
+			reason = fmt.Sprintf("its trial boot did not come up, or the boot loader could not start it (%d tries left); %s booted instead", cur.Tries, booted)
 		}
 		w := BootState{Seq: cur.Seq + 1, Next: cur.Next}
 		if cur.Next == "" {

@@ -60,7 +60,7 @@ func TestAssess(t *testing.T) {
 		{"trial used up", BootState{Seq: 5, Next: "sysimage_000", Trial: "sysimage_001", Tries: 0}, true, "sysimage_000",
 			&BootState{Seq: 6, Next: "sysimage_000"}, false, Bad, "sysimage_001", "did not come up"},
 		{"trial entry failed", trial, true, "sysimage_000",
-			&BootState{Seq: 6, Next: "sysimage_000"}, false, Bad, "sysimage_001", "could not start"},
+			&BootState{Seq: 6, Next: "sysimage_000"}, false, Bad, "sysimage_001", "could not start it (1 tries left)"},
 		{"target booted", BootState{Seq: 2, Next: "sysimage_001"}, true, "sysimage_001", nil, false, "", "sysimage_001", ""},
 		{"target missing", BootState{Seq: 2, Next: "sysimage_000"}, true, "sysimage_001", nil, false, "", "sysimage_001", "could not be started"},
 	} {
