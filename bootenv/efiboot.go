@@ -3,6 +3,7 @@ package bootenv
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/drd-linux/drd/images"
@@ -38,12 +39,12 @@ func (m Machine) efiVars() EFIVars {
 // AddBootEntry makes (or rewrites) the Boot#### entry that boots file
 // from the partition hd, and puts it into BootOrder: first if first,
 // else last. It returns the entry's number.
-func AddBootEntry(v EFIVars, desc string, hd HardDrive, file string, first bool) (uint16, error) {
+func AddBootEntry(v EFIVars, desc string, prefix []byte, hd HardDrive, file string, first bool) (uint16, error) {
 	entries, order, err := BootEntries(v)
 	if err != nil {
 		return 0, err
 	}
-	want := LoadOption{Active: true, Description: desc, Disk: hd, File: file}
+	want := LoadOption{Active: true, Description: desc, Prefix: prefix, Disk: hd, File: file}
 	num, newOrder := PlaceEntry(entries, order, want, first)
 	data, err := want.Encode()
 	if err != nil {
@@ -153,4 +154,19 @@ func (m Machine) setBootNext(img *Image, r interface{ Note(string, ...any) }) er
 	}
 	r.Note("BootNext: %s (%s)", BootVar(n), e.Description)
 	return nil
+}
+
+// DiskPrefix is the bus path of a virtio disk on PCI (/dev/vdc) for a
+// full-path boot entry, or nil: other disks get the short form HD()/File()
+// that every firmware expands by itself.
+func DiskPrefix(sysDir, disk string) []byte {
+	dev, err := filepath.EvalSymlinks(filepath.Join(sysDir, "block", filepath.Base(disk), "device"))
+	if err != nil || !strings.Contains(filepath.Base(dev), "virtio") {
+		return nil
+	}
+	p, err := PCIPath(dev)
+	if err != nil {
+		return nil
+	}
+	return p
 }

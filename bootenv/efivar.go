@@ -28,6 +28,7 @@ const loadOptionActive = 0x1
 type LoadOption struct {
 	Active      bool
 	Description string
+	Prefix      []byte    // device path nodes before HD(): the disk's bus path (PciRoot/Pci), or nil for a short-form path
 	Disk        HardDrive // where the loader is: a GPT partition
 	File        string    // the loader's path on it: \EFI\debian\grubx64.efi
 	Other       []byte    // device path nodes drd does not decode, kept as they were
@@ -61,6 +62,7 @@ func (o LoadOption) Encode() ([]byte, error) {
 		return nil, fmt.Errorf("boot entry %q: loader path %q must start with a backslash", o.Description, o.File)
 	}
 	var path bytes.Buffer
+	path.Write(o.Prefix)
 	hd := make([]byte, 42)
 	hd[0], hd[1] = dpMedia, dpHardDrive
 	binary.LittleEndian.PutUint16(hd[2:], 42)
@@ -139,6 +141,8 @@ func DecodeLoadOption(b []byte) (LoadOption, error) {
 				return o, fmt.Errorf("boot entry %q: file path: %w", desc, err)
 			}
 			o.File = f
+		case o.Disk.PartGUID == "" && o.File == "":
+			o.Prefix = append(o.Prefix, node...)
 		default:
 			o.Other = append(o.Other, node...)
 		}
@@ -390,3 +394,35 @@ func BootEntries(v EFIVars) (map[uint16]LoadOption, []uint16, error) {
 
 // fsImmutableFL is FS_IMMUTABLE_FL of linux/fs.h.
 const fsImmutableFL = 0x10
+
+// PCIPath is the device path of a disk on PCI: PciRoot(bus)/Pci(dev,fn)...
+// from the sysfs path of its PCI device (/sys/devices/pci0000:00/0000:00:03.0).
+// With it a Boot#### entry names the disk in full, and the firmware
+// connects it even when it connects only the disks of its boot order.
+func PCIPath(sysDevice string) ([]byte, error) {
+	parts := strings.Split(filepath.Clean(sysDevice), "/")
+	var b bytes.Buffer
+	root := false
+	for _, p := range parts {
+		var dom, bus, dev, fn uint32
+		if !root {
+			if n, _ := fmt.Sscanf(p, "pci%04x:%02x", &dom, &bus); n == 2 {
+				node := make([]byte, 12)
+				node[0], node[1] = 0x02, 0x01 // ACPI, ACPI device path
+				binary.LittleEndian.PutUint16(node[2:], 12)
+				binary.LittleEndian.PutUint32(node[4:], 0x0a0341d0) // EISA PNP0A03: PCI root bridge
+				binary.LittleEndian.PutUint32(node[8:], bus)
+				b.Write(node)
+				root = true
+			}
+			continue
+		}
+		if n, _ := fmt.Sscanf(p, "%04x:%02x:%02x.%1x", &dom, &bus, &dev, &fn); n == 4 {
+			b.Write([]byte{0x01, 0x01, 6, 0, byte(fn), byte(dev)}) // hardware, PCI
+		}
+	}
+	if !root || b.Len() == 12 {
+		return nil, fmt.Errorf("%s is not a PCI device path", sysDevice)
+	}
+	return b.Bytes(), nil
+}

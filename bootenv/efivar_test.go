@@ -66,7 +66,7 @@ func TestLoadOptionFirmwareEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Description != "EFI Internal Shell" || o.Disk.PartGUID != "" || len(o.Other) != 40 || len(o.Optional) != 4 {
+	if o.Description != "EFI Internal Shell" || o.Disk.PartGUID != "" || len(o.Prefix) != 40 || len(o.Optional) != 4 {
 		t.Errorf("decoded %+v", o)
 	}
 }
@@ -167,5 +167,35 @@ func TestEFIVarFS(t *testing.T) {
 	}
 	if _, order, _ := BootEntries(v); len(order) != 0 {
 		t.Errorf("BootOrder %v after Delete", order)
+	}
+}
+
+// TestLoadOptionFullPath: PciRoot(0x0)/Pci(0x3,0x0)/HD(...)/File(...), as
+// efibootmgr prints a full path; worked out by hand from the spec (10.3.2.1
+// PCI, 10.3.3 ACPI).
+func TestLoadOptionFullPath(t *testing.T) {
+	prefix, err := PCIPath("/sys/devices/pci0000:00/0000:00:03.0/virtio2/block/vdc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hex.EncodeToString(prefix); got != "02010c00d041030a00000000"+"010106000003" {
+		t.Fatalf("PCIPath = %s", got)
+	}
+	behind, _ := PCIPath("/sys/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/nvme/nvme0")
+	if hex.EncodeToString(behind) != "02010c00d041030a00000000"+"01010600001c"+"010106000000" {
+		t.Errorf("PCIPath behind a bridge = %x", behind)
+	}
+	if _, err := PCIPath("/sys/devices/virtual/block/loop0"); err == nil {
+		t.Error("a loop device has a PCI path")
+	}
+	o := LoadOption{Active: true, Description: "A", File: `\B`, Prefix: prefix,
+		Disk: HardDrive{Number: 1, Start: 0x800, Size: 0x40000, PartGUID: "01020304-0506-0708-090a-0b0c0d0e0f10"}}
+	b, err := o.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := DecodeLoadOption(b)
+	if err != nil || !reflect.DeepEqual(back, o) {
+		t.Errorf("round trip: %+v, %v", back, err)
 	}
 }
