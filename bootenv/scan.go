@@ -186,24 +186,48 @@ func (m Machine) readImage(ctx context.Context, d BlockDev, mounts []MountInfo) 
 			return img, read(mi.MountPoint)
 		}
 	}
-	// Read it through a read-only loop device of its own: a mount of the
-	// device itself would make a clone that is about to mount it fail
-	// (EBUSY), and a loop device is another block device to the kernel.
-	loop, err := images.AttachLoop(d.Path, true)
+	// First through a read-only loop device of its own, without journal
+	// replay: a mount of the device itself would make a clone that is
+	// about to mount it fail (EBUSY), and a loop device is another block
+	// device to the kernel. A file system whose journal holds changes (an
+	// image that was booted and not shut down cleanly) reads inconsistent
+	// that way: then mount the device read-only, which replays the journal.
+	err := withLoopMount(d, read)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", d.Path, err)
-	}
-	defer images.DetachLoop(loop)
-	dir, err := os.MkdirTemp("", "drd-scan-")
-	if err != nil {
+		if err2 := withMount(d.Path, d.FSType, "", read); err2 == nil {
+			return img, nil
+		}
 		return nil, err
 	}
+	return img, nil
+}
+
+// withLoopMount mounts d read-only through a loop device and calls f.
+func withLoopMount(d BlockDev, f func(dir string) error) error {
+	loop, err := images.AttachLoop(d.Path, true)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", d.Path, err)
+	}
+	defer images.DetachLoop(loop)
+	if err := withMount(loop, d.FSType, readOnlyData(d.FSType), f); err != nil {
+		return fmt.Errorf("reading %s (through %s): %w", d.Path, loop, err)
+	}
+	return nil
+}
+
+// withMount mounts dev read-only at a private temporary directory, calls
+// f with it and unmounts.
+func withMount(dev, fsType, data string, f func(dir string) error) error {
+	dir, err := os.MkdirTemp("", "drd-scan-")
+	if err != nil {
+		return err
+	}
 	defer os.Remove(dir)
-	if err := unix.Mount(loop, dir, d.FSType, unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID|unix.MS_NOEXEC, readOnlyData(d.FSType)); err != nil {
-		return nil, fmt.Errorf("mounting %s (through %s) read-only: %w", d.Path, loop, err)
+	if err := unix.Mount(dev, dir, fsType, unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID|unix.MS_NOEXEC, data); err != nil {
+		return fmt.Errorf("mounting %s read-only: %w", dev, err)
 	}
 	defer unix.Unmount(dir, 0)
-	return img, read(dir)
+	return f(dir)
 }
 
 // readOnlyData keeps a read-only mount from writing: no journal replay.
