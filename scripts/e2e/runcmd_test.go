@@ -75,8 +75,9 @@ test -x "$m/usr/sbin/nginx"
 test ! -e "$m/usr/sbin/policy-rc.d"
 test ! -e "$m` + depotDir + `"`)
 	vm.MustRun("drd umount")
-	// The records: the event log of the booted system, the image's history.
-	ev := vm.MustRun("tail -n 1 /var/opt/drd/log/event.log")
+	// The records: the runcmd record in the booted system's event log (drd
+	// mount and umount wrote theirs after it), the image's history.
+	ev := vm.MustRun(`grep 'TYPE="runcmd"' /var/opt/drd/log/event.log | tail -n 1`)
 	for _, w := range []string{`TYPE="runcmd"`, `NAME="e2e-nginx"`, `NOTES="web tier"`, `USER="root"`, "nginx-light=", `FAIL=""`} {
 		if !strings.Contains(ev, w) {
 			t.Errorf("event record lacks %s:\n%s", w, ev)
