@@ -17,15 +17,8 @@ import (
 )
 
 func TestMountUmountImageFile(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: loop devices and mounts")
-	}
+	s := testsys.ForTest(t, testsys.Options{})
 	ctx := context.Background()
-	s, err := testsys.Build(ctx, t.TempDir(), testsys.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
 	os.WriteFile(filepath.Join(s.Root, "etc/motd"), []byte("patched later\n"), 0o644)
 	target := filepath.Join(t.TempDir(), "clone.img")
 	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: target}, report.Func(t.Logf)); err != nil {

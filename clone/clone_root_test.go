@@ -34,17 +34,8 @@ func requireRoot(t *testing.T) {
 // files in /boot and a boot loader in its (unmounted) ESP.
 func buildSource(t *testing.T) *testsys.System {
 	t.Helper()
-	requireRoot(t)
 	ctx := context.Background()
-	s, err := testsys.Build(ctx, t.TempDir(), testsys.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	s := testsys.ForTest(t, testsys.Options{})
 	if err := fillEveryKind(s.Root); err != nil {
 		t.Fatal(err)
 	}
@@ -430,13 +421,8 @@ func TestInterruptedCloneIsBrokenThenRecovers(t *testing.T) {
 }
 
 func TestCloneXFSRoot(t *testing.T) {
-	requireRoot(t)
 	ctx := context.Background()
-	s, err := testsys.Build(ctx, t.TempDir(), testsys.Options{RootFS: "xfs"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := testsys.ForTest(t, testsys.Options{RootFS: "xfs"})
 	if err := fillEveryKind(s.Root); err != nil {
 		t.Fatal(err)
 	}

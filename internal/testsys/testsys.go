@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
 
 	"golang.org/x/sys/unix"
 
@@ -214,4 +215,23 @@ func output(ctx context.Context, argv ...string) (string, error) {
 		return "", fmt.Errorf("running %q: %w\n%s", strings.Join(argv, " "), err, stderr)
 	}
 	return strings.TrimSpace(string(out)), nil
+}
+
+// ForTest builds a System for a root test in t's temporary directory and
+// takes it down when the test ends; it skips the test when not root.
+func ForTest(t testing.TB, opt Options) *System {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: loop devices and mounts")
+	}
+	s, err := Build(context.Background(), t.TempDir(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
 }
