@@ -35,7 +35,7 @@ e2e:
 
 # The scenarios CI runs. Left out until they pass: TestActivate/uefi and
 # TestActivateLostDisk/uefi (OVMF drops the clone's boot entry, docs/boot.md).
-E2E_CI = TestSmoke$$|TestActivate$$/bios|TestLVM$$|TestRuncmd$$
+E2E_CI = TestHarness$$|TestUEFI$$|TestSmoke$$|TestActivate$$/bios|TestLVM$$|TestRuncmd$$
 .PHONY: e2e-ci
 e2e-ci:
 	DRD_E2E=1 go test -count=1 -v -timeout 30m -run 'TestImages' ./scripts/e2e
