@@ -88,17 +88,9 @@ func (e *engine) copyFile(w *worker, sfd, dfd int, rel, name string) error {
 		return nil
 	}
 
-	var le *linkEntry
-	if st.Nlink > 1 {
-		var first bool
-		le, first = e.links.claim(st.Ino)
-		if !first {
-			done, err := e.linkName(le, dfd, crel, name, st.Ino)
-			if done || err != nil {
-				return err
-			}
-			le = nil // no first copy: copy this name on its own
-		}
+	le, done, err := e.claimLink(dfd, crel, name, &st)
+	if done || err != nil {
+		return err
 	}
 	published := false
 	if le != nil {

@@ -2,6 +2,8 @@ package copyfs
 
 import (
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // linkTable maps each multiply-linked source inode (the source is one
@@ -49,4 +51,23 @@ func (e *engine) waitLink(le *linkEntry) (string, bool) {
 	case <-e.ctx.Done():
 		return "", false
 	}
+}
+
+// claimLink takes the hard-link group of a source entry with several
+// names. It returns the group's entry when this name is to make the
+// group's first copy; done when this name was linked to a copy made
+// already; neither when the entry has one name, or the first copy failed
+// and this name is copied on its own.
+func (e *engine) claimLink(dfd int, crel, name string, st *unix.Stat_t) (le *linkEntry, done bool, err error) {
+	if st.Nlink <= 1 {
+		return nil, false, nil
+	}
+	le, first := e.links.claim(st.Ino)
+	if first {
+		return le, false, nil
+	}
+	if done, err := e.linkName(le, dfd, crel, name, st.Ino); done || err != nil {
+		return nil, true, err
+	}
+	return nil, false, nil
 }
