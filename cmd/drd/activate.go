@@ -18,20 +18,14 @@ func init() {
 		preview:   true,
 		locks:     true,
 		options:   activateSpecs,
-		check: func(inv *invocation) error {
-			if t := inv.opts.Int("tries"); t < 1 || t > bootenv.MaxTries {
-				return fmt.Errorf("-x tries=%d: want 1 to %d", t, bootenv.MaxTries)
-			}
-			return nil
-		},
-		run: runActivate,
+		run:       runActivate,
 	})
 }
 
 // activateSpecs are the extended options of drd activate.
 var activateSpecs = []options.Spec{
 	{Name: "trial", Type: options.Bool, Default: "false", Help: "boot the image on trial: the next boots only, counted; it becomes the boot target once its health checks pass"},
-	{Name: "tries", Type: options.Int, Default: "2", Help: "trial boots before GRUB returns to the booted image (1 to 9)"},
+	{Name: "tries", Type: options.Int, Default: "2", Help: "trial boots before GRUB returns to the booted image (1 to 9)", Min: 1, Max: bootenv.MaxTries},
 	{Name: "force", Type: options.Bool, Default: "false", Help: "activate an image that failed its trial boot"},
 	{Name: "reboot", Type: options.Bool, Default: "false", Help: "reboot when done"},
 }

@@ -79,26 +79,40 @@ func TestCloneOptions(t *testing.T) {
 	if err := os.WriteFile(optfile, []byte("# from a runbook\noverwrite=true\nexclude=/var/tmp\nexclude=/srv/cache\nimage_size=4G\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	const siteConf = "clone.snapshot=never\nclone.image_size=40G\nclone.exclude=/var/cache\nclone.esp=true\nactivate.tries=3\n"
 	tests := []struct {
 		name string
+		conf string // the root's etc/drd/drd.conf, if any
 		args []string
 		want clone.Options
 	}{
-		{"defaults", []string{"clone", "-t", "/dev/vdb"},
+		{"defaults", "", []string{"clone", "-t", "/dev/vdb"},
 			clone.Options{Target: "/dev/vdb", Snapshot: "auto"}},
-		{"preview", []string{"clone", "-p", "-t", "/dev/vdb"},
+		{"drd.conf over built-in defaults", siteConf, []string{"clone", "-t", "/dev/vdb"},
+			clone.Options{Target: "/dev/vdb", ESP: true, ImageSize: 40 << 30, Exclude: []string{"/var/cache"}, Snapshot: "never"}},
+		{"option file and command line over drd.conf", siteConf, []string{"clone", "-t", "/dev/vdb", "-X", optfile, "-x", "esp=false"},
+			clone.Options{Target: "/dev/vdb", Overwrite: true, ImageSize: 4 << 30, Exclude: []string{"/var/tmp", "/srv/cache"}, Snapshot: "never"}},
+		{"preview", "", []string{"clone", "-p", "-t", "/dev/vdb"},
 			clone.Options{Target: "/dev/vdb", Preview: true, Snapshot: "auto"}},
-		{"long target, options", []string{"clone", "--target", "/srv/c.img", "-x", "image_size=8G", "-x", "esp=true", "-x", "exclude=/home/a,b", "-x", "exclude=/tmp", "-x", "snapshot=never"},
+		{"long target, options", "", []string{"clone", "--target", "/srv/c.img", "-x", "image_size=8G", "-x", "esp=true", "-x", "exclude=/home/a,b", "-x", "exclude=/tmp", "-x", "snapshot=never"},
 			clone.Options{Target: "/srv/c.img", ImageSize: 8 << 30, ESP: true, Exclude: []string{"/home/a,b", "/tmp"}, Snapshot: "never"}},
-		{"option file, command line wins", []string{"clone", "-t", "/dev/vdb", "-X", optfile, "-x", "image_size=1G", "-x", "exclude=/x"},
+		{"option file, command line wins", "", []string{"clone", "-t", "/dev/vdb", "-X", optfile, "-x", "image_size=1G", "-x", "exclude=/x"},
 			clone.Options{Target: "/dev/vdb", Overwrite: true, ImageSize: 1 << 30, Exclude: []string{"/x"}, Snapshot: "auto"}},
-		{"flags after the target and -pvq", []string{"clone", "-t", "/dev/vdb", "-pvq"},
+		{"flags after the target and -pvq", "", []string{"clone", "-t", "/dev/vdb", "-pvq"},
 			clone.Options{Target: "/dev/vdb", Preview: true, Snapshot: "auto"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fake{}
 			root := t.TempDir()
+			if tt.conf != "" {
+				if err := os.MkdirAll(filepath.Join(root, "etc/drd"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(root, confFile), []byte(tt.conf), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if code, _, _ := drd(t, f, root, tt.args...); code != 0 {
 				t.Fatalf("exit code %d", code)
 			}
@@ -227,7 +241,7 @@ func TestLogUnwritableWarns(t *testing.T) {
 
 func TestExtendedOptionSpecsAreValid(t *testing.T) {
 	for _, c := range sortedCommands() {
-		if _, err := options.Parse(c.options, nil, nil); err != nil {
+		if _, err := options.Parse(c.options, options.Defaults{}, nil, nil); err != nil {
 			t.Errorf("%s: %v", c.name, err)
 		}
 		if c.what == "" || c.usage == "" || c.run == nil {

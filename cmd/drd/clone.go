@@ -26,11 +26,6 @@ func init() {
 			if inv.cmd.String("t") == "" {
 				return errors.New("no target: give -t DISK or -t IMAGE_FILE")
 			}
-			switch s := inv.opts.String("snapshot"); s {
-			case clone.SnapshotAuto, clone.SnapshotAlways, clone.SnapshotNever:
-			default:
-				return fmt.Errorf("-x snapshot=%s: want auto, always or never", s)
-			}
 			return nil
 		},
 		run: runClone,
@@ -43,7 +38,8 @@ var cloneSpecs = []options.Spec{
 	{Name: "esp", Type: options.Bool, Default: "false", Help: "give the clone an EFI system partition even if the booted image has none"},
 	{Name: "image_size", Type: options.Size, Default: "0", Help: "size of a new image file (8G, 500M); 0: from the space in use"},
 	{Name: "exclude", Type: options.List, Help: "a path in the image whose contents are not copied; repeat for more"},
-	{Name: "snapshot", Type: options.String, Default: "auto", Help: "root on LVM: copy from LVM snapshots taken together: auto (when the volume group has room; else two passes and a warning), always (an error if it has no room), never"},
+	{Name: "snapshot", Type: options.String, Default: "auto", Help: "root on LVM: copy from LVM snapshots taken together: auto (when the volume group has room; else two passes and a warning), always (an error if it has no room), never",
+		Choices: []string{clone.SnapshotAuto, clone.SnapshotAlways, clone.SnapshotNever}},
 }
 
 func runClone(ctx context.Context, inv *invocation) error {

@@ -52,6 +52,7 @@ type invocation struct {
 	preview bool
 	level   int // console.Default + count(-v) - count(-q)
 	opts    options.Values
+	conf    string // which defaults drd.conf gave, for the log; "" if none
 	stdout  io.Writer
 	r       report.Reporter
 }
@@ -115,12 +116,28 @@ func (c *command) cli(env *env) *cli.Command {
 // request was answered already (-x -?).
 func (c *command) parse(cmd *cli.Command, env *env) (*invocation, error) {
 	name := "drd " + c.name
+	root, err := rootDir(cmd)
+	if err != nil {
+		return nil, err
+	}
+	var defaults options.Defaults // from drd.conf, for a command with extended options
+	if len(c.options) > 0 {
+		conf, err := readConf(name, root)
+		if err != nil {
+			return nil, err
+		}
+		defaults = conf.For(c.name)
+	}
 	xs := cmd.StringSlice("x")
 	if options.WantsHelp(xs) {
-		if len(c.options) == 0 {
+		switch {
+		case len(c.options) == 0:
 			fmt.Fprintf(env.stdout, "%s has no extended options.\n", name)
-		} else {
-			fmt.Fprintf(env.stdout, "Extended options of %s (-x name=value, or name=value lines in a -X file):\n%s", name, options.Help(c.options))
+		default:
+			fmt.Fprintf(env.stdout, "Extended options of %s (-x name=value, or name=value lines in a -X file):\n%s", name, options.Help(c.options, defaults))
+			if len(defaults.Set()) > 0 {
+				fmt.Fprintf(env.stdout, "Defaults marked drd.conf are set in %s; -X and -x win over them.\n", confPath(root))
+			}
 		}
 		return nil, nil
 	}
@@ -131,7 +148,7 @@ func (c *command) parse(cmd *cli.Command, env *env) (*invocation, error) {
 			return nil, &usageError{cmd: name, err: fmt.Errorf("reading option file: %w", err)}
 		}
 	}
-	opts, err := options.Parse(c.options, xs, file)
+	opts, err := options.Parse(c.options, defaults, xs, file)
 	if err != nil {
 		var fe *options.FileError
 		if errors.As(err, &fe) {
@@ -142,10 +159,6 @@ func (c *command) parse(cmd *cli.Command, env *env) (*invocation, error) {
 	if n := cmd.NArg(); n > c.maxArgs {
 		return nil, usagef(name, "too many arguments: %q", cmd.Args().Slice()[c.maxArgs:])
 	}
-	root, err := rootDir(cmd)
-	if err != nil {
-		return nil, err
-	}
 	inv := &invocation{
 		sys:     env.sys,
 		cmd:     cmd,
@@ -154,6 +167,7 @@ func (c *command) parse(cmd *cli.Command, env *env) (*invocation, error) {
 		preview: c.preview && cmd.Bool("p"),
 		level:   console.Default + cmd.Count("v") - cmd.Count("q"),
 		opts:    opts,
+		conf:    confNote(root, defaults),
 		stdout:  env.stdout,
 	}
 	if c.check != nil {
@@ -185,6 +199,9 @@ func (c *command) execute(ctx context.Context, inv *invocation, env *env) error 
 	con.Begin(c.what, env.sys.user)
 	if logErr != nil {
 		con.Warn("not writing the log: %v", logErr)
+	}
+	if inv.conf != "" {
+		con.Note("%s", inv.conf)
 	}
 	var err error
 	if c.locks {

@@ -25,9 +25,6 @@ func init() {
 			if len(inv.args) == 0 {
 				return errors.New("no command: give the command to run, e.g. drd runcmd apt-get install -y PACKAGE")
 			}
-			if f := inv.opts.String("report"); f != "text" && f != "json" {
-				return fmt.Errorf("-x report=%s: want text or json", f)
-			}
 			for _, d := range inv.opts.List("depot") {
 				if !filepath.IsAbs(d) {
 					return fmt.Errorf("-x depot=%s: give the directory as an absolute path, the path it has in the runcmd environment too", d)
@@ -46,7 +43,7 @@ var runcmdSpecs = []options.Spec{
 	{Name: "network", Type: options.Bool, Default: "true", Help: "share the booted system's network (apt needs it for remote repositories); false: no network in the runcmd environment"},
 	{Name: "allow_unsafe", Type: options.Bool, Default: "false", Help: "run a command, or install packages, that are not DRD-safe anyway (warned, exit code 2)"},
 	{Name: "precheck_only", Type: options.Bool, Default: "false", Help: "find the packages the command installs or removes, judge them, print the report and stop: nothing is installed"},
-	{Name: "report", Type: options.String, Default: "text", Help: "format of the DRD-safe report on standard output (precheck_only, refusals): text or json"},
+	{Name: "report", Type: options.String, Default: "text", Help: "format of the DRD-safe report on standard output (precheck_only, refusals): text or json", Choices: []string{"text", "json"}},
 	{Name: "name", Type: options.String, Help: "the change's name in the event log (default: the image's name)"},
 	{Name: "note", Type: options.String, Help: "a note for the event log"},
 }

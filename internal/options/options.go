@@ -1,8 +1,9 @@
 // Package options parses a command's extended options: the -x name=value
-// arguments and the name=value lines of a -X option file. Each command
-// declares its options as data (a []Spec); Parse checks every name, type and
-// value against them and returns typed Values. The package is pure: it reads
-// no file and knows no command.
+// arguments, the name=value lines of a -X option file and the
+// command.name=value defaults of drd.conf. Each command declares its
+// options as data (a []Spec); Parse and ParseConf check every name, type
+// and value against them and return typed Values. The package is pure: it
+// reads no file and knows no command.
 package options
 
 import (
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Type of an extended option's value.
@@ -17,11 +19,12 @@ type Type int
 
 // The types an extended option can have.
 const (
-	Bool   Type = iota // true or false (also yes/no, 1/0); a bare name means true
-	Int                // a decimal integer
-	Size               // bytes, with an optional unit: 8G, 500M, 1.5T
-	String             // any text, possibly empty
-	List               // repeatable: every occurrence adds one string
+	Bool     Type = iota // true or false (also yes/no, 1/0); a bare name means true
+	Int                  // a decimal integer
+	Size                 // bytes, with an optional unit: 8G, 500M, 1.5T
+	String               // any text, possibly empty
+	List                 // repeatable: every occurrence adds one string
+	Duration             // a positive Go duration: 90s, 5m, 1h30m
 )
 
 func (t Type) String() string {
@@ -36,6 +39,8 @@ func (t Type) String() string {
 		return "string"
 	case List:
 		return "list"
+	case Duration:
+		return "duration"
 	}
 	return fmt.Sprintf("Type(%d)", int(t))
 }
@@ -46,29 +51,66 @@ type Spec struct {
 	Type    Type
 	Default string // as it would be written after "=": "false", "0", "8G"; "" for an empty list
 	Help    string // one line
+
+	// What a value must be, besides of its type: for a String, one of
+	// Choices (if any); for an Int, Min to Max (unless both are 0).
+	Choices  []string
+	Min, Max int64
 }
 
 // Values are the parsed extended options of one command: the defaults of its
-// Specs, then the option file, then the command line.
+// Specs, then drd.conf, then the option file, then the command line.
 type Values struct {
 	specs map[string]Spec
-	vals  map[string]any // bool, int64 (Int and Size), string, []string
+	vals  map[string]any // bool, int64 (Int and Size), string, []string, time.Duration
 	set   map[string]bool
 }
 
 // Parse checks the -x arguments of cmdline (each "name=value", or "name"
 // alone for a bool) and the contents of a -X option file (nil if none)
-// against specs, and returns the values of every option.
+// against specs, and returns the values of every option. Defaults are the
+// command's entries of drd.conf (the zero Defaults if none).
 //
-// The command line wins over the file: an option given on the command line
-// takes that value whatever the file says. For a List, the occurrences on the
-// command line replace the file's list as a whole (so "-x exclude=" empties
-// it); occurrences in one source accumulate in order, empty values adding
-// nothing.
+// Precedence, lowest first: the Spec's built-in default, drd.conf, the -X
+// file, the command line. An option takes the value of the highest source
+// that gives it. For a List, the occurrences in one source replace those
+// of lower sources as a whole (so "-x exclude=" empties it); occurrences
+// in one source accumulate in order, empty values adding nothing.
 //
 // Errors name the option and the value; errors in the file are a
 // *FileError, for the caller to add the file's name.
-func Parse(specs []Spec, cmdline []string, file []byte) (Values, error) {
+func Parse(specs []Spec, defaults Defaults, cmdline []string, file []byte) (Values, error) {
+	v, err := newValues(specs)
+	if err != nil {
+		return Values{}, err
+	}
+	fromConf := map[string][]string{}
+	for _, e := range defaults.entries {
+		if err := v.assign(e.text, fromConf); err != nil {
+			return Values{}, &FileError{Line: e.line, Err: err}
+		}
+	}
+	entries, err := splitFile(file)
+	if err != nil {
+		return Values{}, err
+	}
+	fromFile := map[string][]string{}
+	for _, e := range entries {
+		if err := v.assign(e.text, fromFile); err != nil {
+			return Values{}, &FileError{Line: e.line, Err: err}
+		}
+	}
+	fromCmdline := map[string][]string{}
+	for _, arg := range cmdline {
+		if err := v.assign(arg, fromCmdline); err != nil {
+			return Values{}, err
+		}
+	}
+	return v, nil
+}
+
+// newValues checks specs and returns their built-in defaults.
+func newValues(specs []Spec) (Values, error) {
 	v := Values{
 		specs: make(map[string]Spec, len(specs)),
 		vals:  make(map[string]any, len(specs)),
@@ -92,23 +134,6 @@ func Parse(specs []Spec, cmdline []string, file []byte) (Values, error) {
 			}
 		}
 		v.vals[s.Name] = def
-	}
-
-	entries, err := splitFile(file)
-	if err != nil {
-		return Values{}, err
-	}
-	fromFile := map[string][]string{}
-	for _, e := range entries {
-		if err := v.assign(e.text, fromFile); err != nil {
-			return Values{}, &FileError{Line: e.line, Err: err}
-		}
-	}
-	fromCmdline := map[string][]string{}
-	for _, arg := range cmdline {
-		if err := v.assign(arg, fromCmdline); err != nil {
-			return Values{}, err
-		}
 	}
 	return v, nil
 }
@@ -167,6 +192,9 @@ func parseValue(s Spec, value string) (any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("option %s: invalid int %q: want a decimal number", s.Name, value)
 		}
+		if (s.Min != 0 || s.Max != 0) && (n < s.Min || n > s.Max) {
+			return nil, fmt.Errorf("option %s: %d is out of range: want %d to %d", s.Name, n, s.Min, s.Max)
+		}
 		return n, nil
 	case Size:
 		n, err := ParseSize(value)
@@ -175,9 +203,26 @@ func parseValue(s Spec, value string) (any, error) {
 		}
 		return n, nil
 	case String:
+		if len(s.Choices) > 0 && !slices.Contains(s.Choices, value) {
+			return nil, fmt.Errorf("option %s: invalid value %q: want %s", s.Name, value, orList(s.Choices))
+		}
 		return value, nil
+	case Duration:
+		d, err := time.ParseDuration(value)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("option %s: invalid duration %q: want a positive duration such as 90s, 5m or 1h30m", s.Name, value)
+		}
+		return d, nil
 	}
 	return nil, fmt.Errorf("option %s: unknown type %v", s.Name, s.Type)
+}
+
+// orList writes "a", "a or b", "a, b or c".
+func orList(words []string) string {
+	if len(words) == 1 {
+		return words[0]
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
 
 // FileError is an error in an option file.
@@ -189,7 +234,8 @@ type FileError struct {
 func (e *FileError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
 func (e *FileError) Unwrap() error { return e.Err }
 
-// IsSet reports whether the option was given in the file or on the command line.
+// IsSet reports whether the option was given in drd.conf, the -X file or
+// on the command line.
 func (v Values) IsSet(name string) bool {
 	v.spec(name)
 	return v.set[name]
@@ -207,6 +253,9 @@ func (v Values) Size(name string) int64 { return get[int64](v, name, Size) }
 
 // String returns the value of a String option.
 func (v Values) String(name string) string { return get[string](v, name, String) }
+
+// Duration returns the value of a Duration option.
+func (v Values) Duration(name string) time.Duration { return get[time.Duration](v, name, Duration) }
 
 // List returns the values of a List option, in order.
 func (v Values) List(name string) []string {
@@ -235,19 +284,52 @@ func WantsHelp(cmdline []string) bool {
 }
 
 // Help formats the list of extended options: name, type, default and help,
-// sorted by name, one per line.
-func Help(specs []Spec) string {
+// sorted by name, one per line. A default that drd.conf sets (d) is shown
+// as written there, with its lines: "40G (drd.conf line 3)".
+func Help(specs []Spec, d Defaults) string {
 	sorted := slices.Clone(specs)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	fromConf := d.Set()
 	rows := [][]string{{"OPTION", "TYPE", "DEFAULT", "DESCRIPTION"}}
 	for _, s := range sorted {
 		def := s.Default
+		if o, ok := fromConf[s.Name]; ok {
+			def = confDefault(s, o)
+		}
 		if def == "" {
 			def = `""`
 		}
 		rows = append(rows, []string{s.Name, s.Type.String(), def, s.Help})
 	}
 	return table(rows)
+}
+
+// confDefault writes what drd.conf sets for s as Help shows it: the value
+// that counts and its line, "40G (drd.conf line 3)"; for a List every
+// value, "/a, /b (drd.conf lines 4, 5)".
+func confDefault(s Spec, o Origin) string {
+	vals, lines := o.Values[len(o.Values)-1:], o.Lines[len(o.Lines)-1:]
+	if s.Type == List {
+		vals, lines = nil, o.Lines
+		for _, v := range o.Values {
+			if v != "" {
+				vals = append(vals, v)
+			}
+		}
+	}
+	where := fmt.Sprintf("drd.conf line %d", lines[0])
+	if len(lines) > 1 {
+		var ns []string
+		for _, l := range lines {
+			ns = append(ns, fmt.Sprint(l))
+		}
+		where = "drd.conf lines " + strings.Join(ns, ", ")
+	}
+	shown := strings.Join(vals, ", ")
+	if shown == "" {
+		shown = `""`
+	}
+	return shown + " (" + where + ")"
 }
 
 // table aligns rows in columns separated by two spaces, indented by two.

@@ -13,6 +13,9 @@ var testSpecs = []Spec{
 	{Name: "image_size", Type: Size, Default: "0", Help: "size of a new image file"},
 	{Name: "label", Type: String, Default: "drd", Help: "a label"},
 	{Name: "exclude", Type: List, Help: "left out; repeat for more"},
+	{Name: "mode", Type: String, Default: "auto", Help: "how", Choices: []string{"auto", "always", "never"}},
+	{Name: "tries", Type: Int, Default: "2", Help: "1 to 9", Min: 1, Max: 9},
+	{Name: "timeout", Type: Duration, Default: "5m", Help: "how long"},
 }
 
 // want is what a test expects of the values; nil fields are not checked.
@@ -32,6 +35,7 @@ func TestParse(t *testing.T) {
 		name    string
 		cmdline []string
 		file    string
+		conf    string // drd.conf
 		want    want
 		err     string // substring of the error; "" for success
 	}{
@@ -70,6 +74,23 @@ func TestParse(t *testing.T) {
 		{name: "file: bad value after continuation", file: "count=1\nimage_size=\\\n8Q\ncount=2\n", err: `line 2: option image_size: invalid size "8Q"`},
 		{name: "file: continuation at end", file: "count=1\nlabel=x\\\n", err: `line 2: "\" continues past the end of the file`},
 		{name: "file error wins over command line", cmdline: []string{"count=1"}, file: "count=x\n", err: `line 1: option count: invalid int "x"`},
+		{name: "bad choice", cmdline: []string{"mode=sometimes"}, err: `option mode: invalid value "sometimes": want auto, always or never`},
+		{name: "int out of range", cmdline: []string{"tries=10"}, err: "option tries: 10 is out of range: want 1 to 9"},
+		{name: "bad duration", cmdline: []string{"timeout=5 minutes"}, err: `option timeout: invalid duration "5 minutes"`},
+		{name: "zero duration", cmdline: []string{"timeout=0s"}, err: `option timeout: invalid duration "0s"`},
+
+		// drd.conf: below the -X file and the command line, above the built-in defaults.
+		{name: "conf over built-in", conf: "clone.count=7\nclone.overwrite\nclone.exclude=/a\nclone.exclude=/b\nother.count=9\n",
+			want: want{count: ptr(int64(7)), overwrite: ptr(true), label: ptr("drd"), exclude: []string{"/a", "/b"}, checkList: true}},
+		{name: "file over conf", conf: "clone.count=7\nclone.label=conf\n", file: "count=8\n",
+			want: want{count: ptr(int64(8)), label: ptr("conf")}},
+		{name: "command line over conf", conf: "clone.overwrite=true\nclone.image_size=40G\n", cmdline: []string{"overwrite=false"},
+			want: want{overwrite: ptr(false), size: ptr(int64(40 << 30))}},
+		{name: "file list replaces conf list", conf: "clone.exclude=/a\n", file: "exclude=/b\n",
+			want: want{exclude: []string{"/b"}, checkList: true}},
+		{name: "command line empties conf list", conf: "clone.exclude=/a\n", cmdline: []string{"exclude="},
+			want: want{exclude: []string{}, checkList: true}},
+		{name: "other command's section ignored", conf: "other.count=9\n", want: want{count: ptr(int64(3))}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,7 +98,11 @@ func TestParse(t *testing.T) {
 			if tt.file != "" {
 				file = []byte(tt.file)
 			}
-			v, err := Parse(testSpecs, tt.cmdline, file)
+			conf, err := ParseConf([]byte(tt.conf), testCommands)
+			if err != nil {
+				t.Fatalf("ParseConf(%q): %v", tt.conf, err)
+			}
+			v, err := Parse(testSpecs, conf.For("clone"), tt.cmdline, file)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("Parse() error = %v, want one containing %q", err, tt.err)
@@ -111,8 +136,68 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// testCommands are the commands of the drd.conf tests.
+var testCommands = map[string][]Spec{
+	"clone": testSpecs,
+	"other": {{Name: "count", Type: Int, Default: "0"}, {Name: "tries", Type: Int, Default: "1", Min: 1, Max: 3}},
+}
+
+func TestParseConf(t *testing.T) {
+	tests := []struct {
+		name string
+		conf string
+		want map[string]map[string]Origin // by command, by option
+		err  string                       // the whole error; "" for success
+	}{
+		{name: "empty", conf: "", want: map[string]map[string]Origin{"clone": {}, "other": {}}},
+		{name: "comments, continuation, sections",
+			conf: "# site defaults\nclone.overwrite=true   # wipe old clones\n\nclone.exclude=/var/tmp\nclone.image_size=\\\n  40G\nother.count = 5\nclone.exclude=/srv\n",
+			want: map[string]map[string]Origin{
+				"clone": {
+					"overwrite":  {Values: []string{"true"}, Lines: []int{2}},
+					"exclude":    {Values: []string{"/var/tmp", "/srv"}, Lines: []int{4, 8}},
+					"image_size": {Values: []string{"40G"}, Lines: []int{5}},
+				},
+				"other": {"count": {Values: []string{"5"}, Lines: []int{7}}},
+			}},
+		{name: "bare bool", conf: "clone.overwrite\n", want: map[string]map[string]Origin{"clone": {"overwrite": {Values: []string{""}, Lines: []int{1}}}}},
+
+		{name: "no command", conf: "# c\noverwrite=true\n", err: `line 2: "overwrite=true": want command.option=value, as clone.overwrite=true`},
+		{name: "empty option", conf: "clone.=1\n", err: `line 1: "clone.=1": want command.option=value, as clone.overwrite=true`},
+		{name: "unknown command", conf: "clon.overwrite=true\n", err: `line 1: "clon.overwrite=true": unknown command "clon": want one of clone or other`},
+		{name: "unknown option", conf: "clone.count=1\nclone.overwite=true\n", err: `line 2: unknown option "clone.overwite" (in "clone.overwite=true")`},
+		{name: "option of another command", conf: "other.label=x\n", err: `line 1: unknown option "other.label" (in "other.label=x")`},
+		{name: "bad value", conf: "clone.image_size=\\\n12 parsecs\n", err: `line 1: option clone.image_size: invalid size "12 parsecs": want a number and an optional unit K, M, G, T (as 8G or 500M)`},
+		{name: "bad value in a section not read", conf: "other.tries=4\n", err: "line 1: option other.tries: 4 is out of range: want 1 to 3"},
+		{name: "bad choice", conf: "clone.mode=sometimes\n", err: `line 1: option clone.mode: invalid value "sometimes": want auto, always or never`},
+		{name: "missing value", conf: "clone.count\n", err: "line 1: option clone.count needs a value: clone.count=VALUE"},
+		{name: "syntax", conf: "clone.count=1\nclone overwrite\n", err: `line 2: "clone overwrite": want name=value`},
+		{name: "continuation at end", conf: "clone.label=x\\\n", err: `line 1: "\" continues past the end of the file`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conf, err := ParseConf([]byte(tt.conf), testCommands)
+			if tt.err != "" {
+				var fe *FileError
+				if err == nil || err.Error() != tt.err || !errors.As(err, &fe) {
+					t.Fatalf("ParseConf() error = %v, want the *FileError %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseConf(): %v", err)
+			}
+			for cmd, want := range tt.want {
+				if got := conf.For(cmd).Set(); !reflect.DeepEqual(got, want) {
+					t.Errorf("For(%s).Set() = %+v, want %+v", cmd, got, want)
+				}
+			}
+		})
+	}
+}
+
 func TestIsSet(t *testing.T) {
-	v, err := Parse(testSpecs, []string{"count=1"}, []byte("label=x\n"))
+	v, err := Parse(testSpecs, Defaults{}, []string{"count=1"}, []byte("label=x\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,14 +215,14 @@ func TestBadSpecs(t *testing.T) {
 		{{Name: "a", Type: String}, {Name: "a", Type: Int, Default: "0"}},
 		{{Name: "", Type: String}},
 	} {
-		if _, err := Parse(specs, nil, nil); err == nil {
+		if _, err := Parse(specs, Defaults{}, nil, nil); err == nil {
 			t.Errorf("Parse(%+v) accepted bad specs", specs)
 		}
 	}
 }
 
 func TestGetterMisusePanics(t *testing.T) {
-	v, err := Parse(testSpecs, nil, nil)
+	v, err := Parse(testSpecs, Defaults{}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +244,7 @@ func TestGetterMisusePanics(t *testing.T) {
 }
 
 func TestListIsACopy(t *testing.T) {
-	v, err := Parse(testSpecs, []string{"exclude=/a"}, nil)
+	v, err := Parse(testSpecs, Defaults{}, []string{"exclude=/a"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,15 +272,33 @@ func TestWantsHelp(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	got := Help(testSpecs)
-	want := `  OPTION      TYPE    DEFAULT  DESCRIPTION
-  count       int     3        how many
-  exclude     list    ""       left out; repeat for more
-  image_size  size    0        size of a new image file
-  label       string  drd      a label
-  overwrite   bool    false    accept a target with data
+	got := Help(testSpecs, Defaults{})
+	want := `  OPTION      TYPE      DEFAULT  DESCRIPTION
+  count       int       3        how many
+  exclude     list      ""       left out; repeat for more
+  image_size  size      0        size of a new image file
+  label       string    drd      a label
+  mode        string    auto     how
+  overwrite   bool      false    accept a target with data
+  timeout     duration  5m       how long
+  tries       int       2        1 to 9
 `
 	if got != want {
 		t.Errorf("Help() =\n%s\nwant\n%s", got, want)
+	}
+	conf, err := ParseConf([]byte("clone.count=4\nclone.count=5\nclone.exclude=/a\nclone.exclude=\nclone.exclude=/b\nclone.label=\n"), testCommands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = Help(testSpecs[:5], conf.For("clone"))
+	want = `  OPTION      TYPE    DEFAULT                          DESCRIPTION
+  count       int     5 (drd.conf line 2)              how many
+  exclude     list    /a, /b (drd.conf lines 3, 4, 5)  left out; repeat for more
+  image_size  size    0                                size of a new image file
+  label       string  "" (drd.conf line 6)             a label
+  overwrite   bool    false                            accept a target with data
+`
+	if got != want {
+		t.Errorf("Help() with drd.conf =\n%s\nwant\n%s", got, want)
 	}
 }
