@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/drd-linux/drd/isl"
 )
 
 // goBuild builds a package of this module with CGO off, once per test
@@ -42,9 +44,9 @@ var goBuild = func() func(ctx context.Context, pkg string) (string, error) {
 	}
 }()
 
-// toolsDisk makes the squashfs the guest reads the agent, drd and the
-// scenario's .debs from, in dir.
-func toolsDisk(ctx context.Context, dir string, opts Options) (string, error) {
+// toolsDisk makes the squashfs the guest reads the agent, drd, the
+// STAGEISL initramfs and the scenario's .debs from, in dir.
+func toolsDisk(ctx context.Context, dir string, opts Options, logf func(string, ...any)) (string, error) {
 	tree := filepath.Join(dir, "tools")
 	if err := os.MkdirAll(filepath.Join(tree, "debs"), 0o755); err != nil {
 		return "", err
@@ -65,6 +67,15 @@ func toolsDisk(ctx context.Context, dir string, opts Options) (string, error) {
 			return "", err
 		}
 		if _, err := run(ctx, "cp", b, filepath.Join(tree, name)); err != nil {
+			return "", err
+		}
+	}
+	if !opts.NoDRD {
+		img, err := islImage(ctx, logf)
+		if err != nil {
+			return "", err
+		}
+		if _, err := run(ctx, "cp", img, filepath.Join(tree, isl.ImageName)); err != nil {
 			return "", err
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drd-linux/drd/isl"
 )
 
 // Options of a VM. The zero value is a VM with drd installed and one empty
@@ -89,7 +91,7 @@ func start(t testing.TB, l Layout, opts Options) (*VM, error) {
 	}
 	t.Logf("VM %s: images %s (from cache: %v)", vm.Name, img.Dir, hit)
 	var tools string
-	ph.Time("build tools", func() { tools, err = toolsDisk(ctx, vm.dir, opts) })
+	ph.Time("build tools", func() { tools, err = toolsDisk(ctx, vm.dir, opts, t.Logf) })
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +224,8 @@ if [ -d /run/drd-e2e/tools/debs ]; then cp /run/drd-e2e/tools/debs/*.deb /run/dr
 `
 	if vm.boots == 1 {
 		if !vm.opts.NoDRD {
-			setup += "install -m 0755 /run/drd-e2e/tools/drd /usr/local/sbin/drd\n"
+			setup += "install -m 0755 /run/drd-e2e/tools/drd /usr/local/sbin/drd\n" +
+				"install -D -m 0644 /run/drd-e2e/tools/" + isl.ImageName + " " + GuestISLPath + "\n"
 		}
 		var install []string
 		for _, d := range vm.opts.Debs {
