@@ -70,7 +70,7 @@ func (m Machine) WriteBootConfig(st *Status, next *BootState, need []string, r r
 	}
 	sort.SliceStable(menu, func(i, j int) bool { return menu[i].Name < menu[j].Name })
 	for _, o := range open {
-		cfg, err := Menu{Self: o.img.Name, Images: menu, Panic: PanicSeconds}.Encode()
+		cfg, err := Menu{Self: o.img.Name, Images: menu, Panic: PanicSeconds, Recovery: menuRecovery(o.img, o.dir)}.Encode()
 		if err != nil {
 			return err
 		}
@@ -96,6 +96,17 @@ func (m Machine) WriteBootConfig(st *Status, next *BootState, need []string, r r
 		r.Note("%s: %s says seq %d, next %s, trial %q (%d tries)", o.img.Name, BlockPath, next.Seq, next.Next, next.Trial, next.Tries)
 	}
 	return nil
+}
+
+// menuRecovery is the STAGEISL entry of img's menu when drd isl install
+// put STAGEISL into its /boot (at bootTop), else nil.
+func menuRecovery(img *Image, bootTop string) *MenuRecovery {
+	f, prefix, _ := bootFS(img)
+	rec := readRecovery(bootTop, f.MountPoint)
+	if rec == nil {
+		return nil
+	}
+	return &MenuRecovery{BootUUID: f.UUID, BootPrefix: prefix, Cmdline: rec.Cmdline}
 }
 
 // bootOrder lists the images drd can boot: the inactive ones first, the

@@ -103,9 +103,11 @@ func bootable(img *Image) bool {
 }
 
 // readBootStates reads drd's block of every bootable image (nil entries
-// for images that have none) and the freshest of them.
+// for images that have none) and the freshest of them, and lists in
+// st.ISL the images whose /boot has STAGEISL.
 func (m Machine) readBootStates(st *Status) (*BootState, error) {
 	var all []BootState
+	st.ISL = nil
 	imgs := append([]*Image(nil), st.Images...)
 	// In name order, as drd.cfg lists them: of equal sequence numbers,
 	// GRUB obeys (and counts down in) the first.
@@ -120,6 +122,9 @@ func (m Machine) readBootStates(st *Status) (*BootState, error) {
 			continue // a disk that went away has no say
 		}
 		s, err := ReadBlock(filepath.Join(dir, blockRel(f.MountPoint)))
+		if rec := readRecovery(dir, f.MountPoint); rec != nil {
+			st.ISL = append(st.ISL, RecoveryOn{Image: img.Name, Recovery: *rec})
+		}
 		release()
 		if err == nil {
 			all = append(all, s)

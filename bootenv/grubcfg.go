@@ -17,6 +17,17 @@ type Menu struct {
 	Self   string      // the image this copy belongs to: the last resort
 	Images []MenuImage // every image, each with its own kernel
 	Panic  int         // seconds a trial kernel waits after a panic before it reboots
+	// Recovery is the STAGEISL entry, from Self's own /boot; nil when
+	// STAGEISL is not installed there.
+	Recovery *MenuRecovery
+}
+
+// MenuRecovery is the STAGEISL entry of a menu (docs/isl.md): it is
+// always in the menu, whatever image boots, with its own hotkey.
+type MenuRecovery struct {
+	BootUUID   string // file system holding Self's /boot
+	BootPrefix string // as MenuImage.BootPrefix
+	Cmdline    string // console= arguments
 }
 
 // MenuImage is one image as drd's menu boots it.
@@ -63,6 +74,16 @@ func (m Menu) validate() error {
 	}
 	if !self {
 		return fmt.Errorf("drd.cfg of %s does not list %s itself", m.Self, m.Self)
+	}
+	if r := m.Recovery; r != nil {
+		switch {
+		case !uuidRE.MatchString(r.BootUUID):
+			return fmt.Errorf("drd.cfg: STAGEISL: /boot UUID %q", r.BootUUID)
+		case r.BootPrefix != "" && r.BootPrefix != "/boot":
+			return fmt.Errorf("drd.cfg: STAGEISL: prefix %q", r.BootPrefix)
+		case !cmdlineRE.MatchString(r.Cmdline):
+			return fmt.Errorf("drd.cfg: STAGEISL: kernel command line %q: want no quotes, $, ;, braces or backslashes", r.Cmdline)
+		}
 	}
 	if m.Panic < 1 {
 		return fmt.Errorf("drd.cfg: panic=%d: a trial kernel must reboot after a panic", m.Panic)
@@ -168,6 +189,18 @@ func (m Menu) Encode() ([]byte, error) {
 		w("\t}")
 	}
 	w("fi")
+	if r := m.Recovery; r != nil {
+		dir := r.BootPrefix + "/" + RecoveryDir
+		w("")
+		w("# STAGEISL, drd's recovery utility (drd isl install): whatever boots.")
+		w("menuentry '%s' --id %s --hotkey=%s {", RecoveryTitle, RecoveryMenuID, RecoveryHotkey)
+		w("\tif search --no-floppy --fs-uuid --set=root %s; then", r.BootUUID)
+		w("\t\techo 'Loading STAGEISL ...'")
+		w("\t\tlinux %s/%s %s", dir, RecoveryKernel, r.Cmdline)
+		w("\t\tinitrd %s/%s %s/%s", dir, RecoveryISL, dir, RecoveryModules)
+		w("\tfi")
+		w("}")
+	}
 	return b.Bytes(), nil
 }
 

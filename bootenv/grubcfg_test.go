@@ -56,6 +56,52 @@ func TestMenuGolden(t *testing.T) {
 	}
 }
 
+// TestMenuRecoveryGolden: the STAGEISL entry boots the files of the
+// menu's own /boot, with its hotkey, after (outside) drd's choice of
+// image, so it is there whatever boots and when no image has a block.
+func TestMenuRecoveryGolden(t *testing.T) {
+	m := testMenu()
+	m.Self = "sysimage_001"
+	m.Recovery = &MenuRecovery{BootUUID: m.Images[1].BootUUID, BootPrefix: "/boot", Cmdline: "console=tty0 console=ttyS0,115200"}
+	b, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "grub/drd-isl.cfg", b)
+	s := string(b)
+	entry := "menuentry '" + RecoveryTitle + "' --id " + RecoveryMenuID + " --hotkey=" + RecoveryHotkey + " {"
+	i := strings.Index(s, entry)
+	if i < 0 || !strings.HasSuffix(s[:i], "\nfi\n\n# STAGEISL, drd's recovery utility (drd isl install): whatever boots.\n") {
+		t.Errorf("no STAGEISL entry after drd's choice of image:\n%s", s)
+	}
+	if !strings.Contains(s[i:], "linux /boot/drd/vmlinuz console=tty0 console=ttyS0,115200\n") ||
+		!strings.Contains(s[i:], "initrd /boot/drd/drd-isl.img /boot/drd/modules.img\n") {
+		t.Errorf("the STAGEISL entry does not boot /boot/drd's kernel, ISL and modules:\n%s", s[i:])
+	}
+	checkGrubScript(t, b)
+	m.Recovery.Cmdline = "console=ttyS0 'x'"
+	if _, err := m.Encode(); err == nil {
+		t.Error("a quote in STAGEISL's command line was taken")
+	}
+}
+
+// checkGrubScript runs GRUB's own syntax check on a script, where the
+// machine has it.
+func checkGrubScript(t *testing.T, script []byte) {
+	t.Helper()
+	if _, err := exec.LookPath("grub-script-check"); err != nil {
+		t.Log("no grub-script-check: syntax not checked")
+		return
+	}
+	p := filepath.Join(t.TempDir(), "drd.cfg")
+	if err := os.WriteFile(p, script, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("grub-script-check", p).CombinedOutput(); err != nil {
+		t.Errorf("grub-script-check: %v\n%s", err, out)
+	}
+}
+
 func itoa(n int) string { return string(rune('0' + n)) }
 
 // grubCommands lists the first word of every line of a GRUB script.

@@ -8,4 +8,13 @@ type Status struct {
 	// Boot is the freshest of drd's environment blocks: what GRUB will
 	// do; nil when no image has one (never activated, or not bootable by drd).
 	Boot *BootState `json:"boot,omitempty"`
+	// ISL lists the images whose /boot has STAGEISL (drd isl install),
+	// in name order.
+	ISL []RecoveryOn `json:"isl,omitempty"`
+}
+
+// RecoveryOn is STAGEISL as installed in one image's /boot.
+type RecoveryOn struct {
+	Image string `json:"image"`
+	Recovery
 }

@@ -18,9 +18,11 @@ import (
 // CriticalModules are loaded in the ISL whatever the hardware: the
 // disk controllers and file systems drd images are on. Names as
 // modprobe takes them (- and _ are the same); a name may be an alias
-// (ext2 is ext4's).
+// (ext2 is ext4's). crc32c comes first: ext4, jbd2 and libcrc32c (xfs)
+// ask the crypto API for it at load (modules.softdep), not through
+// modules.dep, and fail to load without it.
 var CriticalModules = []string{
-	"virtio_pci", "virtio_blk", "virtio_scsi", "ahci", "nvme", "sd_mod",
+	"crc32c", "virtio_pci", "virtio_blk", "virtio_scsi", "ahci", "nvme", "sd_mod",
 	"dm_mod", "ext4", "xfs", "vfat", "nls_cp437", "nls_ascii", "nls_utf8",
 }
 

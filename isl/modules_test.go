@@ -98,6 +98,13 @@ func TestResolveCriticalIsClosed(t *testing.T) {
 	if len(res.Missing) != 0 {
 		t.Errorf("missing %q", res.Missing)
 	}
+	// the crypto API's crc32c before the modules that ask for it at load
+	crc, ok := pos[idx.ByName["crc32c_generic"]]
+	for _, n := range []string{"libcrc32c", "jbd2", "ext4"} {
+		if p, carried := pos[idx.ByName[n]]; !ok || !carried || p < crc {
+			t.Errorf("crc32c_generic (carried %v, at %d) must come before %s (at %d)", ok, crc, n, p)
+		}
+	}
 }
 
 func TestParseModuleIndexErrors(t *testing.T) {

@@ -240,7 +240,18 @@ func TestLogUnwritableWarns(t *testing.T) {
 }
 
 func TestExtendedOptionSpecsAreValid(t *testing.T) {
+	var all []*command
 	for _, c := range sortedCommands() {
+		if len(c.subcommands) > 0 { // a group (drd isl): its subcommands run
+			if c.usage == "" || c.run != nil || c.options != nil {
+				t.Errorf("%s: a group has a usage line and no run or options of its own", c.name)
+			}
+			all = append(all, c.subcommands...)
+			continue
+		}
+		all = append(all, c)
+	}
+	for _, c := range all {
 		if _, err := options.Parse(c.options, options.Defaults{}, nil, nil); err != nil {
 			t.Errorf("%s: %v", c.name, err)
 		}

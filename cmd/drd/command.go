@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/urfave/cli/v3"
 
@@ -35,6 +36,10 @@ type command struct {
 	locks     bool // changes the system: holds drd.lock while it runs
 	flags     []cli.Flag
 	options   []options.Spec // its extended options (-x, -X)
+
+	// subcommands make c a group (drd isl install): c itself only names
+	// them; each has the full words as its name ("isl install").
+	subcommands []*command
 
 	// check finds usage errors in the command's own flags and arguments,
 	// before anything is printed, logged or locked. May be nil.
@@ -78,6 +83,9 @@ func sortedCommands() []*command {
 
 // cli builds the urfave/cli command of c.
 func (c *command) cli(env *env) *cli.Command {
+	if len(c.subcommands) > 0 {
+		return c.groupCLI(env)
+	}
 	flags := []cli.Flag{
 		&cli.BoolFlag{Name: "q", Usage: "quieter: -q shows only warnings, errors and the END line; -qq not even that line", Config: cli.BoolConfig{Count: new(int)}},
 		&cli.BoolFlag{Name: "v", Usage: "more verbose: show details (notes)", Config: cli.BoolConfig{Count: new(int)}},
@@ -94,7 +102,7 @@ func (c *command) cli(env *env) *cli.Command {
 	}
 	return &cli.Command{
 		StopOnNthArg:              stopOn,
-		Name:                      c.name,
+		Name:                      c.word(),
 		Usage:                     c.usage,
 		Hidden:                    c.hidden,
 		ArgsUsage:                 c.argsUsage,
@@ -108,6 +116,34 @@ func (c *command) cli(env *env) *cli.Command {
 				return err
 			}
 			return c.execute(ctx, inv, env)
+		},
+	}
+}
+
+// word is c's own word on the command line: install of "isl install".
+func (c *command) word() string { return c.name[strings.LastIndex(c.name, " ")+1:] }
+
+// groupCLI builds the urfave/cli command of a group: its subcommands, and
+// a usage error for anything else.
+func (c *command) groupCLI(env *env) *cli.Command {
+	var subs []*cli.Command
+	var words []string
+	for _, s := range c.subcommands {
+		subs = append(subs, s.cli(env))
+		words = append(words, s.word())
+	}
+	return &cli.Command{
+		Name:            c.name,
+		Usage:           c.usage,
+		Hidden:          c.hidden,
+		Commands:        subs,
+		HideHelpCommand: true,
+		OnUsageError:    onUsageError,
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			if cmd.NArg() == 0 {
+				return usagef("drd "+c.name, "no subcommand given: want %s", strings.Join(words, ", "))
+			}
+			return usagef("drd "+c.name, "unknown subcommand %q: want %s", cmd.Args().First(), strings.Join(words, ", "))
 		},
 	}
 }

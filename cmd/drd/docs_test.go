@@ -55,7 +55,11 @@ func TestDocsListCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var all []*command
 	for _, c := range sortedCommands() {
+		all = append(append(all, c), c.subcommands...)
+	}
+	for _, c := range all {
 		if !strings.Contains(string(doc), "`drd "+c.name) {
 			t.Errorf("docs/cli.md does not mention drd %s", c.name)
 		}

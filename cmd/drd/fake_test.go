@@ -10,6 +10,7 @@ import (
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/clone"
 	"github.com/drd-linux/drd/internal/report"
+	"github.com/drd-linux/drd/isl"
 )
 
 // fake is a system whose engines record their calls and do what the test
@@ -18,6 +19,7 @@ type fake struct {
 	cloned  []clone.Options
 	mounted []string // "mount NAME", "umount NAME"
 	roots   []string // the root each engine got
+	isl     []isl.InstallOptions
 
 	warn   string // if set, every engine warns this
 	fail   error  // if set, every engine fails with this
@@ -49,6 +51,11 @@ func (f *fake) system() system {
 		umount: func(ctx context.Context, root, name string, r report.Reporter) error {
 			f.mounted = append(f.mounted, "umount "+name)
 			f.roots = append(f.roots, root)
+			return f.act(r)
+		},
+		islInstall: func(ctx context.Context, opt isl.InstallOptions, r report.Reporter) error {
+			f.isl = append(f.isl, opt)
+			f.roots = append(f.roots, opt.Machine.Root)
 			return f.act(r)
 		},
 		now:  func() time.Time { return testNow },

@@ -57,6 +57,7 @@ func formatStatus(st *bootenv.Status, loc *time.Location, verbose bool) string {
 	rows = append(rows,
 		[]string{"Booted Disk:", role(st.Booted, orig)},
 		[]string{"Activated Disk:", activated(st, orig)},
+		[]string{"STAGEISL:", islSummary(st)},
 	)
 	var b strings.Builder
 	b.WriteString(align(rows, ""))
@@ -65,6 +66,28 @@ func formatStatus(st *bootenv.Status, loc *time.Location, verbose bool) string {
 		b.WriteString(formatImage(img, loc, verbose))
 	}
 	return b.String()
+}
+
+// islSummary says on which images drd isl install put STAGEISL and for
+// which kernel: "sysimage_000, sysimage_001 (Linux 6.1.0-28-amd64)", a
+// kernel per image when they differ, None when on none.
+func islSummary(st *bootenv.Status) string {
+	var names, kernels []string
+	for _, on := range st.ISL {
+		names = append(names, on.Image)
+		kernels = append(kernels, on.Kernel)
+	}
+	if len(names) == 0 {
+		return none
+	}
+	if len(slices.Compact(slices.Clone(kernels))) == 1 {
+		return strings.Join(names, ", ") + " (Linux " + kernels[0] + ")"
+	}
+	parts := make([]string, len(names))
+	for i := range names {
+		parts[i] = names[i] + " (Linux " + kernels[i] + ")"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // original is the image the others were cloned from: the first (booted

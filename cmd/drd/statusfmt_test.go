@@ -85,6 +85,24 @@ var statusCases = map[string]func() *bootenv.Status{
 		st.Boot = &bootenv.BootState{Seq: 5, Next: "sysimage_000"}
 		return st
 	},
+	// STAGEISL installed on both images, for one kernel.
+	"isl": func() *bootenv.Status {
+		st := statusOneClone()
+		for _, img := range st.Images {
+			st.ISL = append(st.ISL, bootenv.RecoveryOn{Image: img.Name,
+				Recovery: bootenv.Recovery{Kernel: "6.1.0-28-amd64", Cmdline: "console=tty0 console=ttyS0,115200", Installed: day(12, 0)}})
+		}
+		return st
+	},
+	// STAGEISL on one image only, for another kernel than the other's.
+	"isl-mixed": func() *bootenv.Status {
+		st := statusOneClone()
+		st.ISL = []bootenv.RecoveryOn{
+			{Image: "sysimage_000", Recovery: bootenv.Recovery{Kernel: "6.1.0-30-amd64", Installed: day(12, 0)}},
+			{Image: "sysimage_002", Recovery: bootenv.Recovery{Kernel: "6.1.0-28-amd64", Installed: day(11, 0)}},
+		}
+		return st
+	},
 	// Two clones, one in an image file, one broken, none activated.
 	"two-clones": func() *bootenv.Status {
 		o, c := orig000(), clone001()
@@ -111,7 +129,7 @@ func TestFormatStatusGolden(t *testing.T) {
 }
 
 func TestStatusJSONGolden(t *testing.T) {
-	code, stdout, _ := drd(t, &fake{status: statusOneClone()}, t.TempDir(), "status", "--json")
+	code, stdout, _ := drd(t, &fake{status: statusCases["isl"]()}, t.TempDir(), "status", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
@@ -119,7 +137,10 @@ func TestStatusJSONGolden(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &back); err != nil || len(back.Images) != 2 || back.Images[1].LastSync != day(9, 25) {
 		t.Errorf("--json output does not read back: %v %+v", err, back)
 	}
-	golden(t, "testdata/status/one-clone.json", []byte(stdout))
+	if len(back.ISL) != 2 || back.ISL[1].Image != "sysimage_001" || back.ISL[1].Kernel != "6.1.0-28-amd64" {
+		t.Errorf("--json has not STAGEISL on both images: %+v", back.ISL)
+	}
+	golden(t, "testdata/status/isl.json", []byte(stdout))
 }
 
 func TestStatusCommandPrintsTable(t *testing.T) {

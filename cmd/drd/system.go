@@ -12,6 +12,7 @@ import (
 	"github.com/drd-linux/drd/internal/console"
 	"github.com/drd-linux/drd/internal/execrun"
 	"github.com/drd-linux/drd/internal/report"
+	"github.com/drd-linux/drd/isl"
 	"github.com/drd-linux/drd/runcmd"
 )
 
@@ -28,6 +29,8 @@ type system struct {
 	bootCheck func(ctx context.Context, root string, opt bootenv.CheckOptions, r report.Reporter) error
 	reboot    func(ctx context.Context) error
 	runcmd    func(ctx context.Context, opt runcmd.Options, r report.Reporter) error
+	// islInstall puts STAGEISL into every image's /boot and menu.
+	islInstall func(ctx context.Context, opt isl.InstallOptions, r report.Reporter) error
 
 	now      func() time.Time
 	loc      *time.Location // for the dates drd status prints
@@ -48,12 +51,13 @@ func realSystem() system {
 			_, err := execrun.Real{}.Run(ctx, "systemctl", "reboot")
 			return err
 		},
-		runcmd:   runcmd.Run,
-		now:      time.Now,
-		loc:      time.Local,
-		user:     userName(),
-		pid:      os.Getpid(),
-		terminal: console.IsTerminal(os.Stderr),
+		runcmd:     runcmd.Run,
+		islInstall: isl.Install,
+		now:        time.Now,
+		loc:        time.Local,
+		user:       userName(),
+		pid:        os.Getpid(),
+		terminal:   console.IsTerminal(os.Stderr),
 	}
 }
 
