@@ -74,10 +74,6 @@ func (m Machine) Activate(ctx context.Context, opt ActivateOptions, r report.Rep
 		r.Step("Preview: %s (nothing was written)", what)
 		return nil
 	}
-	r.Step("Writing the boot menu and target to every image's /boot")
-	if err := m.WriteBootConfig(st, &next, []string{target.Name, booted.Name}, r); err != nil {
-		return err
-	}
 	var marks []Mark
 	for _, img := range st.Images {
 		switch {
@@ -95,21 +91,34 @@ func (m Machine) Activate(ctx context.Context, opt ActivateOptions, r report.Rep
 			marks = append(marks, Mark{Image: img.Name, State: Activated, Reason: "", Action: "activate", Result: "succeeded", Detail: detail})
 		}
 	}
-	if err := m.applyMarks(st, marks, r); err != nil {
-		return err
-	}
-	if next.Trial == "" {
-		if err := m.setBootNext(nil, r); err != nil {
-			return err
-		}
-		if err := m.putFirst(imageNamed(st, next.Next), r); err != nil {
-			return err
-		}
-	} else if err := m.setBootNext(target, r); err != nil {
+	if err := m.switchTarget(st, next, []string{target.Name, booted.Name}, marks, r); err != nil {
 		return err
 	}
 	r.Step("Done: %s", what)
 	return nil
+}
+
+// switchTarget writes a decided boot target, the one way for drd activate
+// and deactivate and for STAGEISL's set: drd's menu and block on every
+// image's /boot (need: the images whose /boot must be written), then the
+// images' records (marks), then the firmware's choice on UEFI: for a
+// trial, BootNext to the trial image's disk; for a lasting switch, no
+// BootNext and the next image's disk first in BootOrder.
+func (m Machine) switchTarget(st *Status, next BootState, need []string, marks []Mark, r report.Reporter) error {
+	r.Step("Writing the boot menu and target to every image's /boot")
+	if err := m.WriteBootConfig(st, &next, need, r); err != nil {
+		return err
+	}
+	if err := m.applyMarks(st, marks, r); err != nil {
+		return err
+	}
+	if next.Trial != "" {
+		return m.setBootNext(imageNamed(st, next.Trial), r)
+	}
+	if err := m.setBootNext(nil, r); err != nil {
+		return err
+	}
+	return m.putFirst(imageNamed(st, next.Next), r)
 }
 
 func imageNamed(st *Status, name string) *Image {

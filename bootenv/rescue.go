@@ -18,8 +18,8 @@ import (
 // Rescue mode: the machine runs no image (STAGEISL, docs/isl.md), so
 // there is no booted root to start from. RescueScan finds the images by
 // their records alone; SetTarget makes one the boot target with the
-// pieces drd activate uses (CheckActivatable, PlanActivate,
-// WriteBootConfig, the records, BootOrder).
+// pieces drd activate uses (CheckActivatable, PlanActivate) and the same
+// writer (switchTarget: menus and blocks, records, BootOrder).
 
 // rootFSTypes are the file systems an image's root can be on.
 var rootFSTypes = map[string]bool{"ext2": true, "ext3": true, "ext4": true, "xfs": true, "btrfs": true}
@@ -104,9 +104,10 @@ func (m Machine) withReadOnly(d BlockDev, mounts []MountInfo, fn func(dir string
 }
 
 // SetTarget makes the image name the boot target of every following boot
-// from a rescue scan, as drd activate does for a lasting switch: drd's
-// menu and block on every image's /boot, the records (name activated,
-// any other activated image complete again), and on UEFI BootOrder.
+// from a rescue scan, as drd activate does for a lasting switch, with
+// its code (switchTarget): drd's menu and block on every image's /boot,
+// the records (name activated, any other activated image complete
+// again), and on UEFI no BootNext and BootOrder.
 func (m Machine) SetTarget(ctx context.Context, st *Status, name string, force bool, r report.Reporter) error {
 	target := imageNamed(st, name)
 	if target == nil {
@@ -126,21 +127,17 @@ func (m Machine) SetTarget(ctx context.Context, st *Status, name string, force b
 	if err != nil {
 		return err
 	}
-	r.Step("Writing the boot menu and target to every image's /boot")
-	if err := m.WriteBootConfig(st, &next, []string{name}, r); err != nil {
-		return err
-	}
 	marks := []Mark{{Image: name, State: Activated, Action: "activate", Result: "succeeded", Detail: "boot target, set by STAGEISL"}}
 	for _, img := range st.Images {
 		if img.Name != name && img.State == Activated {
 			marks = append(marks, Mark{Image: img.Name, State: Complete, Action: "deactivate", Result: "succeeded", Detail: name + " boots next, set by STAGEISL"})
 		}
 	}
-	if err := m.applyMarks(st, marks, r); err != nil {
+	if err := m.switchTarget(st, next, []string{name}, marks, r); err != nil {
 		return err
 	}
 	st.Boot, st.Activated = &next, name
-	return m.putFirst(target, r)
+	return nil
 }
 
 func imageNames(st *Status) string {

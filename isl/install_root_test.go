@@ -1,0 +1,249 @@
+package isl_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/u-root/u-root/pkg/cpio"
+
+	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/clone"
+	"github.com/drd-linux/drd/images"
+	"github.com/drd-linux/drd/internal/report"
+	"github.com/drd-linux/drd/internal/testsys"
+	"github.com/drd-linux/drd/isl"
+)
+
+// TestInstallOnLoop builds a small system (a fake kernel of the running
+// kernel's version, a module index with two modules) and clones it to a
+// loop device, then installs STAGEISL: a preview writes nothing; the
+// install puts the kernel, the ISL, the modules and the manifest into
+// both images' /boot/drd and the entry into both menus; Scan reports it;
+// a second install replaces the copies.
+func TestInstallOnLoop(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: loop devices and mounts")
+	}
+	ctx := context.Background()
+	r := report.Func(t.Logf)
+	s := testsys.ForTest(t, testsys.Options{})
+	rel, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := strings.TrimSpace(string(rel))
+	mods := "lib/modules/" + version + "/"
+	bootUUID := blkidUUID(t, s.Boot)
+	for name, text := range map[string]string{
+		"boot/vmlinuz-" + version:            "the running kernel",
+		"boot/initrd.img-" + version:         "initrd",
+		"boot/grub/grub.cfg":                 "### BEGIN /etc/grub.d/00_header ###\n### END /etc/grub.d/00_header ###\nmenuentry 'Debian' {\n\tsearch --fs-uuid --set=root " + bootUUID + "\n}\n",
+		mods + "modules.dep":                 "kernel/fs/ext4/ext4.ko: kernel/fs/mbcache.ko\nkernel/fs/mbcache.ko:\nkernel/drivers/net/dummy.ko:\n",
+		mods + "modules.alias":               "alias fs-ext2 ext4\n",
+		mods + "kernel/fs/ext4/ext4.ko":      "ext4 module",
+		mods + "kernel/fs/mbcache.ko":        "mbcache module",
+		mods + "kernel/drivers/net/dummy.ko": "not needed",
+	} {
+		p := filepath.Join(s.Root, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	disk := loopDisk(t)
+	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: disk}, r); err != nil {
+		t.Fatal(err)
+	}
+	islImage := filepath.Join(t.TempDir(), "drd-isl.img")
+	os.WriteFile(islImage, []byte("ISL one"), 0o644)
+	opt := isl.InstallOptions{Machine: bootenv.Real(s.Root), Image: islImage, Preview: true}
+
+	if err := isl.Install(ctx, opt, r); err != nil {
+		t.Fatal(err)
+	}
+	st := scan(t, s.Root)
+	if len(st.ISL) != 0 {
+		t.Fatalf("a preview installed STAGEISL: %+v", st.ISL)
+	}
+	if _, err := os.Stat(filepath.Join(s.Root, "boot/drd")); err == nil {
+		t.Fatal("a preview made /boot/drd")
+	}
+	mustNotContain(t, filepath.Join(s.Root, "boot/grub/drd.cfg"), bootenv.RecoveryTitle)
+
+	opt.Preview = false
+	if err := isl.Install(ctx, opt, r); err != nil {
+		t.Fatal(err)
+	}
+	st = scan(t, s.Root)
+	var on []string
+	for _, o := range st.ISL {
+		on = append(on, o.Image)
+		if o.Kernel != version {
+			t.Errorf("%s: STAGEISL for Linux %s, want %s", o.Image, o.Kernel, version)
+		}
+	}
+	if !slices.Equal(on, []string{"sysimage_000", "sysimage_001"}) {
+		t.Fatalf("STAGEISL on %q, want both images", on)
+	}
+	first := checkBoots(t, ctx, s.Root, version, "ISL one")
+
+	os.WriteFile(islImage, []byte("ISL two, rebuilt"), 0o644)
+	opt.Now = func() time.Time { return time.Now().Add(time.Hour) }
+	if err := isl.Install(ctx, opt, r); err != nil {
+		t.Fatal(err)
+	}
+	again := checkBoots(t, ctx, s.Root, version, "ISL two, rebuilt")
+	for i := range first {
+		if !again[i].Installed.After(first[i].Installed) {
+			t.Errorf("the second install did not replace the manifest: %v, then %v", first[i].Installed, again[i].Installed)
+		}
+	}
+
+	opt.Image = filepath.Join(t.TempDir(), "none.img")
+	if err := isl.Install(ctx, opt, r); err == nil || !strings.Contains(err.Error(), "make isl") {
+		t.Errorf("no ISL image: error %v, want one naming make isl", err)
+	}
+}
+
+// checkBoots checks STAGEISL in the /boot of both images (the clone's
+// mounted with drd mount) and returns their manifests.
+func checkBoots(t *testing.T, ctx context.Context, root, version, islText string) []bootenv.Recovery {
+	t.Helper()
+	cloneBoot := mountBoot(t, scan(t, root), "sysimage_001")
+	defer exec.Command("umount", cloneBoot).Run()
+	var recs []bootenv.Recovery
+	for _, boot := range []string{filepath.Join(root, "boot"), cloneBoot} {
+		mustContain(t, filepath.Join(boot, "drd", bootenv.RecoveryKernel), "the running kernel")
+		mustContain(t, filepath.Join(boot, "drd", bootenv.RecoveryISL), islText)
+		mustContain(t, filepath.Join(boot, "grub/drd.cfg"), "menuentry '"+bootenv.RecoveryTitle+"' --id drd-isl --hotkey="+bootenv.RecoveryHotkey+" {")
+		mustContain(t, filepath.Join(boot, "grub/drd.cfg"), "\t\tinitrd /drd/drd-isl.img /drd/modules.img\n")
+		files := moduleImageFiles(t, filepath.Join(boot, "drd", bootenv.RecoveryModules))
+		top := "lib/modules/" + version + "/"
+		if files[top+"kernel/fs/ext4/ext4.ko"] != "ext4 module" || files[top+isl.LoadListName] != "kernel/fs/mbcache.ko\nkernel/fs/ext4/ext4.ko\n" {
+			t.Errorf("%s/drd/modules.img holds %q", boot, files)
+		}
+		if _, ok := files[top+"kernel/drivers/net/dummy.ko"]; ok {
+			t.Errorf("%s/drd/modules.img carries a module nothing needs", boot)
+		}
+		rec, err := os.ReadFile(filepath.Join(boot, "drd", bootenv.RecoveryManifest))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := scan(t, root)
+		if len(st.ISL) != 2 {
+			t.Fatalf("manifest %s, scan %+v", rec, st.ISL)
+		}
+		recs = append(recs, st.ISL[len(recs)].Recovery)
+	}
+	return recs
+}
+
+// moduleImageFiles reads a modules.img: zstd, a newc cpio, padded to 4 bytes.
+func moduleImageFiles(t *testing.T, p string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data)%4 != 0 {
+		t.Errorf("%s: %d bytes, not a multiple of 4", p, len(data))
+	}
+	dec, err := zstd.NewReader(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := dec.DecodeAll(bytes.TrimRight(data, "\x00"), nil)
+	if err != nil {
+		t.Fatalf("%s: %v", p, err)
+	}
+	recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(bytes.NewReader(raw)))
+	if err != nil {
+		t.Fatalf("%s: %v", p, err)
+	}
+	files := map[string]string{}
+	for _, rec := range recs {
+		if rec.Mode&cpio.S_IFMT == cpio.S_IFREG {
+			b, _ := io.ReadAll(io.NewSectionReader(rec, 0, int64(rec.FileSize)))
+			files[rec.Name] = string(b)
+		}
+	}
+	return files
+}
+
+// mountBoot mounts the /boot file system of the image name read-only.
+func mountBoot(t *testing.T, st *bootenv.Status, name string) string {
+	t.Helper()
+	for _, img := range st.Images {
+		for _, f := range img.FileSystems {
+			if img.Name == name && f.MountPoint == "/boot" {
+				dir := t.TempDir()
+				if out, err := exec.Command("mount", "-o", "ro", "UUID="+f.UUID, dir).CombinedOutput(); err != nil {
+					t.Fatalf("mounting the /boot of %s: %v\n%s", name, err, out)
+				}
+				return dir
+			}
+		}
+	}
+	t.Fatalf("no /boot of %s", name)
+	return ""
+}
+
+func scan(t *testing.T, root string) *bootenv.Status {
+	t.Helper()
+	st, err := bootenv.Scan(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func loopDisk(t *testing.T) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "target.img")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Truncate(file, 1<<30)
+	disk, err := images.AttachLoop(file, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		images.HidePartitions(disk)
+		images.DetachLoop(disk)
+	})
+	return disk
+}
+
+func blkidUUID(t *testing.T, dev string) string {
+	t.Helper()
+	out, err := exec.Command("blkid", "-p", "-o", "value", "-s", "UUID", dev).Output()
+	if err != nil {
+		t.Fatalf("blkid %s: %v", dev, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func mustContain(t *testing.T, p, s string) {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil || !strings.Contains(string(b), s) {
+		t.Errorf("%s does not contain %q (%v)", p, s, err)
+	}
+}
+
+func mustNotContain(t *testing.T, p, s string) {
+	t.Helper()
+	if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), s) {
+		t.Errorf("%s contains %q", p, s)
+	}
+}
