@@ -45,8 +45,10 @@ type Event struct {
 	Time   time.Time `json:"time"`
 	Action string    `json:"action"` // clone, mount, runcmd, activate, ...
 	User   string    `json:"user"`
-	Result string    `json:"result"` // succeeded, failed, interrupted
+	Result string    `json:"result"` // started, succeeded, failed, interrupted
 	Detail string    `json:"detail,omitempty"`
+	// Image is the id of the image a clone event of the origin made.
+	Image string `json:"image,omitempty"`
 	// Changes are the packages a runcmd installed, removed or changed.
 	Changes []PackageChange `json:"changes,omitempty"`
 }

@@ -127,17 +127,21 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 	}
 	mounts, _ := ReadMountinfo(m.ProcDir)
 	held := lockHeld(m.Root)
+	started := startedClones(rec)
 	for _, d := range devs {
 		bootedRoot := len(l.Critical) > 0 && d.Path == l.Critical[0].Device
 		isClone := rootPartName.MatchString(d.ID.PartLabel) ||
 			(slices.Contains(vgs, d.ID.VG) && rootLabel.MatchString(d.ID.Label))
 		isOrigin := rec.OriginRoot != "" && d.ID.UUID == rec.OriginRoot
-		if bootedRoot || !(isClone || isOrigin) {
-			continue
+		if bootedRoot || !(isClone || isOrigin) || d.FSType == "" {
+			continue // not an image, or no file system yet (unrecordedClones)
 		}
 		img, err := m.readImage(ctx, d, mounts)
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENXIO) {
 			continue // the device went away while we looked (a loop detached)
+		}
+		if _, ok := started[d.ID.PartUUID]; ok && err != nil {
+			continue // a clone's half-made root: unrecordedClones lists it
 		}
 		if err != nil {
 			return nil, fmt.Errorf("reading the image on %s: %w", d.Path, err)
@@ -146,11 +150,13 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 			continue // an image of another system, or one not yet recorded
 		}
 		if (img.State == Cloning || img.State == Modifying) && !held {
+			img.Reason = diedReason(img)
 			img.State = Broken // its clone or runcmd died without a word (kill -9, power loss)
 		}
 		img.ImageFile = devs.backingFileOf(d.Disk)
 		st.Images = append(st.Images, img)
 	}
+	st.Images = append(st.Images, unrecordedClones(devs, rec, st.Images, held)...)
 	sort.SliceStable(st.Images[1:], func(i, j int) bool { return st.Images[1+i].Name < st.Images[1+j].Name })
 	for _, img := range st.Images {
 		if img.State == Activated {
@@ -164,6 +170,14 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 		st.Activated = st.Boot.Target()
 	}
 	return st, nil
+}
+
+// diedReason says what to do with an image whose clone or runcmd died.
+func diedReason(img *Image) string {
+	if img.State == Modifying {
+		return "a drd runcmd was interrupted while it changed the image; clone it again (drd clone -x overwrite=true)"
+	}
+	return fmt.Sprintf("the clone to %s was interrupted; run drd clone -t %s -x overwrite=true again", img.Target, img.Target)
 }
 
 // readImage reads the record of the image whose root file system is on d,

@@ -69,6 +69,7 @@ type step struct {
 // and needs no second pass.
 func (c *run) steps() []step {
 	steps := []step{
+		{"Recording the start of the clone in the booted image", c.recordStart},
 		{"Preparing the target", c.prepareTarget},
 		{"Making file systems", c.makeFileSystems},
 		{"Mounting the clone", c.mountClone},
@@ -100,6 +101,21 @@ func (c *run) warnNoSnapshots(ctx context.Context) error {
 		return nil
 	}
 	c.r.Warn("no snapshots: %s; the copy reads the live file systems in two passes, so files changed meanwhile may be inconsistent", c.NoSnaps)
+	return nil
+}
+
+// recordStart notes the clone in the booted image's record before anything
+// is written on the target: its id (the GPT GUID of the partition that will
+// hold its root) and its image file, so that drd status finds the clone
+// even if it dies before it writes its own record.
+func (c *run) recordStart(ctx context.Context) error {
+	c.Origin.History = append(c.Origin.History, bootenv.CloneEvent("started", c.Name+" on "+c.Target.Given, c.ID))
+	if c.Target.File != "" {
+		bootenv.RegisterImageFile(c.opt.Root, c.Target.File)
+	}
+	if err := bootenv.WriteRecord(c.opt.Root, c.Origin); err != nil {
+		return fmt.Errorf("writing the booted image's record: %w", err)
+	}
 	return nil
 }
 
@@ -229,11 +245,6 @@ func (c *run) mountClone(ctx context.Context) error {
 // startRecord writes the clone's image.json, state cloning, and arranges
 // for it to say broken if the clone does not finish.
 func (c *run) startRecord(root string) error {
-	// The booted image's record first: the clone's names it as its system,
-	// and drd status must find that link even if this clone dies.
-	if err := bootenv.WriteRecord(c.opt.Root, c.Origin); err != nil {
-		return fmt.Errorf("writing the booted image's record: %w", err)
-	}
 	rec := &bootenv.Record{
 		Name: c.Name, ID: c.ID, Created: time.Now().UTC(), Origin: c.Origin.ID, System: c.Origin.System,
 		SourceDisk: c.Source.Disk, Target: c.Target.Given, State: bootenv.Cloning,
@@ -465,10 +476,7 @@ func (c *run) recordOrigin(err error) {
 	if err != nil {
 		result, detail = "failed", detail+": "+err.Error()
 	}
-	o.AddEvent("clone", result, detail)
-	if c.Target.File != "" {
-		bootenv.RegisterImageFile(c.opt.Root, c.Target.File)
-	}
+	o.History = append(o.History, bootenv.CloneEvent(result, detail, c.ID))
 	if werr := bootenv.WriteRecord(c.opt.Root, o); werr != nil {
 		c.r.Warn("could not update the booted image's record: %v", werr)
 	}

@@ -96,6 +96,7 @@ func makePlan(ctx context.Context, opt Options) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("laying out %s: %w", opt.Target, err)
 	}
+	p.stampID()
 	return p, nil
 }
 

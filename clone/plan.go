@@ -80,6 +80,26 @@ func partName(name, mountPoint string) string {
 	return n
 }
 
+// stampID gives the partition that holds the clone's root (its own, or
+// its VG's physical volume) the clone's id as its GPT partition GUID. The
+// partition table is the first thing the clone writes: from then on drd
+// status can tell this clone by it, even before it has a file system or a
+// record (bootenv's unrecordedClones).
+func (p *Plan) stampID() {
+	for _, f := range p.FS {
+		if f.MountPoint != "/" {
+			continue
+		}
+		anchor := f.Part
+		p.Parts[anchor].GUID = p.ID
+		for j := range p.FS {
+			if p.FS[j].Part == anchor && p.FS[j].LV == "" {
+				p.FS[j].ID.PartUUID = p.ID
+			}
+		}
+	}
+}
+
 // layout turns the critical file systems into the target's partitions,
 // sized for a target of size bytes.
 func layout(name string, src []bootenv.SystemFS, usage map[string]fsUsage, size int64, forceESP bool, vg *VGPlan) ([]images.Part, []TargetFS, error) {
