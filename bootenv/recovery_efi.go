@@ -1,14 +1,196 @@
 package bootenv
 
 import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/drd-linux/drd/images"
 	"github.com/drd-linux/drd/internal/report"
 )
 
-// installRecoveryEFI: see recovery_efi.go's full version (UEFI).
+// STAGEISL on UEFI without GRUB: the kernel (an EFI stub), the ISL and
+// the modules on each image's ESP, and a Boot#### per ESP that starts the
+// kernel with both initramfs files (initrd=, the stub loads them one
+// after the other), at the end of BootOrder.
+const RecoveryEFIDir = `\EFI\drd`
+
+// recoveryESPFiles are the names on the ESP of the files of STAGEISL.
+var recoveryESPFiles = map[string]string{RecoveryKernel: "vmlinuz.efi", RecoveryISL: "isl.img", RecoveryModules: "modules.img"}
+
+// RecoveryLoadOptions is the kernel command line of STAGEISL's Boot####.
+func RecoveryLoadOptions(cmdline string) string {
+	s := "initrd=" + RecoveryEFIDir + `\` + recoveryESPFiles[RecoveryISL] + " initrd=" + RecoveryEFIDir + `\` + recoveryESPFiles[RecoveryModules]
+	if cmdline != "" {
+		s += " " + cmdline
+	}
+	return s
+}
+
+// recoveryEntry is STAGEISL's Boot#### on the ESP hd of a disk.
+func recoveryEntry(prefix []byte, hd HardDrive, cmdline string) LoadOption {
+	return LoadOption{Active: true, Description: RecoveryTitle, Prefix: prefix, Disk: hd,
+		File: RecoveryEFIDir + `\` + recoveryESPFiles[RecoveryKernel], Optional: ucs2(RecoveryLoadOptions(cmdline))}
+}
+
+// isRecoveryEntry reports whether a boot entry starts STAGEISL, not an
+// image's own loader.
+func isRecoveryEntry(e LoadOption) bool {
+	return strings.HasPrefix(strings.ToUpper(e.File), strings.ToUpper(RecoveryEFIDir+`\`))
+}
+
+// placeRecoveryEntry is the number for want (the entry that boots the same
+// file from the same partition, else the lowest free one) and BootOrder
+// with it at the end, unless it is in it already: never first.
+func placeRecoveryEntry(entries map[uint16]LoadOption, order []uint16, want LoadOption) (uint16, []uint16) {
+	for _, n := range sortedNums(entries) {
+		e := entries[n]
+		if strings.EqualFold(e.Disk.PartGUID, want.Disk.PartGUID) && strings.EqualFold(e.File, want.File) {
+			return n, Reorder(order, n, false)
+		}
+	}
+	num := uint16(0)
+	for _, taken := entries[num]; taken || containsNum(order, num); _, taken = entries[num] {
+		num++
+	}
+	return num, Reorder(order, num, false)
+}
+
+func containsNum(order []uint16, n uint16) bool {
+	for _, o := range order {
+		if o == n {
+			return true
+		}
+	}
+	return false
+}
+
+// installRecoveryEFI puts STAGEISL on the ESP of every image that has one
+// and adds its Boot####. Nothing on a BIOS machine. An image whose ESP
+// cannot be reached is a warning (GRUB's entry still boots STAGEISL); an
+// ESP without room is an error.
 func (m Machine) installRecoveryEFI(st *Status, files map[string][]byte, rec Recovery, preview bool, r report.Reporter) error {
-	if m.efiVars() == nil {
+	v := m.efiVars()
+	if v == nil {
 		return nil
 	}
-	r.Warn("UEFI: no firmware entry for STAGEISL yet; boot it from GRUB's menu")
+	devs, err := ReadDevices(m.SysDir)
+	if err != nil {
+		return err
+	}
+	mounts, _ := ReadMountinfo(m.ProcDir)
+	for _, img := range bootOrder(st) {
+		f, ok := fsOf(img, "/boot/efi")
+		if !ok {
+			continue
+		}
+		d, ok := devs.BySpec("UUID=" + f.UUID)
+		if !ok {
+			r.Warn("STAGEISL not on the ESP of %s (UUID=%s): on no block device", img.Name, f.UUID)
+			continue
+		}
+		hd, err := m.espPartition(img)
+		if err != nil {
+			r.Warn("no firmware entry for STAGEISL on %s: %v", img.Name, err)
+			continue
+		}
+		esp := espWriter{dev: d.Path, dir: mountedAt(mounts, d)}
+		if err := esp.checkRoom(files); err != nil {
+			return fmt.Errorf("the ESP of %s (%s): %w", img.Name, d.Path, err)
+		}
+		if preview {
+			r.Note("%s: would write %s on %s and a boot entry %q", img.Name, RecoveryEFIDir, d.Path, RecoveryTitle)
+			continue
+		}
+		for _, name := range RecoveryFiles {
+			if err := esp.write(recoveryESPFiles[name], files[name]); err != nil {
+				return fmt.Errorf("writing STAGEISL to the ESP of %s (%s): %w", img.Name, d.Path, err)
+			}
+		}
+		entries, order, err := BootEntries(v)
+		if err != nil {
+			return err
+		}
+		want := recoveryEntry(DiskPrefix(m.SysDir, img.Disk), hd, rec.Cmdline)
+		num, newOrder := placeRecoveryEntry(entries, order, want)
+		data, err := want.Encode()
+		if err != nil {
+			return err
+		}
+		if err := v.Set(BootVar(num), data); err != nil {
+			return fmt.Errorf("writing %s: %w", BootVar(num), err)
+		}
+		if err := v.Set("BootOrder", EncodeBootOrder(newOrder)); err != nil {
+			return fmt.Errorf("writing BootOrder: %w", err)
+		}
+		r.Note("%s: %s on %s; %s %q, last in BootOrder", img.Name, RecoveryEFIDir, d.Path, BootVar(num), RecoveryTitle)
+	}
 	return nil
+}
+
+// mountedAt is where d is mounted, or "".
+func mountedAt(mounts []MountInfo, d BlockDev) string {
+	for _, mi := range mounts {
+		if mi.Major == d.Major && mi.Minor == d.Minor && mi.FSRoot == "/" {
+			return mi.MountPoint
+		}
+	}
+	return ""
+}
+
+// espWriter writes files into \EFI\drd of an ESP: through its mount when
+// it is mounted (the kernel's vfat must see every change), else on the
+// device with go-diskfs, as drd's other ESP writes.
+type espWriter struct {
+	dev, dir string
+}
+
+func (e espWriter) path(name string) string {
+	return filepath.Join(e.dir, "EFI", "drd", name)
+}
+
+func (e espWriter) fatName(name string) string { return path.Join("EFI/drd", name) }
+
+// checkRoom fails when the ESP has no room for files (what they replace
+// counts as free).
+func (e espWriter) checkRoom(files map[string][]byte) error {
+	var free, old, size int64
+	if e.dir != "" {
+		var sfs unix.Statfs_t
+		if err := unix.Statfs(e.dir, &sfs); err != nil {
+			return err
+		}
+		free = int64(sfs.Bavail) * int64(sfs.Bsize)
+	} else {
+		var err error
+		if free, err = images.FATFree(e.dev); err != nil {
+			return err
+		}
+	}
+	for name, data := range files {
+		size += int64(len(data))
+		if e.dir != "" {
+			if fi, err := os.Stat(e.path(recoveryESPFiles[name])); err == nil {
+				old += fi.Size()
+			}
+		} else if b, err := images.ReadFATFile(e.dev, e.fatName(recoveryESPFiles[name])); err == nil {
+			old += int64(len(b))
+		}
+	}
+	need := size - old + 1<<20
+	if free < need {
+		return fmt.Errorf("%.1f MiB free, STAGEISL needs %.1f MiB: free some space on it, or boot STAGEISL from GRUB's menu only", float64(free)/(1<<20), float64(need)/(1<<20))
+	}
+	return nil
+}
+
+func (e espWriter) write(name string, data []byte) error {
+	if e.dir != "" {
+		return WriteFileAtomic(e.path(name), data, 0o644)
+	}
+	return images.WriteFATFile(e.dev, e.fatName(name), data)
 }

@@ -65,7 +65,18 @@ func TestInstallOnLoop(t *testing.T) {
 	}
 	islImage := filepath.Join(t.TempDir(), "drd-isl.img")
 	os.WriteFile(islImage, []byte("ISL one"), 0o644)
-	opt := isl.InstallOptions{Machine: bootenv.Real(s.Root), Image: islImage, Preview: true}
+	// UEFI variables in a directory: one entry there already, first.
+	efi := bootenv.EFIVarFS{Dir: t.TempDir()}
+	grub, err := bootenv.LoadOption{Active: true, Description: "debian", Disk: bootenv.HardDrive{Number: 1, Start: 2048, Size: 1 << 20,
+		PartGUID: "11111111-2222-4333-8444-555555555555"}, File: `\EFI\debian\grubx64.efi`}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	efi.Set("Boot0000", grub)
+	efi.Set("BootOrder", bootenv.EncodeBootOrder([]uint16{0}))
+	m := bootenv.Real(s.Root)
+	m.EFI = efi
+	opt := isl.InstallOptions{Machine: m, Image: islImage, Preview: true}
 
 	if err := isl.Install(ctx, opt, r); err != nil {
 		t.Fatal(err)
@@ -78,6 +89,9 @@ func TestInstallOnLoop(t *testing.T) {
 		t.Fatal("a preview made /boot/drd")
 	}
 	mustNotContain(t, filepath.Join(s.Root, "boot/grub/drd.cfg"), bootenv.RecoveryTitle)
+	if entries, _, _ := bootenv.BootEntries(efi); len(entries) != 1 {
+		t.Fatalf("a preview wrote boot entries: %+v", entries)
+	}
 
 	opt.Preview = false
 	if err := isl.Install(ctx, opt, r); err != nil {
@@ -95,6 +109,7 @@ func TestInstallOnLoop(t *testing.T) {
 		t.Fatalf("STAGEISL on %q, want both images", on)
 	}
 	first := checkBoots(t, ctx, s.Root, version, "ISL one")
+	checkESPs(t, st, efi, "ISL one")
 
 	os.WriteFile(islImage, []byte("ISL two, rebuilt"), 0o644)
 	opt.Now = func() time.Time { return time.Now().Add(time.Hour) }
@@ -102,6 +117,7 @@ func TestInstallOnLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	again := checkBoots(t, ctx, s.Root, version, "ISL two, rebuilt")
+	checkESPs(t, st, efi, "ISL two, rebuilt")
 	for i := range first {
 		if !again[i].Installed.After(first[i].Installed) {
 			t.Errorf("the second install did not replace the manifest: %v, then %v", first[i].Installed, again[i].Installed)
@@ -145,6 +161,48 @@ func checkBoots(t *testing.T, ctx context.Context, root, version, islText string
 		recs = append(recs, st.ISL[len(recs)].Recovery)
 	}
 	return recs
+}
+
+// checkESPs checks STAGEISL on both images' ESPs and their two firmware
+// entries, after the one that was first, which stays first.
+func checkESPs(t *testing.T, st *bootenv.Status, efi bootenv.EFIVars, islText string) {
+	t.Helper()
+	entries, order, err := bootenv.BootEntries(efi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(order) != 3 || order[0] != 0 || len(entries) != 3 {
+		t.Fatalf("BootOrder %v, %d entries: want Boot0000 first and one STAGEISL entry per ESP", order, len(entries))
+	}
+	for _, img := range st.Images {
+		var esp string
+		for _, f := range img.FileSystems {
+			if f.MountPoint == "/boot/efi" {
+				esp = f.Device
+			}
+		}
+		if got, err := images.ReadFATFile(esp, "EFI/drd/isl.img"); err != nil || string(got) != islText {
+			t.Errorf("%s: ESP %s has %q (%v), want %q", img.Name, esp, got, err, islText)
+		}
+	}
+	for _, n := range order[1:] {
+		e := entries[n]
+		if e.Description != bootenv.RecoveryTitle || e.File != `\EFI\drd\vmlinuz.efi` {
+			t.Errorf("%s: %+v", bootenv.BootVar(n), e)
+		}
+		if want := bootenv.RecoveryLoadOptions(""); !strings.Contains(ucs2String(e.Optional), want) {
+			t.Errorf("%s: load options %q, want %q", bootenv.BootVar(n), ucs2String(e.Optional), want)
+		}
+	}
+}
+
+// ucs2String decodes the load options of a boot entry (ASCII here).
+func ucs2String(b []byte) string {
+	var s []byte
+	for i := 0; i+1 < len(b) && b[i] != 0; i += 2 {
+		s = append(s, b[i])
+	}
+	return string(s)
 }
 
 // moduleImageFiles reads a modules.img: zstd, a newc cpio, padded to 4 bytes.
