@@ -36,30 +36,38 @@ func TestRewriteDevicesGolden(t *testing.T) {
 		{"notations.fstab", 0, 6},
 		{"notations.crypttab", 1, 1},
 	} {
-		t.Run(tt.file, func(t *testing.T) {
-			in, err := os.ReadFile(filepath.Join("testdata/fixup", tt.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, n, err := rewriteDevices(in, tt.field, fixupRenames)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n != tt.lines {
-				t.Errorf("rewrote %d lines, want %d", n, tt.lines)
-			}
-			golden := filepath.Join("testdata/fixup", tt.file+".golden")
-			if *update {
-				os.WriteFile(golden, got, 0o644)
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("rewrite of %s:\n%s\nwant:\n%s", tt.file, got, want)
-			}
-		})
+		t.Run(tt.file, func(t *testing.T) { checkRewriteGolden(t, tt.file, tt.field, tt.lines, fixupRenames) })
+	}
+}
+
+// checkRewriteGolden rewrites the device column field of testdata/fixup/file
+// with renames and compares the result with file.golden (which -update
+// rewrites); lines is how many lines must change.
+func checkRewriteGolden(t *testing.T, file string, field, lines int, renames []rename) {
+	t.Helper()
+	in, err := os.ReadFile(filepath.Join("testdata/fixup", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, n, err := rewriteDevices(in, field, renames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != lines {
+		t.Errorf("%s: rewrote %d lines, want %d", file, n, lines)
+	}
+	golden := filepath.Join("testdata/fixup", file+".golden")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("rewrite of %s:\n%s\nwant:\n%s", file, got, want)
 	}
 }
 

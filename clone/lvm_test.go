@@ -3,7 +3,6 @@ package clone
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -391,27 +390,6 @@ func TestRewriteDevicesLVM(t *testing.T) {
 		file         string
 		field, lines int
 	}{{"lvm.fstab", 0, 5}, {"lvm.crypttab", 1, 1}} {
-		in, err := os.ReadFile(filepath.Join("testdata/fixup", tt.file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, n, err := rewriteDevices(in, tt.field, renames)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n != tt.lines {
-			t.Errorf("%s: rewrote %d lines, want %d", tt.file, n, tt.lines)
-		}
-		golden := filepath.Join("testdata/fixup", tt.file+".golden")
-		if *update {
-			os.WriteFile(golden, got, 0o644)
-		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(got) != string(want) {
-			t.Errorf("rewrite of %s:\n%s\nwant:\n%s", tt.file, got, want)
-		}
+		t.Run(tt.file, func(t *testing.T) { checkRewriteGolden(t, tt.file, tt.field, tt.lines, renames) })
 	}
 }

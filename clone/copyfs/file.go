@@ -16,22 +16,13 @@ const chunk = 8 << 20
 // copyFiles copies a batch of regular files of the directory rel (inode
 // dirIno).
 func (e *engine) copyFiles(w *worker, rel string, dirIno uint64, ents []dirent) error {
-	full := e.srcPath(rel)
-	sfd, err := e.openSrcDir(rel)
-	if err != nil {
-		if vanished(err) {
-			e.logf("%s vanished or changed while copying: the second pass catches it", full)
-			return nil
-		}
-		return srcError("opening the directory", full, err)
+	sfd, st, err := e.openSrcDirStat(rel, whileCopying)
+	if sfd < 0 {
+		return err
 	}
 	defer unix.Close(sfd)
-	var st unix.Stat_t
-	if err := unix.Fstat(sfd, &st); err != nil {
-		return srcError("examining", full, err)
-	}
 	if st.Ino != dirIno || st.Dev != e.dev {
-		e.logf("%s was replaced while copying: the second pass catches it", full)
+		e.logf("%s was replaced while copying: the second pass catches it", e.srcPath(rel))
 		return nil
 	}
 	dfd, err := openBeneath(e.dstFd, rel, unix.O_RDONLY|unix.O_DIRECTORY)
@@ -92,14 +83,7 @@ func (e *engine) copyFile(w *worker, sfd, dfd int, rel, name string) error {
 	if done || err != nil {
 		return err
 	}
-	published := false
-	if le != nil {
-		defer func() {
-			if !published {
-				le.publish("", false)
-			}
-		}()
-	}
+	defer le.release()
 
 	perm := st.Mode & 0o777
 	out, err := unix.Openat(dfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
@@ -109,10 +93,7 @@ func (e *engine) copyFile(w *worker, sfd, dfd int, rel, name string) error {
 		}
 		return dstError("creating", l.dst(), err)
 	}
-	if le != nil {
-		published = true
-		le.publish(crel, true)
-	}
+	le.created(crel)
 	_, err = e.fillFile(w, fd, out, &st, perm, l)
 	if err != nil {
 		unix.Close(out)
@@ -325,20 +306,28 @@ func (e *engine) copyRange(w *worker, fd, out int, off, n int64, l loc) (int64, 
 		if k == 0 {
 			return done, nil
 		}
-		for written := 0; written < k; {
-			m, err := unix.Pwrite(out, w.data[written:k], off+done+int64(written))
-			if err == unix.EINTR {
-				continue
-			}
-			if err != nil {
-				return done, dstError("writing", l.dst(), err)
-			}
-			written += m
+		if err := pwriteAll(out, w.data[:k], off+done, l); err != nil {
+			return done, err
 		}
 		done += int64(k)
 		e.st.bytes.Add(int64(k))
 	}
 	return done, nil
+}
+
+// pwriteAll writes all of buf to out at off.
+func pwriteAll(out int, buf []byte, off int64, l loc) error {
+	for written := 0; written < len(buf); {
+		m, err := unix.Pwrite(out, buf[written:], off+int64(written))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return dstError("writing", l.dst(), err)
+		}
+		written += m
+	}
+	return nil
 }
 
 // directMin is the extent size from which the source is read with
@@ -384,15 +373,8 @@ func (e *engine) copyDirect(w *worker, fd, out int, off, n int64, l loc) (int64,
 		if k == 0 {
 			return done, nil
 		}
-		for written := 0; written < k; {
-			m, err := unix.Pwrite(out, buf[written:k], off+done+int64(written))
-			if err == unix.EINTR {
-				continue
-			}
-			if err != nil {
-				return done, dstError("writing", l.dst(), err)
-			}
-			written += m
+		if err := pwriteAll(out, buf[:k], off+done, l); err != nil {
+			return done, err
 		}
 		done += int64(k)
 		e.st.bytes.Add(int64(k))

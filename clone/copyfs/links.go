@@ -20,11 +20,13 @@ type linkEntry struct {
 	ready chan struct{}
 	rel   string
 	ok    bool
+	// published is set by the claimer (one goroutine) once ready is closed.
+	published bool
 }
 
 // claim returns the entry of ino and whether the caller is the first to
 // claim it: then the caller must create the target entry at once (it must
-// not wait for anything else first) and call publish.
+// not wait for anything else first) and call created, and defer release.
 func (t *linkTable) claim(ino uint64) (*linkEntry, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -37,10 +39,32 @@ func (t *linkTable) claim(ino uint64) (*linkEntry, bool) {
 }
 
 // publish tells the waiting names where the first copy is (ok) or that
-// there is none (they then copy the inode on their own; Sync re-links).
+// there is none (they then copy the inode on their own; Sync re-links),
+// once: later calls do nothing.
 func (le *linkEntry) publish(rel string, ok bool) {
+	if le.published {
+		return
+	}
+	le.published = true
 	le.rel, le.ok = rel, ok
 	close(le.ready)
+}
+
+// created publishes the first copy of the group at rel. The claimer calls
+// it as soon as the target entry exists. le may be nil (no group).
+func (le *linkEntry) created(rel string) {
+	if le != nil {
+		le.publish(rel, true)
+	}
+}
+
+// release, deferred by the claimer, tells the waiting names that there is
+// no first copy if created was not called (the copy failed or the source
+// vanished). le may be nil (no group).
+func (le *linkEntry) release() {
+	if le != nil {
+		le.publish("", false)
+	}
 }
 
 // wait returns the first copy of a claimed inode once it exists.

@@ -21,19 +21,12 @@ import (
 // the source directory rel (inode ino, as its parent listed it).
 func (e *engine) syncDir(w *worker, rel string, ino uint64) error {
 	full, dfull := e.srcPath(rel), e.dstPath(rel)
-	sfd, err := e.openSrcDir(rel)
-	if err != nil {
-		if vanished(err) {
-			e.logf("%s vanished or changed during the second pass: run it again", full)
-			return nil
-		}
-		return srcError("opening the directory", full, err)
+	sfd, st, err := e.openSrcDirStat(rel, duringSync)
+	if sfd < 0 {
+		return err
 	}
 	defer unix.Close(sfd)
-	var st, dt unix.Stat_t
-	if err := unix.Fstat(sfd, &st); err != nil {
-		return srcError("examining", full, err)
-	}
+	var dt unix.Stat_t
 	if st.Dev == e.dev && st.Ino != ino {
 		e.logf("%s was replaced during the second pass: run it again", full)
 		return nil

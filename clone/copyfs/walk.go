@@ -21,25 +21,45 @@ func (e *engine) openSrcDir(rel string) (int, error) {
 	return fd, err
 }
 
+// What the log says of a source entry that changed under the copy, in
+// Copy and in Sync.
+const (
+	whileCopying = "while copying: the second pass catches it"
+	duringSync   = "during the second pass: run it again"
+)
+
+// openSrcDirStat opens the source directory rel and reads its status. If
+// it vanished meanwhile, it logs so (when: whileCopying or duringSync) and
+// returns fd -1 and no error: the caller skips it. Otherwise the caller
+// closes fd.
+func (e *engine) openSrcDirStat(rel, when string) (fd int, st unix.Stat_t, err error) {
+	full := e.srcPath(rel)
+	fd, err = e.openSrcDir(rel)
+	if err != nil {
+		if vanished(err) {
+			e.logf("%s vanished or changed %s", full, when)
+			return -1, st, nil
+		}
+		return -1, st, srcError("opening the directory", full, err)
+	}
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, st, srcError("examining", full, err)
+	}
+	return fd, st, nil
+}
+
 // copyDir copies the directory rel (inode ino, as its parent listed it):
 // it records its metadata for the last phase, creates its subdirectories,
 // symbolic links and special files, and hands its regular files and
 // subdirectories to the pool.
 func (e *engine) copyDir(w *worker, rel string, ino uint64) error {
 	full := e.srcPath(rel)
-	sfd, err := e.openSrcDir(rel)
-	if err != nil {
-		if vanished(err) {
-			e.logf("%s vanished or changed while copying: the second pass catches it", full)
-			return nil
-		}
-		return srcError("opening the directory", full, err)
+	sfd, st, err := e.openSrcDirStat(rel, whileCopying)
+	if sfd < 0 {
+		return err
 	}
 	defer unix.Close(sfd)
-	var st unix.Stat_t
-	if err := unix.Fstat(sfd, &st); err != nil {
-		return srcError("examining", full, err)
-	}
 	a, err := readMeta(&st, sfd, -1, "", full, &w.xbuf)
 	if err != nil {
 		return srcError("reading the attributes of", full, err)
@@ -183,14 +203,7 @@ func (e *engine) copySpecial(w *worker, sfd, dfd int, rel, name string, st *unix
 	if done || err != nil {
 		return err
 	}
-	published := false
-	if le != nil {
-		defer func() {
-			if !published {
-				le.publish("", false)
-			}
-		}()
-	}
+	defer le.release()
 	for attempt := 1; ; attempt++ {
 		a, err := readMeta(st, -1, sfd, name, full, &w.xbuf)
 		if err != nil {
@@ -216,10 +229,7 @@ func (e *engine) copySpecial(w *worker, sfd, dfd int, rel, name string, st *unix
 		if err := e.makeSpecial(dfd, name, dfull, st, target); err != nil {
 			return err
 		}
-		if le != nil && !published {
-			published = true
-			le.publish(crel, true)
-		}
+		le.created(crel)
 		if err := e.setMeta(metaTarget{fd: -1, dirfd: dfd, name: name, at: e.loc(crel)}, &a, e.incremental, &w.xbuf); err != nil {
 			return err
 		}

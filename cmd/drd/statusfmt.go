@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/internal/columns"
 	"github.com/drd-linux/drd/internal/console"
 	"github.com/drd-linux/drd/internal/options"
 	"github.com/drd-linux/drd/runcmd"
@@ -60,7 +61,7 @@ func formatStatus(st *bootenv.Status, loc *time.Location, verbose bool) string {
 		[]string{"STAGEISL:", islSummary(st)},
 	)
 	var b strings.Builder
-	b.WriteString(align(rows, ""))
+	b.WriteString(columns.Format(rows, ""))
 	for _, img := range st.Images {
 		b.WriteString("\n")
 		b.WriteString(formatImage(img, loc, verbose))
@@ -221,14 +222,14 @@ func formatImage(img *bootenv.Image, loc *time.Location, verbose bool) string {
 	if len(img.FileSystems) == 0 {
 		rows = [][]string{{"no file systems found"}}
 	}
-	b.WriteString(align(rows, "  "))
+	b.WriteString(columns.Format(rows, "  "))
 	if verbose && len(img.History) > 0 {
 		b.WriteString("  History:\n")
 		var hist [][]string
 		for _, e := range img.History {
 			hist = append(hist, []string{date(e.Time, loc), e.Action, e.User, e.Result, e.Detail})
 		}
-		lines := strings.SplitAfter(align(hist, "    "), "\n")
+		lines := strings.SplitAfter(columns.Format(hist, "    "), "\n")
 		for i, e := range img.History {
 			b.WriteString(lines[i])
 			for _, c := range e.Changes {
@@ -251,29 +252,4 @@ func sizeOrNone(n int64) string {
 		return none
 	}
 	return options.FormatSize(n)
-}
-
-// align writes rows in columns two spaces apart, each line indented.
-func align(rows [][]string, indent string) string {
-	var width []int
-	for _, r := range rows {
-		for i, c := range r {
-			if i >= len(width) {
-				width = append(width, 0)
-			}
-			width[i] = max(width[i], len(c))
-		}
-	}
-	var b strings.Builder
-	for _, r := range rows {
-		line := indent
-		for i, c := range r {
-			line += c
-			if i < len(r)-1 {
-				line += strings.Repeat(" ", width[i]-len(c)+2)
-			}
-		}
-		b.WriteString(strings.TrimRight(line, " ") + "\n")
-	}
-	return b.String()
 }

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/drd-linux/drd/internal/columns"
 )
 
 // Type of an extended option's value.
@@ -301,7 +303,7 @@ func Help(specs []Spec, d Defaults) string {
 		}
 		rows = append(rows, []string{s.Name, s.Type.String(), def, s.Help})
 	}
-	return table(rows)
+	return columns.Format(rows, "  ")
 }
 
 // confDefault writes what drd.conf sets for s as Help shows it: the value
@@ -330,29 +332,4 @@ func confDefault(s Spec, o Origin) string {
 		shown = `""`
 	}
 	return shown + " (" + where + ")"
-}
-
-// table aligns rows in columns separated by two spaces, indented by two.
-func table(rows [][]string) string {
-	var width []int
-	for _, r := range rows {
-		for i, c := range r {
-			if i >= len(width) {
-				width = append(width, 0)
-			}
-			width[i] = max(width[i], len(c))
-		}
-	}
-	var b strings.Builder
-	for _, r := range rows {
-		line := "  "
-		for i, c := range r {
-			if i < len(r)-1 {
-				c += strings.Repeat(" ", width[i]-len(c)+2)
-			}
-			line += c
-		}
-		b.WriteString(strings.TrimRight(line, " ") + "\n")
-	}
-	return b.String()
 }
