@@ -168,7 +168,7 @@ func TestModuleImageAfterISL(t *testing.T) {
 		t.Errorf("a plain cpio right after the zstd ISL (offset %d): %v, want invalid magic", len(isl), err)
 	}
 	for name, data := range map[string][]byte{
-		"plain cpio, 4-aligned": join(isl, make([]byte, 4-len(isl)%4), plain.Bytes()),
+		"plain cpio, 4-aligned":                      join(isl, make([]byte, 4-len(isl)%4), plain.Bytes()),
 		"modules.img right after the ISL (EFI stub)": join(isl, img.Bytes()),
 		"modules.img 4-aligned (GRUB)":               join(isl, make([]byte, 4-len(isl)%4), img.Bytes()),
 	} {
