@@ -20,6 +20,9 @@ import (
 // read-write for this only. An older copy is replaced file by file,
 // atomically. preview: every check, nothing written.
 func (m Machine) InstallRecovery(ctx context.Context, files map[string][]byte, rec Recovery, preview bool, r report.Reporter) error {
+	if !cmdlineRE.MatchString(rec.Cmdline) || !fileRE.MatchString(rec.Kernel) {
+		return fmt.Errorf("installing STAGEISL: kernel %q, command line %q: want a plain version and no quotes, $, ;, braces or backslashes", rec.Kernel, rec.Cmdline)
+	}
 	var size int64
 	for _, name := range RecoveryFiles {
 		data, ok := files[name]
