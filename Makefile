@@ -25,6 +25,12 @@ unit:
 bench: deps
 	scripts/bench-clone
 
+.PHONY: bench-lvm
+# The same from LVM snapshots, in a layout (b) VM (scripts/e2e TestBenchLVM):
+# the booted root and the 100,000-file tree on LVs of sysvg.
+bench-lvm:
+	DRD_E2E=1 DRD_BENCH=1 go test -count=1 -v -timeout 240m -run 'TestBenchLVM$$' ./scripts/e2e
+
 .PHONY: e2e
 # VM end-to-end scenarios (scripts/e2e, docs/e2e.md): as root, with QEMU,
 # OVMF and debootstrap installed. Images are built first and cached in

@@ -103,21 +103,26 @@ func runTool(ctx context.Context, res *result, dst string, name string, args ...
 	return nil
 }
 
-// runFloor reads every allocated byte of the source image sequentially,
+// runFloor reads every allocated byte of the source image sequentially (of
+// a source device: as many bytes as its file system uses, from its start),
 // then writes as many bytes sequentially into the target and syncs: what
 // the disks cost with no file system work at all.
 func runFloor(ctx context.Context, b *bench, src, dst *fsImage, res *result) error {
-	n := allocated(src.img)
+	n := used(src)
+	readArgs := []string{"if=" + src.img, "of=/dev/null", "bs=16M", "iflag=direct"}
+	if src.img == "" {
+		readArgs = []string{"if=" + src.dev, "of=/dev/null", "bs=16M", "count=" + strconv.FormatInt((n+16<<20-1)/(16<<20), 10), "iflag=direct"}
+	}
 	start := time.Now()
-	if _, err := b.r.run(ctx, "dd", "if="+src.img, "of=/dev/null", "bs=16M", "iflag=direct"); err != nil {
+	if _, err := b.r.run(ctx, "dd", readArgs...); err != nil {
 		return err
 	}
-	read := time.Since(start)
+	readTime := time.Since(start)
 	if _, err := b.r.run(ctx, "dd", "if=/dev/zero", "of="+filepath.Join(dst.mnt, "floor"), "bs=16M",
 		"count="+strconv.FormatInt(n/(16<<20), 10), "oflag=direct", "conv=fsync"); err != nil {
 		return err
 	}
-	res.note = fmt.Sprintf("read %.0f MB in %.2fs, wrote it in %.2fs", mb(n), read.Seconds(), (time.Since(start) - read).Seconds())
+	res.note = fmt.Sprintf("read %.0f MB in %.2fs, wrote it in %.2fs", mb(n), readTime.Seconds(), (time.Since(start) - readTime).Seconds())
 	return nil
 }
 

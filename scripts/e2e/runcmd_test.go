@@ -27,7 +27,7 @@ func TestRuncmd(t *testing.T) {
 	ctx := context.Background()
 	ph := PhasesFor(t)
 	var depot Deb
-	ph.Time("depot", func() { depot = nginxDepot(t, ctx, LayoutBIOS) })
+	ph.Time("depot", func() { depot = aptDepot(t, ctx, LayoutBIOS, "nginx-light") })
 	vm := Boot(t, LayoutBIOS, Options{Debs: []Deb{depot}})
 	target := strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + TargetSerial))
 	ph.Time("clone", func() { vm.MustRun("drd clone -t " + target) })
@@ -89,32 +89,32 @@ test ! -e "$m` + depotDir + `"`)
 	}
 }
 
-// nginxDepot fetches nginx-light and the packages it needs that the
-// layout's image lacks (apt's own answer, against the image's package
-// database) with apt-get download on the host, makes a flat repository
-// of them (dpkg-scanpackages) and wraps it in a .deb whose files are
-// the repository under depotDir, with an apt source for it.
-func nginxDepot(t *testing.T, ctx context.Context, l Layout) Deb {
+// aptDepot fetches pkgs and the packages they need that the layout's
+// image lacks (apt's own answer, against the image's package database)
+// with apt-get download on the host, makes a flat repository of them
+// (dpkg-scanpackages) and wraps it in a .deb whose files are the
+// repository under depotDir, with an apt source for it.
+func aptDepot(t *testing.T, ctx context.Context, l Layout, pkgs ...string) Deb {
 	t.Helper()
 	img, _, err := EnsureImages(ctx, l, t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	status := filepath.Join(img.Base.Tree, "var/lib/dpkg/status")
-	sim, err := exec.CommandContext(ctx, "apt-get", "-s", "-o", "Dir::State::status="+status, "install", "-y", "nginx-light").CombinedOutput()
+	sim, err := exec.CommandContext(ctx, "apt-get", append([]string{"-s", "-o", "Dir::State::status=" + status, "install", "-y"}, pkgs...)...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("apt-get -s install nginx-light against the image's packages: %v\n%s", err, sim)
+		t.Fatalf("apt-get -s install %s against the image's packages: %v\n%s", strings.Join(pkgs, " "), err, sim)
 	}
-	var pkgs []string
+	var fetch []string
 	for _, m := range regexp.MustCompile(`(?m)^Inst (\S+) (?:\[\S+\] )?\((\S+) `).FindAllStringSubmatch(string(sim), -1) {
-		pkgs = append(pkgs, m[1]+"="+m[2])
+		fetch = append(fetch, m[1]+"="+m[2])
 	}
-	if len(pkgs) == 0 {
+	if len(fetch) == 0 {
 		t.Fatalf("apt-get -s installs nothing:\n%s", sim)
 	}
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
-	if out, err := runIn(ctx, dir, nil, "apt-get", append([]string{"download"}, pkgs...)...); err != nil {
+	if out, err := runIn(ctx, dir, nil, "apt-get", append([]string{"download"}, fetch...)...); err != nil {
 		t.Fatalf("apt-get download: %v\n%s", err, out)
 	}
 	packages, err := runIn(ctx, dir, nil, "dpkg-scanpackages", "-m", ".")
@@ -135,6 +135,6 @@ func nginxDepot(t *testing.T, ctx context.Context, l Layout) Deb {
 		size += len(b)
 		files[depotDir+"/"+filepath.Base(d)] = DebFile{Content: string(b)}
 	}
-	t.Logf("depot: %d packages, %d KiB: %s", len(debs), size>>10, strings.Join(pkgs, " "))
+	t.Logf("depot: %d packages, %d KiB: %s", len(debs), size>>10, strings.Join(fetch, " "))
 	return Deb{Package: "drd-e2e-depot", Description: "a local repository for drd runcmd", Files: files}
 }
