@@ -56,24 +56,25 @@ func shortLabel(name, mountPoint, typ string) string {
 	if typ == "vfat" {
 		return "DRD" + num + "-ESP"
 	}
-	role := "root"
-	if mountPoint != "/" {
-		role = strings.ReplaceAll(strings.TrimPrefix(mountPoint, "/"), "/", "_")
-	}
-	l := "drd" + num + "-" + role
+	l := "drd" + num + "-" + role(mountPoint)
 	if len(l) > 12 {
 		l = l[:12]
 	}
 	return l
 }
 
+// role names a file system by its mount point in labels and partition
+// names: root, boot, boot_efi, var_tmp.
+func role(mountPoint string) string {
+	if mountPoint == "/" {
+		return "root"
+	}
+	return strings.ReplaceAll(strings.TrimPrefix(mountPoint, "/"), "/", "_")
+}
+
 // partName is the GPT partition name: drd-sysimage_001-root.
 func partName(name, mountPoint string) string {
-	role := "root"
-	if mountPoint != "/" {
-		role = strings.ReplaceAll(strings.TrimPrefix(mountPoint, "/"), "/", "_")
-	}
-	n := "drd-" + name + "-" + role
+	n := "drd-" + name + "-" + role(mountPoint)
 	if len(n) > 36 {
 		n = n[:36]
 	}

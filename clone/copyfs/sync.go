@@ -214,7 +214,7 @@ func (e *engine) syncMeta(w *worker, sfd, dfd int, crel, name string, s, d *unix
 	return nil
 }
 
-// count adds one caught entry of the type in mode.
+// count adds one entry copied or caught, of the type in mode.
 func (e *engine) count(mode uint32) {
 	switch mode & unix.S_IFMT {
 	case unix.S_IFREG:

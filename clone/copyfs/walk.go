@@ -244,15 +244,7 @@ func (e *engine) copySpecial(w *worker, sfd, dfd int, rel, name string, st *unix
 		}
 		*st = post
 	}
-	switch st.Mode & unix.S_IFMT {
-	case unix.S_IFLNK:
-		e.st.symlinks.Add(1)
-	case unix.S_IFIFO:
-		e.st.fifos.Add(1)
-	default:
-		e.st.devices.Add(1)
-	}
-	e.st.entries.Add(1)
+	e.count(st.Mode)
 	if e.incremental && st.Nlink > 1 {
 		return e.recordLinkAt(dfd, name, crel, st.Ino)
 	}
