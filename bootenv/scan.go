@@ -175,7 +175,7 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 // diedReason says what to do with an image whose clone or runcmd died.
 func diedReason(img *Image) string {
 	if img.State == Modifying {
-		return "a drd runcmd was interrupted while it changed the image; clone it again (drd clone -x overwrite=true)"
+		return "a drd runcmd was interrupted while it changed the image; run the command again to finish its work, or clone again with drd clone -x overwrite=true"
 	}
 	return fmt.Sprintf("the clone to %s was interrupted; run drd clone -t %s -x overwrite=true again", img.Target, img.Target)
 }
