@@ -103,6 +103,19 @@ var statusCases = map[string]func() *bootenv.Status{
 		}
 		return st
 	},
+	// A clone to an image file killed while it made its file systems,
+	// before its record: found by its partition (bootenv's unrecordedClones).
+	"interrupted-clone": func() *bootenv.Status {
+		o := orig000()
+		o.History = append(o.History, bootenv.Event{Time: day(11, 0), Action: "clone", User: "root", Result: "started", Detail: "sysimage_001 on /srv/clone.img", Image: "id-001"})
+		c := &bootenv.Image{
+			Record: bootenv.Record{Name: "sysimage_001", ID: "id-001", Origin: "id-000", Created: day(11, 0), Target: "/srv/clone.img", State: bootenv.Broken,
+				Reason:  "the clone to /srv/clone.img was interrupted before it wrote its record; run drd clone -t /srv/clone.img -x overwrite=true again",
+				History: o.History[len(o.History)-1:]},
+			Disk: "/dev/loop3", ImageFile: "/srv/clone.img",
+		}
+		return &bootenv.Status{Booted: o, Activated: "sysimage_000", Images: []*bootenv.Image{o, c}}
+	},
 	// Two clones, one in an image file, one broken, none activated.
 	"two-clones": func() *bootenv.Status {
 		o, c := orig000(), clone001()
