@@ -37,26 +37,50 @@ func (m Machine) efiVars() EFIVars {
 }
 
 // AddBootEntry makes (or rewrites) the Boot#### entry that boots file
-// from the partition hd, and puts it into BootOrder: first if first,
-// else last. It returns the entry's number.
-func AddBootEntry(v EFIVars, desc string, prefix []byte, hd HardDrive, file string, first bool) (uint16, error) {
+// from the partition hd, and puts it into BootOrder right after the entry
+// the machine booted from (BootCurrent), else last: when the booted disk
+// is gone, the firmware tries this one next, before the network or shell
+// entries that often follow. It returns the entry's number and the new
+// BootOrder.
+func AddBootEntry(v EFIVars, desc string, prefix []byte, hd HardDrive, file string) (uint16, []uint16, error) {
 	entries, order, err := BootEntries(v)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	want := LoadOption{Active: true, Description: desc, Prefix: prefix, Disk: hd, File: file}
-	num, newOrder := PlaceEntry(entries, order, want, first)
+	num, newOrder := PlaceEntry(entries, order, want, bootCurrent(v))
 	data, err := want.Encode()
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if err := v.Set(BootVar(num), data); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if err := v.Set("BootOrder", EncodeBootOrder(newOrder)); err != nil {
-		return 0, fmt.Errorf("writing BootOrder: %w", err)
+		return 0, nil, fmt.Errorf("writing BootOrder: %w", err)
 	}
-	return num, nil
+	return num, newOrder, nil
+}
+
+// BootOrderText is order as efibootmgr shows it: 0001,0004,0003.
+func BootOrderText(order []uint16) string {
+	s := make([]string, len(order))
+	for i, n := range order {
+		s[i] = fmt.Sprintf("%04X", n)
+	}
+	return strings.Join(s, ",")
+}
+
+// bootCurrent is the number of the entry the firmware booted, or -1.
+func bootCurrent(v EFIVars) int {
+	b, err := v.Get("BootCurrent")
+	if err != nil {
+		return -1
+	}
+	if n, err := DecodeBootOrder(b); err == nil && len(n) == 1 {
+		return int(n[0])
+	}
+	return -1
 }
 
 // espPartition is the HD() node of img's ESP.

@@ -176,9 +176,9 @@ func BootVar(n uint16) string { return fmt.Sprintf("Boot%04X", n) }
 
 // PlaceEntry decides where a boot entry goes: the number of an entry
 // that boots the same file from the same partition (then it is rewritten),
-// else the lowest free number; and BootOrder with that number in it,
-// first if first is set, else last (if it was not there already).
-func PlaceEntry(entries map[uint16]LoadOption, order []uint16, want LoadOption, first bool) (uint16, []uint16) {
+// else the lowest free number; and BootOrder with that number in it, right
+// after entry number after (PlaceAfter; -1 for none).
+func PlaceEntry(entries map[uint16]LoadOption, order []uint16, want LoadOption, after int) (uint16, []uint16) {
 	num := uint16(0)
 	found := false
 	for _, n := range sortedNums(entries) {
@@ -193,7 +193,27 @@ func PlaceEntry(entries map[uint16]LoadOption, order []uint16, want LoadOption, 
 			num++
 		}
 	}
-	return num, Reorder(order, num, first)
+	return num, PlaceAfter(order, num, after)
+}
+
+// PlaceAfter puts num right after entry number after in order. If after
+// is not in order (or -1), num keeps its place, or is appended if missing.
+func PlaceAfter(order []uint16, num uint16, after int) []uint16 {
+	i := slices.Index(order, uint16(after))
+	if after < 0 || after > 0xffff || i < 0 || int(num) == after {
+		return Reorder(order, num, false)
+	}
+	var out []uint16
+	for _, n := range order {
+		if n == num {
+			continue
+		}
+		out = append(out, n)
+		if int(n) == after {
+			out = append(out, num)
+		}
+	}
+	return out
 }
 
 // Reorder puts num first in order (first), or appends it if missing.

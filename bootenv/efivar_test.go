@@ -117,21 +117,57 @@ func TestPlaceEntry(t *testing.T) {
 		name      string
 		want      LoadOption
 		order     []uint16
-		first     bool
+		after     int
 		num       uint16
 		wantOrder []uint16
 	}{
-		{"reuse, last", LoadOption{Disk: clone, File: `\EFI\DEBIAN\grubx64.efi`}, []uint16{1, 0}, false, 3, []uint16{1, 0, 3}},
-		{"reuse, first", LoadOption{Disk: clone, File: `\EFI\debian\grubx64.efi`}, []uint16{1, 3, 0}, true, 3, []uint16{3, 1, 0}},
-		{"new number", LoadOption{Disk: clone, File: `\EFI\BOOT\BOOTX64.EFI`}, []uint16{1, 0}, false, 2, []uint16{1, 0, 2}},
-		{"already in order", LoadOption{Disk: disk, File: `\EFI\debian\grubx64.efi`}, []uint16{1, 0}, false, 1, []uint16{1, 0}},
+		{"reuse, no BootCurrent: last", LoadOption{Disk: clone, File: `\EFI\DEBIAN\grubx64.efi`}, []uint16{1, 0}, -1, 3, []uint16{1, 0, 3}},
+		{"reuse, after the booted entry", LoadOption{Disk: clone, File: `\EFI\debian\grubx64.efi`}, []uint16{1, 0, 3}, 1, 3, []uint16{1, 3, 0}},
+		{"new number, after the booted entry", LoadOption{Disk: clone, File: `\EFI\BOOT\BOOTX64.EFI`}, []uint16{1, 0}, 1, 2, []uint16{1, 2, 0}},
+		{"booted entry not in BootOrder: last", LoadOption{Disk: clone, File: `\EFI\BOOT\BOOTX64.EFI`}, []uint16{1, 0}, 7, 2, []uint16{1, 0, 2}},
+		{"the booted entry itself", LoadOption{Disk: disk, File: `\EFI\debian\grubx64.efi`}, []uint16{0, 1}, 1, 1, []uint16{0, 1}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			num, order := PlaceEntry(entries, tt.order, tt.want, tt.first)
+			num, order := PlaceEntry(entries, tt.order, tt.want, tt.after)
 			if num != tt.num || !reflect.DeepEqual(order, tt.wantOrder) {
 				t.Errorf("PlaceEntry = %d %v, want %d %v", num, order, tt.num, tt.wantOrder)
 			}
 		})
+	}
+}
+
+// TestAddBootEntry adds a clone's entry to firmware variables laid out
+// as efivarfs: it lands right after BootCurrent, and a second add
+// rewrites it in place.
+func TestAddBootEntry(t *testing.T) {
+	v := EFIVarFS{Dir: t.TempDir()}
+	orig, _ := LoadOption{Active: true, Description: "debian", Disk: HardDrive{Number: 1, PartGUID: "aaaaaaaa-0000-4000-8000-000000000001"}, File: GrubEFIPath}.Encode()
+	for name, val := range map[string][]byte{
+		"BootCurrent": EncodeBootOrder([]uint16{1}),
+		"BootOrder":   EncodeBootOrder([]uint16{1, 0, 2}),
+		"Boot0001":    orig,
+		"Boot0000":    {1, 0, 0, 0, 4, 0, 'S', 0, 0, 0, 0x7f, 0xff, 4, 0}, // "S", an empty device path
+	} {
+		if err := v.Set(name, val); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hd := HardDrive{Number: 2, Start: 4096, Size: 262144, PartGUID: "bbbbbbbb-0000-4000-8000-000000000002"}
+	for i := 0; i < 2; i++ {
+		num, order, err := AddBootEntry(v, "drd sysimage_001", nil, hd, GrubEFIPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if num != 3 || BootOrderText(order) != "0001,0003,0000,0002" {
+			t.Fatalf("add %d: %s, BootOrder %s; want Boot0003, 0001,0003,0000,0002", i+1, BootVar(num), BootOrderText(order))
+		}
+		entries, stored, err := BootEntries(v)
+		if err != nil || !reflect.DeepEqual(stored, order) || len(entries) != 3 {
+			t.Fatalf("add %d: stored BootOrder %v, %d entries (%v), returned %v", i+1, stored, len(entries), err, order)
+		}
+		if e := entries[3]; e.Disk != hd || e.File != GrubEFIPath || e.Description != "drd sysimage_001" {
+			t.Errorf("add %d: Boot0003 = %+v", i+1, e)
+		}
 	}
 }
 

@@ -203,11 +203,11 @@ func (c *run) installEFI(ctx context.Context, renames map[string]string, grubDir
 	}
 	part := c.Parts[esp.Part]
 	hd := bootenv.HardDrive{Number: uint32(part.Number), Start: uint64(part.Start / 512), Size: uint64(part.Size / 512), PartGUID: strings.ToLower(part.GUID)}
-	num, err := bootenv.AddBootEntry(bootenv.EFIVarFS{Dir: bootenv.DefaultEFIVarDir}, "drd "+c.Name, bootenv.DiskPrefix(c.opt.SysDir, c.disk), hd, bootenv.GrubEFIPath, false)
+	num, order, err := bootenv.AddBootEntry(bootenv.EFIVarFS{Dir: bootenv.DefaultEFIVarDir}, "drd "+c.Name, bootenv.DiskPrefix(c.opt.SysDir, c.disk), hd, bootenv.GrubEFIPath)
 	if err != nil {
 		return fmt.Errorf("adding the clone's UEFI boot entry: %w", err)
 	}
-	c.r.Note("UEFI boot entry %s: drd %s, last in BootOrder", bootenv.BootVar(num), c.Name)
+	c.r.Note("UEFI boot entry %s: drd %s; BootOrder %s (right after the entry this machine booted from)", bootenv.BootVar(num), c.Name, bootenv.BootOrderText(order))
 	return nil
 }
 
