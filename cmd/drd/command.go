@@ -162,7 +162,7 @@ func (c *command) parse(cmd *cli.Command, env *env) (*invocation, error) {
 		if err != nil {
 			return nil, err
 		}
-		defaults = conf.For(c.name)
+		defaults = conf.For(confName(c.name))
 	}
 	xs := cmd.StringSlice("x")
 	if options.WantsHelp(xs) {

@@ -38,16 +38,25 @@ func readConf(cmdName, root string) (options.Conf, error) {
 	return conf, nil
 }
 
-// confSpecs are the extended options of every command that has some.
+// confSpecs are the extended options of every command and subcommand
+// that has some, by their names in drd.conf (confName).
 func confSpecs() map[string][]options.Spec {
 	specs := map[string][]options.Spec{}
-	for name, c := range commands {
-		if len(c.options) > 0 {
-			specs[name] = c.options
+	var add func(cs []*command)
+	add = func(cs []*command) {
+		for _, c := range cs {
+			if len(c.options) > 0 {
+				specs[confName(c.name)] = c.options
+			}
+			add(c.subcommands)
 		}
 	}
+	add(sortedCommands())
 	return specs
 }
+
+// confName is a command's name in drd.conf: isl.install for "isl install".
+func confName(name string) string { return strings.ReplaceAll(name, " ", ".") }
 
 // confNote says which defaults drd.conf gave a command, for the log:
 // "defaults from /etc/drd/drd.conf: overwrite=true (line 2), ...".

@@ -10,7 +10,9 @@ import (
 // Conf is a parsed drd.conf: the defaults it sets, per command. Its
 // lines are "command.name=value" (after HP SD-UX's defaults files:
 // swinstall.autoreboot=true), with the comments and continuations of an
-// option file: clone.overwrite=true, runcmd.depot=/srv/debs.
+// option file: clone.overwrite=true, runcmd.depot=/srv/debs. A subcommand
+// is named with a dot too: isl.install.image=PATH (option names have no
+// dot, so the last one ends the command).
 type Conf struct {
 	sections map[string]Defaults
 }
@@ -37,7 +39,7 @@ func ParseConf(file []byte, specs map[string][]Spec) (Conf, error) {
 	acc := map[string][]string{}
 	for _, e := range entries {
 		name, value, hasValue := strings.Cut(e.text, "=")
-		cmd, opt, ok := strings.Cut(strings.TrimSpace(name), ".")
+		cmd, opt, ok := cutLast(strings.TrimSpace(name), ".")
 		if !ok || cmd == "" || opt == "" {
 			return Conf{}, &FileError{Line: e.line, Err: fmt.Errorf("%q: want command.option=value, as clone.overwrite=true", e.text)}
 		}
@@ -64,6 +66,14 @@ func ParseConf(file []byte, specs map[string][]Spec) (Conf, error) {
 		c.sections[cmd] = d
 	}
 	return c, nil
+}
+
+// cutLast cuts s around the last sep.
+func cutLast(s, sep string) (before, after string, found bool) {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return s, "", false
 }
 
 // For returns the defaults drd.conf sets for command.

@@ -140,6 +140,8 @@ func TestParse(t *testing.T) {
 var testCommands = map[string][]Spec{
 	"clone": testSpecs,
 	"other": {{Name: "count", Type: Int, Default: "0"}, {Name: "tries", Type: Int, Default: "1", Min: 1, Max: 3}},
+	// a subcommand (drd grp sub)
+	"grp.sub": {{Name: "label", Type: String}},
 }
 
 func TestParseConf(t *testing.T) {
@@ -160,11 +162,13 @@ func TestParseConf(t *testing.T) {
 				},
 				"other": {"count": {Values: []string{"5"}, Lines: []int{7}}},
 			}},
+		{name: "subcommand", conf: "grp.sub.label=x.y\n", want: map[string]map[string]Origin{"grp.sub": {"label": {Values: []string{"x.y"}, Lines: []int{1}}}, "grp": {}}},
 		{name: "bare bool", conf: "clone.overwrite\n", want: map[string]map[string]Origin{"clone": {"overwrite": {Values: []string{""}, Lines: []int{1}}}}},
 
 		{name: "no command", conf: "# c\noverwrite=true\n", err: `line 2: "overwrite=true": want command.option=value, as clone.overwrite=true`},
 		{name: "empty option", conf: "clone.=1\n", err: `line 1: "clone.=1": want command.option=value, as clone.overwrite=true`},
-		{name: "unknown command", conf: "clon.overwrite=true\n", err: `line 1: "clon.overwrite=true": unknown command "clon": want one of clone or other`},
+		{name: "unknown command", conf: "clon.overwrite=true\n", err: `line 1: "clon.overwrite=true": unknown command "clon": want one of clone, grp.sub or other`},
+		{name: "group alone", conf: "grp.label=x\n", err: `line 1: "grp.label=x": unknown command "grp": want one of clone, grp.sub or other`},
 		{name: "unknown option", conf: "clone.count=1\nclone.overwite=true\n", err: `line 2: unknown option "clone.overwite" (in "clone.overwite=true")`},
 		{name: "option of another command", conf: "other.label=x\n", err: `line 1: unknown option "other.label" (in "other.label=x")`},
 		{name: "bad value", conf: "clone.image_size=\\\n12 parsecs\n", err: `line 1: option clone.image_size: invalid size "12 parsecs": want a number and an optional unit K, M, G, T (as 8G or 500M)`},
