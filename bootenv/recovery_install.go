@@ -1,7 +1,6 @@
 package bootenv
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,13 +12,14 @@ import (
 )
 
 // InstallRecovery puts STAGEISL into every bootable image's /boot/drd
+// (the images of st, a Scan)
 // (files: a name of RecoveryFiles -> its bytes; rec: the manifest), then
 // rewrites every image's drd.cfg so that its menu has the STAGEISL entry,
 // then on UEFI puts the files on each image's ESP with a boot entry of
 // their own (installRecoveryEFI). An inactive image's /boot is mounted
 // read-write for this only. An older copy is replaced file by file,
 // atomically. preview: every check, nothing written.
-func (m Machine) InstallRecovery(ctx context.Context, files map[string][]byte, rec Recovery, preview bool, r report.Reporter) error {
+func (m Machine) InstallRecovery(st *Status, files map[string][]byte, rec Recovery, preview bool, r report.Reporter) error {
 	if !cmdlineRE.MatchString(rec.Cmdline) || !fileRE.MatchString(rec.Kernel) {
 		return fmt.Errorf("installing STAGEISL: kernel %q, command line %q: want a plain version and no quotes, $, ;, braces or backslashes", rec.Kernel, rec.Cmdline)
 	}
@@ -30,11 +30,6 @@ func (m Machine) InstallRecovery(ctx context.Context, files map[string][]byte, r
 			return fmt.Errorf("installing STAGEISL: no %s to write", name)
 		}
 		size += int64(len(data))
-	}
-	r.Step("Scanning for system images")
-	st, err := m.Scan(ctx)
-	if err != nil {
-		return err
 	}
 	imgs := bootOrder(st)
 	if len(imgs) == 0 {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,8 +30,8 @@ type InstallOptions struct {
 
 // Install puts STAGEISL into every image's /boot (docs/isl.md): the
 // booted kernel, the ISL initramfs, and the modules of that kernel that
-// the ISL needs for the disks of this machine and the critical file
-// systems; then the menu entry in every image's drd.cfg, and on UEFI a
+// the ISL needs for the disks of this machine, the critical modules and
+// the types of the images' file systems; then the menu entry in every image's drd.cfg, and on UEFI a
 // boot entry of its own.
 func Install(ctx context.Context, opt InstallOptions, r report.Reporter) error {
 	m := opt.Machine
@@ -56,9 +57,14 @@ func Install(ctx context.Context, opt InstallOptions, r report.Reporter) error {
 	if err != nil {
 		return fmt.Errorf("reading the booted kernel: %w (STAGEISL boots the kernel that runs now, Linux %s)", err, version)
 	}
+	r.Step("Scanning for system images")
+	st, err := m.Scan(ctx)
+	if err != nil {
+		return err
+	}
 	r.Step("Resolving the kernel modules STAGEISL needs (Linux %s)", version)
 	src := ModuleSource{ModDir: filepath.Join(m.Root, "lib/modules", version), Version: version, SysDir: m.SysDir}
-	res, err := ResolveFor(src)
+	res, err := ResolveFor(src, append(slices.Clone(CriticalModules), FSModules(st)...))
 	if err != nil {
 		return err
 	}
@@ -77,7 +83,7 @@ func Install(ctx context.Context, opt InstallOptions, r report.Reporter) error {
 		bootenv.RecoveryISL:     isl,
 		bootenv.RecoveryModules: mods.Bytes(),
 	}
-	return m.InstallRecovery(ctx, files, rec, opt.Preview, r)
+	return m.InstallRecovery(st, files, rec, opt.Preview, r)
 }
 
 // kernelVersion is the release of the running kernel (uname -r), read

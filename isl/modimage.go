@@ -6,7 +6,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"github.com/drd-linux/drd/bootenv"
 )
 
 // ModulesImageName is the file name of the compressed modules cpio, in
@@ -45,9 +48,9 @@ type ModuleSource struct {
 	SysDir  string // /sys, for the modaliases
 }
 
-// ResolveFor reads the module index of src's kernel and resolves the
-// critical modules and those of the hardware present.
-func ResolveFor(src ModuleSource) (Resolution, error) {
+// ResolveFor reads the module index of src's kernel and resolves names
+// (CriticalModules and more) and the modules of the hardware present.
+func ResolveFor(src ModuleSource, names []string) (Resolution, error) {
 	read := func(name string, optional bool) ([]byte, error) {
 		b, err := os.ReadFile(filepath.Join(src.ModDir, name))
 		if err != nil && optional && os.IsNotExist(err) {
@@ -71,7 +74,22 @@ func ResolveFor(src ModuleSource) (Resolution, error) {
 	if err != nil {
 		return Resolution{}, fmt.Errorf("%s: %w", src.ModDir, err)
 	}
-	return idx.Resolve(CriticalModules, Modaliases(src.SysDir)), nil
+	return idx.Resolve(names, Modaliases(src.SysDir)), nil
+}
+
+// FSModules are the names (fs-TYPE, as the kernel asks for them at
+// mount) of the file system types of the images' critical file systems,
+// each once.
+func FSModules(st *bootenv.Status) []string {
+	var names []string
+	for _, img := range st.Images {
+		for _, f := range img.FileSystems {
+			if n := "fs-" + f.Type; f.Type != "" && !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	return names
 }
 
 // Modaliases lists the modaliases of the devices under sysDir/bus, each once.

@@ -129,7 +129,10 @@ func (idx *ModuleIndex) Resolve(names, modaliases []string) Resolution {
 		case idx.Builtin[n]:
 			res.Builtin = append(res.Builtin, n)
 		default:
-			mods := idx.match(n)
+			mods := idx.match(want) // an alias as modules.alias spells it: fs-ext3
+			if len(mods) == 0 {
+				mods = idx.match(n)
+			}
 			if len(mods) == 0 {
 				res.Missing = append(res.Missing, want)
 			}

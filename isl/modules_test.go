@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/drd-linux/drd/bootenv"
 )
 
 func loadIndex(t *testing.T) *ModuleIndex {
@@ -130,6 +132,25 @@ func TestModuleName(t *testing.T) {
 	} {
 		if got := ModuleName(in); got != want {
 			t.Errorf("ModuleName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// The file system types of the images are resolved as the kernel asks
+// for them at mount (fs-TYPE): ext3 is ext4's.
+func TestFSModules(t *testing.T) {
+	st := &bootenv.Status{Images: []*bootenv.Image{
+		{Record: bootenv.Record{FileSystems: []bootenv.FileSystem{{Type: "ext3"}, {Type: "vfat"}, {Type: ""}}}},
+		{Record: bootenv.Record{FileSystems: []bootenv.FileSystem{{Type: "ext3"}, {Type: "xfs"}}}},
+	}}
+	names := FSModules(st)
+	if want := []string{"fs-ext3", "fs-vfat", "fs-xfs"}; !slices.Equal(names, want) {
+		t.Fatalf("FSModules = %q, want %q", names, want)
+	}
+	res := loadIndex(t).Resolve(names, nil)
+	for _, m := range []string{"ext4", "vfat", "xfs"} {
+		if !slices.ContainsFunc(res.Files, func(f string) bool { return ModuleName(f) == m }) {
+			t.Errorf("%s not resolved from %q: %q", m, names, res.Files)
 		}
 	}
 }
