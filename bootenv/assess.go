@@ -73,6 +73,7 @@ func (m Machine) BootCheck(ctx context.Context, opt CheckOptions, r report.Repor
 			r.Warn("%s is bad: %s", mk.Image, mk.Reason)
 		}
 	}
+	m.regenerateGrubCfg(ctx, opt.Runner, r)
 	if !a.RunChecks {
 		return nil
 	}

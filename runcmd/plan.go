@@ -125,6 +125,9 @@ type PlanInput struct {
 	// PolicyRC tells whether the image has a /usr/sbin/policy-rc.d of its
 	// own (then it is covered, not created).
 	PolicyRC bool
+	// BootDevices are the devices the image's grub-pc installs GRUB on
+	// (its debconf): the jail's /dev gets an empty file at each path.
+	BootDevices []string
 }
 
 // Plan makes the jail's Spec. It reads and writes nothing.
@@ -185,6 +188,17 @@ func Plan(in PlanInput) *Spec {
 			Mount{Kind: KindFile, Target: "/usr/sbin/policy-rc.d", Placeholder: !in.PolicyRC},
 			Mount{Kind: KindBind, Source: filepath.Join(in.Staging, "policy-rc.d"), Target: "/usr/sbin/policy-rc.d", ReadOnly: true})
 	}
+	// Placeholders for the disks the image's grub-pc names: its postinst
+	// finds them and calls grub-install, drd's shim (first in PATH).
+	for _, d := range in.BootDevices {
+		if !strings.HasPrefix(d, "/dev/") || strings.Contains(d, "/../") {
+			continue
+		}
+		for _, dir := range parentsBelow("/dev", filepath.Dir(d)) {
+			m = append(m, Mount{Kind: KindDir, Target: dir, Mode: 0o755})
+		}
+		m = append(m, Mount{Kind: KindWrite, Target: d, Mode: 0o600})
+	}
 	for _, b := range in.Depots {
 		b = filepath.Clean(b)
 		m = append(m, Mount{Kind: KindDir, Target: b, Mode: 0o755, Placeholder: true},
@@ -194,7 +208,7 @@ func Plan(in PlanInput) *Spec {
 		Root:        in.Root,
 		Mounts:      m,
 		Argv:        slices.Clone(in.Argv),
-		Path:        jailPath,
+		Path:        commandPath(in),
 		Env:         jailEnv(in),
 		Drop:        slices.Clone(Dropped),
 		Net:         in.NoNet,
@@ -205,7 +219,7 @@ func Plan(in PlanInput) *Spec {
 // jailEnv is the command's environment: the variables of passEnv from the
 // caller, LC_* too, and the runcmd environment's own.
 func jailEnv(in PlanInput) []string {
-	env := []string{"PATH=" + jailPath, "HOME=/root", "USER=root", "LOGNAME=root", "SHELL=/bin/sh",
+	env := []string{"PATH=" + commandPath(in), "HOME=/root", "USER=root", "LOGNAME=root", "SHELL=/bin/sh",
 		"SW_SESSION_IS_DRD=1", "DRD_IMAGE=" + in.Image,
 		"SYSTEMD_OFFLINE=1", // systemctl edits files and talks to no manager
 	}
@@ -219,4 +233,23 @@ func jailEnv(in PlanInput) []string {
 		}
 	}
 	return env
+}
+
+// commandPath is the command's PATH: drd's boot-loader shims first when
+// drd's files are in the jail.
+func commandPath(in PlanInput) string {
+	if in.Staging == "" {
+		return jailPath
+	}
+	return shimDir + ":" + jailPath
+}
+
+// parentsBelow lists the directories from below top down to dir:
+// parentsBelow("/dev", "/dev/disk/by-id") is /dev/disk, /dev/disk/by-id.
+func parentsBelow(top, dir string) []string {
+	var ds []string
+	for d := dir; d != top && strings.HasPrefix(d, top+"/"); d = filepath.Dir(d) {
+		ds = append([]string{d}, ds...)
+	}
+	return ds
 }

@@ -20,7 +20,7 @@ func TestPlan(t *testing.T) {
 	if s.Root != "/var/opt/drd/mnts/sysimage_001" {
 		t.Errorf("root %s", s.Root)
 	}
-	wantEnv := []string{"PATH=" + jailPath, "HOME=/root", "SW_SESSION_IS_DRD=1", "SYSTEMD_OFFLINE=1", "DRD_IMAGE=sysimage_001", "APT_CONFIG=/run/drd/apt.conf", "TERM=xterm", "LC_ALL=C", "http_proxy=http://p:3128", "DEBIAN_FRONTEND=noninteractive"}
+	wantEnv := []string{"PATH=/run/drd/bin:" + jailPath, "HOME=/root", "SW_SESSION_IS_DRD=1", "SYSTEMD_OFFLINE=1", "DRD_IMAGE=sysimage_001", "APT_CONFIG=/run/drd/apt.conf", "TERM=xterm", "LC_ALL=C", "http_proxy=http://p:3128", "DEBIAN_FRONTEND=noninteractive"}
 	for _, e := range wantEnv {
 		if !slices.Contains(s.Env, e) {
 			t.Errorf("env lacks %s: %q", e, s.Env)

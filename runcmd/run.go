@@ -43,8 +43,9 @@ type Options struct {
 	// Seams; zero values mean the real machine.
 	Images Images
 	Jailer Jailer
-	Runner execrun.Runner // dpkg-deb on the booted system
+	Runner execrun.Runner // dpkg-deb and grub-install on the booted system
 	Exe    string         // drd's own executable (os.Executable)
+	SysDir string         // sysfs: "/sys" (finds the image's disk)
 }
 
 // Images finds, mounts and unmounts inactive images (bootenv).
@@ -91,6 +92,9 @@ func (o *Options) defaults() error {
 	}
 	if o.Runner == nil {
 		o.Runner = execrun.Real{}
+	}
+	if o.SysDir == "" {
+		o.SysDir = "/sys"
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -270,6 +274,11 @@ func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep
 	}
 
 	result, err := outcome(ctx, opt.Argv[0], res, runErr)
+	if err == nil {
+		if berr := redoBootLoader(ctx, opt, dir, staging, changes, r); berr != nil {
+			result, err = "failed", berr
+		}
+	}
 	if stopped, e := os.ReadFile(filepath.Join(staging, stoppedFile)); e == nil && err != nil && !errors.Is(err, ErrInterrupted) {
 		err = fmt.Errorf("%w: %s", ErrRefused, stopped)
 	}
@@ -297,7 +306,7 @@ func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep
 // planInput is what Plan needs for the image mounted at dir.
 func planInput(opt Options, name, dir, staging string) PlanInput {
 	in := PlanInput{Root: dir, Image: name, Argv: opt.Argv, Env: opt.Env, Depots: opt.Depots, NoNet: opt.NoNetwork,
-		Staging: staging, Exe: opt.Exe}
+		Staging: staging, Exe: opt.Exe, BootDevices: installDevices(dir)}
 	in.ResolvTarget, in.ResolvConf = resolvConf(opt.Root, dir)
 	if _, err := os.Lstat(filepath.Join(dir, "usr/sbin/policy-rc.d")); err == nil {
 		in.PolicyRC = true
@@ -446,6 +455,10 @@ func writeStaging(cfg inspectConfig) (string, error) {
 			os.RemoveAll(dir)
 			return "", err
 		}
+	}
+	if err := writeShims(filepath.Join(dir, filepath.Base(shimDir))); err != nil {
+		os.RemoveAll(dir)
+		return "", err
 	}
 	if err := os.Chmod(dir, 0o755); err != nil {
 		os.RemoveAll(dir)

@@ -460,7 +460,7 @@ exit 0
 			log, _ := os.ReadFile(filepath.Join(dir, "var/log/drd-env.log"))
 			t.Logf("inside:\n%s", log)
 			for _, w := range []string{"SW_SESSION_IS_DRD=1\n", "SYSTEMD_OFFLINE=1\n", "DEBIAN_FRONTEND=noninteractive\n", "FOO=\n",
-				"PATH=" + jailPath + "\n", "policy-rc.d: 101\n", "enable: 0\n", "start: 0\n", "enabled\n"} {
+				"PATH=" + shimDir + ":" + jailPath + "\n", "policy-rc.d: 101\n", "enable: 0\n", "start: 0\n", "enabled\n"} {
 				if !strings.Contains(string(log), w) {
 					t.Errorf("inside: no %q", w)
 				}

@@ -50,7 +50,8 @@ var Rules = []Rule{
 		What: "writes a boot record or a partition table of a disk",
 		Why:  "the disks named are the booted system's: its boot loader and partitions, which the runcmd environment must never change",
 		Match: anyOf(
-			func(c Cmd) bool { return c.Name == "grub-install" && c.arg(isDisk) },
+			// by its path, grub-install is not drd's shim (boot-loader below)
+			func(c Cmd) bool { return c.Name == "grub-install" && c.Prog != c.Name && c.arg(isDisk) },
 			func(c Cmd) bool { return slices.Contains(diskTools, c.Name) && c.arg(isDisk) },
 			prog("install-mbr", ""), prog("lilo", ""),
 			writes(diskPattern),
@@ -65,6 +66,13 @@ var Rules = []Rule{
 					c.arg(func(a string) bool { return localhost.MatchString(a) })
 			},
 		)},
+	{Name: "boot-loader", Level: Neutralized,
+		What: "installs the boot loader (on the disks debconf names: the booted system's) or regenerates grub.cfg",
+		Why: "in the runcmd environment grub-install, update-grub and grub-mkconfig are drd's shims, which say what they skip; " +
+			"after the command drd installs GRUB on the image's own disk and the image regenerates its grub.cfg at its first boot",
+		Match: anyOf(
+			func(c Cmd) bool { return slices.Contains(ShimmedBootTools, c.Prog) },
+			func(c Cmd) bool { return c.Name == "run_grub_install" })},
 	{Name: "service-control", Level: Neutralized,
 		What: "starts, stops or restarts a daemon",
 		Why:  "policy-rc.d denies it (101) and no service manager runs in the runcmd environment (SYSTEMD_OFFLINE=1); a daemon started anyway is killed when the command ends",
@@ -143,6 +151,10 @@ var Rules = []Rule{
 		Why:   "every process still running when the command ends is named and killed (white paper 3.2, unterminated process)",
 		Match: func(c Cmd) bool { return c.Background }},
 }
+
+// ShimmedBootTools are the boot-loader commands the runcmd environment
+// replaces by drd's shims, when a script calls them by name (PATH).
+var ShimmedBootTools = []string{"grub-install", "update-grub", "update-grub2", "grub-mkconfig"}
 
 // diskTools write partition tables, file systems or volumes onto the disk
 // they are given.

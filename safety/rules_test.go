@@ -39,8 +39,9 @@ var ruleCases = map[string][]struct {
 		{"mokutil --sb-state", false},
 	},
 	"boot-record": {
-		{"grub-install /dev/sda", true},
-		{"grub-install --target=i386-pc --force --no-floppy $DEVICE /dev/vda", true},
+		{"/usr/sbin/grub-install /dev/sda", true},
+		{"/usr/sbin/grub-install --target=i386-pc --force --no-floppy $DEVICE /dev/vda", true},
+		{"grub-install /dev/sda", false},
 		{"dd if=/usr/lib/syslinux/mbr/mbr.bin of=/dev/sda bs=440 count=1 conv=notrunc", true},
 		{"dd if=boot.img of=/dev/nvme0n1", true},
 		{"cat /usr/lib/mbr.bin > /dev/vda", true},
@@ -58,6 +59,16 @@ var ruleCases = map[string][]struct {
 		{"redis-cli config rewrite", true},
 		{"mysql --defaults-file=/etc/mysql/debian.cnf -e 'select 1'", false},
 		{"curl -o /tmp/x https://example.org/x", false},
+	},
+	"boot-loader": {
+		{"grub-install /dev/sda", true},
+		{"if grub-install --target=i386-pc --force --no-floppy $real_device ; then", true},
+		{"grub-install --target=x86_64-efi --efi-directory=/boot/efi --no-nvram", true},
+		{"run_grub_install --target=x86_64-efi \"$@\"", true},
+		{"update-grub 3>&-", true},
+		{"exec grub-mkconfig -o /boot/grub/grub.cfg \"$@\"", true},
+		{"if [ -e /boot/grub/grub.cfg ]; then echo menu; fi", false},
+		{"grub-probe -t device /boot", false},
 	},
 	"service-control": {
 		{"deb-systemd-invoke start nginx.service >/dev/null || true", true},

@@ -96,8 +96,8 @@ func TestJudge(t *testing.T) {
 		{"listed", Package{Name: "bmc-flash", Fields: map[string]string{"X-DRD-Safe": "yes"}}, Unsafe, []string{"flashes the BMC"}, nil},
 		{"worst line wins", Package{Name: "a", Scripts: map[string]string{"postinst": "killall -HUP x\nflashrom -w /lib/bios.rom\n", "prerm": "/etc/init.d/ssh stop || true\n"}}, Unsafe,
 			[]string{"postinst line 2: flashrom -w /lib/bios.rom: flashes firmware (rule firmware-flash)"}, []string{"kill", "firmware-flash", "service-control"}},
-		{"continued line", Package{Name: "a", Scripts: map[string]string{"postinst": "true\ngrub-install \\\n  --force /dev/sda\n"}}, Unsafe,
-			[]string{"postinst line 2: grub-install    --force /dev/sda"}, []string{"boot-record"}},
+		{"continued line", Package{Name: "a", Scripts: map[string]string{"postinst": "true\n/usr/sbin/grub-install \\\n  --force /dev/sda\n"}}, Unsafe,
+			[]string{"postinst line 2: /usr/sbin/grub-install    --force /dev/sda"}, []string{"boot-record"}},
 		{"harmless words", Package{Name: "a", Scripts: map[string]string{"postinst": "echo 'do not kill me'\nupdate-rc.d x defaults\nuseradd -r nginx\nhostname -f >/dev/null\n"}}, Safe, nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,202 @@
+package runcmd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/internal/report"
+	"github.com/drd-linux/drd/safety"
+)
+
+// writeShims writes bootShim under each name of safety.ShimmedBootTools
+// into dir, shimDir in the jail.
+func writeShims(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, name := range safety.ShimmedBootTools {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(bootShim), 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// The boot loader in the runcmd environment. A grub-pc, grub-efi or shim
+// upgrade (or a kernel's update-grub hook) runs grub-install on the disks
+// debconf names (the booted system's) and update-grub, which needs the
+// image's disks in /dev. Neither may run there: the shims of
+// safety.ShimmedBootTools come first in PATH, say what they skip and
+// log it; after the command drd installs GRUB on the image's own disk.
+
+// shimDir holds the shims in the jail; bootLog is their log in the
+// staging directory.
+const (
+	shimDir = stagingDir + "/bin"
+	bootLog = "boot-loader.log"
+)
+
+// bootShim is the one script behind every name of ShimmedBootTools.
+const bootShim = `#!/bin/sh
+# drd runcmd: the boot loader of the inactive image is not installed from
+# the runcmd environment (the disks debconf names are the booted system's).
+name=${0##*/}
+call="$name${*:+ $*}"
+printf '%s\n' "$call" >> ` + stagingDir + `/` + bootLog + `
+case $name in
+grub-install) echo "drd runcmd: skipped \"$call\": drd installs GRUB on $DRD_IMAGE's own disk after the command" >&2 ;;
+*) echo "drd runcmd: skipped \"$call\": $DRD_IMAGE regenerates its grub.cfg at its first boot (drd boot-check)" >&2 ;;
+esac
+exit 0
+`
+
+// installDevicesKey is the debconf question grub-pc's postinst installs
+// GRUB for BIOS on.
+const installDevicesKey = "grub-pc/install_devices"
+
+// debconfValue is the value of question name in a debconf database
+// (/var/cache/debconf/config.dat: stanzas of "Key: value" lines), "" if
+// unset.
+func debconfValue(data []byte, name string) string {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	in := false
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" {
+			in = false
+			continue
+		}
+		k, v, _ := strings.Cut(line, ":")
+		switch k {
+		case "Name":
+			in = strings.TrimSpace(v) == name
+		case "Value":
+			if in {
+				return strings.TrimSpace(v)
+			}
+		}
+	}
+	return ""
+}
+
+// installDevices are the devices in /dev that the image's grub-pc would
+// install GRUB on ("/dev/disk/by-id/ata-X, /dev/sda"). The jail gets an
+// empty file at each path, a placeholder: grub-pc's postinst checks that
+// the device exists before it calls grub-install (drd's shim).
+func installDevices(root string) []string {
+	data, err := os.ReadFile(filepath.Join(root, "var/cache/debconf/config.dat"))
+	if err != nil {
+		return nil
+	}
+	var devs []string
+	for _, f := range strings.FieldsFunc(debconfValue(data, installDevicesKey), func(r rune) bool { return r == ',' || r == ' ' }) {
+		if p := filepath.Clean(f); strings.HasPrefix(p, "/dev/") && p != "/dev" && !slices.Contains(devs, p) {
+			devs = append(devs, p)
+		}
+	}
+	return devs
+}
+
+// bootLoaderPackage tells whether a package's change is one after which
+// the image's boot loader must be installed again.
+func bootLoaderPackage(name string) bool {
+	for _, p := range []string{"grub-pc", "grub-efi", "grub2-common", "grub-common", "shim-signed"} {
+		if name == p || strings.HasPrefix(name, p+"-") {
+			return true
+		}
+	}
+	return false
+}
+
+// bootLoaderWanted says why the image's boot loader must be installed
+// again after the command, "" if not: a shim skipped grub-install, or a
+// boot-loader package changed.
+func bootLoaderWanted(skipped []string, changes []bootenv.PackageChange) string {
+	for _, s := range skipped {
+		if strings.HasPrefix(s, "grub-install") {
+			return "the command ran " + s
+		}
+	}
+	for _, c := range changes {
+		if bootLoaderPackage(c.Package) && c.To != "" {
+			return ChangeText(c)
+		}
+	}
+	return ""
+}
+
+// readBootLog is what the shims skipped, one call per line.
+func readBootLog(staging string) []string {
+	data, err := os.ReadFile(filepath.Join(staging, bootLog))
+	if err != nil {
+		return nil
+	}
+	return strings.Split(strings.TrimSpace(string(data)), "\n")
+}
+
+// redoBootLoader installs GRUB for BIOS on the disk of the image mounted
+// at dir, when the image boots that way (its /boot/grub/i386-pc) and the
+// command wanted a boot loader installed; and marks grub.cfg for
+// regeneration at the image's first boot when a shim skipped update-grub.
+func redoBootLoader(ctx context.Context, opt Options, dir, staging string, changes []bootenv.PackageChange, r report.Reporter) error {
+	skipped := readBootLog(staging)
+	for _, s := range skipped {
+		r.Note("skipped in the runcmd environment: %s", s)
+	}
+	if slices.ContainsFunc(skipped, func(s string) bool { return !strings.HasPrefix(s, "grub-install") }) {
+		if err := bootenv.MarkGrubCfgStale(dir); err != nil {
+			return err
+		}
+		r.Note("the image regenerates its grub.cfg at its first boot (drd boot-check runs update-grub)")
+	}
+	why := bootLoaderWanted(skipped, changes)
+	if why == "" {
+		return nil
+	}
+	bootDir := filepath.Join(dir, "boot")
+	if _, err := os.Stat(filepath.Join(bootDir, "grub/i386-pc")); err != nil {
+		r.Note("%s: the image has no GRUB for BIOS (no /boot/grub/i386-pc); its boot loader is left as it is", why)
+		return nil
+	}
+	disk, err := diskUnder(opt.SysDir, bootDir)
+	if err != nil {
+		return fmt.Errorf("%s, but the image's disk is unknown: %w; install GRUB on it by hand", why, err)
+	}
+	r.Step("Installing GRUB for BIOS on %s, the image's disk (%s)", disk, why)
+	out, err := bootenv.InstallGrubBIOS(ctx, opt.Runner, dir, bootDir, disk)
+	if err != nil {
+		return err
+	}
+	if out != "" {
+		r.Note("%s", out)
+	}
+	return nil
+}
+
+// diskUnder is the whole disk holding the file system of dir, found
+// through sysfs (sysDir: /sys): a partition's parent.
+func diskUnder(sysDir, dir string) (string, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return "", err
+	}
+	dev := filepath.Join(sysDir, "dev/block", fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev)))
+	real, err := filepath.EvalSymlinks(dev)
+	if err != nil {
+		return "", fmt.Errorf("%s is on no block device: %w", dir, err)
+	}
+	if _, err := os.Stat(filepath.Join(real, "partition")); err != nil {
+		return "", fmt.Errorf("%s is on %s, not on a partition of a disk", dir, filepath.Base(real))
+	}
+	return "/dev/" + filepath.Base(filepath.Dir(real)), nil
+}
