@@ -21,9 +21,14 @@ const (
 
 // ReadRecord reads the image.json of the image whose root is at root.
 // An image that has none yet (never cloned) gets fs.ErrNotExist.
+// The record is in the root file system, also when /var is another.
 func ReadRecord(root string) (*Record, error) {
 	p := filepath.Join(root, RecordPath)
-	data, err := os.ReadFile(p)
+	var data []byte
+	err := onRootFS(root, func(dir string) (err error) {
+		data, err = os.ReadFile(filepath.Join(dir, RecordPath))
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +46,9 @@ func WriteRecord(root string, r *Record) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(filepath.Join(root, RecordPath), append(data, '\n'), 0o644)
+	return onRootFS(root, func(dir string) error {
+		return WriteFileAtomic(filepath.Join(dir, RecordPath), append(data, '\n'), 0o644)
+	})
 }
 
 // WriteFileAtomic writes data to a temporary file beside p, syncs it and

@@ -2,6 +2,7 @@ package clone
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -23,6 +24,25 @@ func excludesFor(mountPoint string, excludes, mountPoints []string) []string {
 		}
 		if rel, ok := inside(mountPoint, e); ok && rel != "/" {
 			out = append(out, rel)
+		}
+	}
+	return out
+}
+
+// rootFSOnly are image paths that live in the root file system even when
+// a file system of their own is mounted over their directory (the
+// record, see bootenv.ReadRecord): excluded from the root's copy too.
+var rootFSOnly = []string{"/var/opt/drd/image.json"}
+
+// copyExcludes are the paths (relative to the file system at mountPoint)
+// that copying it leaves out: excludesFor's, and on / rootFSOnly.
+func copyExcludes(mountPoint string, excludes, mountPoints []string) []string {
+	out := excludesFor(mountPoint, excludes, mountPoints)
+	if mountPoint == "/" {
+		for _, p := range rootFSOnly {
+			if !slices.Contains(out, p) {
+				out = append(out, p)
+			}
 		}
 	}
 	return out

@@ -303,7 +303,7 @@ func (c *run) eachFS(ctx context.Context, what string, copyOne copyFunc) error {
 			return err
 		}
 		opt := copyfs.Options{
-			Exclude: excludesFor(f.MountPoint, c.excludes(), mountPoints(c.FS)),
+			Exclude: copyExcludes(f.MountPoint, c.excludes(), mountPoints(c.FS)),
 			Logf:    c.r.Note,
 			Progress: func(s copyfs.Stats) {
 				c.r.Progress(report.Progress{What: what + " " + f.MountPoint,
