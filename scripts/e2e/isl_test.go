@@ -1,0 +1,205 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestISL is issue 7's proof on layouts (a) BIOS and (c) UEFI, one VM
+// each: a clone that cannot boot is activated; from GRUB's menu the
+// STAGEISL entry (drd isl install) lists the images, shows the broken
+// clone as the boot target, sets the original back and boots it by
+// kexec; a later plain reboot boots the original too.
+func TestISL(t *testing.T) {
+	for _, l := range []Layout{LayoutBIOS, LayoutUEFI} {
+		t.Run(l.Name, func(t *testing.T) { islScenario(t, l, false) })
+	}
+}
+
+// TestISLDirect is the same with the ISL booted directly by QEMU
+// (-kernel the guest's kernel, -initrd the ISL and its modules), without
+// drd isl install or GRUB: the prompt against real images.
+func TestISLDirect(t *testing.T) {
+	for _, l := range []Layout{LayoutBIOS, LayoutUEFI} {
+		t.Run(l.Name, func(t *testing.T) { islScenario(t, l, true) })
+	}
+}
+
+// islTitle and islHotkey are the GRUB menu entry of drd isl install
+// (docs/isl.md).
+const (
+	islTitle  = "drd recovery (STAGEISL)"
+	islHotkey = "r"
+)
+
+// islTimeout bounds one STAGEISL command (a scan mounts every file system).
+const islTimeout = 3 * time.Minute
+
+func islScenario(t *testing.T, l Layout, direct bool) {
+	Require(t)
+	ph := PhasesFor(t)
+	vm := Boot(t, l, Options{BootTimeout: 10 * time.Minute})
+	wantRoot(t, vm, SysSerial, "first boot")
+	target := strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + TargetSerial))
+	ph.Time("clone", func() { vm.MustRun("drd clone -t " + target) })
+	if !direct {
+		ph.Time("isl install", func() { t.Log(vm.MustRun("drd isl install 2>&1; drd status")) })
+	}
+
+	// A clone that cannot boot (its init is gone), made the lasting boot target.
+	vm.MustRun(`set -e; m=$(drd mount -q); ln -sfn /bin/false $m/usr/sbin/init; drd umount -q`)
+	t.Log(vm.MustRun("drd activate -x force=true 2>&1"))
+	if st := readStatus(t, vm); st.Activated != "sysimage_001" || (st.Boot != nil && st.Boot.Trial != "") {
+		t.Fatalf("after drd activate -x force=true: %+v, want sysimage_001 activated, no trial", st)
+	}
+	var orderBefore string
+	if l.Firmware == UEFI {
+		orderBefore = vm.MustRun("efibootmgr -v")
+		t.Logf("before STAGEISL:\n%s", orderBefore)
+	}
+
+	// Into STAGEISL: by GRUB's menu, or by QEMU's direct kernel boot.
+	var t0 time.Time
+	if direct {
+		islDirectBoot(t, vm, l)
+	} else {
+		vm.p.console.Skip()
+		if _, _, err := vm.p.agent.start("systemctl reboot"); err != nil {
+			t.Fatal(err)
+		}
+		ph.Time("reboot to GRUB", func() { vm.ChooseGRUBEntry(islHotkey, islTitle, 5*time.Minute) })
+	}
+	ph.Time("kernel to STAGEISL prompt", func() {
+		vm.Wait(`Linux version`, 3*time.Minute)
+		t0 = time.Now()
+		vm.WaitISL(3 * time.Minute)
+	})
+	t.Logf("ISL: kernel start to STAGEISL prompt: %.1fs", time.Since(t0).Seconds())
+
+	list := vm.ISL("list", islTimeout)
+	wantLine(t, list, `sysimage_000\s+\S+\s+\S+`, "list: the original")
+	wantLine(t, list, `sysimage_001 \*\s+\S+\s+activated`, "list: the broken clone, the boot target")
+	wantLine(t, vm.ISL("status", islTimeout), `Boot target:\s+sysimage_001\b`, "status before set")
+	wantLine(t, vm.ISL("set sysimage_000", islTimeout), `sysimage_000 is the boot target\.`, "set sysimage_000")
+	wantLine(t, vm.ISL("status", islTimeout), `Boot target:\s+sysimage_000\b`, "status after set")
+	wantLine(t, vm.ISL("bogus", islTimeout), `^error: unknown command`, "bad input")
+
+	// boot kexecs into the original, which comes up.
+	vm.Send("boot\n")
+	ph.Time("boot by kexec", func() {
+		vm.Wait(`Booting sysimage_000 \.\.\.`, islTimeout)
+		settle(t, vm, vm.bootID, 2)
+	})
+	wantRoot(t, vm, SysSerial, "booted by STAGEISL")
+	if st := readStatus(t, vm); st.Activated != "sysimage_000" {
+		t.Fatalf("after STAGEISL's set: activated %q, want sysimage_000", st.Activated)
+	}
+	if l.Firmware == UEFI {
+		after := vm.MustRun("efibootmgr -v")
+		t.Logf("after STAGEISL's set:\n%s", after)
+		checkBootOrderSet(t, orderBefore, after)
+	}
+
+	// A plain reboot boots the original too: the set persisted.
+	if direct {
+		restartMachine(t, vm, vm.m, "plain")
+	} else {
+		rebootSettled(t, vm, 2)
+	}
+	wantRoot(t, vm, SysSerial, "plain reboot after STAGEISL")
+	t.Log(vm.MustRun("drd status"))
+}
+
+// islDirectBoot powers the VM off and starts it again with QEMU's direct
+// kernel boot: the guest's kernel, the ISL initramfs with the modules
+// cpio appended, on the serial console.
+func islDirectBoot(t *testing.T, vm *VM, l Layout) {
+	t.Helper()
+	img, _, err := EnsureImages(context.Background(), l, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	isl, err := islImage(context.Background(), t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mods := filepath.Join(vm.dir, "isl-modules.cpio")
+	if err := islModules(img.Base, mods); err != nil {
+		t.Fatal(err)
+	}
+	initrd := filepath.Join(vm.dir, "isl-initrd.img")
+	if err := concatFiles(initrd, isl, mods); err != nil {
+		t.Fatal(err)
+	}
+	m := vm.m
+	m.Kernel, m.Initrd, m.Append = img.Base.Kernel, initrd, "console=ttyS0,115200"
+	m.Drives = append([]drive(nil), vm.m.Drives...)
+	for i := range m.Drives {
+		m.Drives[i].Boot = false // QEMU's -kernel takes boot index 0
+	}
+	vm.Shutdown()
+	startMachine(t, vm, m, "isl-direct")
+}
+
+// restartMachine powers the VM off, starts it again as m (same disk
+// files) and waits for a boot that stays up.
+func restartMachine(t *testing.T, vm *VM, m machine, name string) {
+	t.Helper()
+	vm.Shutdown()
+	startMachine(t, vm, m, name)
+	PhasesFor(t).Time("boot "+name, func() { settle(t, vm, "", 2) })
+}
+
+// startMachine starts QEMU as m for vm, logs in a directory name under
+// the VM's.
+func startMachine(t *testing.T, vm *VM, m machine, name string) {
+	t.Helper()
+	dir := filepath.Join(vm.LogDir, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p, err := startQEMU(context.Background(), m, dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm.p = p
+}
+
+// wantLine fails t unless some line of out matches pattern.
+func wantLine(t *testing.T, out, pattern, what string) {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)` + pattern)
+	if !re.MatchString(out) {
+		t.Fatalf("%s: no line matches %q in:\n%s", what, pattern, out)
+	}
+}
+
+// checkBootOrderSet checks, from efibootmgr -v before and after, that
+// the clone's entry was first in BootOrder and the original's is now.
+func checkBootOrderSet(t *testing.T, before, after string) {
+	t.Helper()
+	first := func(out string) string {
+		m := regexp.MustCompile(`(?m)^BootOrder: ([0-9A-Fa-f]{4})`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no BootOrder in:\n%s", out)
+		}
+		e := regexp.MustCompile(`(?m)^Boot` + m[1] + `\*? (.*)$`).FindStringSubmatch(out)
+		if e == nil {
+			t.Fatalf("no entry Boot%s in:\n%s", m[1], out)
+		}
+		return e[1]
+	}
+	b, a := first(before), first(after)
+	if !strings.Contains(b, "sysimage_001") {
+		t.Errorf("before STAGEISL's set, BootOrder starts with %q, want the clone's entry", b)
+	}
+	if strings.Contains(a, "sysimage_001") {
+		t.Errorf("after STAGEISL's set sysimage_000, BootOrder still starts with the clone's entry %q", a)
+	}
+	t.Logf("BootOrder first: before %q, after %q", b, a)
+}
