@@ -412,6 +412,9 @@ func (c *run) fixup(ctx context.Context) error {
 		}
 		c.r.Note("/%s: %d entries now name the clone's devices", t.file, n)
 	}
+	if err := c.fixGrubInstallDevices(); err != nil {
+		return fmt.Errorf("pointing the clone's grub-pc at its disk: %w", err)
+	}
 	for _, f := range c.FS {
 		if bootenv.ParseDevSpec(f.Src.Spec).Kind == "PATH" && f.Src.Spec != "" {
 			c.r.Warn("the fstab names %s by device path %s; the clone's says %s, which changes if disks are renumbered: prefer UUID=", f.MountPoint, f.Src.Spec, f.ID.Path)
