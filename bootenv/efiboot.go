@@ -104,8 +104,9 @@ func (m Machine) espPartition(img *Image) (HardDrive, error) {
 	return HardDrive{Number: uint32(dev.Partition), Start: uint64(dev.Start / 512), Size: uint64(dev.Size / 512), PartGUID: d.ID.PartUUID}, nil
 }
 
-// putFirst puts the boot entry of img's disk first in BootOrder. A BIOS
-// machine, or an image without an entry, is left as it is (noted).
+// putFirst puts the boot entry of img's disk (its own loader, not
+// STAGEISL's) first in BootOrder. A BIOS machine, or an image without an
+// entry, is left as it is (noted).
 func (m Machine) putFirst(img *Image, r interface{ Note(string, ...any) }) error {
 	v := m.efiVars()
 	if v == nil {
@@ -120,18 +121,27 @@ func (m Machine) putFirst(img *Image, r interface{ Note(string, ...any) }) error
 	if err != nil {
 		return err
 	}
-	for _, n := range order {
-		if e := entries[n]; strings.EqualFold(e.Disk.PartGUID, hd.PartGUID) {
-			newOrder := Reorder(order, n, true)
-			if err := v.Set("BootOrder", EncodeBootOrder(newOrder)); err != nil {
-				return fmt.Errorf("writing BootOrder: %w", err)
-			}
-			r.Note("BootOrder: %s (%s) first", BootVar(n), e.Description)
-			return nil
+	if n, ok := imageEntry(entries, order, hd.PartGUID); ok {
+		newOrder := Reorder(order, n, true)
+		if err := v.Set("BootOrder", EncodeBootOrder(newOrder)); err != nil {
+			return fmt.Errorf("writing BootOrder: %w", err)
 		}
+		r.Note("BootOrder: %s (%s) first", BootVar(n), entries[n].Description)
+		return nil
 	}
 	r.Note("BootOrder unchanged: no boot entry in it for the ESP of %s", img.Name)
 	return nil
+}
+
+// imageEntry is the first entry of order that boots an image's loader
+// from the ESP partGUID: STAGEISL's entry on the same ESP is not one.
+func imageEntry(entries map[uint16]LoadOption, order []uint16, partGUID string) (uint16, bool) {
+	for _, n := range order {
+		if e := entries[n]; strings.EqualFold(e.Disk.PartGUID, partGUID) && !isRecoveryEntry(e) {
+			return n, true
+		}
+	}
+	return 0, false
 }
 
 // entryOf finds the BootOrder entry that boots from img's ESP.
@@ -144,10 +154,8 @@ func (m Machine) entryOf(v EFIVars, img *Image) (uint16, LoadOption, bool, error
 	if err != nil {
 		return 0, LoadOption{}, false, err
 	}
-	for _, n := range order {
-		if e := entries[n]; strings.EqualFold(e.Disk.PartGUID, hd.PartGUID) {
-			return n, e, true, nil
-		}
+	if n, ok := imageEntry(entries, order, hd.PartGUID); ok {
+		return n, entries[n], true, nil
 	}
 	return 0, LoadOption{}, false, nil
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -71,5 +72,22 @@ func TestReadRecoveryNeedsEveryFile(t *testing.T) {
 	}
 	if err := writeRecovery(top, "/boot", map[string][]byte{RecoveryKernel: nil}, rec); err == nil {
 		t.Error("writeRecovery wrote an incomplete install")
+	}
+}
+
+// Activating an image puts its own loader first, never STAGEISL's entry
+// on the same ESP, even when that comes first in BootOrder.
+func TestImageEntrySkipsRecovery(t *testing.T) {
+	hd := HardDrive{Number: 1, PartGUID: "aaaaaaaa-1111-4111-8111-111111111111"}
+	entries := map[uint16]LoadOption{
+		0: recoveryEntry(nil, hd, ""),
+		1: {Description: "other", Disk: HardDrive{PartGUID: "bbbbbbbb-1111-4111-8111-111111111111"}, File: `\EFI\debian\grubx64.efi`},
+		2: {Description: "debian", Disk: hd, File: `\EFI\debian\grubx64.efi`},
+	}
+	if n, ok := imageEntry(entries, []uint16{0, 1, 2}, strings.ToUpper(hd.PartGUID)); !ok || n != 2 {
+		t.Errorf("imageEntry = Boot%04X, %v; want Boot0002", n, ok)
+	}
+	if n, ok := imageEntry(entries, []uint16{0, 1}, hd.PartGUID); ok {
+		t.Errorf("imageEntry took Boot%04X, with only STAGEISL's entry on the ESP in BootOrder", n)
 	}
 }
