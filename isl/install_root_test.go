@@ -35,30 +35,7 @@ func TestInstallOnLoop(t *testing.T) {
 	}
 	ctx := context.Background()
 	r := report.Func(t.Logf)
-	s := testsys.ForTest(t, testsys.Options{})
-	rel, err := os.ReadFile("/proc/sys/kernel/osrelease")
-	if err != nil {
-		t.Fatal(err)
-	}
-	version := strings.TrimSpace(string(rel))
-	mods := "lib/modules/" + version + "/"
-	bootUUID := blkidUUID(t, s.Boot)
-	for name, text := range map[string]string{
-		"boot/vmlinuz-" + version:            "the running kernel",
-		"boot/initrd.img-" + version:         "initrd",
-		"boot/grub/grub.cfg":                 "### BEGIN /etc/grub.d/00_header ###\n### END /etc/grub.d/00_header ###\nmenuentry 'Debian' {\n\tsearch --fs-uuid --set=root " + bootUUID + "\n}\n",
-		mods + "modules.dep":                 "kernel/fs/ext4/ext4.ko: kernel/fs/mbcache.ko\nkernel/fs/mbcache.ko:\nkernel/drivers/net/dummy.ko:\n",
-		mods + "modules.alias":               "alias fs-ext2 ext4\n",
-		mods + "kernel/fs/ext4/ext4.ko":      "ext4 module",
-		mods + "kernel/fs/mbcache.ko":        "mbcache module",
-		mods + "kernel/drivers/net/dummy.ko": "not needed",
-	} {
-		p := filepath.Join(s.Root, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, version := buildWithKernel(t)
 	disk := loopDisk(t)
 	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: disk}, r); err != nil {
 		t.Fatal(err)
@@ -128,6 +105,68 @@ func TestInstallOnLoop(t *testing.T) {
 	if err := isl.Install(ctx, opt, r); err == nil || !strings.Contains(err.Error(), "make isl") {
 		t.Errorf("no ISL image: error %v, want one naming make isl", err)
 	}
+}
+
+// buildWithKernel builds a small system with a fake kernel of the running
+// kernel's version (drd isl install copies /boot/vmlinuz-$(uname -r)) and
+// a module index with two modules ext4 needs and one nothing needs.
+func buildWithKernel(t *testing.T) (*testsys.System, string) {
+	t.Helper()
+	s := testsys.ForTest(t, testsys.Options{})
+	rel, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := strings.TrimSpace(string(rel))
+	mods := "lib/modules/" + version + "/"
+	bootUUID := blkidUUID(t, s.Boot)
+	for name, text := range map[string]string{
+		"boot/vmlinuz-" + version:            "the running kernel",
+		"boot/initrd.img-" + version:         "initrd",
+		"boot/grub/grub.cfg":                 "### BEGIN /etc/grub.d/00_header ###\n### END /etc/grub.d/00_header ###\nmenuentry 'Debian' {\n\tsearch --fs-uuid --set=root " + bootUUID + "\n}\n",
+		mods + "modules.dep":                 "kernel/fs/ext4/ext4.ko: kernel/fs/mbcache.ko\nkernel/fs/mbcache.ko:\nkernel/drivers/net/dummy.ko:\n",
+		mods + "modules.alias":               "alias fs-ext2 ext4\n",
+		mods + "kernel/fs/ext4/ext4.ko":      "ext4 module",
+		mods + "kernel/fs/mbcache.ko":        "mbcache module",
+		mods + "kernel/drivers/net/dummy.ko": "not needed",
+	} {
+		p := filepath.Join(s.Root, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, version
+}
+
+// TestInstallBeforeClone installs STAGEISL on a system that was never
+// cloned, then clones it: the clone's menu has the entry too.
+func TestInstallBeforeClone(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: loop devices and mounts")
+	}
+	ctx := context.Background()
+	r := report.Func(t.Logf)
+	s, version := buildWithKernel(t)
+	islImage := filepath.Join(t.TempDir(), "drd-isl.img")
+	os.WriteFile(islImage, []byte("ISL"), 0o644)
+	if err := isl.Install(ctx, isl.InstallOptions{Machine: bootenv.Real(s.Root), Image: islImage}, r); err != nil {
+		t.Fatal(err)
+	}
+	if st := scan(t, s.Root); len(st.ISL) != 1 || st.ISL[0].Image != "sysimage_000" || st.ISL[0].Kernel != version {
+		t.Fatalf("STAGEISL on %+v, want sysimage_000 only", st.ISL)
+	}
+	mustContain(t, filepath.Join(s.Root, "boot/grub/drd.cfg"), "menuentry '"+bootenv.RecoveryTitle+"'")
+	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: loopDisk(t)}, r); err != nil {
+		t.Fatal(err)
+	}
+	st := scan(t, s.Root)
+	if len(st.ISL) != 2 {
+		t.Errorf("after the clone, STAGEISL on %+v, want both images", st.ISL)
+	}
+	cloneBoot := mountBoot(t, st, "sysimage_001")
+	defer exec.Command("umount", cloneBoot).Run()
+	mustContain(t, filepath.Join(cloneBoot, "grub/drd.cfg"), "menuentry '"+bootenv.RecoveryTitle+"'")
 }
 
 // checkBoots checks STAGEISL in the /boot of both images (the clone's
