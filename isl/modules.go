@@ -20,10 +20,13 @@ import (
 // modprobe takes them (- and _ are the same); a name may be an alias
 // (ext2 is ext4's). crc32c comes first: ext4, jbd2 and libcrc32c (xfs)
 // ask the crypto API for it at load (modules.softdep), not through
-// modules.dep, and fail to load without it.
+// modules.dep, and fail to load without it. efivarfs (a module in
+// Debian's kernel) lets set change BootOrder on UEFI; on a BIOS machine
+// it refuses to load (ENODEV), which is no error.
 var CriticalModules = []string{
 	"crc32c", "virtio_pci", "virtio_blk", "virtio_scsi", "ahci", "nvme", "sd_mod",
 	"dm_mod", "ext4", "xfs", "vfat", "nls_cp437", "nls_ascii", "nls_utf8",
+	"efivarfs",
 }
 
 // ModuleIndex is what the resolver knows of one kernel's modules.

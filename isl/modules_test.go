@@ -92,7 +92,7 @@ func TestResolveCriticalIsClosed(t *testing.T) {
 			}
 		}
 	}
-	for _, n := range []string{"virtio_pci", "virtio_blk", "ahci", "nvme", "sd_mod", "dm_mod", "ext4", "xfs", "vfat"} {
+	for _, n := range []string{"virtio_pci", "virtio_blk", "ahci", "nvme", "sd_mod", "dm_mod", "ext4", "xfs", "vfat", "efivarfs"} {
 		if _, ok := pos[idx.ByName[n]]; !ok {
 			t.Errorf("%s is not carried", n)
 		}
