@@ -8,13 +8,13 @@ import (
 	"time"
 )
 
-// TestActivate is issue 6's proof on layouts (a) BIOS and (c) UEFI, in
-// one VM each, step after step: hot maintenance with a trial boot, hot
+// TestActivate is issue 6's proof on layouts (a) BIOS, (b) LVM and (c)
+// UEFI, in one VM each, step after step: hot maintenance with a trial boot, hot
 // recovery, a clone that fails its health check and one whose kernel
 // panics (both fall back without a human), power cuts during drd
 // activate, and the original disk pulled out.
 func TestActivate(t *testing.T) {
-	for _, l := range []Layout{LayoutBIOS, LayoutUEFI} {
+	for _, l := range []Layout{LayoutBIOS, LayoutLVM, LayoutUEFI} {
 		t.Run(l.Name, func(t *testing.T) { activateScenario(t, l) })
 	}
 }
