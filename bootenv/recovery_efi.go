@@ -69,20 +69,28 @@ func containsNum(order []uint16, n uint16) bool {
 	return false
 }
 
-// installRecoveryEFI puts STAGEISL on the ESP of every image that has one
-// and adds its Boot####. Nothing on a BIOS machine. An image whose ESP
+// recoveryESP is an ESP STAGEISL goes on: its image, how to write to it,
+// its partition for the boot entry.
+type recoveryESP struct {
+	img *Image
+	esp espWriter
+	hd  HardDrive
+}
+
+// recoveryESPs finds the ESP of every image that has one, on a UEFI
+// machine (none on BIOS), and checks that each has room. An ESP that
 // cannot be reached is a warning (GRUB's entry still boots STAGEISL); an
 // ESP without room is an error.
-func (m Machine) installRecoveryEFI(st *Status, files map[string][]byte, rec Recovery, preview bool, r report.Reporter) error {
-	v := m.efiVars()
-	if v == nil {
-		return nil
+func (m Machine) recoveryESPs(st *Status, files map[string][]byte, r report.Reporter) ([]recoveryESP, error) {
+	if m.efiVars() == nil {
+		return nil, nil
 	}
 	devs, err := ReadDevices(m.SysDir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	mounts, _ := ReadMountinfo(m.ProcDir)
+	var out []recoveryESP
 	for _, img := range bootOrder(st) {
 		f, ok := fsOf(img, "/boot/efi")
 		if !ok {
@@ -100,22 +108,28 @@ func (m Machine) installRecoveryEFI(st *Status, files map[string][]byte, rec Rec
 		}
 		esp := espWriter{dev: d.Path, dir: mountedAt(mounts, d)}
 		if err := esp.checkRoom(files); err != nil {
-			return fmt.Errorf("the ESP of %s (%s): %w", img.Name, d.Path, err)
+			return nil, fmt.Errorf("the ESP of %s (%s): %w", img.Name, d.Path, err)
 		}
-		if preview {
-			r.Note("%s: would write %s on %s and a boot entry %q", img.Name, RecoveryEFIDir, d.Path, RecoveryTitle)
-			continue
-		}
+		out = append(out, recoveryESP{img: img, esp: esp, hd: hd})
+	}
+	return out, nil
+}
+
+// writeRecoveryESPs puts the files of STAGEISL into \EFI\drd of each ESP
+// and its Boot#### (rewritten in place, else new and last in BootOrder).
+func (m Machine) writeRecoveryESPs(esps []recoveryESP, files map[string][]byte, rec Recovery, r report.Reporter) error {
+	v := m.efiVars()
+	for _, e := range esps {
 		for _, name := range RecoveryFiles {
-			if err := esp.write(recoveryESPFiles[name], files[name]); err != nil {
-				return fmt.Errorf("writing STAGEISL to the ESP of %s (%s): %w", img.Name, d.Path, err)
+			if err := e.esp.write(recoveryESPFiles[name], files[name]); err != nil {
+				return fmt.Errorf("writing STAGEISL to the ESP of %s (%s): %w", e.img.Name, e.esp.dev, err)
 			}
 		}
 		entries, order, err := BootEntries(v)
 		if err != nil {
 			return err
 		}
-		want := recoveryEntry(DiskPrefix(m.SysDir, img.Disk), hd, rec.Cmdline)
+		want := recoveryEntry(DiskPrefix(m.SysDir, e.img.Disk), e.hd, rec.Cmdline)
 		num, newOrder := placeRecoveryEntry(entries, order, want)
 		data, err := want.Encode()
 		if err != nil {
@@ -127,7 +141,7 @@ func (m Machine) installRecoveryEFI(st *Status, files map[string][]byte, rec Rec
 		if err := v.Set("BootOrder", EncodeBootOrder(newOrder)); err != nil {
 			return fmt.Errorf("writing BootOrder: %w", err)
 		}
-		r.Note("%s: %s on %s; %s %q, last in BootOrder", img.Name, RecoveryEFIDir, d.Path, BootVar(num), RecoveryTitle)
+		r.Note("%s: %s on %s; %s %q, last in BootOrder", e.img.Name, RecoveryEFIDir, e.esp.dev, BootVar(num), RecoveryTitle)
 	}
 	return nil
 }
@@ -183,7 +197,7 @@ func (e espWriter) checkRoom(files map[string][]byte) error {
 	}
 	need := size - old + 1<<20
 	if free < need {
-		return fmt.Errorf("%.1f MiB free, STAGEISL needs %.1f MiB: free some space on it, or boot STAGEISL from GRUB's menu only", float64(free)/(1<<20), float64(need)/(1<<20))
+		return fmt.Errorf("%w: %.1f MiB free, STAGEISL needs %.1f MiB: free some space on it, or boot STAGEISL from GRUB's menu only", errNoRoom, float64(free)/(1<<20), float64(need)/(1<<20))
 	}
 	return nil
 }

@@ -16,7 +16,8 @@ import (
 // (files: a name of RecoveryFiles -> its bytes; rec: the manifest), then
 // rewrites every image's drd.cfg so that its menu has the STAGEISL entry,
 // then on UEFI puts the files on each image's ESP with a boot entry of
-// their own (installRecoveryEFI). An inactive image's /boot is mounted
+// their own (recoveryESPs, writeRecoveryESPs). Every /boot and ESP is
+// checked for room before anything is written. An inactive image's /boot is mounted
 // read-write for this only. An older copy is replaced file by file,
 // atomically. preview: every check, nothing written.
 func (m Machine) InstallRecovery(st *Status, files map[string][]byte, rec Recovery, preview bool, r report.Reporter) error {
@@ -35,28 +36,56 @@ func (m Machine) InstallRecovery(st *Status, files map[string][]byte, rec Recove
 	if len(imgs) == 0 {
 		return errors.New("no image drd can boot: the booted image's record names no / or /boot (run drd clone first, or drd status)")
 	}
-	r.Step("Writing STAGEISL (Linux %s, %.1f MiB) into every image's /boot/%s", rec.Kernel, float64(size)/(1<<20), RecoveryDir)
+	// First every check, then the writes: a /boot without room stops the
+	// install before any image has changed. An inactive image whose /boot
+	// cannot be reached (its disk is gone) is left out, with a warning.
+	r.Step("Checking every image's /boot for %.1f MiB (STAGEISL for Linux %s)", float64(size)/(1<<20), rec.Kernel)
+	var reach []*Image
 	for _, img := range imgs {
-		if err := m.writeRecoveryTo(img, files, rec, size, preview, r); err != nil {
-			if img.Booted || img.ImageFile == "" {
-				return err
+		err := m.writeRecoveryTo(img, files, rec, size, true, r)
+		switch {
+		case err == nil:
+			reach = append(reach, img)
+			if preview {
+				f, _, _ := bootFS(img)
+				r.Note("%s: would write %s", img.Name, filepath.Join(f.MountPoint, recoveryRel(f.MountPoint)))
 			}
+		case img.Booted || errors.Is(err, errNoRoom):
+			return err
+		default:
 			r.Warn("STAGEISL not in %s: %v", img.Name, err)
 		}
 	}
+	esps, err := m.recoveryESPs(st, files, r)
+	if err != nil {
+		return err
+	}
 	if preview {
+		for _, e := range esps {
+			r.Note("%s: would write %s on %s and a boot entry %q", e.img.Name, RecoveryEFIDir, e.esp.dev, RecoveryTitle)
+		}
 		r.Step("Preview: the entry %q would be added to every image's boot menu (nothing was written)", RecoveryTitle)
-		return m.installRecoveryEFI(st, files, rec, true, r)
+		return nil
+	}
+	r.Step("Writing STAGEISL into every image's /boot/%s", RecoveryDir)
+	for _, img := range reach {
+		if err := m.writeRecoveryTo(img, files, rec, size, false, r); err != nil {
+			return err
+		}
 	}
 	r.Step("Adding %q (GRUB hotkey %s) to every image's boot menu", RecoveryTitle, RecoveryHotkey)
 	if err := m.WriteBootConfig(st, nil, nil, r); err != nil {
 		return err
 	}
-	return m.installRecoveryEFI(st, files, rec, false, r)
+	if len(esps) > 0 {
+		r.Step("Writing STAGEISL to every ESP, with a boot entry %q last in BootOrder", RecoveryTitle)
+	}
+	return m.writeRecoveryESPs(esps, files, rec, r)
 }
 
 // writeRecoveryTo writes STAGEISL into img's /boot/drd, after checking
-// that its boot file system has room for it.
+// that its boot file system has room for it; preview: the check only, on
+// a read-only mount.
 func (m Machine) writeRecoveryTo(img *Image, files map[string][]byte, rec Recovery, size int64, preview bool, r report.Reporter) error {
 	f, _, _ := bootFS(img)
 	dir, release, err := m.openFS(img, f.MountPoint, !preview)
@@ -69,7 +98,6 @@ func (m Machine) writeRecoveryTo(img *Image, files map[string][]byte, rec Recove
 		return fmt.Errorf("the /boot of %s: %w", img.Name, err)
 	}
 	if preview {
-		r.Note("%s: would write %s/%s", img.Name, f.MountPoint, recoveryRel(f.MountPoint))
 		return nil
 	}
 	if err := writeRecovery(dir, f.MountPoint, files, rec); err != nil {
@@ -78,6 +106,9 @@ func (m Machine) writeRecoveryTo(img *Image, files map[string][]byte, rec Recove
 	r.Note("%s: %s in %s", img.Name, RecoveryManifest, target)
 	return nil
 }
+
+// errNoRoom is returned for a /boot or an ESP without room for STAGEISL.
+var errNoRoom = errors.New("not enough room")
 
 // checkRoom fails when the file system of dir (or of its parent, if dir
 // does not exist yet) lacks room for the files: each is written beside
@@ -102,8 +133,8 @@ func checkRoom(dir string, files map[string][]byte, size int64) error {
 	}
 	need := size - old + biggest + 1<<20 // slack for directories and the manifest
 	if free < need {
-		return fmt.Errorf("%.1f MiB free, STAGEISL needs %.1f MiB: free some space (old kernels: apt autoremove) and run drd isl install again",
-			float64(free)/(1<<20), float64(need)/(1<<20))
+		return fmt.Errorf("%w: %.1f MiB free, STAGEISL needs %.1f MiB: free some space (old kernels: apt autoremove) and run drd isl install again",
+			errNoRoom, float64(free)/(1<<20), float64(need)/(1<<20))
 	}
 	return nil
 }

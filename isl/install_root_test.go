@@ -8,12 +8,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/u-root/u-root/pkg/cpio"
+	"golang.org/x/sys/unix"
 
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/clone"
@@ -100,6 +102,22 @@ func TestInstallOnLoop(t *testing.T) {
 			t.Errorf("the second install did not replace the manifest: %v, then %v", first[i].Installed, again[i].Installed)
 		}
 	}
+
+	// A /boot without room stops the install before any image changes.
+	var sfs unix.Statfs_t
+	if err := unix.Statfs(filepath.Join(s.Root, "boot"), &sfs); err != nil {
+		t.Fatal(err)
+	}
+	filler := filepath.Join(s.Root, "boot/filler")
+	if out, err := exec.Command("fallocate", "-l", strconv.FormatInt(int64(sfs.Bavail)*sfs.Bsize-512<<10, 10), filler).CombinedOutput(); err != nil {
+		t.Fatalf("fallocate: %v\n%s", err, out)
+	}
+	os.WriteFile(islImage, []byte("ISL three"), 0o644)
+	if err := isl.Install(ctx, opt, r); err == nil || !strings.Contains(err.Error(), "not enough room") {
+		t.Errorf("a full /boot: error %v, want not enough room", err)
+	}
+	os.Remove(filler)
+	checkBoots(t, ctx, s.Root, version, "ISL two, rebuilt")
 
 	opt.Image = filepath.Join(t.TempDir(), "none.img")
 	if err := isl.Install(ctx, opt, r); err == nil || !strings.Contains(err.Error(), "make isl") {
