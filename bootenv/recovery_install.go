@@ -11,15 +11,15 @@ import (
 	"github.com/drd-linux/drd/internal/report"
 )
 
-// InstallRecovery puts STAGEISL into every bootable image's /boot/drd
-// (the images of st, a Scan)
-// (files: a name of RecoveryFiles -> its bytes; rec: the manifest), then
-// rewrites every image's drd.cfg so that its menu has the STAGEISL entry,
-// then on UEFI puts the files on each image's ESP with a boot entry of
-// their own (recoveryESPs, writeRecoveryESPs). Every /boot and ESP is
-// checked for room before anything is written. An inactive image's /boot is mounted
-// read-write for this only. An older copy is replaced file by file,
-// atomically. preview: every check, nothing written.
+// InstallRecovery puts STAGEISL into the /boot/drd of every bootable
+// image of st (a Scan) (files: a name of RecoveryFiles -> its bytes; rec:
+// the manifest), then rewrites every image's drd.cfg so that its menu has
+// the STAGEISL entry, then on UEFI puts the files on each image's ESP with
+// a boot entry of their own (recoveryESPs, writeRecoveryESPs). Every
+// /boot and ESP is checked for room before anything is written. An
+// inactive image's /boot is mounted read-write for this only. An older
+// copy is replaced file by file, atomically. preview: every check,
+// nothing written.
 func (m Machine) InstallRecovery(st *Status, files map[string][]byte, rec Recovery, preview bool, r report.Reporter) error {
 	if !cmdlineRE.MatchString(rec.Cmdline) || !fileRE.MatchString(rec.Kernel) {
 		return fmt.Errorf("installing STAGEISL: kernel %q, command line %q: want a plain version and no quotes, $, ;, braces or backslashes", rec.Kernel, rec.Cmdline)
