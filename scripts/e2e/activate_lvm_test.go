@@ -1,0 +1,52 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestActivateLVM is the shorter proof on layout (b) for CI: what
+// differs with LVM (the clone's / and /var on the renamed VG drd_sysvg,
+// found by its initramfs and fstab, its record beneath its own /var),
+// without the steps that only exercise GRUB's logic, the same on every
+// layout (3: failing check and panic; 5: power cuts; TestActivate/lvm
+// runs them). Hot maintenance with a trial boot into the clone, hot
+// recovery, then the original disk pulled out: the clone boots alone.
+func TestActivateLVM(t *testing.T) {
+	Require(t)
+	ph := PhasesFor(t)
+	vm := Boot(t, LayoutLVM, Options{Debs: []Deb{helloDeb}, BootTimeout: 10 * time.Minute})
+	wantRoot(t, vm, SysSerial, "first boot")
+	target := strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + TargetSerial))
+	ph.Time("clone", func() { t.Log(vm.MustRun("drd clone -v -t " + target + " 2>&1")) })
+	ph.Time("runcmd", func() {
+		t.Log(vm.MustRun("drd runcmd -x depot=/run/drd-e2e/debs dpkg -i /run/drd-e2e/debs/drd-e2e-hello_1.0_all.deb 2>&1"))
+	})
+	t.Log(vm.MustRun("drd activate -x trial=true 2>&1"))
+	rebootSettled(t, vm, 2)
+	wantRoot(t, vm, TargetSerial, "1. hot maintenance")
+	b := vm.BootInfo()
+	if !strings.Contains(b.RootSource, "drd_sysvg-root") {
+		t.Errorf("1. / is %s, want the clone's LV drd_sysvg/root", b.RootSource)
+	}
+	if v := strings.TrimSpace(vm.MustRun("findmnt -no SOURCE /var")); !strings.Contains(v, "drd_sysvg-var") {
+		t.Errorf("1. /var is %s, want the clone's LV drd_sysvg/var", v)
+	}
+	vm.MustRun("grep -q 'patched by drd runcmd' /usr/share/drd-e2e-hello/hello.txt")
+	if st := readStatus(t, vm); st.Booted.Name != "sysimage_001" {
+		t.Fatalf("1. booted %q, want sysimage_001", st.Booted.Name)
+	} else if s, _ := st.state("sysimage_001"); s != "good" {
+		t.Fatalf("1. the trial image is %q, want good", s)
+	}
+	t.Log(vm.MustRun("drd status"))
+
+	t.Log(vm.MustRun("drd activate sysimage_000 2>&1"))
+	rebootSettled(t, vm, 2)
+	wantRoot(t, vm, SysSerial, "2. hot recovery")
+	vm.MustRun("! dpkg -s drd-e2e-hello >/dev/null 2>&1")
+	if st := readStatus(t, vm); st.Booted.Name != "sysimage_000" {
+		t.Fatalf("2. booted %q, want sysimage_000", st.Booted.Name)
+	}
+	lostDisk(t, vm, LayoutLVM)
+}
