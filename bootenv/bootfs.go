@@ -1,6 +1,7 @@
 package bootenv
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -58,6 +59,11 @@ func (m Machine) openFS(img *Image, mp string, write bool) (dir string, release 
 		return "", nil, err
 	}
 	d, ok := devs.BySpec("UUID=" + f.UUID)
+	if !ok && f.VG != "" {
+		// An LV of an inactive VG (the clone's drd_<vg> after drd
+		// umount): active while it is used, inactive again after.
+		return m.openLV(img, f, write)
+	}
 	if !ok {
 		return "", nil, fmt.Errorf("%s of %s (UUID=%s) is on no block device: is its disk attached?", mp, img.Name, f.UUID)
 	}
@@ -251,3 +257,33 @@ func menuImage(img *Image, bootDir, args string) (MenuImage, error) {
 
 // errNoBootFS is returned for an image drd cannot boot.
 var errNoBootFS = errors.New("not bootable by drd: its record names no /boot or / file system")
+
+// openLV is openFS for file system f on an LV of a volume group that is
+// not active: it activates the group, opens f, and its release
+// deactivates the group again.
+func (m Machine) openLV(img *Image, f FileSystem, write bool) (string, func(), error) {
+	ctx := context.Background()
+	if err := m.ActivateVG(ctx, f.VG); err != nil {
+		return "", nil, fmt.Errorf("%s of %s: %w", f.MountPoint, img.Name, err)
+	}
+	deactivate := func() {
+		if err := m.DeactivateVG(ctx, f.VG); err != nil {
+			fmt.Fprintf(os.Stderr, "drd: %v\n", err)
+		}
+	}
+	devs, err := ReadDevices(m.SysDir)
+	if err != nil {
+		deactivate()
+		return "", nil, err
+	}
+	if _, ok := devs.BySpec("UUID=" + f.UUID); !ok {
+		deactivate()
+		return "", nil, fmt.Errorf("%s of %s (UUID=%s) is on no block device, even with volume group %s active", f.MountPoint, img.Name, f.UUID, f.VG)
+	}
+	dir, release, err := m.openFS(img, f.MountPoint, write)
+	if err != nil {
+		deactivate()
+		return "", nil, err
+	}
+	return dir, func() { release(); deactivate() }, nil
+}
