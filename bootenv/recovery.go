@@ -67,8 +67,9 @@ func readRecovery(bootTop, mountPoint string) *Recovery {
 
 // writeRecovery writes the files of STAGEISL (name -> bytes, every name of
 // RecoveryFiles) and then the manifest into the boot file system at
-// bootTop, each atomically: an older copy is replaced whole or not at all,
-// and the manifest, which the menu goes by, comes last.
+// bootTop, each atomically unless it has those bytes already: an older
+// copy is replaced whole or not at all, and the manifest, which the menu
+// goes by, comes last.
 func writeRecovery(bootTop, mountPoint string, files map[string][]byte, rec Recovery) error {
 	dir := filepath.Join(bootTop, recoveryRel(mountPoint))
 	for _, name := range RecoveryFiles {
@@ -76,7 +77,7 @@ func writeRecovery(bootTop, mountPoint string, files map[string][]byte, rec Reco
 		if !ok {
 			return fmt.Errorf("no %s to write", name)
 		}
-		if err := WriteFileAtomic(filepath.Join(dir, name), data, 0o644); err != nil {
+		if _, err := writeIfChanged(filepath.Join(dir, name), data, 0o644); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package bootenv
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path"
@@ -202,9 +203,15 @@ func (e espWriter) checkRoom(files map[string][]byte) error {
 	return nil
 }
 
+// write writes the file name unless it has data already (go-diskfs
+// rewrites a file in place: the fewer writes, the better).
 func (e espWriter) write(name string, data []byte) error {
 	if e.dir != "" {
-		return WriteFileAtomic(e.path(name), data, 0o644)
+		_, err := writeIfChanged(e.path(name), data, 0o644)
+		return err
+	}
+	if old, err := images.ReadFATFile(e.dev, e.fatName(name)); err == nil && bytes.Equal(old, data) {
+		return nil
 	}
 	return images.WriteFATFile(e.dev, e.fatName(name), data)
 }
