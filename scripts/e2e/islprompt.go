@@ -46,23 +46,24 @@ func islReply(raw, cmd string) string {
 }
 
 // ChooseGRUBEntry waits up to timeout for GRUB's menu on the serial
-// console and picks the entry with the given hotkey, then waits for
-// GRUB to start the entry titled title. GRUB's menu times out after a
-// second (GRUB_TIMEOUT=1): the key goes out as soon as the menu's
-// header shows, and again while GRUB has not started the entry.
-func (vm *VM) ChooseGRUBEntry(hotkey, title string, timeout time.Duration) {
+// console and presses hotkey, the hotkey of an entry, until the console
+// shows started (a pattern: what the entry prints as it starts). GRUB's
+// menu times out after a second (GRUB_TIMEOUT=1): the key goes out as
+// soon as the menu's header shows, and again every 3 s (5 times at
+// most) while the entry has not started.
+func (vm *VM) ChooseGRUBEntry(hotkey, started string, timeout time.Duration) {
 	vm.t.Helper()
 	vm.Wait(`GNU GRUB`, timeout)
-	booting := regexp.MustCompile("Booting `" + regexp.QuoteMeta(title) + "'")
+	re := regexp.MustCompile(started)
 	for try := 0; try < 5; try++ {
 		vm.Send(hotkey)
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		_, err := vm.p.console.Wait(ctx, booting)
+		_, err := vm.p.console.Wait(ctx, re)
 		cancel()
 		if err == nil {
-			vm.t.Logf("VM %s: GRUB starts %q (hotkey %q, %d press(es))", vm.Name, title, hotkey, try+1)
+			vm.t.Logf("VM %s: GRUB started the entry of hotkey %q (%d press(es))", vm.Name, hotkey, try+1)
 			return
 		}
 	}
-	vm.t.Fatal(vm.failure("GRUB did not start %q after the hotkey %q was pressed 5 times", title, hotkey))
+	vm.t.Fatal(vm.failure("GRUB did not start the entry of hotkey %q (no %q) after 5 presses", hotkey, started))
 }
