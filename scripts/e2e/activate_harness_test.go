@@ -81,10 +81,11 @@ func restartWithout(t *testing.T, vm *VM, serial, boot string) {
 	vm.Shutdown()
 	m := vm.m
 	m.Drives = nil
-	for _, d := range vm.m.Drives {
+	for i, d := range vm.m.Drives {
 		if d.Serial == serial {
 			continue
 		}
+		d.Slot = vm.m.slot(i) // the other disks stay where they were
 		d.Boot = d.Serial == boot
 		m.Drives = append(m.Drives, d)
 	}

@@ -87,8 +87,8 @@ grub-editenv /boot/grub/drdenv list | grep -qx drd_next=sysimage_000
 systemctl cat drd-boot-check.service >/dev/null`)
 	if l.Firmware == UEFI {
 		t.Log(vm.MustRun("efibootmgr -v"))
-		vm.MustRun("efibootmgr -v | grep -q 'drd sysimage_001'")
 	}
+	wantCloneEntryNext(t, vm, l, "sysimage_001")
 
 	// 1. Hot maintenance: a local package into the clone, a trial boot.
 	ph.Time("runcmd", func() {
@@ -99,6 +99,7 @@ systemctl cat drd-boot-check.service >/dev/null`)
 	if st := readStatus(t, vm); st.Activated != "sysimage_001" || st.Boot == nil || st.Boot.Trial != "sysimage_001" || st.Boot.Tries != 2 {
 		t.Fatalf("after drd activate -x trial=true: %+v", st)
 	}
+	wantEFI(t, vm, l, "after drd activate -x trial=true", "", "sysimage_000", "sysimage_001")
 	rebootSettled(t, vm, 2)
 	wantRoot(t, vm, TargetSerial, "1. hot maintenance")
 	vm.MustRun("grep -q 'patched by drd runcmd' /usr/share/drd-e2e-hello/hello.txt")
@@ -107,12 +108,22 @@ systemctl cat drd-boot-check.service >/dev/null`)
 	} else if s, _ := st.state("sysimage_001"); s != "good" {
 		t.Fatalf("1. the trial image is %q, want good; status %+v", s, st)
 	}
+	wantEFI(t, vm, l, "1. hot maintenance", "sysimage_001", "sysimage_001", "")
 	t.Log(vm.MustRun("drd status"))
 
 	// 2. Hot recovery: back to the original, one reboot.
+	// drd deactivate undoes it before the reboot; then activate again.
+	t.Log(vm.MustRun("drd activate sysimage_000 2>&1"))
+	wantEFI(t, vm, l, "2. after drd activate sysimage_000", "", "sysimage_000", "")
+	t.Log(vm.MustRun("drd deactivate 2>&1"))
+	if st := readStatus(t, vm); st.Activated != "sysimage_001" {
+		t.Fatalf("2. after drd deactivate: activated %q, want the booted sysimage_001", st.Activated)
+	}
+	wantEFI(t, vm, l, "2. after drd deactivate", "", "sysimage_001", "")
 	t.Log(vm.MustRun("drd activate sysimage_000 2>&1"))
 	rebootSettled(t, vm, 2)
 	wantRoot(t, vm, SysSerial, "2. hot recovery")
+	wantEFI(t, vm, l, "2. hot recovery", "sysimage_000", "sysimage_000", "")
 	vm.MustRun("! dpkg -s drd-e2e-hello >/dev/null 2>&1")
 
 	// 3a. A clone whose health check fails: back to the original by itself.
@@ -120,8 +131,10 @@ systemctl cat drd-boot-check.service >/dev/null`)
 printf '#!/bin/sh\necho the web server does not answer >&2\nexit 1\n' > $m/etc/drd/checks.d/50-web
 chmod 755 $m/etc/drd/checks.d/50-web; drd umount -q`)
 	t.Log(vm.MustRun("drd activate -x trial=true 2>&1"))
+	wantEFI(t, vm, l, "3a. after drd activate -x trial=true", "", "sysimage_000", "sysimage_001")
 	rebootSettled(t, vm, 4)
 	wantRoot(t, vm, SysSerial, "3a. failed health check")
+	wantEFI(t, vm, l, "3a. failed health check", "sysimage_000", "sysimage_000", "")
 	if st := readStatus(t, vm); st.Activated != "sysimage_000" {
 		t.Fatalf("3a. activated %q, want sysimage_000", st.Activated)
 	} else if s, why := st.state("sysimage_001"); s != "bad" || !strings.Contains(why, "50-web") {
@@ -139,6 +152,7 @@ ln -sfn /bin/false $m/usr/sbin/init; drd umount -q`)
 	t.Log(vm.MustRun("drd activate -x trial=true -x force=true 2>&1"))
 	ph.Time("panicking trial", func() { rebootSettled(t, vm, 4) })
 	wantRoot(t, vm, SysSerial, "3b. kernel panic")
+	wantEFI(t, vm, l, "3b. kernel panic", "sysimage_000", "sysimage_000", "")
 	if st := readStatus(t, vm); st.Activated != "sysimage_000" {
 		t.Fatalf("3b. activated %q, want sysimage_000", st.Activated)
 	} else if s, why := st.state("sysimage_001"); s != "bad" || !strings.Contains(why, "did not come up") {
@@ -199,5 +213,6 @@ func lostDisk(t *testing.T, vm *VM, l Layout) {
 	}
 	restartWithout(t, vm, SysSerial, boot)
 	wantRoot(t, vm, TargetSerial, "4. original disk gone")
+	wantEFI(t, vm, l, "4. original disk gone", "sysimage_001", "", "")
 	t.Log(vm.MustRun("drd status"))
 }

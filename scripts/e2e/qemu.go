@@ -19,7 +19,22 @@ type drive struct {
 	Format   string // raw, qcow2
 	Serial   string
 	ReadOnly bool
-	Boot     bool // the firmware boots it first
+	Boot     bool // BIOS: the firmware boots it first (see qemuArgs for UEFI)
+	Slot     int  // PCI slot; 0: firstDriveSlot + its place in Drives
+}
+
+// firstDriveSlot is the PCI slot of the first drive. Drives have fixed
+// slots, as disks of a real machine do: when a disk is pulled out
+// (restartWithout), the others keep their PCI paths, which UEFI boot
+// entries name.
+const firstDriveSlot = 0x10
+
+// slot is the PCI slot of the drive at index i of m.Drives.
+func (m machine) slot(i int) int {
+	if m.Drives[i].Slot != 0 {
+		return m.Drives[i].Slot
+	}
+	return firstDriveSlot + i
 }
 
 // machine is what one QEMU process is started with.
@@ -73,8 +88,13 @@ func qemuArgs(m machine) []string {
 		if d.ReadOnly {
 			opts = append(opts, "readonly=on")
 		}
-		dev := fmt.Sprintf("virtio-blk-pci,drive=d%d,serial=%s", i, d.Serial)
-		if d.Boot {
+		dev := fmt.Sprintf("virtio-blk-pci,drive=d%d,serial=%s,addr=0x%x", i, d.Serial, m.slot(i))
+		// A bootindex makes OVMF, at every boot, connect only the disks
+		// with one, rewrite BootOrder to QEMU's order and delete the
+		// Boot#### entries of other disks (QemuBootOrderLib). A real
+		// UEFI machine goes by its NVRAM's BootOrder, so UEFI VMs get
+		// none and OVMF connects every disk.
+		if d.Boot && m.Firmware != UEFI {
 			dev += ",bootindex=0"
 		}
 		a = append(a, "-drive", strings.Join(opts, ","), "-device", dev)
