@@ -42,7 +42,7 @@ e2e:
 # The scenarios CI runs. Left out for their time only (they pass since UEFI
 # VMs boot by their NVRAM's BootOrder, docs/boot.md): TestActivate/uefi
 # 48 min and TestActivateLostDisk/uefi 6 min (TCG, 2 shared cores, load ~12;
-# a UEFI boot takes 2-4 min there, the proof boots 15 times).
+# a UEFI boot takes 2-4 min there, the proof boots 14 times).
 E2E_CI = TestHarness$$|TestUEFI$$|TestSmoke$$|TestActivate$$/bios|TestLVM$$|TestRuncmd$$
 .PHONY: e2e-ci
 e2e-ci:
