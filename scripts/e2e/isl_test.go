@@ -231,3 +231,57 @@ func checkBootOrderSet(t *testing.T, before, after string) {
 	}
 	t.Logf("BootOrder first: before %q, after %q", b, a)
 }
+
+// TestISLFirmware boots STAGEISL by the firmware entry drd isl install
+// makes on UEFI (Boot#### "drd recovery (STAGEISL)": the kernel's EFI
+// stub, no GRUB), once, by BootNext: the prompt lists the images and
+// reboot returns to the original.
+func TestISLFirmware(t *testing.T) {
+	t.Run(LayoutUEFI.Name, func(t *testing.T) {
+		Require(t)
+		ph := PhasesFor(t)
+		vm := Boot(t, LayoutUEFI, Options{BootTimeout: 10 * time.Minute})
+		target := strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + TargetSerial))
+		ph.Time("clone", func() { vm.MustRun("drd clone -t " + target) })
+		ph.Time("isl install", func() { t.Log(vm.MustRun("drd isl install 2>&1")) })
+		entries := vm.MustRun("efibootmgr -v")
+		esp := strings.TrimSpace(vm.MustRun("blkid -s PARTUUID -o value $(findmnt -no SOURCE /boot/efi)"))
+		num := islFirmwareEntry(entries, esp)
+		if num == "" {
+			t.Fatalf("no Boot#### %q on the booted ESP (PARTUUID %s):\n%s", bootenv.RecoveryTitle, esp, entries)
+		}
+		t.Log(vm.MustRun("efibootmgr -n " + num))
+
+		vm.p.console.Skip()
+		if _, _, err := vm.p.agent.start("systemctl reboot"); err != nil {
+			t.Fatal(err)
+		}
+		var before []string
+		ph.Time("reboot to STAGEISL", func() { before = vm.Wait(`(?s)(.*?)`+islPromptRE.String(), 5*time.Minute) })
+		if strings.Contains(before[1], "GNU GRUB") {
+			t.Errorf("GRUB ran on the way to STAGEISL by Boot%s: the firmware entry should start the kernel itself", num)
+		}
+		list := vm.ISL("list", islTimeout)
+		wantLine(t, list, `sysimage_000 \*\s+\S+`, "list: the original, the boot target")
+		wantLine(t, list, `sysimage_001\s+\S+`, "list: the clone")
+		vm.Send("reboot\n")
+		ph.Time("reboot from STAGEISL", func() { settle(t, vm, vm.bootID, 2) })
+		wantRoot(t, vm, SysSerial, "reboot from STAGEISL")
+		if out := vm.MustRun("efibootmgr"); strings.Contains(out, "BootNext") {
+			t.Errorf("BootNext is still set after the boot into STAGEISL:\n%s", out)
+		}
+	})
+}
+
+// islFirmwareEntry is the number of the Boot#### named
+// bootenv.RecoveryTitle whose device path is on the partition with
+// PARTUUID esp, in efibootmgr -v's output; "" if there is none.
+func islFirmwareEntry(efibootmgr, esp string) string {
+	re := regexp.MustCompile(`(?m)^Boot([0-9A-Fa-f]{4})\*? ` + regexp.QuoteMeta(bootenv.RecoveryTitle) + `\s.*$`)
+	for _, m := range re.FindAllStringSubmatch(efibootmgr, -1) {
+		if strings.Contains(strings.ToLower(m[0]), strings.ToLower(esp)) {
+			return m[1]
+		}
+	}
+	return ""
+}
