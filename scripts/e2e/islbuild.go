@@ -87,9 +87,9 @@ func islKey(ctx context.Context, modDir string) (string, error) {
 	return key(parts...), nil
 }
 
-// islModules writes, to out, the kernel modules cpio that drd isl install
-// would append for kernel version ver of the base system: the critical
-// modules and their dependencies. The harness uses it to boot the ISL
+// islModules writes, to out, a kernel modules cpio like the one drd isl
+// install makes, for the base system's kernel: the critical modules and
+// their dependencies (not those of the hardware present). The harness uses it to boot the ISL
 // directly (QEMU -kernel/-initrd) before any drd isl install.
 func islModules(base Base, out string) error {
 	vers, err := os.ReadDir(filepath.Join(base.Tree, "lib/modules"))
@@ -98,11 +98,13 @@ func islModules(base Base, out string) error {
 	}
 	ver := vers[0].Name()
 	modDir := filepath.Join(base.Tree, "lib/modules", ver)
-	read := func(name string) []byte {
-		b, _ := os.ReadFile(filepath.Join(modDir, name))
-		return b
+	var files [3][]byte
+	for i, name := range []string{"modules.dep", "modules.alias", "modules.builtin"} {
+		if files[i], err = os.ReadFile(filepath.Join(modDir, name)); err != nil {
+			return fmt.Errorf("reading the module index of the base system: %w", err)
+		}
 	}
-	idx, err := isl.ParseModuleIndex(read("modules.dep"), read("modules.alias"), read("modules.builtin"))
+	idx, err := isl.ParseModuleIndex(files[0], files[1], files[2])
 	if err != nil {
 		return fmt.Errorf("reading the module index of %s: %w", modDir, err)
 	}
