@@ -170,7 +170,8 @@ func redoBootLoader(ctx context.Context, opt Options, dir, staging string, chang
 	}
 	disk, err := diskUnder(opt.SysDir, bootDir)
 	if err != nil {
-		return fmt.Errorf("%s, but the image's disk is unknown: %w; install GRUB on it by hand", why, err)
+		r.Warn("%s, but the image's disk is unknown (%v): its boot loader is left as it was; install GRUB on its disk yourself (grub-install --boot-directory=%s DISK)", why, err, bootDir)
+		return nil
 	}
 	r.Step("Installing GRUB for BIOS on %s, the image's disk (%s)", disk, why)
 	out, err := bootenv.InstallGrubBIOS(ctx, opt.Runner, dir, bootDir, disk)
