@@ -18,7 +18,7 @@ func FormatList(st *bootenv.Status) string {
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "IMAGE\tDISK\tSTATE\tCREATED\tLAST GOOD BOOT\t")
 	for _, img := range st.Images {
-		state := string(img.State)
+		state := rescueState(img.State)
 		if img.Reason != "" {
 			state += " (" + img.Reason + ")"
 		}
@@ -65,10 +65,19 @@ func FormatStatus(st *bootenv.Status) string {
 func stateOf(st *bootenv.Status, name string) string {
 	for _, img := range st.Images {
 		if img.Name == name {
-			return " (" + string(img.State) + ")"
+			return " (" + rescueState(img.State) + ")"
 		}
 	}
 	return " (not found on any disk)"
+}
+
+// rescueState is how STAGEISL shows a record's state: no image runs
+// under STAGEISL, so "booted" is the image that ran last.
+func rescueState(s bootenv.State) string {
+	if s == bootenv.Booted {
+		return "last booted"
+	}
+	return string(s)
 }
 
 // lastGood is when img last booted successfully, zero if never.

@@ -67,8 +67,8 @@ func TestRun(t *testing.T) {
 		{"help", "help\n", nil, nil, []string{Prompt, "set IMAGE", "boot [IMAGE]", Prompt}},
 		{"list", "list\n", nil, []string{"scan"}, []string{
 			"IMAGE", "LAST GOOD BOOT",
-			"sysimage_000    /dev/vda  booted     2026-11-20 09:30  2026-11-20 10:30",
-			"sysimage_001 *  /dev/vdb  activated  2026-11-20 11:30  -"}},
+			"sysimage_000    /dev/vda  last booted  2026-11-20 09:30  2026-11-20 10:30",
+			"sysimage_001 *  /dev/vdb  activated    2026-11-20 11:30  -"}},
 		{"status", "status\n", nil, []string{"scan"}, []string{
 			"Booted from:  STAGEISL; the image booted last is sysimage_000 (2026-11-20 10:30)",
 			"Boot target:  sysimage_001 (activated)", "Trial:        none"}},
@@ -134,7 +134,7 @@ func TestFormatStatusTrial(t *testing.T) {
 		}
 	}
 	st.Boot.Tries = 0
-	if got := FormatStatus(st); !strings.Contains(got, "Boot target:  sysimage_000 (booted)") || !strings.Contains(got, "sysimage_001 used its tries") {
+	if got := FormatStatus(st); !strings.Contains(got, "Boot target:  sysimage_000 (last booted)") || !strings.Contains(got, "sysimage_001 used its tries") {
 		t.Errorf("used-up trial:\n%s", got)
 	}
 }
