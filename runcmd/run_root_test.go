@@ -441,7 +441,8 @@ exit 0
 	makeDeb(t, depot, "drd-unsafe", "X-DRD-Safe: no\n", nil, nil)
 	makeDeb(t, depot, "drd-neutral", "", map[string]string{"postinst": "#!/bin/sh\ndeb-systemd-invoke start drd-neutral.service || true\n"}, nil)
 	makeDeb(t, depot, "drd-efi", "", map[string]string{"postinst": "#!/bin/sh\nset -e\nefibootmgr -o 0001,0000\n"}, nil)
-	makeDeb(t, depot, "drd-slow", "", map[string]string{"postinst": "#!/bin/sh\nsleep 30\n"}, nil)
+	// A duration of its own, so that other sleeps on the host do not count.
+	makeDeb(t, depot, "drd-slow", "", map[string]string{"postinst": "#!/bin/sh\nsleep 30.25\n"}, nil)
 
 	t.Run("environment", func(t *testing.T) {
 		// The image has a policy-rc.d of its own: covered during the
@@ -543,7 +544,7 @@ exit 0
 		defer cancel()
 		go func() { // cancel once the postinst sleeps, as Ctrl-C would
 			for start := time.Now(); time.Since(start) < 2*time.Minute && ctx.Err() == nil; time.Sleep(50 * time.Millisecond) {
-				if len(procsRunning("sleep\x0030")) > 0 {
+				if len(procsRunning("sleep\x0030.25")) > 0 {
 					time.Sleep(500 * time.Millisecond)
 					cancel()
 					return
