@@ -114,15 +114,15 @@ func (c *run) installBIOS(ctx context.Context, bootDir, grubDir string) error {
 	if !hasBIOSPart {
 		return nil
 	}
-	out, err := c.opt.Runner.Run(ctx, "grub-install", "--target=i386-pc", "--boot-directory="+strings.TrimSuffix(grubDir, "/grub"), c.disk)
+	out, err := bootenv.InstallGrubBIOS(ctx, c.opt.Runner, "", strings.TrimSuffix(grubDir, "/grub"), c.disk)
 	if err != nil {
 		if c.Target.File != "" {
 			c.r.Warn("GRUB for BIOS not installed in image file %s: %v", c.Target.File, err)
 			return nil
 		}
-		return fmt.Errorf("installing GRUB for BIOS on %s: %w", c.disk, err)
+		return err
 	}
-	c.r.Note("GRUB for BIOS installed on %s %s", c.disk, strings.TrimSpace(string(out)))
+	c.r.Note("GRUB for BIOS installed on %s %s", c.disk, out)
 	return nil
 }
 
