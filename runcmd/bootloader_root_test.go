@@ -33,15 +33,7 @@ func TestRuncmdBootLoader(t *testing.T) {
 	}
 	ctx := context.Background()
 	requireRoot(t)
-	s, err := testsys.Build(ctx, t.TempDir(), testsys.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	s := testsys.ForTest(t, testsys.Options{})
 	fstab, _ := os.ReadFile(filepath.Join(s.Root, "etc/fstab"))
 	if err := untar(ctx, s.Root); err != nil {
 		t.Fatal(err)

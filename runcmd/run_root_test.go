@@ -50,15 +50,7 @@ func (r *recorder) Progress(report.Progress) {}
 func clonedMinbase(t testing.TB, ctx context.Context) *testsys.System {
 	t.Helper()
 	requireRoot(t)
-	s, err := testsys.Build(ctx, t.TempDir(), testsys.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	s := testsys.ForTest(t, testsys.Options{})
 	fstab, err := os.ReadFile(filepath.Join(s.Root, "etc/fstab"))
 	if err != nil {
 		t.Fatal(err)
