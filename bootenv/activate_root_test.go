@@ -23,8 +23,8 @@ import (
 func TestActivateOnLoop(t *testing.T) {
 	s := testsys.ForTest(t, testsys.Options{})
 	ctx := context.Background()
-	bootUUID := blkid(t, s.Boot)
-	rootUUID := blkid(t, s.RootDev)
+	bootUUID := testsys.UUID(t, s.Boot)
+	rootUUID := testsys.UUID(t, s.RootDev)
 	for name, text := range map[string]string{
 		"boot/vmlinuz-6.1.0-9-amd64":     "old kernel",
 		"boot/vmlinuz-6.1.0-28-amd64":    "kernel",
@@ -57,10 +57,10 @@ func TestActivateOnLoop(t *testing.T) {
 	}
 
 	// The booted image: hook, unit, menu, block.
-	mustContain(t, filepath.Join(s.Root, "boot/grub/grub.cfg"), `source "${prefix}/drd.cfg"`)
-	mustContain(t, filepath.Join(s.Root, "etc/grub.d/05_drd"), "drd.cfg")
-	mustContain(t, filepath.Join(s.Root, "etc/systemd/system/multi-user.target.wants/drd-boot-check.service"), "boot-check")
-	mustContain(t, filepath.Join(s.Root, "boot/grub/drd.cfg"), "menuentry 'drd: sysimage_001, Linux 6.1.0-28-amd64'")
+	testsys.MustContain(t, filepath.Join(s.Root, "boot/grub/grub.cfg"), `source "${prefix}/drd.cfg"`)
+	testsys.MustContain(t, filepath.Join(s.Root, "etc/grub.d/05_drd"), "drd.cfg")
+	testsys.MustContain(t, filepath.Join(s.Root, "etc/systemd/system/multi-user.target.wants/drd-boot-check.service"), "boot-check")
+	testsys.MustContain(t, filepath.Join(s.Root, "boot/grub/drd.cfg"), "menuentry 'drd: sysimage_001, Linux 6.1.0-28-amd64'")
 	editenv(t, filepath.Join(s.Root, "boot/grub/drdenv"), "drd_next=sysimage_000", "drd_trial=")
 
 	st, err := bootenv.Scan(ctx, s.Root)
@@ -96,8 +96,8 @@ func TestActivateOnLoop(t *testing.T) {
 	if strings.Contains(string(cfg), bootUUID) || !strings.Contains(string(cfg), cloneBootUUID) || !strings.Contains(string(cfg), "root=UUID="+cloneRootUUID) {
 		t.Errorf("the clone's grub.cfg does not name its own file systems:\n%s", cfg)
 	}
-	mustContain(t, filepath.Join(cloneBoot, "grub/drd.cfg"), "set drd_self="+cl.Name)
-	mustContain(t, filepath.Join(cloneBoot, "grub/drd.cfg"), "root=UUID="+rootUUID)
+	testsys.MustContain(t, filepath.Join(cloneBoot, "grub/drd.cfg"), "set drd_self="+cl.Name)
+	testsys.MustContain(t, filepath.Join(cloneBoot, "grub/drd.cfg"), "root=UUID="+rootUUID)
 	unmount(t, cloneBoot)
 
 	// Trial, then deactivate: both blocks follow, sequence numbers rise.
@@ -122,23 +122,6 @@ func TestActivateOnLoop(t *testing.T) {
 	}
 	if err := m.Activate(ctx, bootenv.ActivateOptions{Image: "sysimage_000", Trial: true}, report.Discard); err == nil {
 		t.Error("a trial of the booted image was accepted")
-	}
-}
-
-func blkid(t *testing.T, dev string) string {
-	t.Helper()
-	out, err := exec.Command("blkid", "-p", "-o", "value", "-s", "UUID", dev).Output()
-	if err != nil {
-		t.Fatalf("blkid %s: %v", dev, err)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func mustContain(t *testing.T, p, s string) {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil || !strings.Contains(string(b), s) {
-		t.Errorf("%s does not contain %q (%v):\n%s", p, s, err, b)
 	}
 }
 

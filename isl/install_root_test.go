@@ -137,7 +137,7 @@ func buildWithKernel(t *testing.T) (*testsys.System, string) {
 	}
 	version := strings.TrimSpace(string(rel))
 	mods := "lib/modules/" + version + "/"
-	bootUUID := blkidUUID(t, s.Boot)
+	bootUUID := testsys.UUID(t, s.Boot)
 	for name, text := range map[string]string{
 		"boot/vmlinuz-" + version:            "the running kernel",
 		"boot/initrd.img-" + version:         "initrd",
@@ -174,7 +174,7 @@ func TestInstallBeforeClone(t *testing.T) {
 	if st := scan(t, s.Root); len(st.ISL) != 1 || st.ISL[0].Image != "sysimage_000" || st.ISL[0].Kernel != version {
 		t.Fatalf("STAGEISL on %+v, want sysimage_000 only", st.ISL)
 	}
-	mustContain(t, filepath.Join(s.Root, "boot/grub/drd.cfg"), "menuentry '"+bootenv.RecoveryTitle+"'")
+	testsys.MustContain(t, filepath.Join(s.Root, "boot/grub/drd.cfg"), "menuentry '"+bootenv.RecoveryTitle+"'")
 	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: loopDisk(t)}, r); err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestInstallBeforeClone(t *testing.T) {
 	}
 	cloneBoot := mountBoot(t, st, "sysimage_001")
 	defer exec.Command("umount", cloneBoot).Run()
-	mustContain(t, filepath.Join(cloneBoot, "grub/drd.cfg"), "menuentry '"+bootenv.RecoveryTitle+"'")
+	testsys.MustContain(t, filepath.Join(cloneBoot, "grub/drd.cfg"), "menuentry '"+bootenv.RecoveryTitle+"'")
 }
 
 // checkBoots checks STAGEISL in the /boot of both images (the clone's
@@ -195,10 +195,10 @@ func checkBoots(t *testing.T, ctx context.Context, root, version, islText string
 	defer exec.Command("umount", cloneBoot).Run()
 	var recs []bootenv.Recovery
 	for _, boot := range []string{filepath.Join(root, "boot"), cloneBoot} {
-		mustContain(t, filepath.Join(boot, "drd", bootenv.RecoveryKernel), "the running kernel")
-		mustContain(t, filepath.Join(boot, "drd", bootenv.RecoveryISL), islText)
-		mustContain(t, filepath.Join(boot, "grub/drd.cfg"), "menuentry '"+bootenv.RecoveryTitle+"' --id drd-isl --hotkey="+bootenv.RecoveryHotkey+" {")
-		mustContain(t, filepath.Join(boot, "grub/drd.cfg"), "\t\tinitrd /drd/drd-isl.img /drd/modules.img\n")
+		testsys.MustContain(t, filepath.Join(boot, "drd", bootenv.RecoveryKernel), "the running kernel")
+		testsys.MustContain(t, filepath.Join(boot, "drd", bootenv.RecoveryISL), islText)
+		testsys.MustContain(t, filepath.Join(boot, "grub/drd.cfg"), "menuentry '"+bootenv.RecoveryTitle+"' --id drd-isl --hotkey="+bootenv.RecoveryHotkey+" {")
+		testsys.MustContain(t, filepath.Join(boot, "grub/drd.cfg"), "\t\tinitrd /drd/drd-isl.img /drd/modules.img\n")
 		files := moduleImageFiles(t, filepath.Join(boot, "drd", bootenv.RecoveryModules))
 		top := "lib/modules/" + version + "/"
 		if files[top+"kernel/fs/ext4/ext4.ko"] != "ext4 module" || files[top+isl.LoadListName] != "kernel/fs/mbcache.ko\nkernel/fs/ext4/ext4.ko\n" {
@@ -337,23 +337,6 @@ func loopDisk(t *testing.T) string {
 		images.DetachLoop(disk)
 	})
 	return disk
-}
-
-func blkidUUID(t *testing.T, dev string) string {
-	t.Helper()
-	out, err := exec.Command("blkid", "-p", "-o", "value", "-s", "UUID", dev).Output()
-	if err != nil {
-		t.Fatalf("blkid %s: %v", dev, err)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func mustContain(t *testing.T, p, s string) {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil || !strings.Contains(string(b), s) {
-		t.Errorf("%s does not contain %q (%v)", p, s, err)
-	}
 }
 
 func mustNotContain(t *testing.T, p, s string) {

@@ -235,3 +235,22 @@ func ForTest(t testing.TB, opt Options) *System {
 	})
 	return s
 }
+
+// UUID is the file-system UUID blkid reads from dev itself (no cache).
+func UUID(t testing.TB, dev string) string {
+	t.Helper()
+	out, err := output(context.Background(), "blkid", "-p", "-o", "value", "-s", "UUID", dev)
+	if err != nil {
+		t.Fatalf("blkid %s: %v", dev, err)
+	}
+	return out
+}
+
+// MustContain fails t unless the file at path contains s.
+func MustContain(t testing.TB, path, s string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil || !strings.Contains(string(b), s) {
+		t.Errorf("%s does not contain %q (%v):\n%s", path, s, err, b)
+	}
+}

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -89,14 +87,6 @@ func restartWithout(t *testing.T, vm *VM, serial, boot string) {
 		d.Boot = d.Serial == boot
 		m.Drives = append(m.Drives, d)
 	}
-	dir := filepath.Join(vm.LogDir, "without-"+serial)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	p, err := startQEMU(context.Background(), m, dir, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm.p = p
+	startMachine(t, vm, m, "without-"+serial)
 	PhasesFor(t).Time("boot without "+serial, func() { settle(t, vm, "", 4) })
 }

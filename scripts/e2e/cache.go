@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/drd-linux/drd/isl"
 )
 
 // key hashes the parts that decide what a cached artefact contains.
@@ -69,17 +71,7 @@ func run(ctx context.Context, name string, args ...string) (string, error) {
 }
 
 // lastLines returns the last n lines of s.
-func lastLines(s string, n int) string {
-	s = strings.TrimRight(s, "\n")
-	if s == "" {
-		return ""
-	}
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n") + "\n"
-}
+func lastLines(s string, n int) string { return isl.Tail([]byte(s), n) }
 
 // runIn is run in directory dir with extra environment variables.
 func runIn(ctx context.Context, dir string, env []string, name string, args ...string) (string, error) {
