@@ -189,7 +189,7 @@ func PlaceEntry(entries map[uint16]LoadOption, order []uint16, want LoadOption, 
 		}
 	}
 	if !found {
-		for entries[num].Description != "" || slices.Contains(order, num) {
+		for _, taken := entries[num]; taken || slices.Contains(order, num); _, taken = entries[num] {
 			num++
 		}
 	}

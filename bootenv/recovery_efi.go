@@ -44,30 +44,10 @@ func isRecoveryEntry(e LoadOption) bool {
 	return strings.HasPrefix(strings.ToUpper(e.File), strings.ToUpper(RecoveryEFIDir+`\`))
 }
 
-// placeRecoveryEntry is the number for want (the entry that boots the same
-// file from the same partition, else the lowest free one) and BootOrder
-// with it at the end, unless it is in it already: never first.
+// placeRecoveryEntry is PlaceEntry with the entry at the end of
+// BootOrder, unless it is in it already: never first.
 func placeRecoveryEntry(entries map[uint16]LoadOption, order []uint16, want LoadOption) (uint16, []uint16) {
-	for _, n := range sortedNums(entries) {
-		e := entries[n]
-		if strings.EqualFold(e.Disk.PartGUID, want.Disk.PartGUID) && strings.EqualFold(e.File, want.File) {
-			return n, Reorder(order, n, false)
-		}
-	}
-	num := uint16(0)
-	for _, taken := entries[num]; taken || containsNum(order, num); _, taken = entries[num] {
-		num++
-	}
-	return num, Reorder(order, num, false)
-}
-
-func containsNum(order []uint16, n uint16) bool {
-	for _, o := range order {
-		if o == n {
-			return true
-		}
-	}
-	return false
+	return PlaceEntry(entries, order, want, -1)
 }
 
 // recoveryESP is an ESP STAGEISL goes on: its image, how to write to it,
