@@ -1,13 +1,13 @@
 package clone
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/drd-linux/drd/bootenv"
 )
 
 // The clone's grub-pc must install GRUB on the clone's disk, not on the
@@ -15,36 +15,6 @@ import (
 // debconf database names the clone's disk (by a stable name) after the
 // clone, so an upgrade of grub-pc in the booted clone never writes the
 // original's disk.
-
-const debconfConfig = "/var/cache/debconf/config.dat"
-
-// setDebconfValue sets the value of question name in a debconf database
-// (stanzas of "Key: value" lines) where it has a value already. It
-// returns the new text and whether it changed.
-func setDebconfValue(data []byte, name, value string) ([]byte, bool) {
-	var out bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	in, changed := false, false
-	for sc.Scan() {
-		line := sc.Text()
-		k, v, _ := strings.Cut(line, ":")
-		switch {
-		case line == "":
-			in = false
-		case k == "Name":
-			in = strings.TrimSpace(v) == name
-		case k == "Value" && in && strings.TrimSpace(v) != "" && strings.TrimSpace(v) != value:
-			line, changed = "Value: "+value, true
-		}
-		out.WriteString(line)
-		out.WriteByte('\n')
-	}
-	if !changed {
-		return data, false
-	}
-	return out.Bytes(), true
-}
 
 // stableDiskName is the /dev/disk/by-id name of disk that udev gives it
 // on every machine (wwn-, then nvme-, ata-, scsi-, virtio-...; no
@@ -89,7 +59,7 @@ func (c *run) fixGrubInstallDevices() error {
 	if c.Target.File != "" {
 		return nil // the disk an image file lands on is unknown
 	}
-	p := c.pathInClone(debconfConfig)
+	p := c.pathInClone("/" + bootenv.DebconfConfig)
 	old, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -101,7 +71,7 @@ func (c *run) fixGrubInstallDevices() error {
 	if name == "" {
 		name = c.disk
 	}
-	text, changed := setDebconfValue(old, "grub-pc/install_devices", name)
+	text, changed := bootenv.SetDebconfValue(old, bootenv.GrubInstallDevices, name)
 	if !changed {
 		return nil
 	}

@@ -1,8 +1,6 @@
 package runcmd
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -59,47 +57,17 @@ esac
 exit 0
 `
 
-// installDevicesKey is the debconf question grub-pc's postinst installs
-// GRUB for BIOS on.
-const installDevicesKey = "grub-pc/install_devices"
-
-// debconfValue is the value of question name in a debconf database
-// (/var/cache/debconf/config.dat: stanzas of "Key: value" lines), "" if
-// unset.
-func debconfValue(data []byte, name string) string {
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	in := false
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" {
-			in = false
-			continue
-		}
-		k, v, _ := strings.Cut(line, ":")
-		switch k {
-		case "Name":
-			in = strings.TrimSpace(v) == name
-		case "Value":
-			if in {
-				return strings.TrimSpace(v)
-			}
-		}
-	}
-	return ""
-}
-
 // installDevices are the devices in /dev that the image's grub-pc would
 // install GRUB on ("/dev/disk/by-id/ata-X, /dev/sda"). The jail gets an
 // empty file at each path, a placeholder: grub-pc's postinst checks that
 // the device exists before it calls grub-install (drd's shim).
 func installDevices(root string) []string {
-	data, err := os.ReadFile(filepath.Join(root, "var/cache/debconf/config.dat"))
+	data, err := os.ReadFile(filepath.Join(root, bootenv.DebconfConfig))
 	if err != nil {
 		return nil
 	}
 	var devs []string
-	for _, f := range strings.FieldsFunc(debconfValue(data, installDevicesKey), func(r rune) bool { return r == ',' || r == ' ' }) {
+	for _, f := range strings.FieldsFunc(bootenv.DebconfValue(data, bootenv.GrubInstallDevices), func(r rune) bool { return r == ',' || r == ' ' }) {
 		if p := filepath.Clean(f); strings.HasPrefix(p, "/dev/") && p != "/dev" && !slices.Contains(devs, p) {
 			devs = append(devs, p)
 		}

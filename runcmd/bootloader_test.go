@@ -30,7 +30,7 @@ func TestInstallDevices(t *testing.T) {
 		"grub-pc/install_devices_empty":         "",
 		"grub-pc":                               "",
 	} {
-		if got := debconfValue(data, name); got != want {
+		if got := bootenv.DebconfValue(data, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
