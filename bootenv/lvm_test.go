@@ -219,3 +219,25 @@ func TestImageVGs(t *testing.T) {
 		t.Errorf("imageVGs = %v", got)
 	}
 }
+
+func TestOriginVGs(t *testing.T) {
+	lvm := &LVM{
+		VGs: []VolumeGroup{{Name: "sysvg"}, {Name: "drd_sysvg"}, {Name: "datavg"}},
+		LVs: []LogicalVolume{
+			{VG: "sysvg", Name: "root", Major: -1, Minor: -1},
+			{VG: "drd_sysvg", Name: "root", Major: 254, Minor: 0},
+			{VG: "datavg", Name: "srv", Major: 254, Minor: 1},
+		},
+	}
+	devs := DeviceTable{{Path: "/dev/dm-0", ID: DevID{UUID: "clone-root"}}}
+	if got := OriginVGs(devs, lvm, "origin-root"); !reflect.DeepEqual(got, []string{"sysvg"}) {
+		t.Errorf("origin not seen: OriginVGs = %v, want [sysvg]", got)
+	}
+	devs = append(devs, BlockDev{Path: "/dev/dm-2", ID: DevID{UUID: "ORIGIN-ROOT"}})
+	if got := OriginVGs(devs, lvm, "origin-root"); got != nil {
+		t.Errorf("origin seen: OriginVGs = %v, want none", got)
+	}
+	if got := OriginVGs(devs[:1], lvm, ""); got != nil {
+		t.Errorf("no origin recorded: OriginVGs = %v, want none", got)
+	}
+}

@@ -89,6 +89,24 @@ func CloneVGs(devs DeviceTable, lvm *LVM) []string {
 	return out
 }
 
+// OriginVGs are the volume groups that may hold the root of the image a
+// booted clone was made from (originRoot: its file-system UUID) when no
+// device shows that file system: every group without an active LV. Udev
+// activates them at boot, but not always, and then the original image
+// would be missing from the scan of the clone it made.
+func OriginVGs(devs DeviceTable, lvm *LVM, originRoot string) []string {
+	if originRoot == "" || lvm == nil || slices.ContainsFunc(devs, func(d BlockDev) bool { return strings.EqualFold(d.ID.UUID, originRoot) }) {
+		return nil
+	}
+	var out []string
+	for _, vg := range lvm.VGs {
+		if !slices.ContainsFunc(lvm.LVsOf(vg.Name), LogicalVolume.Active) {
+			out = append(out, vg.Name)
+		}
+	}
+	return out
+}
+
 // ActivateVG makes the logical volumes of vg visible (vgchange -ay).
 func (m Machine) ActivateVG(ctx context.Context, vg string) error {
 	if _, err := m.runner().Run(ctx, "vgchange", "-ay", vg); err != nil {

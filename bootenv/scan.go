@@ -115,7 +115,13 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 		}
 	}
 	vgs := CloneVGs(devs, lvm)
-	deactivate, activated, err := m.activateWhileLooking(ctx, vgs, lvm)
+	look := slices.Clone(vgs)
+	for _, vg := range OriginVGs(devs, lvm, rec.OriginRoot) {
+		if !slices.Contains(look, vg) {
+			look = append(look, vg)
+		}
+	}
+	deactivate, activated, err := m.activateWhileLooking(ctx, look, lvm)
 	defer deactivate()
 	if err != nil {
 		return nil, err
