@@ -61,7 +61,8 @@ func (e *BusyError) Unwrap() error { return ErrBusy }
 
 // Acquire takes the lock of root without waiting and writes h into the
 // lock file, creating <root>/var/opt/drd (0755) and the file (0644) if
-// missing. If another process holds it, the error is a *BusyError.
+// missing. If another process holds it, the error is a *BusyError whose
+// Now is h.Since: the caller's clock, never the machine's.
 func Acquire(root string, h Holder) (*Lock, error) {
 	path := Path(root)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -75,7 +76,7 @@ func Acquire(root string, h Holder) (*Lock, error) {
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		defer f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, busy(f, path)
+			return nil, busy(f, path, h.Since)
 		}
 		return nil, fmt.Errorf("locking %s: %w", path, err)
 	}
@@ -102,8 +103,8 @@ func (l *Lock) write(h Holder) error {
 // busy reads the holder from the lock file. The holder may not have
 // written it yet (it locks, then writes), so an empty or partial file is
 // read again a few times before giving up on naming the holder.
-func busy(f *os.File, path string) error {
-	e := &BusyError{Path: path, Now: time.Now()}
+func busy(f *os.File, path string, now time.Time) error {
+	e := &BusyError{Path: path, Now: now}
 	for try := 0; try < 5; try++ {
 		if try > 0 {
 			time.Sleep(20 * time.Millisecond)

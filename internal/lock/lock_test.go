@@ -20,10 +20,14 @@ func TestAcquireRefusesSecond(t *testing.T) {
 		t.Fatal(err)
 	}
 	// flock conflicts between two open files even in one process.
-	_, err = Acquire(root, Holder{PID: 99, User: "bob", Command: "drd mount"})
+	later := holder.Since.Add(72 * time.Hour)
+	_, err = Acquire(root, Holder{PID: 99, User: "bob", Command: "drd mount", Since: later})
 	var busy *BusyError
 	if !errors.As(err, &busy) || !errors.Is(err, ErrBusy) {
 		t.Fatalf("second Acquire: %v, want a *BusyError", err)
+	}
+	if !busy.Now.Equal(later) {
+		t.Errorf("BusyError.Now = %v, want the refused caller's time %v (not the machine's clock)", busy.Now, later)
 	}
 	if !busy.Known || busy.Holder.PID != holder.PID || busy.Holder.Command != holder.Command {
 		t.Errorf("BusyError holder = %+v (known %v), want %+v", busy.Holder, busy.Known, holder)
