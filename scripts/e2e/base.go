@@ -23,6 +23,7 @@ var basePackages = []string{
 	"systemd-sysv", "udev", "dbus", "linux-image-amd64", "initramfs-tools", "zstd", "kmod",
 	"e2fsprogs", "dosfstools", "xfsprogs", "lvm2", "fdisk", "procps",
 	"grub-pc", "grub-efi-amd64-bin", "efibootmgr",
+	"passt", // the runcmd jail's user-mode network (docs/runcmd.md)
 }
 
 // Base is a debootstrapped system as a file-system image the builder VM
