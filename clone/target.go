@@ -126,7 +126,7 @@ func checkTarget(f targetFacts, src *bootenv.Layout, need int64, overwrite bool)
 			t, humanSize(f.size), humanSize(need))
 	}
 	if f.signature != "" && !overwrite {
-		return fmt.Errorf("target %s carries a %s: to overwrite it, run again with -x overwrite=true", t, f.signature)
+		return fmt.Errorf("target %s carries data (found: %s): to overwrite it, run again with -x overwrite=true", t, f.signature)
 	}
 	return nil
 }

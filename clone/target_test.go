@@ -25,3 +25,19 @@ func TestCheckTargetPartitionNamesItsDisk(t *testing.T) {
 		}
 	}
 }
+
+// A target with data is refused in words that fit any signature: "a %s"
+// gave "carries a ext4 signature".
+func TestCheckTargetNamesTheSignature(t *testing.T) {
+	for _, sig := range []string{"ext4 signature", "xfs signature", "gpt partition table"} {
+		f := targetFacts{path: "/srv/busy.img", exists: true, size: 1 << 30, signature: sig}
+		err := checkTarget(f, &bootenv.Layout{}, 1<<20, false)
+		want := "target /srv/busy.img carries data (found: " + sig + "): to overwrite it, run again with -x overwrite=true"
+		if err == nil || err.Error() != want {
+			t.Errorf("got %v, want %q", err, want)
+		}
+		if err := checkTarget(f, &bootenv.Layout{}, 1<<20, true); err != nil {
+			t.Errorf("with overwrite: %v", err)
+		}
+	}
+}
