@@ -43,7 +43,7 @@ func findHostOnly(argv, depots []string, cwd string, inImage, onHost func(string
 		default:
 			continue
 		}
-		if underDepot(h.path, depots) || inImage(h.path) || !onHost(h.host) {
+		if underDepot(h.path, depots) || underDepot(h.path, jailMade) || inImage(h.path) || !onHost(h.host) {
 			continue
 		}
 		h.depot = filepath.Dir(h.host)
@@ -51,6 +51,11 @@ func findHostOnly(argv, depots []string, cwd string, inImage, onHost func(string
 	}
 	return hostOnly{}, false
 }
+
+// jailMade are the jail's own views of the kernel (Plan): what is there
+// is not the image's, and a path in them is not judged. /tmp and /run are
+// empty file systems of the jail: a host file there is refused.
+var jailMade = []string{"/dev", "/proc", "/sys"}
 
 func packageFile(p string) bool {
 	return strings.HasSuffix(p, ".deb") || strings.HasSuffix(p, ".rpm") || strings.HasSuffix(p, ".udeb")

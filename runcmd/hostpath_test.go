@@ -13,7 +13,7 @@ import (
 )
 
 func TestFindHostOnly(t *testing.T) {
-	host := []string{"/srv/pkgs/x.deb", "/home/u/y.deb", "/home/u/sub/z.rpm", "/etc/hosts", "/srv/list", "/home/u/notes"}
+	host := []string{"/dev/sda", "/proc/cmdline", "/srv/pkgs/x.deb", "/home/u/y.deb", "/home/u/sub/z.rpm", "/etc/hosts", "/srv/list", "/home/u/notes"}
 	image := []string{"/etc/hosts", "/usr/bin/vim.basic"}
 	has := func(set []string) func(string) bool {
 		return func(p string) bool { return slices.Contains(set, p) }
@@ -38,6 +38,8 @@ func TestFindHostOnly(t *testing.T) {
 		{[]string{"dpkg", "-i", "/srv/pkgs/none.deb"}, nil, "", ""},                             // nowhere: the command says so
 		{[]string{"apt-get", "install", "-y", "notes"}, nil, "", ""},                            // a package name, not a path
 		{[]string{"dpkg", "-i", "/srv/pkgs/x.deb"}, []string{"/srv/pkgs"}, "", ""},
+		{[]string{"grub-install", "/dev/sda"}, nil, "", ""}, // the jail's own /dev
+		{[]string{"cat", "/proc/cmdline"}, nil, "", ""},
 	} {
 		h, ok := findHostOnly(tt.argv, tt.depots, "/home/u", has(image), has(host))
 		if ok != (tt.want != "") || h.host != tt.want || h.depot != tt.depot {
