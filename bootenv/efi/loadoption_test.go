@@ -1,9 +1,7 @@
-package bootenv
+package efi
 
 import (
 	"encoding/hex"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -42,7 +40,7 @@ func TestLoadOptionGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "efi/Boot0003.bin", b)
+	golden(t, "Boot0003.bin", b)
 	back, err := DecodeLoadOption(b)
 	if err != nil || !reflect.DeepEqual(back, o) {
 		t.Errorf("round trip: %+v, %v", back, err)
@@ -53,7 +51,7 @@ func TestLoadOptionGolden(t *testing.T) {
 // know (OVMF's UEFI shell: a firmware volume file) and keeps them.
 func TestLoadOptionFirmwareEntry(t *testing.T) {
 	// "EFI Internal Shell": FvVol(7cb8bdc9-...)/FvFile(7c04a583-...), optional data.
-	desc := ucs2("EFI Internal Shell")
+	desc := UCS2("EFI Internal Shell")
 	fv := "04071400" + "c9bdb87cebf8344faaea3ee4af6516a1"
 	file := "04061400" + "83a5047c3e9e1c4fad65e05268d0b4d1"
 	end := "7fff0400"
@@ -133,76 +131,6 @@ func TestPlaceEntry(t *testing.T) {
 				t.Errorf("PlaceEntry = %d %v, want %d %v", num, order, tt.num, tt.wantOrder)
 			}
 		})
-	}
-}
-
-// TestAddBootEntry adds a clone's entry to firmware variables laid out
-// as efivarfs: it lands right after BootCurrent, and a second add
-// rewrites it in place.
-func TestAddBootEntry(t *testing.T) {
-	v := EFIVarFS{Dir: t.TempDir()}
-	orig, _ := LoadOption{Active: true, Description: "debian", Disk: HardDrive{Number: 1, PartGUID: "aaaaaaaa-0000-4000-8000-000000000001"}, File: GrubEFIPath}.Encode()
-	for name, val := range map[string][]byte{
-		"BootCurrent": EncodeBootOrder([]uint16{1}),
-		"BootOrder":   EncodeBootOrder([]uint16{1, 0, 2}),
-		"Boot0001":    orig,
-		"Boot0000":    {1, 0, 0, 0, 4, 0, 'S', 0, 0, 0, 0x7f, 0xff, 4, 0}, // "S", an empty device path
-	} {
-		if err := v.Set(name, val); err != nil {
-			t.Fatal(err)
-		}
-	}
-	hd := HardDrive{Number: 2, Start: 4096, Size: 262144, PartGUID: "bbbbbbbb-0000-4000-8000-000000000002"}
-	for i := 0; i < 2; i++ {
-		num, order, err := AddBootEntry(v, "drd sysimage_001", nil, hd, GrubEFIPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if num != 3 || BootOrderText(order) != "0001,0003,0000,0002" {
-			t.Fatalf("add %d: %s, BootOrder %s; want Boot0003, 0001,0003,0000,0002", i+1, BootVar(num), BootOrderText(order))
-		}
-		entries, stored, err := BootEntries(v)
-		if err != nil || !reflect.DeepEqual(stored, order) || len(entries) != 3 {
-			t.Fatalf("add %d: stored BootOrder %v, %d entries (%v), returned %v", i+1, stored, len(entries), err, order)
-		}
-		if e := entries[3]; e.Disk != hd || e.File != GrubEFIPath || e.Description != "drd sysimage_001" {
-			t.Errorf("add %d: Boot0003 = %+v", i+1, e)
-		}
-	}
-}
-
-// TestEFIVarFS writes and reads variables in a directory laid out as
-// efivarfs: name-GUID files with 4 attribute bytes.
-func TestEFIVarFS(t *testing.T) {
-	v := EFIVarFS{Dir: t.TempDir()}
-	o := LoadOption{Active: true, Description: "drd sysimage_001", File: `\EFI\debian\grubx64.efi`,
-		Disk: HardDrive{Number: 2, Start: 4096, Size: 262144, PartGUID: "5a0e6a3c-64b2-4d1c-9c55-0e2b3b1f6a01"}}
-	b, _ := o.Encode()
-	if err := v.Set(BootVar(0x1a), b); err != nil {
-		t.Fatal(err)
-	}
-	if err := v.Set("BootOrder", EncodeBootOrder([]uint16{0x1a})); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(filepath.Join(v.Dir, "Boot001A-"+EFIGlobal))
-	if err != nil || raw[0] != 7 || raw[1] != 0 {
-		t.Fatalf("Boot001A file: % x, %v", raw[:4], err)
-	}
-	entries, order, err := BootEntries(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(order, []uint16{0x1a}) || !reflect.DeepEqual(entries[0x1a], o) || len(entries) != 1 {
-		t.Errorf("BootEntries = %v %v", entries, order)
-	}
-	if err := v.Delete("BootOrder"); err != nil {
-		t.Fatal(err)
-	}
-	if err := v.Delete("BootNext"); err != nil {
-		t.Errorf("deleting a missing variable: %v", err)
-	}
-	if _, order, _ := BootEntries(v); len(order) != 0 {
-		t.Errorf("BootOrder %v after Delete", order)
 	}
 }
 
