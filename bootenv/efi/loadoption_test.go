@@ -1,8 +1,11 @@
 package efi
 
 import (
+	"bytes"
 	"encoding/hex"
+	"os"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -162,4 +165,53 @@ func TestLoadOptionFullPath(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(back, o) {
 		t.Errorf("round trip: %+v, %v", back, err)
 	}
+}
+
+// FuzzDecodeLoadOption: a Boot#### variable is the firmware's, written by
+// anyone: decoding never panics, and what decodes encodes back to a value
+// that decodes the same.
+func FuzzDecodeLoadOption(f *testing.F) {
+	hand, _ := hex.DecodeString(handLoadOption)
+	f.Add(hand)
+	if golden, err := os.ReadFile("testdata/Boot0003.bin"); err == nil {
+		f.Add(golden)
+	}
+	f.Add([]byte{1, 0, 0, 0, 4, 0, 'S', 0, 0, 0, 0x7f, 0xff, 4, 0})
+	f.Add([]byte{1, 0, 0, 0, 40, 0, 'A', 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o, err := DecodeLoadOption(b)
+		if err != nil || o.Disk.PartGUID == "" || !strings.HasPrefix(o.File, `\`) {
+			return
+		}
+		enc, err := o.Encode()
+		if err != nil {
+			t.Fatalf("decoded %+v does not encode: %v", o, err)
+		}
+		back, err := DecodeLoadOption(enc)
+		if err != nil {
+			t.Fatalf("re-encoded %+v does not decode: %v", o, err)
+		}
+		if !reflect.DeepEqual(back.Disk, o.Disk) || back.File != o.File || back.Description != o.Description || back.Active != o.Active {
+			t.Errorf("round trip: %+v, want %+v", back, o)
+		}
+	})
+}
+
+// FuzzDecodeBootOrder: BootOrder decodes to len/2 entries or fails, and
+// encodes back to the same bytes.
+func FuzzDecodeBootOrder(f *testing.F) {
+	f.Add([]byte{3, 0, 0, 0, 0x1f, 0})
+	f.Add([]byte{1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		order, err := DecodeBootOrder(b)
+		if err != nil {
+			if len(b)%2 == 0 {
+				t.Fatalf("% x: %v", b, err)
+			}
+			return
+		}
+		if !bytes.Equal(EncodeBootOrder(order), b) && len(b) > 0 {
+			t.Errorf("% x decodes to %v, encodes to % x", b, order, EncodeBootOrder(order))
+		}
+	})
 }
