@@ -22,11 +22,11 @@ const (
 	RemovableEFIPath = `\EFI\BOOT\BOOTX64.EFI`
 )
 
-// noEFIVars notes that the firmware's choice was left alone because the caller gave no UEFI variables (Machine.EFI):
-// a BIOS machine, or drd acting on an image root that is not the running
-// system's (--root without -x efi_vars=host).
+// noEFIVars notes what was left alone (what) because the caller gave no
+// UEFI variables (Machine.EFI): a BIOS machine, or drd told to leave
+// them, or acting on an image root that is not the running system's.
 func (m Machine) noEFIVars(r interface{ Note(string, ...any) }, what string) {
-	r.Note("%s unchanged: no UEFI variables given (a BIOS machine, or --root without -x efi_vars=host)", what)
+	r.Note("%s: no UEFI variables given (a BIOS machine, -x efi_vars=none, or --root without -x efi_vars=host)", what)
 }
 
 // espPartition is the HD() node of img's ESP.
@@ -56,7 +56,7 @@ func (m Machine) espPartition(img *Image) (efi.HardDrive, error) {
 func (m Machine) putFirst(img *Image, r interface{ Note(string, ...any) }) error {
 	if m.EFI == nil {
 		if _, ok := fsOf(img, "/boot/efi"); ok {
-			m.noEFIVars(r, "BootOrder")
+			m.noEFIVars(r, "BootOrder unchanged")
 		}
 		return nil
 	}
@@ -116,7 +116,7 @@ func (m Machine) setBootNext(img *Image, r interface{ Note(string, ...any) }) er
 	if m.EFI == nil {
 		if img != nil {
 			if _, ok := fsOf(img, "/boot/efi"); ok {
-				m.noEFIVars(r, "BootNext")
+				m.noEFIVars(r, "BootNext unchanged")
 			}
 		}
 		return nil

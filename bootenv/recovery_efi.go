@@ -66,6 +66,12 @@ type recoveryESP struct {
 // ESP without room is an error.
 func (m Machine) recoveryESPs(st *Status, files map[string][]byte, r report.Reporter) ([]recoveryESP, error) {
 	if m.EFI == nil {
+		for _, img := range bootOrder(st) {
+			if _, ok := fsOf(img, "/boot/efi"); ok {
+				m.noEFIVars(r, "STAGEISL not on the ESPs, no boot entry for it (GRUB's menu entry boots it)")
+				break
+			}
+		}
 		return nil, nil
 	}
 	devs, err := ReadDevices(m.SysDir)

@@ -197,7 +197,7 @@ func (c *run) installEFI(ctx context.Context, renames map[string]string, grubDir
 		return nil
 	}
 	if c.opt.EFI == nil {
-		c.r.Note("no UEFI boot entry for the clone: no UEFI variables given (a BIOS machine, or --root without -x efi_vars=host); the firmware boots it from %s when its disk comes first", bootenv.RemovableEFIPath)
+		c.r.Note("no UEFI boot entry for the clone: no UEFI variables given (a BIOS machine, -x efi_vars=none, or --root without -x efi_vars=host); the firmware boots it from %s when its disk comes first", bootenv.RemovableEFIPath)
 		return nil
 	}
 	part := c.Parts[esp.Part]

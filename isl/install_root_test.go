@@ -3,6 +3,7 @@ package isl_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -78,6 +79,17 @@ func TestInstallOnLoop(t *testing.T) {
 	mustNotContain(t, filepath.Join(s.Root, "boot/grub/drd.cfg"), bootenv.RecoveryTitle)
 	if entries, _, _ := efi.BootEntries(efiVars); len(entries) != 1 {
 		t.Fatalf("a preview wrote boot entries: %+v", entries)
+	}
+	// Without UEFI variables (--root, a BIOS machine): no ESP, and it says so.
+	var said strings.Builder
+	noEFI := isl.InstallOptions{Machine: bootenv.Real(s.Root), Image: islImage, Preview: true}
+	if err := isl.Install(ctx, noEFI, report.Func(func(format string, args ...any) {
+		fmt.Fprintf(&said, format+"\n", args...)
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(said.String(), "STAGEISL not on the ESPs") || strings.Contains(said.String(), `would write \EFI\drd`) {
+		t.Errorf("a preview without UEFI variables:\n%s", said.String())
 	}
 
 	opt.Preview = false
