@@ -10,10 +10,10 @@ import (
 
 // TestOnlyCmdNamesTheHost keeps the firmware of the machine that runs
 // the tests out of every test: only the non-test files of cmd/ may name
-// the host's efivarfs (HostVarDir, or its path, also joined to a /sys:
-// "firmware/efi"), so a library function,
-// its root tests, and the command tests (through their fake system) can
-// write no variable but a DirVars'. The exceptions: this package (it
+// the host's efivarfs (HostVarDir, or its path, also joined to a sys
+// directory: "firmware/efi"), so a library function, its root tests, and
+// the command tests (through their fake system) can write no variable
+// but a DirVars'. The exceptions: this package (it
 // defines the constant and tests that its stores refuse it), safety/
 // (patterns of commands that write it, never opened) and scripts/e2e (the
 // shell of its VM guests).
