@@ -54,6 +54,9 @@ func (m Machine) espPartition(img *Image) (efi.HardDrive, error) {
 // STAGEISL's) first in BootOrder. A BIOS machine, or an image without an
 // entry, is left as it is (noted).
 func (m Machine) putFirst(img *Image, r interface{ Note(string, ...any) }) error {
+	if img == nil {
+		return nil // no image of that name found: nothing to put first
+	}
 	if m.EFI == nil {
 		if _, ok := fsOf(img, "/boot/efi"); ok {
 			m.noEFIVars(r, "BootOrder unchanged")

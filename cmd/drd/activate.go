@@ -58,15 +58,3 @@ func maybeReboot(ctx context.Context, inv *invocation) error {
 	}
 	return nil
 }
-
-// machine is the real machine with the image's root at --root and the
-// UEFI variables -x efi_vars= allows.
-func machine(inv *invocation) (bootenv.Machine, error) {
-	m := bootenv.Real(inv.root)
-	v, err := firmwareVars(inv)
-	if err != nil {
-		return m, err
-	}
-	m.EFI = v
-	return m, nil
-}

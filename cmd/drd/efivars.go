@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
+	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/bootenv/efi"
 	"github.com/drd-linux/drd/internal/options"
+	"github.com/drd-linux/drd/internal/report"
 )
 
 // Whose UEFI variables a command may write (-x efi_vars=).
@@ -52,4 +55,36 @@ func firmwareVars(inv *invocation) (efi.Vars, error) {
 		return nil, nil
 	}
 	return v, nil
+}
+
+// openHostEFI opens this machine's UEFI variables: efivarfs at
+// efi.HostVarDir, an error on a BIOS machine or where it is not mounted.
+func openHostEFI() (efi.Vars, error) {
+	v, err := efi.OpenVarFS(efi.HostVarDir)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// activateOn and bootCheckOn run drd activate and the boot-time pass on
+// m, the machine with the UEFI variables firmwareVars chose.
+func activateOn(ctx context.Context, m bootenv.Machine, opt bootenv.ActivateOptions, r report.Reporter) error {
+	return m.Activate(ctx, opt, r)
+}
+
+func bootCheckOn(ctx context.Context, m bootenv.Machine, opt bootenv.CheckOptions, r report.Reporter) error {
+	return m.BootCheck(ctx, opt, r)
+}
+
+// machine is the real machine with the image's root at --root and the
+// UEFI variables -x efi_vars= allows.
+func machine(inv *invocation) (bootenv.Machine, error) {
+	m := bootenv.Real(inv.root)
+	v, err := firmwareVars(inv)
+	if err != nil {
+		return m, err
+	}
+	m.EFI = v
+	return m, nil
 }

@@ -45,34 +45,24 @@ type system struct {
 
 func realSystem() system {
 	return system{
-		clone:  clone.Run,
-		scan:   bootenv.Scan,
-		mount:  bootenv.Mount,
-		umount: bootenv.Umount,
-		activate: func(ctx context.Context, m bootenv.Machine, opt bootenv.ActivateOptions, r report.Reporter) error {
-			return m.Activate(ctx, opt, r)
-		},
-		bootCheck: func(ctx context.Context, m bootenv.Machine, opt bootenv.CheckOptions, r report.Reporter) error {
-			return m.BootCheck(ctx, opt, r)
-		},
+		clone:     clone.Run,
+		scan:      bootenv.Scan,
+		mount:     bootenv.Mount,
+		umount:    bootenv.Umount,
+		activate:  activateOn,
+		bootCheck: bootCheckOn,
 		reboot: func(ctx context.Context) error {
 			_, err := execrun.Real{}.Run(ctx, "systemctl", "reboot")
 			return err
 		},
 		runcmd:     runcmd.Run,
 		islInstall: isl.Install,
-		hostEFI: func() (efi.Vars, error) {
-			v, err := efi.OpenVarFS(efi.HostVarDir)
-			if err != nil {
-				return nil, err
-			}
-			return v, nil
-		},
-		now:      time.Now,
-		loc:      time.Local,
-		user:     userName(),
-		pid:      os.Getpid(),
-		terminal: console.IsTerminal(os.Stderr),
+		hostEFI:    openHostEFI,
+		now:        time.Now,
+		loc:        time.Local,
+		user:       userName(),
+		pid:        os.Getpid(),
+		terminal:   console.IsTerminal(os.Stderr),
 	}
 }
 
