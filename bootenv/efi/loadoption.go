@@ -5,9 +5,9 @@
 // decides which entry goes where.
 //
 // Vars has two implementations: VarFS, the kernel's efivarfs (only a
-// command's main wires the real machine's, HostVarDir), and DirVars, a
-// plain directory in the same layout for tests and for machines whose
-// firmware must not be written. Neither has a default.
+// command's main opens the real machine's, at HostVarDir), and DirVars, a
+// plain directory in the same layout, for tests; it refuses efivarfs.
+// Nothing here defaults to the machine: a nil Vars is refused.
 package efi
 
 import (
