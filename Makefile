@@ -14,9 +14,13 @@ test: deps vet unit isl e2e-ci
 deps:
 	scripts/install-deps
 
+# staticcheck at a pinned version, fetched by go run from the module proxy
+# (not a tool of go.mod: it would upgrade x/tools under the ISL build).
+STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 vet:
 	go vet ./...
 	test -z "$$(gofmt -l .)"
+	go run $(STATICCHECK) ./...
 
 unit:
 	go test -count=1 -p 1 -timeout 30m ./...

@@ -23,13 +23,6 @@ import (
 	"github.com/drd-linux/drd/internal/treecmp/treetest"
 )
 
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: loop devices and mounts")
-	}
-}
-
 // buildSource makes a source system with every kind of entry, kernel-like
 // files in /boot and a boot loader in its (unmounted) ESP.
 func buildSource(t *testing.T) *testsys.System {
