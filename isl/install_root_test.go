@@ -247,7 +247,7 @@ func checkESPs(t *testing.T, st *bootenv.Status, efi bootenv.EFIVars, islText st
 		if e.Description != bootenv.RecoveryTitle || e.File != `\EFI\drd\vmlinuz.efi` {
 			t.Errorf("%s: %+v", bootenv.BootVar(n), e)
 		}
-		if want := bootenv.RecoveryLoadOptions(""); !strings.Contains(ucs2String(e.Optional), want) {
+		if want := `initrd=\EFI\drd\isl.img initrd=\EFI\drd\modules.img`; !strings.Contains(ucs2String(e.Optional), want) {
 			t.Errorf("%s: load options %q, want %q", bootenv.BootVar(n), ucs2String(e.Optional), want)
 		}
 	}
