@@ -267,7 +267,7 @@ func checkESPs(t *testing.T, st *bootenv.Status, efiVars efi.Vars, islText strin
 		if e.Description != bootenv.RecoveryTitle || e.File != `\EFI\drd\vmlinuz.efi` {
 			t.Errorf("%s: %+v", efi.BootVar(n), e)
 		}
-		if want := bootenv.RecoveryLoadOptions(""); !strings.Contains(ucs2String(e.Optional), want) {
+		if want := `initrd=\EFI\drd\isl.img initrd=\EFI\drd\modules.img`; !strings.Contains(ucs2String(e.Optional), want) {
 			t.Errorf("%s: load options %q, want %q", efi.BootVar(n), ucs2String(e.Optional), want)
 		}
 	}

@@ -208,6 +208,13 @@ func checkAttacks(t *testing.T, out string) {
 			t.Errorf("%s is in the command's bounding set %x", c.Name, bnd)
 		}
 	}
+	// The numbers of linux/capability.h, not taken from Dropped: net_admin,
+	// sys_module, sys_rawio, sys_admin, sys_boot, sys_time.
+	for _, n := range []uint{12, 16, 17, 21, 22, 25} {
+		if bnd&(1<<n) != 0 {
+			t.Errorf("capability %d is in the command's bounding set %x", n, bnd)
+		}
+	}
 	if got["drd-session"] != "1" {
 		t.Errorf("SW_SESSION_IS_DRD is %q in the runcmd environment, want 1", got["drd-session"])
 	}

@@ -96,7 +96,10 @@ func TestJailContainsAttacks(t *testing.T) {
 // sleepers lists the booted system's processes running "sleep 3600" or
 // "sleep 3601" other than the sentinels of this test process.
 func sleepers(t *testing.T) []string {
-	ents, _ := os.ReadDir("/proc")
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []string
 	for _, e := range ents {
 		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))

@@ -52,7 +52,8 @@ func TestRuncmdCommandLine(t *testing.T) {
 		}
 		var out, errb strings.Builder
 		code := run(context.Background(), append([]string{"drd", "--root", t.TempDir()}, tc.args...), &out, &errb, sys)
-		if code != tc.code || !strings.Contains(errb.String(), tc.stderr) {
+		// a success shows the step runcmd reported
+		if code != tc.code || !strings.Contains(errb.String(), tc.stderr) || tc.code == 0 && !strings.Contains(errb.String(), "* ran\n") {
 			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, code, errb.String(), tc.code, tc.stderr)
 		}
 		if tc.argv == nil {
