@@ -220,7 +220,7 @@ try sysctl-command sysctl -w kernel.sysrq=0`,
 	{name: "disk", script: `try mknod-disk sh -c "mknod /root/disk b $DISKMAJ $DISKMIN && dd if=/dev/zero of=/root/disk bs=512 count=1 conv=notrunc"
 try dev-disk dd if=/dev/zero of=/dev/loop0 bs=512 count=1 conv=nocreat
 dd if=/dev/zero of=/dev/loop0 bs=512 count=1 conv=nocreat 2>/dev/null || echo "plain-dd: refused"`,
-		want: []string{"mknod-disk: rc=1 dd: failed to open '/root/disk': Permission denied", "dev-disk: rc=1 dd: failed to open '/dev/loop0': No such file or directory", "plain-dd: refused"}, unsafe: true},
+		want: []string{"mknod-disk: rc=1 mknod: /root/disk: Operation not permitted", "dev-disk: rc=1 dd: failed to open '/dev/loop0': No such file or directory", "plain-dd: refused"}, unsafe: true},
 	{name: "escape", script: `try chroot-escape perl -e 'mkdir "/tmp/x"; chroot "/tmp/x" or die "chroot: $!\n"; chdir ".." for 1..64; chroot "." or die "chroot .: $!\n"; opendir(D, $ARGV[0]) or die "$!\n"' "$HOSTDIR"
 try dotdot ls "/../../../../../../$HOSTDIR"
 try proc-root sh -c 'for p in /proc/[0-9]*/root; do ls "$p$HOSTDIR" 2>/dev/null && exit 0; done; echo confined; exit 1'
