@@ -334,6 +334,10 @@ func outcome(ctx context.Context, prog string, res *Result, err error) (string, 
 		return "interrupted", fmt.Errorf("%w: the image is marked broken; run drd runcmd again (dpkg --configure -a, apt-get -f install) to finish the work", ErrInterrupted)
 	case err != nil:
 		return "failed", err
+	case res.Signal == "SIGINT" || res.Signal == "SIGHUP":
+		// Ctrl-C at the command's terminal (drd relays it; pty.go), or the
+		// terminal hung up: the operator stopped the command.
+		return "interrupted", fmt.Errorf("%w: %s was stopped by %s; the image is marked broken; run drd runcmd again (dpkg --configure -a, apt-get -f install) to finish the work", ErrInterrupted, prog, res.Signal)
 	case res.Signal != "":
 		return "failed", fmt.Errorf("%s was killed by %s", prog, res.Signal)
 	case res.Exit != 0:
