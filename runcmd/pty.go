@@ -52,6 +52,7 @@ type relay struct {
 	winch    chan os.Signal
 	wg       sync.WaitGroup
 	outDone  chan struct{}
+	started  bool
 }
 
 // isTerminal tells whether f is a terminal.
@@ -132,6 +133,7 @@ func openPTY() (ptm, pts *os.File, err error) {
 // copy is closed, so that the output ends when the jail's last process
 // does.
 func (r *relay) start() error {
+	r.started = true
 	r.pts.Close()
 	go func() {
 		defer close(r.outDone)
@@ -214,6 +216,10 @@ func (r *relay) resize() {
 // stop ends the relay once the jail is gone: the rest of the output is
 // copied, and the operator's terminal gets its modes back.
 func (r *relay) stop() error {
+	if !r.started { // the jail did not start
+		r.pts.Close()
+		return r.ptm.Close()
+	}
 	select {
 	case <-r.outDone:
 	case <-time.After(2 * time.Second): // a process kept the terminal: it is being killed
