@@ -32,6 +32,11 @@ func Main(args []string) (code int, ok bool) {
 	}
 	switch args[1] {
 	case InitArg:
+		// The plan, drd's status pipe and the network's: none of them
+		// may reach the command (a forged status would be drd's report).
+		for fd := 3; fd <= 5; fd++ {
+			unix.CloseOnExec(fd)
+		}
 		return initMain(os.NewFile(3, "spec"), os.NewFile(4, "status")), true
 	case InspectArg:
 		return inspectMain(os.Stdin, os.Stderr, stagingDir), true
@@ -91,6 +96,12 @@ func initMain(specFile, statusFile *os.File) int {
 	if err != nil {
 		st.Error = err.Error()
 		return 1
+	}
+	if spec.Pasta {
+		if err := waitNetwork(os.NewFile(5, "network")); err != nil {
+			st.Error = err.Error()
+			return 1
+		}
 	}
 	pid, err := startDropped(prog, spec.Argv, spec.Env, spec.Drop)
 	if err != nil {

@@ -96,7 +96,15 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 	cmd.Args[0] = "drd"
 	cmd.Env = []string{}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.In, stdio.Out, stdio.Err
-	cmd.ExtraFiles = []*os.File{specR, statusW}
+	// fd 5: one byte once the jail's network is ready (pasta), so that the
+	// init builds the tree while pasta starts.
+	netR, netW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer netR.Close()
+	defer netW.Close()
+	cmd.ExtraFiles = []*os.File{specR, statusW, netR}
 	// Setsid: the init, and so the command, never has the operator's
 	// terminal as its controlling terminal (pty.go).
 	attr := &unix.SysProcAttr{Cloneflags: uintptr(flags), Pdeathsig: unix.SIGKILL, Setsid: true}
@@ -115,13 +123,18 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 	}
 	specR.Close()
 	statusW.Close()
+	netR.Close()
 	if relay != nil {
 		if err := relay.start(); err != nil {
 			r.Warn("%v", err)
 		}
 	}
-	// The init waits for its spec: the network is ready before it builds
-	// the tree and starts the command.
+	if err := json.NewEncoder(specW).Encode(spec); err != nil {
+		cmd.Process.Kill()
+	}
+	specW.Close()
+	// The init builds the tree meanwhile, and waits for the network
+	// before it starts the command.
 	var netErr error
 	if spec.Pasta {
 		p, err := startPasta(pastaBin, cmd.Process.Pid, 10*time.Second)
@@ -130,14 +143,10 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 			cmd.Process.Kill()
 		} else {
 			defer p.stop()
+			netW.Write([]byte{1})
 		}
 	}
-	if netErr == nil {
-		if err := json.NewEncoder(specW).Encode(spec); err != nil {
-			cmd.Process.Kill()
-		}
-	}
-	specW.Close()
+	netW.Close()
 
 	stop := make(chan struct{})
 	defer close(stop)

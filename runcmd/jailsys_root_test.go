@@ -324,3 +324,20 @@ func TestJailTerminal(t *testing.T) {
 		t.Errorf("the operator's terminal modes changed: %+v -> %+v", modes, after)
 	}
 }
+
+// TestJailFds: the command holds no file of the init's: drd's status
+// pipe would let it forge drd's report (exit status, placeholders to
+// remove, leftovers), the network pipe would be the init's.
+func TestJailFds(t *testing.T) {
+	root := minbase(t)
+	for _, noNet := range []bool{false, true} {
+		_, out, err := runJail(t, context.Background(), PlanInput{Root: root, NoNet: noNet,
+			Argv: []string{"sh", "-c", `for fd in 3 4 5 6 7; do [ ! -e /proc/$$/fd/$fd ] || echo "open: $fd $(readlink /proc/$$/fd/$fd)"; done; echo checked`}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out, "open: ") || !strings.Contains(out, "checked") {
+			t.Errorf("NoNet %v: the command holds the init's files:\n%s", noNet, out)
+		}
+	}
+}

@@ -116,3 +116,15 @@ func (p *pasta) stop() {
 	<-p.exited
 	os.RemoveAll(p.dir)
 }
+
+// waitNetwork is the init's side: it waits for drd's byte on ready,
+// which comes once pasta has configured the jail's namespace; drd closes
+// it without a byte when pasta failed (and kills the jail).
+func waitNetwork(ready *os.File) error {
+	defer ready.Close()
+	b := make([]byte, 1)
+	if n, _ := ready.Read(b); n != 1 {
+		return errors.New("the jail's network did not come up (pasta failed; drd says why)")
+	}
+	return nil
+}
