@@ -192,8 +192,13 @@ echo "outbound $(perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(PeerAddr
 	if n := accepted.Load(); n != 0 {
 		t.Errorf("the booted system's listeners took %d connection(s)", n)
 	}
-	if !strings.Contains(out, "outbound HTTP/1.") || !strings.Contains(out, " 200 ") {
-		t.Errorf("no outbound connection from the jail:\n%s", out)
+	if c, err := net.DialTimeout("tcp", "deb.debian.org:80", 10*time.Second); err != nil {
+		t.Logf("the booted system itself does not reach deb.debian.org (%v): the outbound check is left out", err)
+	} else {
+		c.Close()
+		if !strings.Contains(out, "outbound HTTP/1.") || !strings.Contains(out, " 200 ") {
+			t.Errorf("no outbound connection from the jail:\n%s", out)
+		}
 	}
 	before.same(t, readHost(t))
 	if ps := procsWith("--no-map-gw"); len(ps) > 0 {
