@@ -158,7 +158,7 @@ var attackWant = map[string]string{
 	"addlink":       "Operation not permitted",
 	"mount":         "Operation not permitted",
 	"umount":        "Operation not permitted",
-	"mknod-disk":    "Permission denied",
+	"mknod-disk":    "Operation not permitted", // cap_mknod is dropped (and every mount is nodev)
 	"booted-file":   "No such file or directory",
 	"booted-socket": "No such file or directory",
 	"systemctl":     "no service manager",

@@ -35,6 +35,18 @@ func TestRuncmdCommandLine(t *testing.T) {
 					t.Errorf("options %+v", o)
 				}
 			}},
+		{args: []string{"runcmd", "-x", "network=host", "dpkg", "-l"}, argv: []string{"dpkg", "-l"},
+			validate: func(t *testing.T, o runcmd.Options) {
+				if !o.HostNetwork || o.NoNetwork {
+					t.Errorf("network=host: options %+v", o)
+				}
+			}},
+		{args: []string{"runcmd", "dpkg", "-l"}, argv: []string{"dpkg", "-l"},
+			validate: func(t *testing.T, o runcmd.Options) {
+				if o.HostNetwork || o.NoNetwork {
+					t.Errorf("the default network (pasta): options %+v", o)
+				}
+			}},
 		{args: []string{"runcmd", "-x", "bind=/srv/repo", "true"}, code: 1, stderr: "bind"},
 		{args: []string{"runcmd", "-x", "force_unsafe=true", "true"}, code: 1, stderr: "force_unsafe"},
 		{args: []string{"runcmd", "-x", "report=xml", "true"}, code: 1, stderr: "want text or json"},
