@@ -2,7 +2,9 @@ package runcmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/internal/inroot"
 	"github.com/drd-linux/drd/internal/report"
 	"github.com/drd-linux/drd/safety"
 )
@@ -62,7 +65,7 @@ exit 0
 // empty file at each path, a placeholder: grub-pc's postinst checks that
 // the device exists before it calls grub-install (drd's shim).
 func installDevices(root string) []string {
-	data, err := os.ReadFile(filepath.Join(root, bootenv.DebconfConfig))
+	data, err := inroot.Mounts(root).ReadFile(bootenv.DebconfConfig)
 	if err != nil {
 		return nil
 	}
@@ -132,11 +135,20 @@ func redoBootLoader(ctx context.Context, opt Options, dir, staging string, chang
 		return nil
 	}
 	bootDir := filepath.Join(dir, "boot")
-	if _, err := os.Stat(filepath.Join(bootDir, "grub/i386-pc")); err != nil {
+	tr := inroot.Mounts(dir)
+	if _, err := tr.Stat("boot/grub/i386-pc"); err != nil {
 		r.Note("%s: the image has no GRUB for BIOS (no /boot/grub/i386-pc); its boot loader is left as it is", why)
 		return nil
 	}
-	disk, err := diskUnder(opt.SysDir, bootDir)
+	// grub-install runs on the booted system and follows links: none
+	// may be on its way into the image's /boot/grub or GRUB's modules.
+	for _, p := range []string{"boot/grub", "usr/lib/grub/i386-pc"} {
+		if err := noLinks(tr, p); err != nil {
+			r.Warn("%s, but %v: drd does not install GRUB through links the image holds; its boot loader is left as it was; remove the link, then install GRUB on its disk yourself (grub-install --boot-directory=%s DISK)", why, err, bootDir)
+			return nil
+		}
+	}
+	disk, err := diskUnder(opt.SysDir, tr, "boot")
 	if err != nil {
 		r.Warn("%s, but the image's disk is unknown (%v): its boot loader is left as it was; install GRUB on its disk yourself (grub-install --boot-directory=%s DISK)", why, err, bootDir)
 		return nil
@@ -154,9 +166,14 @@ func redoBootLoader(ctx context.Context, opt Options, dir, staging string, chang
 
 // diskUnder is the whole disk holding the file system of dir, found
 // through sysfs (sysDir: /sys): a partition's parent.
-func diskUnder(sysDir, dir string) (string, error) {
+func diskUnder(sysDir string, tr inroot.Tree, dir string) (string, error) {
+	f, err := tr.Open(dir, unix.O_PATH|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
 	var st unix.Stat_t
-	if err := unix.Stat(dir, &st); err != nil {
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
 		return "", err
 	}
 	dev := filepath.Join(sysDir, "dev/block", fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev)))
@@ -168,4 +185,40 @@ func diskUnder(sysDir, dir string) (string, error) {
 		return "", fmt.Errorf("%s is on %s, not on a partition of a disk", dir, filepath.Base(real))
 	}
 	return "/dev/" + filepath.Base(filepath.Dir(real)), nil
+}
+
+// noLinks checks that dir in the image, every directory on the way to
+// it and everything below it are no symbolic links (a missing dir is
+// fine: there is nothing to follow).
+func noLinks(tr inroot.Tree, dir string) error {
+	for d := dir; d != "." && d != "/"; d = filepath.Dir(d) {
+		fi, err := tr.Lstat(d)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			dest, _ := tr.Readlink(d)
+			return fmt.Errorf("/%s in the image is a symbolic link to %s", d, dest)
+		}
+	}
+	ents, err := tr.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		switch {
+		case e.Type()&fs.ModeSymlink != 0:
+			dest, _ := tr.Readlink(p)
+			return fmt.Errorf("/%s in the image is a symbolic link to %s", p, dest)
+		case e.IsDir():
+			if err := noLinks(tr, p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

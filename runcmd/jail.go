@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/drd-linux/drd/internal/inroot"
 	"github.com/drd-linux/drd/internal/report"
 )
 
@@ -137,23 +138,19 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 // image at root as mount points, once the jail is gone.
 func RemovePlaceholders(root string, files []string) error {
 	var errs []error
+	tr := inroot.Mounts(root) // never through a link the command left
 	for _, f := range files {
-		p, err := inRoot(root, f)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		fi, err := os.Lstat(p)
+		fi, err := tr.Lstat(f)
 		switch {
 		case err != nil:
 		case fi.Mode().IsRegular() && fi.Size() == 0:
-			if err := os.Remove(p); err != nil {
+			if err := tr.Remove(f); err != nil {
 				errs = append(errs, err)
 			}
 		case fi.IsDir():
 			// The directories made for a depot's mount point: empty
 			// once the jail is gone.
-			if err := removeEmptyDirs(p); err != nil {
+			if err := removeEmptyDirs(tr, f); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -166,8 +163,11 @@ func RemovePlaceholders(root string, files []string) error {
 
 // removeEmptyDirs removes dir and the directories below it, which must be
 // empty but for directories.
-func removeEmptyDirs(dir string) error {
-	ents, err := os.ReadDir(dir)
+func removeEmptyDirs(tr inroot.Tree, dir string) error {
+	if fi, err := tr.Lstat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	ents, err := tr.ReadDir(dir)
 	if err != nil {
 		return err
 	}
@@ -175,9 +175,9 @@ func removeEmptyDirs(dir string) error {
 		if !e.IsDir() {
 			return fmt.Errorf("%s is not empty", dir)
 		}
-		if err := removeEmptyDirs(filepath.Join(dir, e.Name())); err != nil {
+		if err := removeEmptyDirs(tr, filepath.Join(dir, e.Name())); err != nil {
 			return err
 		}
 	}
-	return os.Remove(dir)
+	return tr.Remove(dir)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/internal/execrun"
+	"github.com/drd-linux/drd/internal/inroot"
 	"github.com/drd-linux/drd/internal/mountinfo"
 	"github.com/drd-linux/drd/internal/report"
 	"github.com/drd-linux/drd/safety"
@@ -308,7 +309,7 @@ func planInput(opt Options, name, dir, staging string) PlanInput {
 	in := PlanInput{Root: dir, Image: name, Argv: opt.Argv, Env: opt.Env, Depots: opt.Depots, NoNet: opt.NoNetwork,
 		Staging: staging, Exe: opt.Exe, BootDevices: installDevices(dir)}
 	in.ResolvTarget, in.ResolvConf = resolvConf(opt.Root, dir)
-	if _, err := os.Lstat(filepath.Join(dir, "usr/sbin/policy-rc.d")); err == nil {
+	if _, err := inroot.Mounts(dir).Lstat("usr/sbin/policy-rc.d"); err == nil {
 		in.PolicyRC = true
 	}
 	return in
@@ -471,7 +472,7 @@ func writeStaging(cfg inspectConfig) (string, error) {
 // (systemd-resolved, resolvconf), the jail's empty /run would leave it
 // dangling: the booted system's resolver configuration is written there.
 func resolvConf(root, dir string) (target, content string) {
-	link, err := os.Readlink(filepath.Join(dir, "etc/resolv.conf"))
+	link, err := inroot.Mounts(dir).Readlink("etc/resolv.conf")
 	if err != nil {
 		return "", ""
 	}
