@@ -15,22 +15,7 @@ import (
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/internal/inroot"
 	"github.com/drd-linux/drd/internal/report"
-	"github.com/drd-linux/drd/safety"
 )
-
-// writeShims writes bootShim under each name of safety.ShimmedBootTools
-// into dir, shimDir in the jail.
-func writeShims(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, name := range safety.ShimmedBootTools {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(bootShim), 0o755); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // The boot loader in the runcmd environment. A grub-pc, grub-efi or shim
 // upgrade (or a kernel's update-grub hook) runs grub-install on the disks
@@ -52,7 +37,7 @@ const bootShim = `#!/bin/sh
 # the runcmd environment (the disks debconf names are the booted system's).
 name=${0##*/}
 call="$name${*:+ $*}"
-printf '%s\n' "$call" >> ` + stagingDir + `/` + bootLog + `
+printf '%s\n' "$call" >> ` + outDir + `/` + bootLog + `
 case $name in
 grub-install) echo "drd runcmd: skipped \"$call\": drd installs GRUB on $DRD_IMAGE's own disk after the command" >&2 ;;
 *) echo "drd runcmd: skipped \"$call\": $DRD_IMAGE regenerates its grub.cfg at its first boot (drd boot-check)" >&2 ;;
@@ -107,8 +92,8 @@ func bootLoaderWanted(skipped []string, changes []bootenv.PackageChange) string 
 }
 
 // readBootLog is what the shims skipped, one call per line.
-func readBootLog(staging string) []string {
-	data, err := os.ReadFile(filepath.Join(staging, bootLog))
+func readBootLog(staging *stage) []string {
+	data, err := staging.read(bootLog)
 	if err != nil {
 		return nil
 	}
@@ -119,7 +104,7 @@ func readBootLog(staging string) []string {
 // at dir, when the image boots that way (its /boot/grub/i386-pc) and the
 // command wanted a boot loader installed; and marks grub.cfg for
 // regeneration at the image's first boot when a shim skipped update-grub.
-func redoBootLoader(ctx context.Context, opt Options, dir, staging string, changes []bootenv.PackageChange, r report.Reporter) error {
+func redoBootLoader(ctx context.Context, opt Options, dir string, staging *stage, changes []bootenv.PackageChange, r report.Reporter) error {
 	skipped := readBootLog(staging)
 	for _, s := range skipped {
 		r.Note("skipped in the runcmd environment: %s", s)
@@ -137,7 +122,7 @@ func redoBootLoader(ctx context.Context, opt Options, dir, staging string, chang
 	bootDir := filepath.Join(dir, "boot")
 	tr := inroot.Mounts(dir)
 	if _, err := tr.Stat("boot/grub/i386-pc"); err != nil {
-		r.Note("%s: the image has no GRUB for BIOS (no /boot/grub/i386-pc); its boot loader is left as it is", why)
+		r.Note("%s: the image has no GRUB for BIOS (%v); its boot loader is left as it is", why, err)
 		return nil
 	}
 	// grub-install runs on the booted system and follows links: none

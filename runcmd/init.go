@@ -79,7 +79,14 @@ func initMain(specFile, statusFile *os.File) int {
 	specFile.Close()
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
-	placeholders, err := buildTree(&spec)
+	var fds []*os.File
+	for i := 0; i < spec.Handed; i++ {
+		fds = append(fds, os.NewFile(uintptr(5+i), "handed"))
+	}
+	placeholders, err := buildTree(&spec, fds)
+	for _, f := range fds {
+		f.Close() // attached: the command gets no descriptor of them
+	}
 	st.Placeholders = placeholders
 	if err != nil {
 		st.Error = err.Error()

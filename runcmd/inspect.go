@@ -100,7 +100,7 @@ func inspectMain(stdin io.Reader, stderr io.Writer, staging string) int {
 	}
 	stop := func(code int, format string, args ...any) int {
 		fmt.Fprintf(stderr, "drd: "+format+"\n", args...)
-		os.WriteFile(filepath.Join(staging, stoppedFile), []byte(fmt.Sprintf(format, args...)), 0o644)
+		os.WriteFile(filepath.Join(staging, "out", stoppedFile), []byte(fmt.Sprintf(format, args...)), 0o644)
 		return code
 	}
 	ops, err := ParseAptHook(stdin)
@@ -111,7 +111,7 @@ func inspectMain(stdin io.Reader, stderr io.Writer, staging string) int {
 	if err != nil {
 		return stop(1, "%v", err)
 	}
-	out, err := os.OpenFile(filepath.Join(staging, verdictsFile), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	out, err := os.OpenFile(filepath.Join(staging, "out", verdictsFile), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return stop(1, "%v", err)
 	}

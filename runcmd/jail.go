@@ -71,7 +71,8 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 	cmd.Args[0] = "drd"
 	cmd.Env = []string{}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.In, stdio.Out, stdio.Err
-	cmd.ExtraFiles = []*os.File{specR, statusW}
+	cmd.ExtraFiles = append([]*os.File{specR, statusW}, spec.Files...)
+	spec.Handed = len(spec.Files)
 	attr := &unix.SysProcAttr{Cloneflags: uintptr(flags), Pdeathsig: unix.SIGKILL}
 	cg, err := newCgroup(j.ProcDir, fmt.Sprintf("drd-runcmd-%d", os.Getpid()))
 	if err != nil {

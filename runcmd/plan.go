@@ -1,6 +1,7 @@
 package runcmd
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,6 +22,10 @@ type Spec struct {
 	// GraceMillis is how long leftover processes get between SIGTERM and
 	// SIGKILL when the command has ended.
 	GraceMillis int
+	// Files are handed to the init after its spec and status pipes (a
+	// stage's mounts); Handed is their number, for the init.
+	Files  []*os.File `json:"-"`
+	Handed int
 }
 
 // Kinds of Mount.
@@ -31,6 +36,7 @@ const (
 	KindDir     = "dir"     // create a directory at Target, with Mode
 	KindSymlink = "symlink" // make Target a symbolic link to Source
 	KindWrite   = "write"   // write Data into a new file Target (in a tmpfs)
+	KindMountFD = "mountfd" // attach the detached mount drd handed over as FD at Target
 )
 
 // Mount is one step of building the jail's tree. Target is a path in the
@@ -50,6 +56,10 @@ type Mount struct {
 	// Optional: skip the step when its target does not exist (a /proc
 	// file this kernel lacks).
 	Optional bool `json:"optional,omitempty"`
+	// Dir: a bind's source must be a directory (a depot).
+	Dir bool `json:"dir,omitempty"`
+	// FD is the index, in Spec.Files, of a KindMountFD's mount.
+	FD int `json:"fd,omitempty"`
 }
 
 // Cap is a Linux capability.
@@ -110,14 +120,16 @@ var passEnv = []string{"TERM", "LANG", "LANGUAGE", "TZ", "COLUMNS", "LINES",
 
 // PlanInput is what Plan needs to know.
 type PlanInput struct {
-	Root    string   // the image's root, mounted on the booted system
-	Image   string   // its name, for DRD_IMAGE
-	Argv    []string // the command
-	Env     []string // the caller's environment (os.Environ())
-	Depots  []string // directories of the booted system shown read-only at the same path (-x depot=)
-	NoNet   bool     // a network namespace of its own: no network at all
-	Staging string   // drd's directory for this run on the booted system (policy-rc.d, apt.conf, drd)
-	Exe     string   // drd's own executable, shown in the jail as /run/drd/drd for the apt hook
+	Root   string   // the image's root, mounted on the booted system
+	Image  string   // its name, for DRD_IMAGE
+	Argv   []string // the command
+	Env    []string // the caller's environment (os.Environ())
+	Depots []string // directories of the booted system shown read-only at the same path (-x depot=)
+	NoNet  bool     // a network namespace of its own: no network at all
+	// Staging: drd's files (a stage: policy-rc.d, apt.conf, the hook,
+	// drd itself) are handed to the jail as Spec.Files 0 and 1, attached
+	// at /run/drd and /run/drd/out.
+	Staging bool
 	// ResolvConf, if not empty, is written at ResolvTarget in the jail's
 	// /run: the image's /etc/resolv.conf points into /run, which is empty.
 	ResolvConf   string
@@ -130,6 +142,10 @@ type PlanInput struct {
 	BootDevices []string
 }
 
+// noDev are the flags of every mount in the jail but its /dev: no device
+// node, setuid bit or program of the mount works.
+const noDev = unix.MS_NODEV | unix.MS_NOSUID | unix.MS_NOEXEC
+
 // Plan makes the jail's Spec. It reads and writes nothing.
 func Plan(in PlanInput) *Spec {
 	in.Root = filepath.Clean(in.Root)
@@ -140,10 +156,10 @@ func Plan(in PlanInput) *Spec {
 	m = append(m, Mount{Kind: KindDir, Target: "/proc", Mode: 0o555},
 		Mount{Kind: KindFS, Type: "proc", Source: "proc", Target: "/proc", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC})
 	for _, p := range []string{"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"} {
-		m = append(m, Mount{Kind: KindBind, Source: at(p), Target: p, ReadOnly: true, Optional: true})
+		m = append(m, Mount{Kind: KindBind, Source: at(p), Target: p, ReadOnly: true, Optional: true, Flags: noDev})
 	}
 	for _, p := range []string{"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/kallsyms"} {
-		m = append(m, Mount{Kind: KindBind, Source: "/dev/null", Target: p, ReadOnly: true, Optional: true})
+		m = append(m, Mount{Kind: KindBind, Source: "/dev/null", Target: p, ReadOnly: true, Optional: true, Flags: noDev})
 	}
 	m = append(m, Mount{Kind: KindDir, Target: "/sys", Mode: 0o555},
 		Mount{Kind: KindFS, Type: "sysfs", Source: "sysfs", Target: "/sys", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RDONLY})
@@ -152,7 +168,7 @@ func Plan(in PlanInput) *Spec {
 		Mount{Kind: KindFS, Type: "tmpfs", Source: "tmpfs", Target: "/dev", Flags: unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV, Data: "mode=755,size=1m"})
 	for _, d := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
 		m = append(m, Mount{Kind: KindFile, Target: "/dev/" + d},
-			Mount{Kind: KindBind, Source: "/dev/" + d, Target: "/dev/" + d})
+			Mount{Kind: KindBind, Source: "/dev/" + d, Target: "/dev/" + d, Flags: unix.MS_NOSUID | unix.MS_NOEXEC})
 	}
 	m = append(m,
 		Mount{Kind: KindDir, Target: "/dev/pts", Mode: 0o755},
@@ -181,12 +197,14 @@ func Plan(in PlanInput) *Spec {
 	}
 	// drd's files: policy-rc.d (services are never started), the apt
 	// hook that judges packages, and drd itself to run it.
-	if in.Staging != "" {
+	// They live on tmpfs of their own, never on a file system of the
+	// booted system (stage).
+	if in.Staging {
 		m = append(m, Mount{Kind: KindDir, Target: stagingDir, Mode: 0o755},
-			Mount{Kind: KindBind, Source: in.Staging, Target: stagingDir},
-			Mount{Kind: KindBind, Source: in.Exe, Target: stagingDir + "/drd", ReadOnly: true},
+			Mount{Kind: KindMountFD, FD: 0, Target: stagingDir},
+			Mount{Kind: KindMountFD, FD: 1, Target: outDir},
 			Mount{Kind: KindFile, Target: "/usr/sbin/policy-rc.d", Placeholder: !in.PolicyRC},
-			Mount{Kind: KindBind, Source: filepath.Join(in.Staging, "policy-rc.d"), Target: "/usr/sbin/policy-rc.d", ReadOnly: true})
+			Mount{Kind: KindBind, Source: at(stagingDir + "/policy-rc.d"), Target: "/usr/sbin/policy-rc.d", ReadOnly: true, Flags: unix.MS_NODEV | unix.MS_NOSUID})
 	}
 	// Placeholders for the disks the image's grub-pc names: its postinst
 	// finds them and calls grub-install, drd's shim (first in PATH).
@@ -202,7 +220,7 @@ func Plan(in PlanInput) *Spec {
 	for _, b := range in.Depots {
 		b = filepath.Clean(b)
 		m = append(m, Mount{Kind: KindDir, Target: b, Mode: 0o755, Placeholder: true},
-			Mount{Kind: KindBind, Source: b, Target: b, ReadOnly: true})
+			Mount{Kind: KindBind, Source: b, Target: b, ReadOnly: true, Dir: true, Flags: noDev})
 	}
 	return &Spec{
 		Root:        in.Root,
@@ -223,7 +241,7 @@ func jailEnv(in PlanInput) []string {
 		"SW_SESSION_IS_DRD=1", "DRD_IMAGE=" + in.Image,
 		"SYSTEMD_OFFLINE=1", // systemctl edits files and talks to no manager
 	}
-	if in.Staging != "" {
+	if in.Staging {
 		env = append(env, "APT_CONFIG="+stagingDir+"/apt.conf")
 	}
 	for _, kv := range in.Env {
@@ -238,7 +256,7 @@ func jailEnv(in PlanInput) []string {
 // commandPath is the command's PATH: drd's boot-loader shims first when
 // drd's files are in the jail.
 func commandPath(in PlanInput) string {
-	if in.Staging == "" {
+	if !in.Staging {
 		return jailPath
 	}
 	return shimDir + ":" + jailPath

@@ -14,7 +14,7 @@ import (
 func TestPlan(t *testing.T) {
 	in := PlanInput{Root: "/var/opt/drd/mnts/sysimage_001/", Image: "sysimage_001", Argv: []string{"apt-get", "install", "-y", "x"},
 		Env:    []string{"TERM=xterm", "LC_ALL=C", "DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/0/bus", "LD_PRELOAD=/evil.so", "http_proxy=http://p:3128", "PATH=/home/me/bin", "DEBIAN_FRONTEND=noninteractive", "SYSTEMD_OFFLINE=0"},
-		Depots: []string{"/srv/repo/"}, Staging: "/tmp/drd-runcmd-1", Exe: "/usr/sbin/drd",
+		Depots: []string{"/srv/repo/"}, Staging: true,
 		ResolvConf: "nameserver 10.0.0.1\n", ResolvTarget: "/run/systemd/resolve/stub-resolv.conf"}
 	s := Plan(in)
 	if s.Root != "/var/opt/drd/mnts/sysimage_001" {
@@ -33,7 +33,7 @@ func TestPlan(t *testing.T) {
 	}
 	// Steps that must be there, in this order.
 	order := []string{"fs /proc proc", "bind /proc/sys ro", "fs /sys sysfs", "fs /dev tmpfs", "bind /dev/null", "fs /dev/pts devpts",
-		"fs /run tmpfs", "write /run/systemd/resolve/stub-resolv.conf", "bind /run/drd", "bind /run/drd/drd ro", "bind /usr/sbin/policy-rc.d ro", "bind /srv/repo ro"}
+		"fs /run tmpfs", "write /run/systemd/resolve/stub-resolv.conf", "mountfd /run/drd", "mountfd /run/drd/out", "bind /usr/sbin/policy-rc.d ro", "bind /srv/repo ro"}
 	var steps []string
 	for _, m := range s.Mounts {
 		st := m.Kind + " " + m.Target

@@ -101,11 +101,11 @@ func aptDryRun(ctx context.Context, opt Options, name, dir string, r report.Repo
 	if err != nil {
 		return nil, err
 	}
-	staging, err := writeStaging(inspectConfig{UnsafeList: unsafeList, DryRun: true})
+	staging, err := newStage(inspectConfig{UnsafeList: unsafeList, DryRun: true}, opt.Exe)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(staging)
+	defer staging.close()
 	out, err := os.CreateTemp("", "drd-precheck-")
 	if err != nil {
 		return nil, err
@@ -113,15 +113,17 @@ func aptDryRun(ctx context.Context, opt Options, name, dir string, r report.Repo
 	defer os.Remove(out.Name())
 	defer out.Close()
 	r.Note("finding apt's solution: %s, downloading into the image's cache, stopping before dpkg", strings.Join(opt.Argv, " "))
-	res, runErr := opt.Jailer.Run(ctx, Plan(planInput(opt, name, dir, staging)), Stdio{In: opt.Stdio.In, Out: out, Err: out}, r)
+	spec := Plan(planInput(opt, name, dir))
+	spec.Files = staging.files()
+	res, runErr := opt.Jailer.Run(ctx, spec, Stdio{In: opt.Stdio.In, Out: out, Err: out}, r)
 	if res != nil {
 		if err := RemovePlaceholders(dir, res.Placeholders); err != nil {
 			r.Warn("%v", err)
 		}
 	}
 	printed, _ := os.ReadFile(out.Name())
-	if _, err := os.Stat(filepath.Join(staging, stoppedFile)); err == nil {
-		return readVerdicts(filepath.Join(staging, verdictsFile)), nil
+	if _, err := staging.read(stoppedFile); err == nil {
+		return readVerdicts(staging), nil
 	}
 	if _, err := outcome(ctx, opt.Argv[0], res, runErr); err != nil {
 		return nil, fmt.Errorf("finding apt's solution for %s: %w; it printed:\n%s", strings.Join(opt.Argv, " "), err, strings.TrimSpace(string(printed)))

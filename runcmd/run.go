@@ -2,6 +2,7 @@ package runcmd
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -240,12 +241,13 @@ func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep
 	if err != nil {
 		return fmt.Errorf("reading the record of %s: %w", name, err)
 	}
-	staging, err := writeStaging(inspectConfig{UnsafeList: unsafeList, AllowUnsafe: opt.AllowUnsafe})
+	staging, err := newStage(inspectConfig{UnsafeList: unsafeList, AllowUnsafe: opt.AllowUnsafe}, opt.Exe)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(staging)
-	spec := Plan(planInput(opt, name, dir, staging))
+	defer staging.close()
+	spec := Plan(planInput(opt, name, dir))
+	spec.Files = staging.files()
 	before, stamp := readPackages(dir), dpkgStamp(dir)
 
 	prev := rec.State
@@ -263,7 +265,7 @@ func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep
 		reportProcs(res, r)
 		r.Note("the command ran %s in the jail", res.Elapsed.Round(1e6))
 	}
-	hooked := readVerdicts(filepath.Join(staging, verdictsFile))
+	hooked := readVerdicts(staging)
 	reportPackages(hooked, r)
 	after := before
 	if dpkgStamp(dir) != stamp {
@@ -280,7 +282,7 @@ func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep
 			result, err = "failed", berr
 		}
 	}
-	if stopped, e := os.ReadFile(filepath.Join(staging, stoppedFile)); e == nil && err != nil && !errors.Is(err, ErrInterrupted) {
+	if stopped, e := staging.read(stoppedFile); e == nil && err != nil && !errors.Is(err, ErrInterrupted) {
 		err = fmt.Errorf("%w: %s", ErrRefused, stopped)
 	}
 	switch {
@@ -305,9 +307,9 @@ func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep
 }
 
 // planInput is what Plan needs for the image mounted at dir.
-func planInput(opt Options, name, dir, staging string) PlanInput {
+func planInput(opt Options, name, dir string) PlanInput {
 	in := PlanInput{Root: dir, Image: name, Argv: opt.Argv, Env: opt.Env, Depots: opt.Depots, NoNet: opt.NoNetwork,
-		Staging: staging, Exe: opt.Exe, BootDevices: installDevices(dir)}
+		Staging: true, BootDevices: installDevices(dir)}
 	in.ResolvTarget, in.ResolvConf = resolvConf(opt.Root, dir)
 	if _, err := inroot.Mounts(dir).Lstat("usr/sbin/policy-rc.d"); err == nil {
 		in.PolicyRC = true
@@ -361,14 +363,13 @@ func reportProcs(res *Result, r report.Reporter) {
 }
 
 // readVerdicts reads what the apt hook judged.
-func readVerdicts(path string) []safety.Verdict {
-	f, err := os.Open(path)
+func readVerdicts(st *stage) []safety.Verdict {
+	data, err := st.read(verdictsFile)
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
 	var vs []safety.Verdict
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for sc.Scan() {
 		var v safety.Verdict
@@ -434,39 +435,6 @@ DPkg::Tools::Options::` + stagingDir + `/drd::Version "3";
 // downloads; the hook stops it before dpkg runs.
 const aptDryConf = `APT::Get::Assume-Yes "true";
 `
-
-// writeStaging makes drd's directory for one run: policy-rc.d, apt.conf,
-// the hook's configuration, and an empty file on which drd is bound.
-func writeStaging(cfg inspectConfig) (string, error) {
-	dir, err := os.MkdirTemp("", "drd-runcmd-")
-	if err != nil {
-		return "", err
-	}
-	data, _ := json.Marshal(cfg)
-	conf := aptConf
-	if cfg.DryRun {
-		conf += aptDryConf
-	}
-	for _, f := range []struct {
-		name string
-		data string
-		mode fs.FileMode
-	}{{"policy-rc.d", policyRC, 0o755}, {"apt.conf", conf, 0o644}, {"inspect.json", string(data), 0o644}, {"drd", "", 0o755}} {
-		if err := os.WriteFile(filepath.Join(dir, f.name), []byte(f.data), f.mode); err != nil {
-			os.RemoveAll(dir)
-			return "", err
-		}
-	}
-	if err := writeShims(filepath.Join(dir, filepath.Base(shimDir))); err != nil {
-		os.RemoveAll(dir)
-		return "", err
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		os.RemoveAll(dir)
-		return "", err
-	}
-	return dir, nil
-}
 
 // resolvConf: when the image's /etc/resolv.conf is a link into /run
 // (systemd-resolved, resolvconf), the jail's empty /run would leave it

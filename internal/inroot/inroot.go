@@ -278,3 +278,14 @@ func (t Tree) WriteFile(name string, data []byte, perm fs.FileMode) error {
 	}
 	return t.err("writing", name, unix.Fsync(d))
 }
+
+// Symlink makes newname a symbolic link to oldname; an existing newname
+// is an error.
+func (t Tree) Symlink(oldname, newname string) error {
+	dir, base, err := t.parent(newname)
+	if err != nil {
+		return t.err("making the link", newname, err)
+	}
+	defer unix.Close(dir)
+	return t.err("making the link", newname, unix.Symlinkat(oldname, dir, base))
+}

@@ -214,3 +214,20 @@ func TestLstatReadlink(t *testing.T) {
 		t.Errorf("error %v does not name the image", err)
 	}
 }
+
+func TestSymlink(t *testing.T) {
+	img, host := tree(t)
+	tr := Image(img)
+	if err := tr.Symlink("/etc/ok", "abs-dir-out/new"); !errors.Is(err, unix.ENOENT) {
+		t.Errorf("Symlink through a link out: %v, want ENOENT", err)
+	}
+	if _, err := os.Lstat(filepath.Join(host, "new")); err == nil {
+		t.Fatal("Symlink made a link on the booted system")
+	}
+	if err := tr.Symlink("ok", "etc/new"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := tr.ReadFile("etc/new"); string(got) != "image's" {
+		t.Errorf("etc/new = %q, %v", got, err)
+	}
+}

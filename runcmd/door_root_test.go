@@ -1,0 +1,145 @@
+package runcmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/internal/report"
+)
+
+// door is a way out of the jail through drd's own host-side work: a
+// package script plants something in the image that drd, on the booted
+// system, would follow after the command.
+type door struct {
+	name     string
+	postinst string                         // $HOSTDIR is a directory of the booted system
+	before   func(t *testing.T, dir string) // on the mounted image, before the run
+	repair   func(t *testing.T, dir string) // on the mounted image, after the run
+	wantErr  string                         // "": the run succeeds
+	wantWarn string
+	needs    string // a program the booted system must have
+}
+
+var doors = []door{
+	{name: "records-link", postinst: `mv /var/opt/drd /var/opt/drd.real && ln -s "$HOSTDIR" /var/opt/drd
+update-grub`,
+		wantErr: "var/opt/drd",
+		repair: func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, "var/opt/drd"))
+			if err := os.Rename(filepath.Join(dir, "var/opt/drd.real"), filepath.Join(dir, "var/opt/drd")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	{name: "stale-mark-link", postinst: `ln -sf "$HOSTDIR/victim" /var/opt/drd/grub-cfg-stale
+update-grub`,
+		repair: func(t *testing.T, dir string) {
+			fi, err := os.Lstat(filepath.Join(dir, bootenv.GrubCfgStale))
+			if err != nil || !fi.Mode().IsRegular() {
+				t.Errorf("the image's stale mark: %v %v, want drd's file in place of the link", fi, err)
+			}
+			os.Remove(filepath.Join(dir, bootenv.GrubCfgStale))
+		}},
+	{name: "boot-grub-link", needs: "grub-install", postinst: `rm -rf /boot/grub && ln -s "$HOSTDIR/grub" /boot/grub
+grub-install /dev/sda`,
+		wantWarn: "symbolic link",
+		before: func(t *testing.T, dir string) {
+			// The link's target inside the image has GRUB for BIOS too:
+			// only the refusal of links keeps grub-install off.
+			if err := os.MkdirAll(filepath.Join(dir, os.Getenv("DRD_TEST_HOSTDIR"), "grub/i386-pc"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		},
+		repair: func(t *testing.T, dir string) {
+			os.RemoveAll(filepath.Join(dir, os.Getenv("DRD_TEST_HOSTDIR")))
+			os.Remove(filepath.Join(dir, "boot/grub"))
+			os.Remove(filepath.Join(dir, bootenv.GrubCfgStale))
+		}},
+}
+
+// TestRuncmdDoors runs, each in its own subtest on one shared clone, a
+// package whose postinst plants a link for drd's after-command work (the
+// record, the stale mark, GRUB's install); after each, the booted
+// system's directory the links name, and its own record, are unchanged.
+func TestRuncmdDoors(t *testing.T) {
+	ctx := context.Background()
+	s := clonedMinbase(t, ctx)
+	root := s.Root
+	depot := t.TempDir()
+	os.Chmod(depot, 0o755)
+	hostDir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(hostDir, "grub/i386-pc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(hostDir, "victim"), []byte("the booted system's\n"), 0o644)
+	t.Setenv("DRD_TEST_HOSTDIR", hostDir)
+	exe, _ := os.Executable()
+	out, _ := os.Create(filepath.Join(t.TempDir(), "out"))
+	defer out.Close()
+	for _, d := range doors {
+		t.Run(d.name, func(t *testing.T) {
+			if d.needs != "" {
+				if _, err := exec.LookPath(d.needs); err != nil {
+					t.Skipf("needs %s", d.needs)
+				}
+			}
+			pkg := "drd-door-" + d.name
+			postinst := fmt.Sprintf("#!/bin/sh\nexport HOSTDIR=%s\n%s\nexit 0\n", hostDir, d.postinst)
+			deb := makeDeb(t, depot, pkg, "", map[string]string{"postinst": postinst}, nil)
+			host := hashTree(t, hostDir, ".")
+			booted := hashTree(t, root, "etc", "usr/sbin", "var/lib/dpkg", bootenv.RecordPath)
+			// Mounted first, so that drd finds the image by its record
+			// before the attack, and the test can repair it after.
+			dir, err := bootenv.Mount(ctx, root, "sysimage_001", report.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if err := bootenv.Umount(context.Background(), root, "sysimage_001", report.Discard); err != nil {
+					t.Error(err)
+				}
+			}()
+			if d.before != nil {
+				d.before(t, dir)
+			}
+			r := &recorder{t: t}
+			err = Run(ctx, Options{Root: root, Image: "sysimage_001", Argv: []string{"dpkg", "-i", deb}, Depots: []string{depot},
+				Name: pkg, User: "tester", Stdio: Stdio{Out: out, Err: out}, Exe: exe}, r)
+			data, _ := os.ReadFile(out.Name())
+			t.Logf("drd runcmd dpkg -i %s: %v\n%s", deb, err, data)
+			out.Truncate(0)
+			out.Seek(0, 0)
+			switch {
+			case d.wantErr == "" && err != nil:
+				t.Errorf("drd runcmd: %v", err)
+			case d.wantErr != "" && (err == nil || !strings.Contains(err.Error(), d.wantErr)):
+				t.Errorf("drd runcmd: %v, want an error naming %s", err, d.wantErr)
+			}
+			if d.wantWarn != "" && !strings.Contains(strings.Join(r.warns, "\n"), d.wantWarn) {
+				t.Errorf("no warning saying %q in %q", d.wantWarn, r.warns)
+			}
+			if h := hashTree(t, hostDir, "."); h != host {
+				ents, _ := os.ReadDir(hostDir)
+				t.Errorf("the booted system's directory %s changed: %v", hostDir, ents)
+			}
+			if b, _ := os.ReadFile(filepath.Join(hostDir, "victim")); string(b) != "the booted system's\n" {
+				t.Errorf("the booted system's file was written: %q", b)
+			}
+			if _, err := os.Stat(filepath.Join(hostDir, "grub/i386-pc/boot.img")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("GRUB was installed into the booted system's directory: %v", err)
+			}
+			if h := hashTree(t, root, "etc", "usr/sbin", "var/lib/dpkg", bootenv.RecordPath); h != booted {
+				t.Error("the booted system image's files changed")
+			}
+			if d.repair != nil {
+				d.repair(t, dir)
+			}
+		})
+	}
+}
