@@ -18,16 +18,35 @@ import (
 // package script plants something in the image that drd, on the booted
 // system, would follow after the command.
 type door struct {
-	name     string
-	postinst string                         // $HOSTDIR is a directory of the booted system
-	before   func(t *testing.T, dir string) // on the mounted image, before the run
-	repair   func(t *testing.T, dir string) // on the mounted image, after the run
-	wantErr  string                         // "": the run succeeds
-	wantWarn string
-	needs    string // a program the booted system must have
+	name         string
+	postinst     string                         // $HOSTDIR is a directory of the booted system
+	before       func(t *testing.T, dir string) // on the mounted image, before the run
+	repair       func(t *testing.T, dir string) // on the mounted image, after the run
+	wantErr      string                         // "": the run succeeds
+	wantWarn     string
+	needs        string // a program the booted system must have
+	apt          bool   // apt-get install the package, not dpkg -i
+	precheck     bool   // -x precheck_only=true
+	notInstalled bool   // the package must not be installed in the image after the run
 }
 
 var doors = []door{
+	{name: "policy-rc-link", postinst: `echo should not run`,
+		before: func(t *testing.T, dir string) {
+			if err := os.Symlink("/bin/true", filepath.Join(dir, "usr/sbin/policy-rc.d")); err != nil {
+				t.Fatal(err)
+			}
+		},
+		wantErr: "symbolic link", notInstalled: true,
+		repair: func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "usr/sbin/policy-rc.d")) }},
+	{name: "apt-conf-clears-hook", postinst: `echo installed`, apt: true, precheck: true, notInstalled: true,
+		before: func(t *testing.T, dir string) {
+			// As a package installed earlier would leave it.
+			if err := os.WriteFile(filepath.Join(dir, "etc/apt/apt.conf.d/00drd-door"), []byte("#clear DPkg::Pre-Install-Pkgs;\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		},
+		repair: func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "etc/apt/apt.conf.d/00drd-door")) }},
 	{name: "records-link", postinst: `mv /var/opt/drd /var/opt/drd.real && ln -s "$HOSTDIR" /var/opt/drd
 update-grub`,
 		wantErr: "var/opt/drd",
@@ -109,10 +128,14 @@ func TestRuncmdDoors(t *testing.T) {
 				d.before(t, dir)
 			}
 			r := &recorder{t: t}
-			err = Run(ctx, Options{Root: root, Image: "sysimage_001", Argv: []string{"dpkg", "-i", deb}, Depots: []string{depot},
-				Name: pkg, User: "tester", Stdio: Stdio{Out: out, Err: out}, Exe: exe}, r)
+			argv := []string{"dpkg", "-i", deb}
+			if d.apt {
+				argv = []string{"apt-get", "install", "-y", deb}
+			}
+			err = Run(ctx, Options{Root: root, Image: "sysimage_001", Argv: argv, Depots: []string{depot}, PrecheckOnly: d.precheck,
+				Name: pkg, User: "tester", Stdio: Stdio{Out: out, Err: out}, Exe: exe, Env: []string{"DEBIAN_FRONTEND=noninteractive"}}, r)
 			data, _ := os.ReadFile(out.Name())
-			t.Logf("drd runcmd dpkg -i %s: %v\n%s", deb, err, data)
+			t.Logf("drd runcmd %s: %v\n%s", strings.Join(argv, " "), err, data)
 			out.Truncate(0)
 			out.Seek(0, 0)
 			switch {
@@ -136,6 +159,9 @@ func TestRuncmdDoors(t *testing.T) {
 			}
 			if h := hashTree(t, root, "etc", "usr/sbin", "var/lib/dpkg", bootenv.RecordPath); h != booted {
 				t.Error("the booted system image's files changed")
+			}
+			if v := installed(dir, pkg); d.notInstalled && v != "" {
+				t.Errorf("%s %s is installed in the image", pkg, v)
 			}
 			if d.repair != nil {
 				d.repair(t, dir)

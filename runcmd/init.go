@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -34,7 +35,7 @@ func Main(args []string) (code int, ok bool) {
 	case InitArg:
 		return initMain(os.NewFile(3, "spec"), os.NewFile(4, "status")), true
 	case InspectArg:
-		return inspectMain(os.Stdin, os.Stderr, stagingDir), true
+		return inspectMain(os.Stdin, os.Stderr, stagingDir, slices.Contains(args[2:], confHookArg)), true
 	}
 	return 0, false
 }

@@ -93,7 +93,21 @@ func dash(s string) string {
 // Every package dpkg is about to install or remove is judged; an unsafe
 // one stops apt before dpkg runs, unless unsafe packages are allowed.
 // In a dry run it stops apt anyway, once everything is judged.
-func inspectMain(stdin io.Reader, stderr io.Writer, staging string) int {
+//
+// fromConf: apt runs it from drd's apt.conf; when apt has the hook on its
+// command line too (drd gave it), that one judges and this one only
+// reads its input.
+func inspectMain(stdin io.Reader, stderr io.Writer, staging string, fromConf bool) int {
+	if fromConf {
+		data, err := io.ReadAll(stdin)
+		if err != nil {
+			return 1
+		}
+		if hookedTwice(string(data)) {
+			return 0
+		}
+		stdin = strings.NewReader(string(data))
+	}
 	var cfg inspectConfig
 	if data, err := os.ReadFile(filepath.Join(staging, "inspect.json")); err == nil {
 		json.Unmarshal(data, &cfg)
@@ -197,4 +211,18 @@ func judgeDebs(ctx context.Context, run execrun.Runner, root string, debs []stri
 		vs = append(vs, v)
 	}
 	return vs, nil
+}
+
+// hookedTwice tells whether apt's configuration, as its hook gets it,
+// lists drd's hook from the command line besides the one of apt.conf.
+func hookedTwice(input string) bool {
+	for _, l := range strings.Split(input, "\n") {
+		if l == "" {
+			break // the end of the configuration
+		}
+		if strings.Contains(strings.ToLower(l), "pre-install-pkgs") && strings.Contains(l, InspectArg) && !strings.Contains(l, confHookArg) {
+			return true
+		}
+	}
+	return false
 }

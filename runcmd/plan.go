@@ -225,13 +225,22 @@ func Plan(in PlanInput) *Spec {
 	return &Spec{
 		Root:        in.Root,
 		Mounts:      m,
-		Argv:        slices.Clone(in.Argv),
+		Argv:        commandArgv(in),
 		Path:        commandPath(in),
 		Env:         jailEnv(in),
 		Drop:        slices.Clone(Dropped),
 		Net:         in.NoNet,
 		GraceMillis: 2000,
 	}
+}
+
+// commandArgv is the command; apt gets drd's hook on its command line.
+func commandArgv(in PlanInput) []string {
+	argv := slices.Clone(in.Argv)
+	if in.Staging && len(argv) > 0 && slices.Contains([]string{"apt", "apt-get"}, filepath.Base(argv[0])) {
+		argv = append(append([]string{argv[0]}, aptArgs...), argv[1:]...)
+	}
+	return argv
 }
 
 // jailEnv is the command's environment: the variables of passEnv from the

@@ -177,3 +177,34 @@ func TestDiffPackages(t *testing.T) {
 		t.Errorf("texts %q", texts)
 	}
 }
+
+// TestAptHookOnCommandLine: the command's apt gets drd's hook as options,
+// which no apt.conf.d file can clear; the hook of drd's apt.conf steps
+// aside when apt lists the command line's.
+func TestAptHookOnCommandLine(t *testing.T) {
+	s := Plan(PlanInput{Root: "/mnt/x", Argv: []string{"apt-get", "install", "-y", "x"}, Staging: true})
+	want := append(append([]string{"apt-get"}, aptArgs...), "install", "-y", "x")
+	if !reflect.DeepEqual(s.Argv, want) {
+		t.Errorf("argv %q, want %q", s.Argv, want)
+	}
+	if s := Plan(PlanInput{Root: "/mnt/x", Argv: []string{"dpkg", "-i", "x.deb"}, Staging: true}); !reflect.DeepEqual(s.Argv, []string{"dpkg", "-i", "x.deb"}) {
+		t.Errorf("dpkg's argv changed: %q", s.Argv)
+	}
+	if !slices.Contains(aptArgs, "DPkg::Pre-Install-Pkgs::="+hookCmd) {
+		t.Errorf("aptArgs %q lack the hook", aptArgs)
+	}
+	both := "VERSION 3\nDPkg::Pre-Install-Pkgs::=/run/drd/drd __inspect --from-apt-conf\nDPkg::Pre-Install-Pkgs::=/run/drd/drd __inspect\n\nx - - none < 1 all none **CONFIGURE**\n"
+	confOnly := "VERSION 3\nDPkg::Pre-Install-Pkgs::=/run/drd/drd __inspect --from-apt-conf\n\nx - - none < 1 all none **CONFIGURE**\n"
+	if !hookedTwice(both) || hookedTwice(confOnly) {
+		t.Errorf("hookedTwice: %v %v, want true false", hookedTwice(both), hookedTwice(confOnly))
+	}
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "out"), 0o755)
+	var stderr strings.Builder
+	if code := inspectMain(strings.NewReader(both), &stderr, dir, true); code != 0 {
+		t.Errorf("the apt.conf hook beside the command line's: %d %s", code, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", verdictsFile)); err == nil {
+		t.Error("the apt.conf hook judged although the command line's does")
+	}
+}

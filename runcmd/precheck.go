@@ -115,6 +115,7 @@ func aptDryRun(ctx context.Context, opt Options, name, dir string, r report.Repo
 	r.Note("finding apt's solution: %s, downloading into the image's cache, stopping before dpkg", strings.Join(opt.Argv, " "))
 	spec := Plan(planInput(opt, name, dir))
 	spec.Files = staging.files()
+	stamp := dpkgStamp(dir)
 	res, runErr := opt.Jailer.Run(ctx, spec, Stdio{In: opt.Stdio.In, Out: out, Err: out}, r)
 	if res != nil {
 		if err := RemovePlaceholders(dir, res.Placeholders); err != nil {
@@ -122,6 +123,11 @@ func aptDryRun(ctx context.Context, opt Options, name, dir string, r report.Repo
 		}
 	}
 	printed, _ := os.ReadFile(out.Name())
+	if dpkgStamp(dir) != stamp {
+		// Fail closed: the hook did not stop apt (an apt configuration
+		// of the image turned it off?), and dpkg ran.
+		return nil, fmt.Errorf("precheck only, yet dpkg changed %s: drd's apt hook did not stop apt before dpkg (does a file of the image's /etc/apt/apt.conf.d clear DPkg::Pre-Install-Pkgs?); check the image's packages (drd runcmd dpkg -l) and its apt configuration; apt printed:\n%s", name, strings.TrimSpace(string(printed)))
+	}
 	if _, err := staging.read(stoppedFile); err == nil {
 		return readVerdicts(staging), nil
 	}

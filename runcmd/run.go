@@ -426,10 +426,28 @@ exit 101
 `
 
 // aptConf hooks drd's package judge before dpkg in every apt run, with
-// version 3 of the hook protocol (removals and upgrades listed too).
-const aptConf = `DPkg::Pre-Install-Pkgs:: "` + stagingDir + `/drd ` + InspectArg + `";
+// version 3 of the hook protocol (removals and upgrades listed too). A
+// file of the image's apt.conf.d, read after it, can clear it: the
+// command's own apt gets the hook on its command line too (aptArgs), and
+// this one then steps aside (inspectMain).
+const aptConf = `DPkg::Pre-Install-Pkgs:: "` + hookCmd + ` ` + confHookArg + `";
 DPkg::Tools::Options::` + stagingDir + `/drd::Version "3";
 `
+
+// The hook as apt runs it; confHookArg marks the copy of apt.conf.
+const (
+	hookCmd     = stagingDir + "/drd " + InspectArg
+	confHookArg = "--from-apt-conf"
+)
+
+// aptArgs are the options given on the command line of the command's
+// apt (apt's last word over every configuration file): drd's hook, its
+// protocol, and the dpkg apt runs.
+var aptArgs = []string{
+	"-o", "DPkg::Pre-Install-Pkgs::=" + hookCmd,
+	"-o", "DPkg::Tools::Options::" + stagingDir + "/drd::Version=3",
+	"-o", "Dir::Bin::dpkg=/usr/bin/dpkg",
+}
 
 // aptDryConf is added for a precheck: apt does not ask before it
 // downloads; the hook stops it before dpkg runs.
