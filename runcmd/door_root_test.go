@@ -7,8 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/internal/report"
@@ -28,9 +31,46 @@ type door struct {
 	apt          bool   // apt-get install the package, not dpkg -i
 	precheck     bool   // -x precheck_only=true
 	notInstalled bool   // the package must not be installed in the image after the run
+	// checkLog checks the postinst's output, kept in the image's
+	// /var/log/drd-door.log.
+	checkLog func(t *testing.T, log string)
 }
 
 var doors = []door{
+	{name: "staging", postinst: `exec >/var/log/drd-door.log 2>&1
+try() { name=$1; shift; "$@" >/tmp/err 2>&1; echo "$name: rc=$? $(tr '\n' ' ' </tmp/err)"; }
+try fill-out dd if=/dev/zero of=/run/drd/out/fill bs=1M count=64
+rm -f /run/drd/out/fill
+try write-bin sh -c 'echo x > /run/drd/policy-rc.d'
+try replace-hook cp /bin/true /run/drd/drd
+try mknod-out sh -c "mknod /run/drd/out/disk b $DISKMAJ $DISKMIN && dd if=/run/drd/out/disk of=/dev/null bs=512 count=1"
+try setuid-out sh -c 'cp /bin/true /run/drd/out/t && chmod 4755 /run/drd/out/t && /run/drd/out/t'
+rm -f /run/drd/out/fill /run/drd/out/t /run/drd/out/disk
+echo mounts:
+cat /proc/self/mountinfo`,
+		checkLog: func(t *testing.T, log string) {
+			for _, w := range []string{"fill-out: rc=1 ", "No space left on device", "write-bin: rc=2 ", "Read-only file system", "replace-hook: rc=1 ",
+				"mknod-out: rc=1 ", "setuid-out: rc=126 "} {
+				if !strings.Contains(log, w) {
+					t.Errorf("the postinst's log lacks %q", w)
+				}
+			}
+			// Every mount of the jail is nodev but its own /dev.
+			_, mounts, _ := strings.Cut(log, "mounts:\n")
+			for _, l := range strings.Split(strings.TrimSpace(mounts), "\n") {
+				f := strings.Fields(l)
+				if len(f) < 6 {
+					continue
+				}
+				at, opts := f[4], strings.Split(f[5], ",")
+				if at != "/dev" && !strings.HasPrefix(at, "/dev/") && !slices.Contains(opts, "nodev") {
+					t.Errorf("%s is not nodev in the jail: %s", at, l)
+				}
+				if strings.HasPrefix(at, "/run/drd") && !slices.Contains(opts, "nosuid") {
+					t.Errorf("%s is not nosuid in the jail: %s", at, l)
+				}
+			}
+		}},
 	{name: "policy-rc-link", postinst: `echo should not run`,
 		before: func(t *testing.T, dir string) {
 			if err := os.Symlink("/bin/true", filepath.Join(dir, "usr/sbin/policy-rc.d")); err != nil {
@@ -98,6 +138,10 @@ func TestRuncmdDoors(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(hostDir, "victim"), []byte("the booted system's\n"), 0o644)
 	t.Setenv("DRD_TEST_HOSTDIR", hostDir)
+	var disk unix.Stat_t
+	if err := unix.Stat(s.Disk, &disk); err != nil {
+		t.Fatal(err)
+	}
 	exe, _ := os.Executable()
 	out, _ := os.Create(filepath.Join(t.TempDir(), "out"))
 	defer out.Close()
@@ -109,7 +153,8 @@ func TestRuncmdDoors(t *testing.T) {
 				}
 			}
 			pkg := "drd-door-" + d.name
-			postinst := fmt.Sprintf("#!/bin/sh\nexport HOSTDIR=%s\n%s\nexit 0\n", hostDir, d.postinst)
+			postinst := fmt.Sprintf("#!/bin/sh\nexport HOSTDIR=%s DISKMAJ=%d DISKMIN=%d\n%s\nexit 0\n", hostDir, unix.Major(disk.Rdev), unix.Minor(disk.Rdev), d.postinst)
+			stagings, _ := filepath.Glob("/tmp/drd-runcmd-*")
 			deb := makeDeb(t, depot, pkg, "", map[string]string{"postinst": postinst}, nil)
 			host := hashTree(t, hostDir, ".")
 			booted := hashTree(t, root, "etc", "usr/sbin", "var/lib/dpkg", bootenv.RecordPath)
@@ -159,6 +204,17 @@ func TestRuncmdDoors(t *testing.T) {
 			}
 			if h := hashTree(t, root, "etc", "usr/sbin", "var/lib/dpkg", bootenv.RecordPath); h != booted {
 				t.Error("the booted system image's files changed")
+			}
+			if now, _ := filepath.Glob("/tmp/drd-runcmd-*"); len(now) > len(stagings) {
+				t.Errorf("drd's files were on the booted system's /tmp: %q", now)
+			}
+			if d.checkLog != nil {
+				log, err := os.ReadFile(filepath.Join(dir, "var/log/drd-door.log"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("the postinst's log:\n%s", log)
+				d.checkLog(t, string(log))
 			}
 			if v := installed(dir, pkg); d.notInstalled && v != "" {
 				t.Errorf("%s %s is installed in the image", pkg, v)
