@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -73,13 +74,36 @@ func initMain(specFile, statusFile *os.File) int {
 		statusFile.Close()
 	}()
 	var spec Spec
-	if err := json.NewDecoder(specFile).Decode(&spec); err != nil {
+	dec := json.NewDecoder(specFile)
+	if err := dec.Decode(&spec); err != nil {
 		st.Error = "reading the jail's plan: " + err.Error()
 		return 1
 	}
-	specFile.Close()
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	// After the plan, drd's requests to stop the command come on the
+	// same pipe.
+	stopReq := make(chan struct{}, 1)
+	go func() {
+		r := io.MultiReader(dec.Buffered(), specFile)
+		b := make([]byte, 1)
+		for {
+			n, err := r.Read(b)
+			if n > 0 && strings.TrimSpace(string(b[:n])) != "" {
+				select {
+				case stopReq <- struct{}{}:
+				default:
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	// Every signal that can be caught is: as PID 1 of its namespace the
+	// init gets those its processes send it, and Go's default for
+	// SIGQUIT, SIGABRT, SIGSEGV... is to die with a stack dump, leaving
+	// the jail unended and unreported.
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs)
 	var fds []*os.File
 	for i := 0; i < spec.Handed; i++ {
 		fds = append(fds, os.NewFile(uintptr(5+i), "handed"))
@@ -107,10 +131,11 @@ func initMain(specFile, statusFile *os.File) int {
 	go reap(exits)
 	for done := false; !done; {
 		select {
-		case s := <-sigs:
-			if s == unix.SIGTERM || s == unix.SIGHUP {
-				unix.Kill(pid, s.(syscall.Signal)) // from drd: pass it on; SIGINT came from the terminal already
-			}
+		case <-sigs:
+			// From the jail's own processes (or the terminal, whose
+			// SIGINT the command got too): ignored.
+		case <-stopReq:
+			unix.Kill(pid, unix.SIGTERM)
 		case e := <-exits:
 			if e.pid == pid {
 				st.Exit, st.Signal = exitOf(e.status)

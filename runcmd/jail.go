@@ -92,14 +92,16 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 	if err := json.NewEncoder(specW).Encode(spec); err != nil {
 		cmd.Process.Kill()
 	}
-	specW.Close()
+	// specW stays open: a byte on it asks the init to stop the command
+	// (a signal would not do: the init ignores every signal, which its
+	// own processes could send it too).
 
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
 		select {
 		case <-ctx.Done():
-			cmd.Process.Signal(unix.SIGTERM)
+			specW.Write([]byte{'T'})
 		case <-stop:
 			return
 		}

@@ -116,12 +116,7 @@ func aptDryRun(ctx context.Context, opt Options, name, dir string, r report.Repo
 	spec := Plan(planInput(opt, name, dir))
 	spec.Files = staging.files()
 	stamp := dpkgStamp(dir)
-	res, runErr := opt.Jailer.Run(ctx, spec, Stdio{In: opt.Stdio.In, Out: out, Err: out}, r)
-	if res != nil {
-		if err := RemovePlaceholders(dir, res.Placeholders); err != nil {
-			r.Warn("%v", err)
-		}
-	}
+	res, runErr := runInJail(ctx, opt, dir, spec, Stdio{In: opt.Stdio.In, Out: out, Err: out}, r)
 	printed, _ := os.ReadFile(out.Name())
 	if dpkgStamp(dir) != stamp {
 		// Fail closed: the hook did not stop apt (an apt configuration

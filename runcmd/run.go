@@ -257,11 +257,8 @@ func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep
 	}
 	cmdline := strings.Join(opt.Argv, " ")
 	r.Step("Running %s in the runcmd environment of %s", cmdline, name)
-	res, runErr := opt.Jailer.Run(ctx, spec, opt.Stdio, r)
+	res, runErr := runInJail(ctx, opt, dir, spec, opt.Stdio, r)
 	if res != nil {
-		if err := RemovePlaceholders(dir, res.Placeholders); err != nil {
-			r.Warn("%v", err)
-		}
 		reportProcs(res, r)
 		r.Note("the command ran %s in the jail", res.Elapsed.Round(1e6))
 	}
@@ -304,6 +301,49 @@ func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep
 		return fmt.Errorf("running %s in %s: %w", cmdline, name, err)
 	}
 	return nil
+}
+
+// runInJail runs spec in the jail and then removes the placeholders it
+// left in the image at dir: those its init reported and those drd finds
+// itself (an init killed before it could report), which were missing
+// before the run and are empty now.
+func runInJail(ctx context.Context, opt Options, dir string, spec *Spec, stdio Stdio, r report.Reporter) (*Result, error) {
+	ph := missingPlaceholders(dir, spec)
+	res, err := opt.Jailer.Run(ctx, spec, stdio, r)
+	if res != nil {
+		for _, p := range res.Placeholders {
+			if !slices.Contains(ph, p) {
+				ph = append(ph, p)
+			}
+		}
+	}
+	if rerr := RemovePlaceholders(dir, ph); rerr != nil {
+		r.Warn("%v", rerr)
+	}
+	return res, err
+}
+
+// missingPlaceholders are, for each placeholder step of spec, the
+// topmost path on the way to its target that the image at dir lacks.
+func missingPlaceholders(dir string, spec *Spec) []string {
+	tr := inroot.Mounts(dir)
+	var out []string
+	for _, m := range spec.Mounts {
+		if !m.Placeholder {
+			continue
+		}
+		p := "/"
+		for _, part := range strings.Split(strings.Trim(filepath.Clean(m.Target), "/"), "/") {
+			p = filepath.Join(p, part)
+			if _, err := tr.Lstat(p); err != nil {
+				if !slices.Contains(out, p) {
+					out = append(out, p)
+				}
+				break
+			}
+		}
+	}
+	return out
 }
 
 // planInput is what Plan needs for the image mounted at dir.
