@@ -208,3 +208,29 @@ func TestAptHookOnCommandLine(t *testing.T) {
 		t.Error("the apt.conf hook judged although the command line's does")
 	}
 }
+
+// TestDepotChecked: a depot is a directory, bound read-only, nodev,
+// nosuid, noexec.
+func TestDepotChecked(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	os.WriteFile(file, nil, 0o644)
+	if err := checkDepots([]string{dir}); err != nil {
+		t.Error(err)
+	}
+	for _, d := range []string{file, "rel/dir", filepath.Join(dir, "missing")} {
+		if err := checkDepots([]string{d}); err == nil || !strings.Contains(err.Error(), "depot="+d) {
+			t.Errorf("checkDepots(%s) = %v, want an error naming it", d, err)
+		}
+	}
+	s := Plan(PlanInput{Root: "/mnt/x", Argv: []string{"true"}, Depots: []string{"/srv/repo"}})
+	for _, m := range s.Mounts {
+		if m.Kind == KindBind && m.Target == "/srv/repo" {
+			if !m.ReadOnly || !m.Dir || m.Flags&noDev != noDev {
+				t.Errorf("the depot's bind %+v, want read-only, a directory, nodev,nosuid,noexec", m)
+			}
+			return
+		}
+	}
+	t.Error("no bind of the depot")
+}

@@ -132,6 +132,9 @@ func Run(ctx context.Context, opt Options, r report.Reporter) error {
 	if cmdErr != nil && !opt.AllowUnsafe && !opt.PrecheckOnly {
 		return fmt.Errorf("%w: %v; nothing was run", ErrRefused, cmdErr)
 	}
+	if err := checkDepots(opt.Depots); err != nil {
+		return err
+	}
 	unsafeList, err := readUnsafeList(opt.Root)
 	if err != nil {
 		return err
@@ -159,6 +162,24 @@ func Run(ctx context.Context, opt Options, r report.Reporter) error {
 		rep.CommandProblem = cmdErr.Error()
 	}
 	return runIn(ctx, opt, img.Name, dir, unsafeList, rep, r)
+}
+
+// checkDepots refuses a -x depot= that is not an absolute path to a
+// directory: it is bound at its own path in the jail.
+func checkDepots(depots []string) error {
+	for _, d := range depots {
+		if !filepath.IsAbs(d) {
+			return fmt.Errorf("-x depot=%s: not an absolute path: name the directory from /", d)
+		}
+		fi, err := os.Stat(d)
+		if err != nil {
+			return fmt.Errorf("-x depot=%s: %w", d, err)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("-x depot=%s is not a directory: a depot is a directory of packages, shown read-only in the jail", d)
+		}
+	}
+	return nil
 }
 
 // findImage finds the inactive image to change: an image named and
