@@ -36,6 +36,9 @@ type door struct {
 	checkLog func(t *testing.T, log string)
 }
 
+// devtmpfs is the booted system's /dev, "major:minor" as in mountinfo.
+var devtmpfs string
+
 var doors = []door{
 	{name: "signal-init", postinst: `for s in ABRT SEGV QUIT BUS ILL TRAP SYS USR1 TERM INT HUP; do kill -$s 1; done
 sleep 1
@@ -52,13 +55,16 @@ rm -f /run/drd/out/fill
 try write-bin sh -c 'echo x > /run/drd/policy-rc.d'
 try replace-hook cp /bin/true /run/drd/drd
 try mknod-out sh -c "mknod /run/drd/out/disk b $DISKMAJ $DISKMIN && dd if=/run/drd/out/disk of=/dev/null bs=512 count=1"
+try mknod-dev sh -c "mknod /dev/disk b $DISKMAJ $DISKMIN"
+try dev-null sh -c 'echo x > /dev/null && head -c 4 /dev/zero | wc -c'
 try setuid-out sh -c 'cp /bin/true /run/drd/out/t && chmod 4755 /run/drd/out/t && /run/drd/out/t'
 rm -f /run/drd/out/fill /run/drd/out/t /run/drd/out/disk
 echo mounts:
 cat /proc/self/mountinfo`,
 		checkLog: func(t *testing.T, log string) {
 			for _, w := range []string{"fill-out: rc=1 ", "No space left on device", "write-bin: rc=2 ", "Read-only file system", "replace-hook: rc=1 ",
-				"mknod-out: rc=1 ", "setuid-out: rc=126 "} {
+				"mknod-out: rc=1 ", "setuid-out: rc=126 ",
+				"mknod-dev: rc=1 mknod: /dev/disk: Read-only file system", "dev-null: rc=0 4"} {
 				if !strings.Contains(log, w) {
 					t.Errorf("the postinst's log lacks %q", w)
 				}
@@ -73,6 +79,12 @@ cat /proc/self/mountinfo`,
 				at, opts := f[4], strings.Split(f[5], ",")
 				if at != "/dev" && !strings.HasPrefix(at, "/dev/") && !slices.Contains(opts, "nodev") {
 					t.Errorf("%s is not nodev in the jail: %s", at, l)
+				}
+				if at == "/dev" && !slices.Contains(opts, "ro") {
+					t.Errorf("the jail's /dev is writable: %s", l)
+				}
+				if f[2] == devtmpfs {
+					t.Errorf("the booted system's devtmpfs is in the jail: %s", l)
 				}
 				if strings.HasPrefix(at, "/run/drd") && !slices.Contains(opts, "nosuid") {
 					t.Errorf("%s is not nosuid in the jail: %s", at, l)
@@ -146,10 +158,14 @@ func TestRuncmdDoors(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(hostDir, "victim"), []byte("the booted system's\n"), 0o644)
 	t.Setenv("DRD_TEST_HOSTDIR", hostDir)
-	var disk unix.Stat_t
+	var disk, devNull unix.Stat_t
 	if err := unix.Stat(s.Disk, &disk); err != nil {
 		t.Fatal(err)
 	}
+	if err := unix.Stat("/dev/null", &devNull); err != nil {
+		t.Fatal(err)
+	}
+	devtmpfs = fmt.Sprintf("%d:%d", unix.Major(devNull.Dev), unix.Minor(devNull.Dev))
 	exe, _ := os.Executable()
 	out, _ := os.Create(filepath.Join(t.TempDir(), "out"))
 	defer out.Close()

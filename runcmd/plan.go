@@ -30,14 +30,22 @@ type Spec struct {
 
 // Kinds of Mount.
 const (
-	KindBind    = "bind"    // bind Source (a path on the booted system) at Target
-	KindFS      = "fs"      // mount a new file system of Type
-	KindFile    = "file"    // create an empty file at Target (a bind target)
-	KindDir     = "dir"     // create a directory at Target, with Mode
-	KindSymlink = "symlink" // make Target a symbolic link to Source
-	KindWrite   = "write"   // write Data into a new file Target (in a tmpfs)
-	KindMountFD = "mountfd" // attach the detached mount drd handed over as FD at Target
+	KindBind     = "bind"    // bind Source (a path on the booted system) at Target
+	KindFS       = "fs"      // mount a new file system of Type
+	KindFile     = "file"    // create an empty file at Target (a bind target)
+	KindDir      = "dir"     // create a directory at Target, with Mode
+	KindSymlink  = "symlink" // make Target a symbolic link to Source
+	KindWrite    = "write"   // write Data into a new file Target (in a tmpfs)
+	KindMountFD  = "mountfd" // attach the detached mount drd handed over as FD at Target
+	KindNode     = "node"    // make the character device Dev at Target, with Mode
+	KindReadOnly = "ro"      // make the mount at Target read-only
 )
+
+// jailDevices are the character devices of the jail's /dev.
+var jailDevices = []struct {
+	name         string
+	major, minor uint32
+}{{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}}
 
 // Mount is one step of building the jail's tree. Target is a path in the
 // jail; Source a path on the booted system (binds) or a link's target.
@@ -60,6 +68,8 @@ type Mount struct {
 	Dir bool `json:"dir,omitempty"`
 	// FD is the index, in Spec.Files, of a KindMountFD's mount.
 	FD int `json:"fd,omitempty"`
+	// Dev is a KindNode's device number.
+	Dev uint64 `json:"dev,omitempty"`
 }
 
 // Cap is a Linux capability.
@@ -158,17 +168,19 @@ func Plan(in PlanInput) *Spec {
 	for _, p := range []string{"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"} {
 		m = append(m, Mount{Kind: KindBind, Source: at(p), Target: p, ReadOnly: true, Optional: true, Flags: noDev})
 	}
-	for _, p := range []string{"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/kallsyms"} {
-		m = append(m, Mount{Kind: KindBind, Source: "/dev/null", Target: p, ReadOnly: true, Optional: true, Flags: noDev})
-	}
 	m = append(m, Mount{Kind: KindDir, Target: "/sys", Mode: 0o555},
 		Mount{Kind: KindFS, Type: "sysfs", Source: "sysfs", Target: "/sys", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RDONLY})
 	// A /dev of its own: the harmless character devices, no disks.
 	m = append(m, Mount{Kind: KindDir, Target: "/dev", Mode: 0o755},
-		Mount{Kind: KindFS, Type: "tmpfs", Source: "tmpfs", Target: "/dev", Flags: unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV, Data: "mode=755,size=1m"})
-	for _, d := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
-		m = append(m, Mount{Kind: KindFile, Target: "/dev/" + d},
-			Mount{Kind: KindBind, Source: "/dev/" + d, Target: "/dev/" + d, Flags: unix.MS_NOSUID | unix.MS_NOEXEC})
+		Mount{Kind: KindFS, Type: "tmpfs", Source: "tmpfs", Target: "/dev", Flags: unix.MS_NOSUID | unix.MS_NOEXEC, Data: "mode=755,size=1m"})
+	// Its own nodes, not binds of the booted system's: no mount of the
+	// booted system's devtmpfs in the jail. The /dev tmpfs is made
+	// read-only once built (last step): no mknod there.
+	for _, d := range jailDevices {
+		m = append(m, Mount{Kind: KindNode, Target: "/dev/" + d.name, Dev: unix.Mkdev(d.major, d.minor), Mode: 0o666})
+	}
+	for _, p := range []string{"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/kallsyms"} {
+		m = append(m, Mount{Kind: KindBind, Source: at("/dev/null"), Target: p, ReadOnly: true, Optional: true, Flags: noDev})
 	}
 	m = append(m,
 		Mount{Kind: KindDir, Target: "/dev/pts", Mode: 0o755},
@@ -217,6 +229,7 @@ func Plan(in PlanInput) *Spec {
 		}
 		m = append(m, Mount{Kind: KindWrite, Target: d, Mode: 0o600})
 	}
+	m = append(m, Mount{Kind: KindReadOnly, Target: "/dev"})
 	for _, b := range in.Depots {
 		b = filepath.Clean(b)
 		m = append(m, Mount{Kind: KindDir, Target: b, Mode: 0o755, Placeholder: true},

@@ -32,8 +32,8 @@ func TestPlan(t *testing.T) {
 		}
 	}
 	// Steps that must be there, in this order.
-	order := []string{"fs /proc proc", "bind /proc/sys ro", "fs /sys sysfs", "fs /dev tmpfs", "bind /dev/null", "fs /dev/pts devpts",
-		"fs /run tmpfs", "write /run/systemd/resolve/stub-resolv.conf", "mountfd /run/drd", "mountfd /run/drd/out", "bind /usr/sbin/policy-rc.d ro", "bind /srv/repo ro"}
+	order := []string{"fs /proc proc", "bind /proc/sys ro", "fs /sys sysfs", "fs /dev tmpfs", "node /dev/null", "bind /proc/kcore ro", "fs /dev/pts devpts",
+		"fs /run tmpfs", "write /run/systemd/resolve/stub-resolv.conf", "mountfd /run/drd", "mountfd /run/drd/out", "bind /usr/sbin/policy-rc.d ro", "ro /dev", "bind /srv/repo ro"}
 	var steps []string
 	for _, m := range s.Mounts {
 		st := m.Kind + " " + m.Target

@@ -200,6 +200,25 @@ func (b builder) apply(m Mount) (created string, err error) {
 		return "", unix.Mount(m.Source, fdPath(t), m.Type, m.Flags, m.Data)
 	case KindBind:
 		return "", b.bind(m)
+	case KindNode:
+		dir, base := filepath.Split(m.Target)
+		d, err := tr.Open(dir, unix.O_PATH|unix.O_DIRECTORY, 0)
+		if err != nil {
+			return "", err
+		}
+		defer d.Close()
+		if err := unix.Mknodat(int(d.Fd()), base, unix.S_IFCHR|0o666, int(m.Dev)); err != nil {
+			return "", err
+		}
+		// mknod obeys the umask: the mode is set again.
+		return "", unix.Fchmodat(int(d.Fd()), base, m.Mode, 0)
+	case KindReadOnly:
+		t, err := b.target(m.Target)
+		if err != nil {
+			return "", err
+		}
+		defer t.Close()
+		return "", unix.MountSetattr(int(t.Fd()), "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY})
 	case KindMountFD:
 		if m.FD < 0 || m.FD >= len(b.fds) {
 			return "", fmt.Errorf("no mount handed over as %d", m.FD)
