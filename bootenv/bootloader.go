@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/drd-linux/drd/internal/execrun"
+	"github.com/drd-linux/drd/internal/inroot"
 	"github.com/drd-linux/drd/internal/report"
 )
 
@@ -43,11 +44,11 @@ const GrubCfgStale = "var/opt/drd/grub-cfg-stale"
 // MarkGrubCfgStale marks the image at root: its next boot-time pass runs
 // update-grub.
 func MarkGrubCfgStale(root string) error {
-	p := filepath.Join(root, GrubCfgStale)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
+	tr := inroot.Mounts(root) // never through a link the image planted
+	if err := tr.MkdirAll(filepath.Dir(GrubCfgStale), 0o755); err != nil {
+		return fmt.Errorf("marking the grub.cfg of %s for regeneration: %w", root, err)
 	}
-	if err := os.WriteFile(p, []byte("update-grub was skipped in drd runcmd; drd boot-check runs it at the next boot\n"), 0o644); err != nil {
+	if err := tr.WriteFile(GrubCfgStale, []byte("update-grub was skipped in drd runcmd; drd boot-check runs it at the next boot\n"), 0o644); err != nil {
 		return fmt.Errorf("marking the grub.cfg of %s for regeneration: %w", root, err)
 	}
 	return nil

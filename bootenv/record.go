@@ -10,6 +10,8 @@ import (
 	"os/user"
 	"path/filepath"
 	"time"
+
+	"github.com/drd-linux/drd/internal/inroot"
 )
 
 // Paths of drd's own files inside an image.
@@ -26,7 +28,7 @@ func ReadRecord(root string) (*Record, error) {
 	p := filepath.Join(root, RecordPath)
 	var data []byte
 	err := onRootFS(root, func(dir string) (err error) {
-		data, err = os.ReadFile(filepath.Join(dir, RecordPath))
+		data, err = inroot.Image(dir).ReadFile(RecordPath)
 		return err
 	})
 	if err != nil {
@@ -47,7 +49,13 @@ func WriteRecord(root string, r *Record) error {
 		return err
 	}
 	return onRootFS(root, func(dir string) error {
-		return WriteFileAtomic(filepath.Join(dir, RecordPath), append(data, '\n'), 0o644)
+		// Inside the image: a /var/opt/drd that its package scripts
+		// replaced by a link never leads drd's write elsewhere.
+		tr := inroot.Image(dir)
+		if err := tr.MkdirAll(DataDir, 0o755); err != nil {
+			return err
+		}
+		return tr.WriteFile(RecordPath, append(data, '\n'), 0o644)
 	})
 }
 

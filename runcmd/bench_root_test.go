@@ -118,3 +118,19 @@ func BenchmarkJailDownload(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStage: making drd's files for one run (two tmpfs, drd's
+// executable copied in), the stage's share of the jail's cost.
+func BenchmarkStage(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root: fsopen")
+	}
+	exe, _ := os.Executable()
+	for i := 0; i < b.N; i++ {
+		st, err := newStage(inspectConfig{}, exe)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st.close()
+	}
+}

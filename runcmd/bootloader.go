@@ -2,7 +2,9 @@ package runcmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,23 +13,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/internal/inroot"
 	"github.com/drd-linux/drd/internal/report"
-	"github.com/drd-linux/drd/safety"
 )
-
-// writeShims writes bootShim under each name of safety.ShimmedBootTools
-// into dir, shimDir in the jail.
-func writeShims(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, name := range safety.ShimmedBootTools {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(bootShim), 0o755); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // The boot loader in the runcmd environment. A grub-pc, grub-efi or shim
 // upgrade (or a kernel's update-grub hook) runs grub-install on the disks
@@ -49,7 +37,7 @@ const bootShim = `#!/bin/sh
 # the runcmd environment (the disks debconf names are the booted system's).
 name=${0##*/}
 call="$name${*:+ $*}"
-printf '%s\n' "$call" >> ` + stagingDir + `/` + bootLog + `
+printf '%s\n' "$call" >> ` + outDir + `/` + bootLog + `
 case $name in
 grub-install) echo "drd runcmd: skipped \"$call\": drd installs GRUB on $DRD_IMAGE's own disk after the command" >&2 ;;
 *) echo "drd runcmd: skipped \"$call\": $DRD_IMAGE regenerates its grub.cfg at its first boot (drd boot-check)" >&2 ;;
@@ -62,7 +50,7 @@ exit 0
 // empty file at each path, a placeholder: grub-pc's postinst checks that
 // the device exists before it calls grub-install (drd's shim).
 func installDevices(root string) []string {
-	data, err := os.ReadFile(filepath.Join(root, bootenv.DebconfConfig))
+	data, err := inroot.Mounts(root).ReadFile(bootenv.DebconfConfig)
 	if err != nil {
 		return nil
 	}
@@ -104,8 +92,8 @@ func bootLoaderWanted(skipped []string, changes []bootenv.PackageChange) string 
 }
 
 // readBootLog is what the shims skipped, one call per line.
-func readBootLog(staging string) []string {
-	data, err := os.ReadFile(filepath.Join(staging, bootLog))
+func readBootLog(staging *stage) []string {
+	data, err := staging.read(bootLog)
 	if err != nil {
 		return nil
 	}
@@ -116,7 +104,7 @@ func readBootLog(staging string) []string {
 // at dir, when the image boots that way (its /boot/grub/i386-pc) and the
 // command wanted a boot loader installed; and marks grub.cfg for
 // regeneration at the image's first boot when a shim skipped update-grub.
-func redoBootLoader(ctx context.Context, opt Options, dir, staging string, changes []bootenv.PackageChange, r report.Reporter) error {
+func redoBootLoader(ctx context.Context, opt Options, dir string, staging *stage, changes []bootenv.PackageChange, r report.Reporter) error {
 	skipped := readBootLog(staging)
 	for _, s := range skipped {
 		r.Note("skipped in the runcmd environment: %s", s)
@@ -132,11 +120,20 @@ func redoBootLoader(ctx context.Context, opt Options, dir, staging string, chang
 		return nil
 	}
 	bootDir := filepath.Join(dir, "boot")
-	if _, err := os.Stat(filepath.Join(bootDir, "grub/i386-pc")); err != nil {
-		r.Note("%s: the image has no GRUB for BIOS (no /boot/grub/i386-pc); its boot loader is left as it is", why)
+	tr := inroot.Mounts(dir)
+	if _, err := tr.Stat("boot/grub/i386-pc"); err != nil {
+		r.Note("%s: the image has no GRUB for BIOS (%v); its boot loader is left as it is", why, err)
 		return nil
 	}
-	disk, err := diskUnder(opt.SysDir, bootDir)
+	// grub-install runs on the booted system and follows links: none
+	// may be on its way into the image's /boot/grub or GRUB's modules.
+	for _, p := range []string{"boot/grub", "usr/lib/grub/i386-pc"} {
+		if err := noLinks(tr, p); err != nil {
+			r.Warn("%s, but %v: drd does not install GRUB through links the image holds; its boot loader is left as it was; remove the link, then install GRUB on its disk yourself (grub-install --boot-directory=%s DISK)", why, err, bootDir)
+			return nil
+		}
+	}
+	disk, err := diskUnder(opt.SysDir, tr, "boot")
 	if err != nil {
 		r.Warn("%s, but the image's disk is unknown (%v): its boot loader is left as it was; install GRUB on its disk yourself (grub-install --boot-directory=%s DISK)", why, err, bootDir)
 		return nil
@@ -154,9 +151,14 @@ func redoBootLoader(ctx context.Context, opt Options, dir, staging string, chang
 
 // diskUnder is the whole disk holding the file system of dir, found
 // through sysfs (sysDir: /sys): a partition's parent.
-func diskUnder(sysDir, dir string) (string, error) {
+func diskUnder(sysDir string, tr inroot.Tree, dir string) (string, error) {
+	f, err := tr.Open(dir, unix.O_PATH|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
 	var st unix.Stat_t
-	if err := unix.Stat(dir, &st); err != nil {
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
 		return "", err
 	}
 	dev := filepath.Join(sysDir, "dev/block", fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev)))
@@ -168,4 +170,40 @@ func diskUnder(sysDir, dir string) (string, error) {
 		return "", fmt.Errorf("%s is on %s, not on a partition of a disk", dir, filepath.Base(real))
 	}
 	return "/dev/" + filepath.Base(filepath.Dir(real)), nil
+}
+
+// noLinks checks that dir in the image, every directory on the way to
+// it and everything below it are no symbolic links (a missing dir is
+// fine: there is nothing to follow).
+func noLinks(tr inroot.Tree, dir string) error {
+	for d := dir; d != "." && d != "/"; d = filepath.Dir(d) {
+		fi, err := tr.Lstat(d)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			dest, _ := tr.Readlink(d)
+			return fmt.Errorf("/%s in the image is a symbolic link to %s", d, dest)
+		}
+	}
+	ents, err := tr.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		switch {
+		case e.Type()&fs.ModeSymlink != 0:
+			dest, _ := tr.Readlink(p)
+			return fmt.Errorf("/%s in the image is a symbolic link to %s", p, dest)
+		case e.IsDir():
+			if err := noLinks(tr, p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/clone"
 	"github.com/drd-linux/drd/internal/execrun"
+	"github.com/drd-linux/drd/internal/inroot"
 	"github.com/drd-linux/drd/internal/report"
 	"github.com/drd-linux/drd/internal/testsys"
 )
@@ -208,7 +209,7 @@ func hashBytes(t *testing.T, dev string, n int64) string {
 // cloneDisk is the disk of the clone mounted at dir.
 func cloneDisk(t *testing.T, dir string) string {
 	t.Helper()
-	disk, err := diskUnder("/sys", filepath.Join(dir, "boot"))
+	disk, err := diskUnder("/sys", inroot.Mounts(dir), "boot")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func TestBootLoaderWanted(t *testing.T) {
 }
 
 func TestPlanBootDevices(t *testing.T) {
-	s := Plan(PlanInput{Root: "/mnt/x", Image: "sysimage_001", Argv: []string{"dpkg", "-i", "x.deb"}, Staging: "/tmp/s", Exe: "/usr/sbin/drd",
+	s := Plan(PlanInput{Root: "/mnt/x", Image: "sysimage_001", Argv: []string{"dpkg", "-i", "x.deb"}, Staging: true,
 		BootDevices: []string{"/dev/disk/by-id/virtio-drdsys", "/dev/sda", "/etc/passwd"}})
 	var got []string
 	for _, m := range s.Mounts {

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,6 +26,11 @@ const (
 	InspectArg = "__inspect"
 )
 
+// The init's descriptors: 3 the plan (and drd's stop requests), 4 its
+// status to drd, 5 the network's readiness, then the file systems drd
+// made for the jail (stage.go), handed over open.
+const firstHandedFD = 6
+
 // Main runs the hidden entry points of the runcmd environment: it returns
 // ok false when args name none of them.
 func Main(args []string) (code int, ok bool) {
@@ -34,12 +41,12 @@ func Main(args []string) (code int, ok bool) {
 	case InitArg:
 		// The plan, drd's status pipe and the network's: none of them
 		// may reach the command (a forged status would be drd's report).
-		for fd := 3; fd <= 5; fd++ {
+		for fd := 3; fd < firstHandedFD; fd++ {
 			unix.CloseOnExec(fd)
 		}
 		return initMain(os.NewFile(3, "spec"), os.NewFile(4, "status")), true
 	case InspectArg:
-		return inspectMain(os.Stdin, os.Stderr, stagingDir), true
+		return inspectMain(os.Stdin, os.Stderr, stagingDir, slices.Contains(args[2:], confHookArg)), true
 	}
 	return 0, false
 }
@@ -76,17 +83,46 @@ func initMain(specFile, statusFile *os.File) int {
 		json.NewEncoder(statusFile).Encode(&st)
 		statusFile.Close()
 	}()
-	// Before anything that waits (drd sends the plan once the jail's
-	// network is ready): a SIGTERM from drd must not kill the init.
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	// Every signal that can be caught is, before anything that waits: as
+	// PID 1 of its namespace the init gets those its processes send it,
+	// and Go's default for SIGQUIT, SIGABRT, SIGSEGV... is to die with a
+	// stack dump, leaving the jail unended and unreported. drd asks it to
+	// stop the command with a byte on the plan's pipe instead.
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs)
 	var spec Spec
-	if err := json.NewDecoder(specFile).Decode(&spec); err != nil {
+	dec := json.NewDecoder(specFile)
+	if err := dec.Decode(&spec); err != nil {
 		st.Error = "reading the jail's plan: " + err.Error()
 		return 1
 	}
-	specFile.Close()
-	placeholders, err := buildTree(&spec)
+	// After the plan, drd's requests to stop the command come on the
+	// same pipe.
+	stopReq := make(chan struct{}, 1)
+	go func() {
+		r := io.MultiReader(dec.Buffered(), specFile)
+		b := make([]byte, 1)
+		for {
+			n, err := r.Read(b)
+			if n > 0 && strings.TrimSpace(string(b[:n])) != "" {
+				select {
+				case stopReq <- struct{}{}:
+				default:
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	var fds []*os.File
+	for i := 0; i < spec.Handed; i++ {
+		fds = append(fds, os.NewFile(uintptr(firstHandedFD+i), "handed"))
+	}
+	placeholders, err := buildTree(&spec, fds)
+	for _, f := range fds {
+		f.Close() // attached: the command gets no descriptor of them
+	}
 	st.Placeholders = placeholders
 	if err != nil {
 		st.Error = err.Error()
@@ -112,10 +148,11 @@ func initMain(specFile, statusFile *os.File) int {
 	go reap(exits)
 	for done := false; !done; {
 		select {
-		case s := <-sigs:
-			if s == unix.SIGTERM || s == unix.SIGHUP {
-				unix.Kill(pid, s.(syscall.Signal)) // from drd: pass it on; SIGINT came from the terminal already
-			}
+		case <-sigs:
+			// From the jail's own processes (or the terminal, whose
+			// SIGINT the command got too): ignored.
+		case <-stopReq:
+			unix.Kill(pid, unix.SIGTERM)
 		case e := <-exits:
 			if e.pid == pid {
 				st.Exit, st.Signal = exitOf(e.status)

@@ -93,14 +93,28 @@ func dash(s string) string {
 // Every package dpkg is about to install or remove is judged; an unsafe
 // one stops apt before dpkg runs, unless unsafe packages are allowed.
 // In a dry run it stops apt anyway, once everything is judged.
-func inspectMain(stdin io.Reader, stderr io.Writer, staging string) int {
+//
+// fromConf: apt runs it from drd's apt.conf; when apt has the hook on its
+// command line too (drd gave it), that one judges and this one only
+// reads its input.
+func inspectMain(stdin io.Reader, stderr io.Writer, staging string, fromConf bool) int {
+	if fromConf {
+		data, err := io.ReadAll(stdin)
+		if err != nil {
+			return 1
+		}
+		if hookedTwice(string(data)) {
+			return 0
+		}
+		stdin = strings.NewReader(string(data))
+	}
 	var cfg inspectConfig
 	if data, err := os.ReadFile(filepath.Join(staging, "inspect.json")); err == nil {
 		json.Unmarshal(data, &cfg)
 	}
 	stop := func(code int, format string, args ...any) int {
 		fmt.Fprintf(stderr, "drd: "+format+"\n", args...)
-		os.WriteFile(filepath.Join(staging, stoppedFile), []byte(fmt.Sprintf(format, args...)), 0o644)
+		os.WriteFile(filepath.Join(staging, "out", stoppedFile), []byte(fmt.Sprintf(format, args...)), 0o644)
 		return code
 	}
 	ops, err := ParseAptHook(stdin)
@@ -111,7 +125,7 @@ func inspectMain(stdin io.Reader, stderr io.Writer, staging string) int {
 	if err != nil {
 		return stop(1, "%v", err)
 	}
-	out, err := os.OpenFile(filepath.Join(staging, verdictsFile), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	out, err := os.OpenFile(filepath.Join(staging, "out", verdictsFile), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return stop(1, "%v", err)
 	}
@@ -184,4 +198,18 @@ func judgeRemove(root, name string, list safety.UnsafeList) (safety.Verdict, err
 	v := safety.Judge(p, list)
 	v.Action = "remove"
 	return v, nil
+}
+
+// hookedTwice tells whether apt's configuration, as its hook gets it,
+// lists drd's hook from the command line besides the one of apt.conf.
+func hookedTwice(input string) bool {
+	for _, l := range strings.Split(input, "\n") {
+		if l == "" {
+			break // the end of the configuration
+		}
+		if strings.Contains(strings.ToLower(l), "pre-install-pkgs") && strings.Contains(l, InspectArg) && !strings.Contains(l, confHookArg) {
+			return true
+		}
+	}
+	return false
 }

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/drd-linux/drd/internal/inroot"
 	"github.com/drd-linux/drd/internal/report"
 )
 
@@ -97,14 +98,16 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 	cmd.Env = []string{}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.In, stdio.Out, stdio.Err
 	// fd 5: one byte once the jail's network is ready (pasta), so that the
-	// init builds the tree while pasta starts.
+	// init builds the tree while pasta starts; from fd 6 (firstHandedFD),
+	// the file systems drd made for the jail (stage.go).
 	netR, netW, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
 	defer netR.Close()
 	defer netW.Close()
-	cmd.ExtraFiles = []*os.File{specR, statusW, netR}
+	cmd.ExtraFiles = append([]*os.File{specR, statusW, netR}, spec.Files...)
+	spec.Handed = len(spec.Files)
 	// Setsid: the init, and so the command, never has the operator's
 	// terminal as its controlling terminal (pty.go).
 	attr := &unix.SysProcAttr{Cloneflags: uintptr(flags), Pdeathsig: unix.SIGKILL, Setsid: true}
@@ -132,7 +135,9 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 	if err := json.NewEncoder(specW).Encode(spec); err != nil {
 		cmd.Process.Kill()
 	}
-	specW.Close()
+	// specW stays open: a byte on it asks the init to stop the command
+	// (a signal would not do: the init ignores every signal, which its
+	// own processes could send it too).
 	// The init builds the tree meanwhile, and waits for the network
 	// before it starts the command.
 	var netErr error
@@ -153,7 +158,7 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 	go func() {
 		select {
 		case <-ctx.Done():
-			cmd.Process.Signal(unix.SIGTERM)
+			specW.Write([]byte{'T'})
 		case <-stop:
 			return
 		}
@@ -195,23 +200,19 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 // image at root as mount points, once the jail is gone.
 func RemovePlaceholders(root string, files []string) error {
 	var errs []error
+	tr := inroot.Mounts(root) // never through a link the command left
 	for _, f := range files {
-		p, err := inRoot(root, f)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		fi, err := os.Lstat(p)
+		fi, err := tr.Lstat(f)
 		switch {
 		case err != nil:
 		case fi.Mode().IsRegular() && fi.Size() == 0:
-			if err := os.Remove(p); err != nil {
+			if err := tr.Remove(f); err != nil {
 				errs = append(errs, err)
 			}
 		case fi.IsDir():
 			// The directories made for a depot's mount point: empty
 			// once the jail is gone.
-			if err := removeEmptyDirs(p); err != nil {
+			if err := removeEmptyDirs(tr, f); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -224,8 +225,11 @@ func RemovePlaceholders(root string, files []string) error {
 
 // removeEmptyDirs removes dir and the directories below it, which must be
 // empty but for directories.
-func removeEmptyDirs(dir string) error {
-	ents, err := os.ReadDir(dir)
+func removeEmptyDirs(tr inroot.Tree, dir string) error {
+	if fi, err := tr.Lstat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	ents, err := tr.ReadDir(dir)
 	if err != nil {
 		return err
 	}
@@ -233,9 +237,9 @@ func removeEmptyDirs(dir string) error {
 		if !e.IsDir() {
 			return fmt.Errorf("%s is not empty", dir)
 		}
-		if err := removeEmptyDirs(filepath.Join(dir, e.Name())); err != nil {
+		if err := removeEmptyDirs(tr, filepath.Join(dir, e.Name())); err != nil {
 			return err
 		}
 	}
-	return os.Remove(dir)
+	return tr.Remove(dir)
 }

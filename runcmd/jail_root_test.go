@@ -21,7 +21,17 @@ func runJail(t *testing.T, ctx context.Context, in PlanInput) (*Result, string, 
 		t.Fatal(err)
 	}
 	defer out.Close()
-	res, err := Jail{Kill: 3 * time.Second}.Run(ctx, Plan(in), Stdio{Out: out, Err: out}, report.Func(t.Logf))
+	spec := Plan(in)
+	if in.Staging {
+		exe, _ := os.Executable()
+		st, err := newStage(inspectConfig{}, exe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.close()
+		spec.Files = st.files()
+	}
+	res, err := Jail{Kill: 3 * time.Second}.Run(ctx, spec, Stdio{Out: out, Err: out}, report.Func(t.Logf))
 	data, _ := os.ReadFile(out.Name())
 	t.Logf("%q: %+v %v\n%s", in.Argv, res, err, data)
 	return res, string(data), err
@@ -48,13 +58,7 @@ func TestJailContainsAttacks(t *testing.T) {
 	victim := sentinel(t)
 	before := readHost(t)
 
-	staging, err := writeStaging(inspectConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(staging)
-	exe, _ := os.Executable()
-	res, out, err := runJail(t, context.Background(), PlanInput{Root: root, Image: "test", Staging: staging, Exe: exe,
+	res, out, err := runJail(t, context.Background(), PlanInput{Root: root, Image: "test", Staging: true,
 		Argv: []string{"/root/attack.sh", strconv.Itoa(victim.Process.Pid), hostDir, sock}})
 	if len(res.Placeholders) != 1 {
 		t.Errorf("placeholders %q, want /usr/sbin/policy-rc.d", res.Placeholders)

@@ -3,12 +3,12 @@ package runcmd
 import (
 	"crypto/sha256"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/internal/inroot"
 	"github.com/drd-linux/drd/safety"
 )
 
@@ -44,19 +44,20 @@ func ParseDpkgStatus(data string) Packages {
 // dpkg journals changes in /var/lib/dpkg/updates/NNNN before it merges
 // them into the status file: an interrupted dpkg leaves them there.
 func readPackages(root string) Packages {
-	data, err := os.ReadFile(filepath.Join(root, dpkgStatus))
+	tr := inroot.Mounts(root)
+	data, err := tr.ReadFile(dpkgStatus)
 	if err != nil {
 		return Packages{}
 	}
 	text := string(data)
-	updates := filepath.Join(root, filepath.Dir(dpkgStatus), "updates")
-	ents, _ := os.ReadDir(updates)
+	updates := filepath.Join(filepath.Dir(dpkgStatus), "updates")
+	ents, _ := tr.ReadDir(updates)
 	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
 	for _, e := range ents {
 		if strings.Trim(e.Name(), "0123456789") != "" {
 			continue // tmp.i and the like
 		}
-		if b, err := os.ReadFile(filepath.Join(updates, e.Name())); err == nil {
+		if b, err := tr.ReadFile(filepath.Join(updates, e.Name())); err == nil {
 			text += "\n\n" + string(b) // later stanzas of a package win
 		}
 	}
@@ -68,14 +69,15 @@ func readPackages(root string) Packages {
 // costs far less than parsing them).
 func dpkgStamp(root string) string {
 	h := sha256.New()
-	admin := filepath.Join(root, filepath.Dir(dpkgStatus))
-	files := []string{filepath.Join(root, dpkgStatus)}
-	ents, _ := os.ReadDir(filepath.Join(admin, "updates"))
+	tr := inroot.Mounts(root)
+	admin := filepath.Dir(dpkgStatus)
+	files := []string{dpkgStatus}
+	ents, _ := tr.ReadDir(filepath.Join(admin, "updates"))
 	for _, e := range ents {
 		files = append(files, filepath.Join(admin, "updates", e.Name()))
 	}
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := tr.ReadFile(f)
 		fmt.Fprintf(h, "%s %d %v\n", f, len(b), err != nil)
 		h.Write(b)
 	}

@@ -1,6 +1,7 @@
 package runcmd
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -25,17 +26,30 @@ type Spec struct {
 	// GraceMillis is how long leftover processes get between SIGTERM and
 	// SIGKILL when the command has ended.
 	GraceMillis int
+	// Files are handed to the init after its spec and status pipes (a
+	// stage's mounts); Handed is their number, for the init.
+	Files  []*os.File `json:"-"`
+	Handed int
 }
 
 // Kinds of Mount.
 const (
-	KindBind    = "bind"    // bind Source (a path on the booted system) at Target
-	KindFS      = "fs"      // mount a new file system of Type
-	KindFile    = "file"    // create an empty file at Target (a bind target)
-	KindDir     = "dir"     // create a directory at Target, with Mode
-	KindSymlink = "symlink" // make Target a symbolic link to Source
-	KindWrite   = "write"   // write Data into a new file Target (in a tmpfs)
+	KindBind     = "bind"    // bind Source (a path on the booted system) at Target
+	KindFS       = "fs"      // mount a new file system of Type
+	KindFile     = "file"    // create an empty file at Target (a bind target)
+	KindDir      = "dir"     // create a directory at Target, with Mode
+	KindSymlink  = "symlink" // make Target a symbolic link to Source
+	KindWrite    = "write"   // write Data into a new file Target (in a tmpfs)
+	KindMountFD  = "mountfd" // attach the detached mount drd handed over as FD at Target
+	KindNode     = "node"    // make the character device Dev at Target, with Mode
+	KindReadOnly = "ro"      // make the mount at Target read-only
 )
+
+// jailDevices are the character devices of the jail's /dev.
+var jailDevices = []struct {
+	name         string
+	major, minor uint32
+}{{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}}
 
 // Mount is one step of building the jail's tree. Target is a path in the
 // jail; Source a path on the booted system (binds) or a link's target.
@@ -54,6 +68,12 @@ type Mount struct {
 	// Optional: skip the step when its target does not exist (a /proc
 	// file this kernel lacks).
 	Optional bool `json:"optional,omitempty"`
+	// Dir: a bind's source must be a directory (a depot).
+	Dir bool `json:"dir,omitempty"`
+	// FD is the index, in Spec.Files, of a KindMountFD's mount.
+	FD int `json:"fd,omitempty"`
+	// Dev is a KindNode's device number.
+	Dev uint64 `json:"dev,omitempty"`
 }
 
 // The jail's fixed environment.
@@ -79,8 +99,10 @@ type PlanInput struct {
 	Depots  []string // directories of the booted system shown read-only at the same path (-x depot=)
 	NoNet   bool     // a network namespace of its own: no network at all
 	HostNet bool     // the booted system's network namespace (-x network=host); otherwise one of its own through pasta
-	Staging string   // drd's directory for this run on the booted system (policy-rc.d, apt.conf, drd)
-	Exe     string   // drd's own executable, shown in the jail as /run/drd/drd for the apt hook
+	// Staging: drd's files (a stage: policy-rc.d, apt.conf, the hook,
+	// drd itself) are handed to the jail as Spec.Files 0 and 1, attached
+	// at /run/drd and /run/drd/out.
+	Staging bool
 	// ResolvConf, if not empty, is written at ResolvTarget in the jail's
 	// /run: the image's /etc/resolv.conf points into /run, which is empty.
 	ResolvConf   string
@@ -93,6 +115,10 @@ type PlanInput struct {
 	BootDevices []string
 }
 
+// noDev are the flags of every mount in the jail but its /dev: no device
+// node, setuid bit or program of the mount works.
+const noDev = unix.MS_NODEV | unix.MS_NOSUID | unix.MS_NOEXEC
+
 // Plan makes the jail's Spec. It reads and writes nothing.
 func Plan(in PlanInput) *Spec {
 	in.Root = filepath.Clean(in.Root)
@@ -103,19 +129,21 @@ func Plan(in PlanInput) *Spec {
 	m = append(m, Mount{Kind: KindDir, Target: "/proc", Mode: 0o555},
 		Mount{Kind: KindFS, Type: "proc", Source: "proc", Target: "/proc", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC})
 	for _, p := range []string{"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"} {
-		m = append(m, Mount{Kind: KindBind, Source: at(p), Target: p, ReadOnly: true, Optional: true})
-	}
-	for _, p := range []string{"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/kallsyms"} {
-		m = append(m, Mount{Kind: KindBind, Source: "/dev/null", Target: p, ReadOnly: true, Optional: true})
+		m = append(m, Mount{Kind: KindBind, Source: at(p), Target: p, ReadOnly: true, Optional: true, Flags: noDev})
 	}
 	m = append(m, Mount{Kind: KindDir, Target: "/sys", Mode: 0o555},
 		Mount{Kind: KindFS, Type: "sysfs", Source: "sysfs", Target: "/sys", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RDONLY})
 	// A /dev of its own: the harmless character devices, no disks.
 	m = append(m, Mount{Kind: KindDir, Target: "/dev", Mode: 0o755},
-		Mount{Kind: KindFS, Type: "tmpfs", Source: "tmpfs", Target: "/dev", Flags: unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV, Data: "mode=755,size=1m"})
-	for _, d := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
-		m = append(m, Mount{Kind: KindFile, Target: "/dev/" + d},
-			Mount{Kind: KindBind, Source: "/dev/" + d, Target: "/dev/" + d})
+		Mount{Kind: KindFS, Type: "tmpfs", Source: "tmpfs", Target: "/dev", Flags: unix.MS_NOSUID | unix.MS_NOEXEC, Data: "mode=755,size=1m"})
+	// Its own nodes, not binds of the booted system's: no mount of the
+	// booted system's devtmpfs in the jail. The /dev tmpfs is made
+	// read-only once built (last step): no mknod there.
+	for _, d := range jailDevices {
+		m = append(m, Mount{Kind: KindNode, Target: "/dev/" + d.name, Dev: unix.Mkdev(d.major, d.minor), Mode: 0o666})
+	}
+	for _, p := range []string{"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/kallsyms"} {
+		m = append(m, Mount{Kind: KindBind, Source: at("/dev/null"), Target: p, ReadOnly: true, Optional: true, Flags: noDev})
 	}
 	m = append(m,
 		Mount{Kind: KindDir, Target: "/dev/pts", Mode: 0o755},
@@ -144,12 +172,14 @@ func Plan(in PlanInput) *Spec {
 	}
 	// drd's files: policy-rc.d (services are never started), the apt
 	// hook that judges packages, and drd itself to run it.
-	if in.Staging != "" {
+	// They live on tmpfs of their own, never on a file system of the
+	// booted system (stage).
+	if in.Staging {
 		m = append(m, Mount{Kind: KindDir, Target: stagingDir, Mode: 0o755},
-			Mount{Kind: KindBind, Source: in.Staging, Target: stagingDir},
-			Mount{Kind: KindBind, Source: in.Exe, Target: stagingDir + "/drd", ReadOnly: true},
+			Mount{Kind: KindMountFD, FD: 0, Target: stagingDir},
+			Mount{Kind: KindMountFD, FD: 1, Target: outDir},
 			Mount{Kind: KindFile, Target: "/usr/sbin/policy-rc.d", Placeholder: !in.PolicyRC},
-			Mount{Kind: KindBind, Source: filepath.Join(in.Staging, "policy-rc.d"), Target: "/usr/sbin/policy-rc.d", ReadOnly: true})
+			Mount{Kind: KindBind, Source: at(stagingDir + "/policy-rc.d"), Target: "/usr/sbin/policy-rc.d", ReadOnly: true, Flags: unix.MS_NODEV | unix.MS_NOSUID})
 	}
 	// Placeholders for the disks the image's grub-pc names: its postinst
 	// finds them and calls grub-install, drd's shim (first in PATH).
@@ -162,15 +192,16 @@ func Plan(in PlanInput) *Spec {
 		}
 		m = append(m, Mount{Kind: KindWrite, Target: d, Mode: 0o600})
 	}
+	m = append(m, Mount{Kind: KindReadOnly, Target: "/dev"})
 	for _, b := range in.Depots {
 		b = filepath.Clean(b)
 		m = append(m, Mount{Kind: KindDir, Target: b, Mode: 0o755, Placeholder: true},
-			Mount{Kind: KindBind, Source: b, Target: b, ReadOnly: true})
+			Mount{Kind: KindBind, Source: b, Target: b, ReadOnly: true, Dir: true, Flags: noDev})
 	}
 	return &Spec{
 		Root:        in.Root,
 		Mounts:      m,
-		Argv:        slices.Clone(in.Argv),
+		Argv:        commandArgv(in),
 		Path:        commandPath(in),
 		Env:         jailEnv(in),
 		Drop:        slices.Clone(Dropped),
@@ -180,6 +211,15 @@ func Plan(in PlanInput) *Spec {
 	}
 }
 
+// commandArgv is the command; apt gets drd's hook on its command line.
+func commandArgv(in PlanInput) []string {
+	argv := slices.Clone(in.Argv)
+	if in.Staging && len(argv) > 0 && slices.Contains([]string{"apt", "apt-get"}, filepath.Base(argv[0])) {
+		argv = append(append([]string{argv[0]}, aptArgs...), argv[1:]...)
+	}
+	return argv
+}
+
 // jailEnv is the command's environment: the variables of passEnv from the
 // caller, LC_* too, and the runcmd environment's own.
 func jailEnv(in PlanInput) []string {
@@ -187,7 +227,7 @@ func jailEnv(in PlanInput) []string {
 		"SW_SESSION_IS_DRD=1", "DRD_IMAGE=" + in.Image,
 		"SYSTEMD_OFFLINE=1", // systemctl edits files and talks to no manager
 	}
-	if in.Staging != "" {
+	if in.Staging {
 		env = append(env, "APT_CONFIG="+stagingDir+"/apt.conf")
 	}
 	for _, kv := range in.Env {
@@ -202,7 +242,7 @@ func jailEnv(in PlanInput) []string {
 // commandPath is the command's PATH: drd's boot-loader shims first when
 // drd's files are in the jail.
 func commandPath(in PlanInput) string {
-	if in.Staging == "" {
+	if !in.Staging {
 		return jailPath
 	}
 	return shimDir + ":" + jailPath

@@ -14,7 +14,7 @@ import (
 func TestPlan(t *testing.T) {
 	in := PlanInput{Root: "/var/opt/drd/mnts/sysimage_001/", Image: "sysimage_001", Argv: []string{"apt-get", "install", "-y", "x"},
 		Env:    []string{"TERM=xterm", "LC_ALL=C", "DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/0/bus", "LD_PRELOAD=/evil.so", "http_proxy=http://p:3128", "PATH=/home/me/bin", "DEBIAN_FRONTEND=noninteractive", "SYSTEMD_OFFLINE=0"},
-		Depots: []string{"/srv/repo/"}, Staging: "/tmp/drd-runcmd-1", Exe: "/usr/sbin/drd",
+		Depots: []string{"/srv/repo/"}, Staging: true,
 		ResolvConf: "nameserver 10.0.0.1\n", ResolvTarget: "/run/systemd/resolve/stub-resolv.conf"}
 	s := Plan(in)
 	if s.Root != "/var/opt/drd/mnts/sysimage_001" {
@@ -32,8 +32,8 @@ func TestPlan(t *testing.T) {
 		}
 	}
 	// Steps that must be there, in this order.
-	order := []string{"fs /proc proc", "bind /proc/sys ro", "fs /sys sysfs", "fs /dev tmpfs", "bind /dev/null", "fs /dev/pts devpts",
-		"fs /run tmpfs", "write /run/systemd/resolve/stub-resolv.conf", "bind /run/drd", "bind /run/drd/drd ro", "bind /usr/sbin/policy-rc.d ro", "bind /srv/repo ro"}
+	order := []string{"fs /proc proc", "bind /proc/sys ro", "fs /sys sysfs", "fs /dev tmpfs", "node /dev/null", "bind /proc/kcore ro", "fs /dev/pts devpts",
+		"fs /run tmpfs", "write /run/systemd/resolve/stub-resolv.conf", "mountfd /run/drd", "mountfd /run/drd/out", "bind /usr/sbin/policy-rc.d ro", "ro /dev", "bind /srv/repo ro"}
 	var steps []string
 	for _, m := range s.Mounts {
 		st := m.Kind + " " + m.Target
@@ -185,4 +185,61 @@ func TestDiffPackages(t *testing.T) {
 	if strings.Join(texts, "; ") != "changed a 1 -> 1.1; removed b 2" {
 		t.Errorf("texts %q", texts)
 	}
+}
+
+// TestAptHookOnCommandLine: the command's apt gets drd's hook as options,
+// which no apt.conf.d file can clear; the hook of drd's apt.conf steps
+// aside when apt lists the command line's.
+func TestAptHookOnCommandLine(t *testing.T) {
+	s := Plan(PlanInput{Root: "/mnt/x", Argv: []string{"apt-get", "install", "-y", "x"}, Staging: true})
+	want := append(append([]string{"apt-get"}, aptArgs...), "install", "-y", "x")
+	if !reflect.DeepEqual(s.Argv, want) {
+		t.Errorf("argv %q, want %q", s.Argv, want)
+	}
+	if s := Plan(PlanInput{Root: "/mnt/x", Argv: []string{"dpkg", "-i", "x.deb"}, Staging: true}); !reflect.DeepEqual(s.Argv, []string{"dpkg", "-i", "x.deb"}) {
+		t.Errorf("dpkg's argv changed: %q", s.Argv)
+	}
+	if !slices.Contains(aptArgs, "DPkg::Pre-Install-Pkgs::="+hookCmd) {
+		t.Errorf("aptArgs %q lack the hook", aptArgs)
+	}
+	both := "VERSION 3\nDPkg::Pre-Install-Pkgs::=/run/drd/drd __inspect --from-apt-conf\nDPkg::Pre-Install-Pkgs::=/run/drd/drd __inspect\n\nx - - none < 1 all none **CONFIGURE**\n"
+	confOnly := "VERSION 3\nDPkg::Pre-Install-Pkgs::=/run/drd/drd __inspect --from-apt-conf\n\nx - - none < 1 all none **CONFIGURE**\n"
+	if !hookedTwice(both) || hookedTwice(confOnly) {
+		t.Errorf("hookedTwice: %v %v, want true false", hookedTwice(both), hookedTwice(confOnly))
+	}
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "out"), 0o755)
+	var stderr strings.Builder
+	if code := inspectMain(strings.NewReader(both), &stderr, dir, true); code != 0 {
+		t.Errorf("the apt.conf hook beside the command line's: %d %s", code, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", verdictsFile)); err == nil {
+		t.Error("the apt.conf hook judged although the command line's does")
+	}
+}
+
+// TestDepotChecked: a depot is a directory, bound read-only, nodev,
+// nosuid, noexec.
+func TestDepotChecked(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	os.WriteFile(file, nil, 0o644)
+	if err := checkDepots([]string{dir}); err != nil {
+		t.Error(err)
+	}
+	for _, d := range []string{file, "rel/dir", filepath.Join(dir, "missing")} {
+		if err := checkDepots([]string{d}); err == nil || !strings.Contains(err.Error(), "depot="+d) {
+			t.Errorf("checkDepots(%s) = %v, want an error naming it", d, err)
+		}
+	}
+	s := Plan(PlanInput{Root: "/mnt/x", Argv: []string{"true"}, Depots: []string{"/srv/repo"}})
+	for _, m := range s.Mounts {
+		if m.Kind == KindBind && m.Target == "/srv/repo" {
+			if !m.ReadOnly || !m.Dir || m.Flags&noDev != noDev {
+				t.Errorf("the depot's bind %+v, want read-only, a directory, nodev,nosuid,noexec", m)
+			}
+			return
+		}
+	}
+	t.Error("no bind of the depot")
 }

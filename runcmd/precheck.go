@@ -101,11 +101,11 @@ func aptDryRun(ctx context.Context, opt Options, name, dir string, r report.Repo
 	if err != nil {
 		return nil, err
 	}
-	staging, err := writeStaging(inspectConfig{UnsafeList: unsafeList, DryRun: true})
+	staging, err := newStage(inspectConfig{UnsafeList: unsafeList, DryRun: true}, opt.Exe)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(staging)
+	defer staging.close()
 	out, err := os.CreateTemp("", "drd-precheck-")
 	if err != nil {
 		return nil, err
@@ -113,15 +113,18 @@ func aptDryRun(ctx context.Context, opt Options, name, dir string, r report.Repo
 	defer os.Remove(out.Name())
 	defer out.Close()
 	r.Note("finding apt's solution: %s, downloading into the image's cache, stopping before dpkg", strings.Join(opt.Argv, " "))
-	res, runErr := opt.Jailer.Run(ctx, Plan(planInput(opt, name, dir, staging)), Stdio{In: opt.Stdio.In, Out: out, Err: out}, r)
-	if res != nil {
-		if err := RemovePlaceholders(dir, res.Placeholders); err != nil {
-			r.Warn("%v", err)
-		}
-	}
+	spec := Plan(planInput(opt, name, dir))
+	spec.Files = staging.files()
+	stamp := dpkgStamp(dir)
+	res, runErr := runInJail(ctx, opt, dir, spec, Stdio{In: opt.Stdio.In, Out: out, Err: out}, r)
 	printed, _ := os.ReadFile(out.Name())
-	if _, err := os.Stat(filepath.Join(staging, stoppedFile)); err == nil {
-		return readVerdicts(filepath.Join(staging, verdictsFile)), nil
+	if dpkgStamp(dir) != stamp {
+		// Fail closed: the hook did not stop apt (an apt configuration
+		// of the image turned it off?), and dpkg ran.
+		return nil, fmt.Errorf("precheck only, yet dpkg changed %s: drd's apt hook did not stop apt before dpkg (does a file of the image's /etc/apt/apt.conf.d clear DPkg::Pre-Install-Pkgs?); check the image's packages (drd runcmd dpkg -l) and its apt configuration; apt printed:\n%s", name, strings.TrimSpace(string(printed)))
+	}
+	if _, err := staging.read(stoppedFile); err == nil {
+		return readVerdicts(staging), nil
 	}
 	if _, err := outcome(ctx, opt.Argv[0], res, runErr); err != nil {
 		return nil, fmt.Errorf("finding apt's solution for %s: %w; it printed:\n%s", strings.Join(opt.Argv, " "), err, strings.TrimSpace(string(printed)))

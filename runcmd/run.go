@@ -2,6 +2,7 @@ package runcmd
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/internal/execrun"
+	"github.com/drd-linux/drd/internal/inroot"
 	"github.com/drd-linux/drd/internal/mountinfo"
 	"github.com/drd-linux/drd/internal/report"
 	"github.com/drd-linux/drd/safety"
@@ -132,6 +134,9 @@ func Run(ctx context.Context, opt Options, r report.Reporter) error {
 	if cmdErr != nil && !opt.AllowUnsafe && !opt.PrecheckOnly {
 		return fmt.Errorf("%w: %v; nothing was run", ErrRefused, cmdErr)
 	}
+	if err := checkDepots(opt.Depots); err != nil {
+		return err
+	}
 	unsafeList, err := readUnsafeList(opt.Root)
 	if err != nil {
 		return err
@@ -159,6 +164,24 @@ func Run(ctx context.Context, opt Options, r report.Reporter) error {
 		rep.CommandProblem = cmdErr.Error()
 	}
 	return runIn(ctx, opt, img.Name, dir, unsafeList, rep, r)
+}
+
+// checkDepots refuses a -x depot= that is not an absolute path to a
+// directory: it is bound at its own path in the jail.
+func checkDepots(depots []string) error {
+	for _, d := range depots {
+		if !filepath.IsAbs(d) {
+			return fmt.Errorf("-x depot=%s: not an absolute path: name the directory from /", d)
+		}
+		fi, err := os.Stat(d)
+		if err != nil {
+			return fmt.Errorf("-x depot=%s: %w", d, err)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("-x depot=%s is not a directory: a depot is a directory of packages, shown read-only in the jail", d)
+		}
+	}
+	return nil
 }
 
 // findImage finds the inactive image to change: an image named and
@@ -244,12 +267,13 @@ func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep
 	if err != nil {
 		return fmt.Errorf("reading the record of %s: %w", name, err)
 	}
-	staging, err := writeStaging(inspectConfig{UnsafeList: unsafeList, AllowUnsafe: opt.AllowUnsafe})
+	staging, err := newStage(inspectConfig{UnsafeList: unsafeList, AllowUnsafe: opt.AllowUnsafe}, opt.Exe)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(staging)
-	spec := Plan(planInput(opt, name, dir, staging))
+	defer staging.close()
+	spec := Plan(planInput(opt, name, dir))
+	spec.Files = staging.files()
 	before, stamp := readPackages(dir), dpkgStamp(dir)
 
 	prev := rec.State
@@ -259,15 +283,12 @@ func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep
 	}
 	cmdline := strings.Join(opt.Argv, " ")
 	r.Step("Running %s in the runcmd environment of %s", cmdline, name)
-	res, runErr := opt.Jailer.Run(ctx, spec, opt.Stdio, r)
+	res, runErr := runInJail(ctx, opt, dir, spec, opt.Stdio, r)
 	if res != nil {
-		if err := RemovePlaceholders(dir, res.Placeholders); err != nil {
-			r.Warn("%v", err)
-		}
 		reportProcs(res, r)
 		r.Note("the command ran %s in the jail", res.Elapsed.Round(1e6))
 	}
-	hooked := readVerdicts(filepath.Join(staging, verdictsFile))
+	hooked := readVerdicts(staging)
 	reportPackages(hooked, r)
 	after := before
 	if dpkgStamp(dir) != stamp {
@@ -284,7 +305,7 @@ func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep
 			result, err = "failed", berr
 		}
 	}
-	if stopped, e := os.ReadFile(filepath.Join(staging, stoppedFile)); e == nil && err != nil && !errors.Is(err, ErrInterrupted) {
+	if stopped, e := staging.read(stoppedFile); e == nil && err != nil && !errors.Is(err, ErrInterrupted) {
 		err = fmt.Errorf("%w: %s", ErrRefused, stopped)
 	}
 	switch {
@@ -308,12 +329,55 @@ func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep
 	return nil
 }
 
+// runInJail runs spec in the jail and then removes the placeholders it
+// left in the image at dir: those its init reported and those drd finds
+// itself (an init killed before it could report), which were missing
+// before the run and are empty now.
+func runInJail(ctx context.Context, opt Options, dir string, spec *Spec, stdio Stdio, r report.Reporter) (*Result, error) {
+	ph := missingPlaceholders(dir, spec)
+	res, err := opt.Jailer.Run(ctx, spec, stdio, r)
+	if res != nil {
+		for _, p := range res.Placeholders {
+			if !slices.Contains(ph, p) {
+				ph = append(ph, p)
+			}
+		}
+	}
+	if rerr := RemovePlaceholders(dir, ph); rerr != nil {
+		r.Warn("%v", rerr)
+	}
+	return res, err
+}
+
+// missingPlaceholders are, for each placeholder step of spec, the
+// topmost path on the way to its target that the image at dir lacks.
+func missingPlaceholders(dir string, spec *Spec) []string {
+	tr := inroot.Mounts(dir)
+	var out []string
+	for _, m := range spec.Mounts {
+		if !m.Placeholder {
+			continue
+		}
+		p := "/"
+		for _, part := range strings.Split(strings.Trim(filepath.Clean(m.Target), "/"), "/") {
+			p = filepath.Join(p, part)
+			if _, err := tr.Lstat(p); err != nil {
+				if !slices.Contains(out, p) {
+					out = append(out, p)
+				}
+				break
+			}
+		}
+	}
+	return out
+}
+
 // planInput is what Plan needs for the image mounted at dir.
-func planInput(opt Options, name, dir, staging string) PlanInput {
+func planInput(opt Options, name, dir string) PlanInput {
 	in := PlanInput{Root: dir, Image: name, Argv: opt.Argv, Env: opt.Env, Depots: opt.Depots, NoNet: opt.NoNetwork, HostNet: opt.HostNetwork,
-		Staging: staging, Exe: opt.Exe, BootDevices: installDevices(dir)}
+		Staging: true, BootDevices: installDevices(dir)}
 	in.ResolvTarget, in.ResolvConf = resolvConf(opt.Root, dir)
-	if _, err := os.Lstat(filepath.Join(dir, "usr/sbin/policy-rc.d")); err == nil {
+	if _, err := inroot.Mounts(dir).Lstat("usr/sbin/policy-rc.d"); err == nil {
 		in.PolicyRC = true
 	}
 	return in
@@ -369,14 +433,13 @@ func reportProcs(res *Result, r report.Reporter) {
 }
 
 // readVerdicts reads what the apt hook judged.
-func readVerdicts(path string) []safety.Verdict {
-	f, err := os.Open(path)
+func readVerdicts(st *stage) []safety.Verdict {
+	data, err := st.read(verdictsFile)
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
 	var vs []safety.Verdict
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for sc.Scan() {
 		var v safety.Verdict
@@ -433,54 +496,39 @@ exit 101
 `
 
 // aptConf hooks drd's package judge before dpkg in every apt run, with
-// version 3 of the hook protocol (removals and upgrades listed too).
-const aptConf = `DPkg::Pre-Install-Pkgs:: "` + stagingDir + `/drd ` + InspectArg + `";
+// version 3 of the hook protocol (removals and upgrades listed too). A
+// file of the image's apt.conf.d, read after it, can clear it: the
+// command's own apt gets the hook on its command line too (aptArgs), and
+// this one then steps aside (inspectMain).
+const aptConf = `DPkg::Pre-Install-Pkgs:: "` + hookCmd + ` ` + confHookArg + `";
 DPkg::Tools::Options::` + stagingDir + `/drd::Version "3";
 `
+
+// The hook as apt runs it; confHookArg marks the copy of apt.conf.
+const (
+	hookCmd     = stagingDir + "/drd " + InspectArg
+	confHookArg = "--from-apt-conf"
+)
+
+// aptArgs are the options given on the command line of the command's
+// apt (apt's last word over every configuration file): drd's hook, its
+// protocol, and the dpkg apt runs.
+var aptArgs = []string{
+	"-o", "DPkg::Pre-Install-Pkgs::=" + hookCmd,
+	"-o", "DPkg::Tools::Options::" + stagingDir + "/drd::Version=3",
+	"-o", "Dir::Bin::dpkg=/usr/bin/dpkg",
+}
 
 // aptDryConf is added for a precheck: apt does not ask before it
 // downloads; the hook stops it before dpkg runs.
 const aptDryConf = `APT::Get::Assume-Yes "true";
 `
 
-// writeStaging makes drd's directory for one run: policy-rc.d, apt.conf,
-// the hook's configuration, and an empty file on which drd is bound.
-func writeStaging(cfg inspectConfig) (string, error) {
-	dir, err := os.MkdirTemp("", "drd-runcmd-")
-	if err != nil {
-		return "", err
-	}
-	data, _ := json.Marshal(cfg)
-	conf := aptConf
-	if cfg.DryRun {
-		conf += aptDryConf
-	}
-	for _, f := range []struct {
-		name string
-		data string
-		mode fs.FileMode
-	}{{"policy-rc.d", policyRC, 0o755}, {"apt.conf", conf, 0o644}, {"inspect.json", string(data), 0o644}, {"drd", "", 0o755}} {
-		if err := os.WriteFile(filepath.Join(dir, f.name), []byte(f.data), f.mode); err != nil {
-			os.RemoveAll(dir)
-			return "", err
-		}
-	}
-	if err := writeShims(filepath.Join(dir, filepath.Base(shimDir))); err != nil {
-		os.RemoveAll(dir)
-		return "", err
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		os.RemoveAll(dir)
-		return "", err
-	}
-	return dir, nil
-}
-
 // resolvConf: when the image's /etc/resolv.conf is a link into /run
 // (systemd-resolved, resolvconf), the jail's empty /run would leave it
 // dangling: the booted system's resolver configuration is written there.
 func resolvConf(root, dir string) (target, content string) {
-	link, err := os.Readlink(filepath.Join(dir, "etc/resolv.conf"))
+	link, err := inroot.Mounts(dir).Readlink("etc/resolv.conf")
 	if err != nil {
 		return "", ""
 	}
