@@ -155,10 +155,7 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 		if img.ID == "" || (img.System != rec.System && img.ID != rec.Origin) {
 			continue // an image of another system, or one not yet recorded
 		}
-		if (img.State == Cloning || img.State == Modifying) && !held {
-			img.Reason = diedReason(img)
-			img.State = Broken // its clone or runcmd died without a word (kill -9, power loss)
-		}
+		settleState(img, held)
 		img.ImageFile = devs.backingFileOf(d.Disk)
 		st.Images = append(st.Images, img)
 	}
@@ -178,12 +175,52 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 	return st, nil
 }
 
+// settleState turns an image whose clone or runcmd died without a word
+// (kill -9, power loss: its record says cloning or modifying, and no drd
+// holds the lock) into a broken one, and gives every broken image a
+// reason: why, and what to run.
+func settleState(img *Image, held bool) {
+	if (img.State == Cloning || img.State == Modifying) && !held {
+		img.Reason = diedReason(img)
+		img.State = Broken
+	}
+	if img.State == Broken && img.Reason == "" {
+		img.Reason = brokenReason(img) // a record that names no reason: from its history
+	}
+}
+
 // diedReason says what to do with an image whose clone or runcmd died.
 func diedReason(img *Image) string {
 	if img.State == Modifying {
 		return "a drd runcmd was interrupted while it changed the image; run the command again to finish its work, or clone again with drd clone -x overwrite=true"
 	}
 	return fmt.Sprintf("the clone to %s was interrupted; run drd clone -t %s -x overwrite=true again", img.Target, img.Target)
+}
+
+// brokenReason says why a broken image whose record gives no reason is
+// broken, from its last failed event, and what to run.
+func brokenReason(img *Image) string {
+	target := img.Target
+	if target == "" {
+		target = img.Disk
+	}
+	again := fmt.Sprintf("run drd clone -t %s -x overwrite=true again", target)
+	for i := len(img.History) - 1; i >= 0; i-- {
+		e := img.History[i]
+		if e.Result != "failed" && e.Result != "interrupted" {
+			continue
+		}
+		switch e.Action {
+		case "scan":
+			return fmt.Sprintf("%s; it is not a whole image: %s", e.Detail, again)
+		case "clone":
+			return fmt.Sprintf("the clone to %s %s (%s); %s", target, e.Result, e.Detail, again)
+		case "runcmd":
+			return fmt.Sprintf("drd runcmd %s %s while it changed the image; run the command again to finish its work, or %s", e.Detail, e.Result, again)
+		}
+		return fmt.Sprintf("%s %s (%s); %s", e.Action, e.Result, e.Detail, again)
+	}
+	return "no reason recorded; " + again
 }
 
 // readImage reads the record of the image whose root file system is on d,
