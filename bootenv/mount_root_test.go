@@ -2,6 +2,7 @@ package bootenv_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -46,6 +47,14 @@ func TestMountUmountImageFile(t *testing.T) {
 	dir, err := bootenv.Mount(ctx, s.Root, "", report.Func(t.Logf))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// No firmware boots a file: activate refuses, in preview too, also
+	// while the image is mounted (its file attached).
+	for _, preview := range []bool{true, false} {
+		err := bootenv.Activate(ctx, s.Root, bootenv.ActivateOptions{Preview: preview}, report.Discard)
+		if !errors.Is(err, bootenv.ErrNotActivatable) || !strings.Contains(err.Error(), "write the file to a disk") {
+			t.Errorf("Activate (preview %v) of a clone in an image file: %v, want a refusal saying how to make it bootable", preview, err)
+		}
 	}
 	if want := filepath.Join(s.Root, "var/opt/drd/mnts/sysimage_001"); dir != want {
 		t.Errorf("Mount dir = %s, want %s", dir, want)
