@@ -204,7 +204,7 @@ func (m Machine) Umount(ctx context.Context, name string, r report.Reporter) err
 	}
 	for _, disk := range disks {
 		d, err := images.DeviceByPath(m.SysDir, disk)
-		if err != nil || d.BackingFile == "" || !isImageFile(m.Root, d.BackingFile) {
+		if err != nil || d.BackingFile == "" || !isImageFile(m.Root, d.BackingFile) || !images.AttachedByDrd(disk) {
 			continue
 		}
 		if err := images.DetachLoop(disk); err == nil {

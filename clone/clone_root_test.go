@@ -214,6 +214,47 @@ func TestCloneToLoopDeviceWithOverwrite(t *testing.T) {
 	verifyClone(t, s, openClone(t, dev))
 }
 
+// TestCloneLeavesAdministratorsLoop: a loop device the administrator
+// attached to the target file (losetup) stays attached after a clone to
+// that file is refused, and after one that succeeds with -x overwrite.
+func TestCloneLeavesAdministratorsLoop(t *testing.T) {
+	s := buildSource(t)
+	img := filepath.Join(t.TempDir(), "busy.img")
+	makeImage(t, img, 2<<30)
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", img).CombinedOutput(); err != nil {
+		t.Fatal(err, string(out))
+	}
+	out, err := exec.Command("losetup", "--find", "--show", img).Output()
+	if err != nil {
+		t.Fatalf("losetup: %v", err)
+	}
+	theirs := strings.TrimSpace(string(out))
+	t.Cleanup(func() {
+		if images.LoopBackingFile("/sys", theirs) == img { // still ours: never detach a loop another test took since
+			exec.Command("losetup", "-d", theirs).Run()
+		}
+	})
+	stillThere := func(when string) {
+		t.Helper()
+		if got := images.LoopBackingFile("/sys", theirs); got != img {
+			t.Errorf("%s: the administrator's %s is backed by %q, want %s", when, theirs, got, img)
+		}
+	}
+	err = Run(context.Background(), Options{Root: s.Root, Target: img}, report.Func(t.Logf))
+	if err == nil || !strings.Contains(err.Error(), "-x overwrite=true") {
+		t.Fatalf("a target file with a file system: got %v, want a refusal naming -x overwrite=true", err)
+	}
+	stillThere("after a refused clone")
+	if err := Run(context.Background(), Options{Root: s.Root, Target: img, Overwrite: true}, report.Func(t.Logf)); err != nil {
+		t.Fatal(err)
+	}
+	stillThere("after a clone with -x overwrite=true")
+	loops, _ := images.LoopsOf("/sys", img)
+	if len(loops) != 1 {
+		t.Errorf("loops of %s after the clone: %v, want only the administrator's %s", img, loops, theirs)
+	}
+}
+
 // bindAlone shows the file system at dir without what is mounted below it.
 func bindAlone(t *testing.T, dir string) string {
 	t.Helper()

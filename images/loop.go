@@ -1,6 +1,7 @@
 package images
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -44,7 +45,7 @@ func AttachLoop(file string, readOnly bool) (string, error) {
 
 	cfg := unix.LoopConfig{Fd: uint32(f.Fd())}
 	cfg.Info.Flags = flags
-	copy(cfg.Info.File_name[:len(cfg.Info.File_name)-1], abs)
+	copy(cfg.Info.File_name[:len(cfg.Info.File_name)-1], loopMark+abs)
 
 	// Another process may take the free device between GET_FREE and
 	// CONFIGURE: the kernel then answers EBUSY and we ask again.
@@ -72,6 +73,34 @@ func AttachLoop(file string, readOnly bool) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("attaching %s: every free loop device was taken by another process, %d times", file, attempts)
+}
+
+// loopMark starts the name AttachLoop gives the kernel's loop status
+// (lo_file_name, "drd:/srv/clone.img"; losetup and sysfs show the real
+// backing file, not this name): the loop device is drd's. drd detaches
+// only what it attached, never a loop device the administrator attached
+// to the same file.
+const loopMark = "drd:"
+
+// AttachedByDrd reports whether loop device dev was attached by drd
+// (AttachLoop), not by someone else (losetup). A device that is not
+// attached, or not a loop device, is not drd's.
+func AttachedByDrd(dev string) bool {
+	f, err := os.OpenFile(dev, os.O_RDONLY, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	info, err := unix.IoctlLoopGetStatus64(int(f.Fd()))
+	if err != nil {
+		return false
+	}
+	return isDrdMark(info.File_name[:])
+}
+
+// isDrdMark tells whether a loop status name field starts with loopMark.
+func isDrdMark(name []byte) bool {
+	return bytes.HasPrefix(name, []byte(loopMark))
 }
 
 // openWhenPresent opens a device node that devtmpfs (or udev) may create
