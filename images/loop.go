@@ -120,8 +120,19 @@ func openWhenPresent(dev string, mode int, wait time.Duration) (*os.File, error)
 // from its file. Detaching a loop device that is not attached is not an
 // error. If something still holds the device open (a mount, a dm table)
 // the kernel only schedules the detach: DetachLoop then reports it.
+//
+// A partition that udev (or another program's blkid) probes for a moment
+// after it appeared is busy for that moment: the partitions are asked to
+// go a few times (about a second) before a busy one is an error.
 func DetachLoop(dev string) error {
-	if err := HidePartitions(dev); err != nil {
+	var err error
+	for i := 0; i < 10; i++ {
+		if err = HidePartitions(dev); err == nil || !errors.Is(err, unix.EBUSY) {
+			break
+		}
+		time.Sleep(time.Duration(i+1) * 20 * time.Millisecond)
+	}
+	if err != nil {
 		return fmt.Errorf("detaching %s: %w", dev, err)
 	}
 	f, err := os.OpenFile(dev, os.O_RDONLY, 0)
