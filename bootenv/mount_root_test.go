@@ -37,9 +37,10 @@ func TestMountUmountImageFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st.Images) != 2 || st.Images[1].Name != "sysimage_001" || st.Images[1].ImageFile != target {
+	if len(st.Images) != 2 || st.Images[1].ImageFile != target {
 		t.Fatalf("Scan found %d images: %+v", len(st.Images), st.Images)
 	}
+	name := st.Images[1].Name // any free name: other tests' clones may hold sysimage_001
 	if loops, _ := images.LoopsOf("/sys", target); len(loops) != 0 {
 		t.Errorf("Scan left %s attached", loops)
 	}
@@ -56,7 +57,7 @@ func TestMountUmountImageFile(t *testing.T) {
 			t.Errorf("Activate (preview %v) of a clone in an image file: %v, want a refusal saying how to make it bootable", preview, err)
 		}
 	}
-	if want := filepath.Join(s.Root, "var/opt/drd/mnts/sysimage_001"); dir != want {
+	if want := filepath.Join(s.Root, "var/opt/drd/mnts", name); dir != want {
 		t.Errorf("Mount dir = %s, want %s", dir, want)
 	}
 	if data, err := os.ReadFile(filepath.Join(dir, "etc/motd")); err != nil || string(data) != "patched later\n" {
@@ -66,7 +67,7 @@ func TestMountUmountImageFile(t *testing.T) {
 		t.Errorf("the clone's /boot is not mounted: %v", err)
 	}
 	// Mounting again is harmless.
-	if again, err := bootenv.Mount(ctx, s.Root, "sysimage_001", report.Discard); err != nil || again != dir {
+	if again, err := bootenv.Mount(ctx, s.Root, name, report.Discard); err != nil || again != dir {
 		t.Errorf("second Mount = %s, %v", again, err)
 	}
 
@@ -90,4 +91,92 @@ func TestMountUmountImageFile(t *testing.T) {
 	if _, err := bootenv.Mount(ctx, s.Root, "sysimage_007", report.Discard); err == nil || !strings.Contains(err.Error(), "no image sysimage_007") {
 		t.Errorf("Mount of a missing image: %v", err)
 	}
+}
+
+// TestSecondCloneGetsItsOwnName clones to two image files: the second
+// clone gets a name, labels and partition names of its own; each is
+// reached by name, and without a name the error lists both. A clone again
+// to the first file keeps its name. (Other tests' clones on this machine
+// may hold names too, as any image drd can find does: the test does not
+// count on particular numbers.)
+func TestSecondCloneGetsItsOwnName(t *testing.T) {
+	s := testsys.ForTest(t, testsys.Options{})
+	ctx := context.Background()
+	dir := t.TempDir()
+	first, second := filepath.Join(dir, "first.img"), filepath.Join(dir, "second.img")
+	var mounted []string
+	t.Cleanup(func() {
+		for _, n := range mounted {
+			bootenv.Umount(ctx, s.Root, n, report.Discard)
+		}
+	})
+	nameIn := func(file string) string {
+		t.Helper()
+		st, err := bootenv.Scan(ctx, s.Root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, img := range st.Images {
+			if img.ImageFile == file {
+				return img.Name
+			}
+		}
+		t.Fatalf("no image in %s", file)
+		return ""
+	}
+	var names []string
+	for _, target := range []string{first, second, first} {
+		if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: target, Overwrite: true}, report.Func(t.Logf)); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, nameIn(target))
+	}
+	if names[0] == names[1] || names[2] != names[0] || names[0] == "sysimage_000" || names[1] == "sysimage_000" {
+		t.Fatalf("clones to %s, %s, %s again are named %q: want two names, not the booted one's, and the first again", first, second, first, names)
+	}
+	st, err := bootenv.Scan(ctx, s.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Images) != 3 {
+		t.Fatalf("%d images, want 3", len(st.Images))
+	}
+	for _, img := range st.Images[1:] {
+		num := strings.TrimPrefix(img.Name, "sysimage_")
+		for _, f := range img.FileSystems {
+			if !strings.HasPrefix(strings.ToLower(f.Label), "drd"+num+"-") {
+				t.Errorf("%s: %s has label %q, want drd%s-...", img.Name, f.MountPoint, f.Label, num)
+			}
+		}
+		parts, err := images.ReadGPT(img.ImageFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range parts {
+			if !strings.HasPrefix(p.Name, "drd-"+img.Name+"-") {
+				t.Errorf("%s: partition %d is named %q", img.Name, p.Number, p.Name)
+			}
+		}
+	}
+	_, err = bootenv.Mount(ctx, s.Root, "", report.Discard)
+	if want := names[0] + " (on " + first + "), " + names[1] + " (on " + second + ")"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Mount without a name: %v, want the names to choose from: %s", err, want)
+	}
+	for _, n := range names[:2] {
+		dir, err := bootenv.Mount(ctx, s.Root, n, report.Func(t.Logf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mounted = append(mounted, n)
+		rec, err := bootenv.ReadRecord(dir)
+		if err != nil || rec.Name != n {
+			t.Errorf("mounted %s at %s: its record %+v, %v", n, dir, rec, err)
+		}
+	}
+	for _, n := range mounted {
+		if err := bootenv.Umount(ctx, s.Root, n, report.Func(t.Logf)); err != nil {
+			t.Error(err)
+		}
+	}
+	mounted = nil
 }

@@ -53,3 +53,29 @@ func TestSettleState(t *testing.T) {
 		})
 	}
 }
+
+func TestNameOnDevice(t *testing.T) {
+	for _, tt := range []struct {
+		id   DevID
+		want string
+	}{
+		{DevID{PartLabel: "drd-sysimage_001-root"}, "sysimage_001"},
+		{DevID{PartLabel: "drd-sysimage_012-boot_efi"}, "sysimage_012"},
+		{DevID{Label: "drd002-root"}, "sysimage_002"},
+		{DevID{Label: "DRD003-ESP"}, "sysimage_003"},
+		{DevID{Label: "drd1-root"}, ""},
+		{DevID{Label: "data", PartLabel: "primary"}, ""},
+		{DevID{PartLabel: "drd-sysimage_01-root"}, ""},
+	} {
+		if got := NameOnDevice(tt.id); got != tt.want {
+			t.Errorf("NameOnDevice(%+v) = %q, want %q", tt.id, got, tt.want)
+		}
+	}
+	taken := map[string]bool{}
+	for n := 0; n < MaxImages; n++ {
+		taken[ImageName(n)] = true
+	}
+	if name, err := FreeName(taken); err == nil || !strings.Contains(err.Error(), "drd delete") {
+		t.Errorf("FreeName with every name taken = %q, %v; want an error saying what to do", name, err)
+	}
+}
