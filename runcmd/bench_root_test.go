@@ -21,7 +21,7 @@ import (
 func BenchmarkRuncmd(b *testing.B) {
 	ctx := context.Background()
 	s := clonedMinbase(b, ctx)
-	dir, err := bootenv.Mount(ctx, s.Root, "sysimage_001", report.Discard)
+	dir, err := bootenv.Mount(ctx, s.Root, "", report.Discard)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func BenchmarkRuncmd(b *testing.B) {
 	})
 	b.Run("runcmd", func(b *testing.B) {
 		for b.Loop() {
-			err := Run(ctx, Options{Root: s.Root, Image: "sysimage_001", Argv: []string{"dpkg", "-l"}, Stdio: Stdio{Out: devnull, Err: devnull}, Exe: exe}, report.Discard)
+			err := Run(ctx, Options{Root: s.Root, Argv: []string{"dpkg", "-l"}, Stdio: Stdio{Out: devnull, Err: devnull}, Exe: exe}, report.Discard)
 			if err != nil {
 				b.Fatal(err)
 			}
