@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,6 +42,11 @@ func TestMountUmountImageFile(t *testing.T) {
 		t.Fatalf("Scan found %d images: %+v", len(st.Images), st.Images)
 	}
 	name := st.Images[1].Name // any free name: other tests' clones may hold sysimage_001
+	// The scan attached the file only while it looked: no disk, no devices
+	// (the loop numbers of clone time are someone else's now).
+	if cl := st.Images[1]; cl.Disk != "" || slices.ContainsFunc(cl.FileSystems, func(f bootenv.FileSystem) bool { return f.Device != "" }) {
+		t.Errorf("a clone in an image file that is not attached: disk %q, file systems %+v; want no devices", cl.Disk, cl.FileSystems)
+	}
 	if loops, _ := images.LoopsOf("/sys", target); len(loops) != 0 {
 		t.Errorf("Scan left %s attached", loops)
 	}
@@ -65,6 +71,12 @@ func TestMountUmountImageFile(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "boot/lost+found")); err != nil {
 		t.Errorf("the clone's /boot is not mounted: %v", err)
+	}
+	// Attached now: the devices are where drd mount attached it.
+	if st, err := bootenv.Scan(ctx, s.Root); err != nil || len(st.Images) != 2 {
+		t.Errorf("Scan while mounted: %v", err)
+	} else if cl := st.Images[1]; cl.Disk == "" || !strings.HasPrefix(cl.FileSystems[0].Device, cl.Disk) {
+		t.Errorf("a mounted clone in an image file: disk %q, file systems %+v; want the devices of its loop", cl.Disk, cl.FileSystems)
 	}
 	// Mounting again is harmless.
 	if again, err := bootenv.Mount(ctx, s.Root, name, report.Discard); err != nil || again != dir {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -109,7 +110,7 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	if attachedFiles > 0 {
+	if len(attachedFiles) > 0 {
 		if devs, lvm, err = m.devices(ctx); err != nil {
 			return nil, err
 		}
@@ -160,6 +161,10 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 		st.Images = append(st.Images, img)
 	}
 	st.Images = append(st.Images, unrecordedClones(devs, rec, st.Images, held)...)
+	for _, img := range st.Images[1:] {
+		devicesNow(img, devs, attachedFiles)
+	}
+	st.Missing = missingClones(rec, st.Images)
 	sort.SliceStable(st.Images[1:], func(i, j int) bool { return st.Images[1+i].Name < st.Images[1+j].Name })
 	for _, img := range st.Images {
 		if img.State == Activated {
@@ -173,6 +178,83 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 		st.Activated = st.Boot.Target()
 	}
 	return st, nil
+}
+
+// devicesNow puts in img where its file systems are now, as devs (the
+// scan) found them by UUID: the device names of its record are those of
+// clone time (a loop number since reused, a /dev/sdX that moved). A file
+// system on none of them, or on a loop device the scan attached only
+// while it looked (scanLoops), has no device; nor has the image a disk
+// when the scan attached its image file. A logical volume keeps its
+// name (/dev/VG/LV), which does not change.
+func devicesNow(img *Image, devs DeviceTable, scanLoops []string) {
+	if slices.Contains(scanLoops, img.Disk) {
+		img.Disk = ""
+	}
+	fss := slices.Clone(img.FileSystems)
+	for i, f := range fss {
+		if f.VG != "" {
+			continue
+		}
+		fss[i].Device = ""
+		if f.UUID == "" {
+			continue
+		}
+		if d, ok := devs.BySpec("UUID=" + f.UUID); ok && !slices.Contains(scanLoops, d.Disk) {
+			fss[i].Device = d.Path
+		}
+	}
+	img.FileSystems = fss
+}
+
+// missingClones are the clones the booted image's history says were made
+// (the last clone event of each succeeded) that the scan did not find,
+// neither by id nor on their target, and that were not deleted since:
+// their disk or image file is gone or was overwritten by something else.
+func missingClones(booted *Record, found []*Image) []*Image {
+	last := map[string]Event{}
+	var order []string
+	for _, e := range booted.History {
+		if e.Image == "" || (e.Action != "clone" && e.Action != "delete") {
+			continue
+		}
+		if _, ok := last[e.Image]; !ok {
+			order = append(order, e.Image)
+		}
+		last[e.Image] = e
+	}
+	byTarget := map[string]string{} // target -> the id of the last clone made to it
+	for _, id := range order {
+		if e := last[id]; e.Action == "clone" && e.Result == "succeeded" {
+			_, target, _ := strings.Cut(e.Detail, " on ")
+			byTarget[target] = id
+		}
+	}
+	var out []*Image
+	for _, id := range order {
+		e := last[id]
+		name, target, _ := strings.Cut(e.Detail, " on ")
+		if e.Action != "clone" || e.Result != "succeeded" || byTarget[target] != id {
+			continue // failed, deleted, or its target was cloned to again
+		}
+		if slices.ContainsFunc(found, func(img *Image) bool {
+			return img.ID == id || (img.Target != "" && img.Target == target) || img.ImageFile == target
+		}) {
+			continue
+		}
+		why := fmt.Sprintf("no disk shows it: %s was replaced, wiped or is not attached", target)
+		if !strings.HasPrefix(target, "/dev/") {
+			why = fmt.Sprintf("its image file %s is gone", target)
+			if _, err := os.Stat(target); err == nil {
+				why = fmt.Sprintf("its image file %s holds no image of this system now", target)
+			}
+		}
+		out = append(out, &Image{
+			Record:  Record{Name: name, ID: id, Created: e.Time, Origin: booted.ID, System: booted.System, Target: target},
+			Missing: why + "; if it is gone for good, drd forget " + name + " removes its records",
+		})
+	}
+	return out
 }
 
 // settleState turns an image whose clone or runcmd died without a word
@@ -315,7 +397,7 @@ func lockHeld(root string) bool {
 // attachImageFiles attaches, read-only, every registered image file that
 // no loop device shows, so that its images are found like any disk's. The
 // function it returns detaches them again.
-func (m Machine) attachImageFiles(devs DeviceTable) (func(), int, error) {
+func (m Machine) attachImageFiles(devs DeviceTable) (func(), []string, error) {
 	var loops []string
 	release := func() {
 		for _, l := range loops {
@@ -332,12 +414,12 @@ func (m Machine) attachImageFiles(devs DeviceTable) (func(), int, error) {
 		}
 		dev, err := images.AttachLoop(f, true)
 		if err != nil {
-			return release, len(loops), fmt.Errorf("attaching image file %s: %w", f, err)
+			return release, loops, fmt.Errorf("attaching image file %s: %w", f, err)
 		}
 		loops = append(loops, dev)
 		if err := images.ShowPartitions(dev, parts); err != nil {
-			return release, len(loops), fmt.Errorf("showing the partitions of %s (%s): %w", f, dev, err)
+			return release, loops, fmt.Errorf("showing the partitions of %s (%s): %w", f, dev, err)
 		}
 	}
-	return release, len(loops), nil
+	return release, loops, nil
 }

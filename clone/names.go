@@ -3,6 +3,8 @@ package clone
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/drd-linux/drd/bootenv"
 )
@@ -26,7 +28,8 @@ func (t onTarget) holds(disk, backingFile string) bool {
 
 // takenNames are the image names a new clone must not get: the names of
 // every image drd finds (st: the booted one, the clones, images whose
-// clone died before its record) and the names in the GPT partition names
+// clone died before its record, clones the records name whose disk or
+// file is gone) and the names in the GPT partition names
 // and file-system labels drd made (devs: also images of other systems
 // and half-made ones), but for what is on the target, which the clone
 // replaces.
@@ -35,6 +38,19 @@ func takenNames(st *bootenv.Status, devs bootenv.DeviceTable, t onTarget) map[st
 	replaced := map[string]bool{}
 	for _, img := range st.Images {
 		if !img.Booted && t.holds(img.Disk, img.ImageFile) {
+			replaced[img.Name] = true
+			continue
+		}
+		taken[img.Name] = true
+	}
+	for _, img := range st.Missing { // in the records only: the name stays taken until drd forget
+		disk, file := "", img.Target
+		if strings.HasPrefix(img.Target, "/dev/") {
+			disk, file = img.Target, ""
+		} else if abs, err := filepath.Abs(img.Target); err == nil {
+			file = abs
+		}
+		if t.holds(disk, file) {
 			replaced[img.Name] = true
 			continue
 		}

@@ -12,20 +12,22 @@ func img(name, disk, file string, booted bool) *bootenv.Image {
 	return &bootenv.Image{Record: bootenv.Record{Name: name}, Disk: disk, ImageFile: file, Booted: booted}
 }
 
+type nameCase struct {
+	name   string
+	images []*bootenv.Image // with Missing set: in st.Missing
+	devs   bootenv.DeviceTable
+	target onTarget
+	want   []string // taken
+	free   string
+}
+
 // TestTakenNames: a second clone to another target gets a name of its
 // own; a clone to the target of an image replaces it and may take its
 // name; names in partition names and labels count, also of images drd
 // does not list (another system's, a half-made one).
 func TestTakenNames(t *testing.T) {
 	booted := img("sysimage_000", "/dev/vda", "", true)
-	tests := []struct {
-		name   string
-		images []*bootenv.Image
-		devs   bootenv.DeviceTable
-		target onTarget
-		want   []string // taken
-		free   string
-	}{
+	tests := []nameCase{
 		{"first clone", []*bootenv.Image{booted}, nil, onTarget{disk: "/dev/vdb"}, []string{"sysimage_000"}, "sysimage_001"},
 		{"second clone to another disk",
 			[]*bootenv.Image{booted, img("sysimage_001", "/dev/vdb", "", false)},
@@ -62,9 +64,22 @@ func TestTakenNames(t *testing.T) {
 			[]*bootenv.Image{img("sysimage_001", "/dev/vdb", "", true), img("sysimage_000", "/dev/vda", "", false)},
 			nil, onTarget{disk: "/dev/vda"}, []string{"sysimage_001"}, "sysimage_000"},
 	}
+	gone := &bootenv.Image{Record: bootenv.Record{Name: "sysimage_001", Target: "/srv/gone.img"}, Missing: "its image file is gone"}
+	tests = append(tests,
+		nameCase{"a clone whose file is gone, in the records", []*bootenv.Image{booted, gone}, nil, onTarget{file: "/srv/new.img"}, []string{"sysimage_000", "sysimage_001"}, "sysimage_002"},
+		nameCase{"again to the file that is gone", []*bootenv.Image{booted, gone}, nil, onTarget{file: "/srv/gone.img"}, []string{"sysimage_000"}, "sysimage_001"},
+	)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			taken := takenNames(&bootenv.Status{Images: tt.images}, tt.devs, tt.target)
+			st := &bootenv.Status{}
+			for _, img := range tt.images {
+				if img.Missing != "" {
+					st.Missing = append(st.Missing, img)
+				} else {
+					st.Images = append(st.Images, img)
+				}
+			}
+			taken := takenNames(st, tt.devs, tt.target)
 			var got []string
 			for n, ok := range taken {
 				if ok {
