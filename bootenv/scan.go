@@ -394,8 +394,9 @@ func lockHeld(root string) bool {
 	return false
 }
 
-// attachImageFiles attaches, read-only, every registered image file that
-// no loop device shows, so that its images are found like any disk's. The
+// attachImageFiles attaches, read-only, every registered image file whose
+// partitions no loop device shows (not attached, or attached by losetup
+// without -P), so that its images are found like any disk's. The
 // function it returns detaches them again.
 func (m Machine) attachImageFiles(devs DeviceTable) (func(), []string, error) {
 	var loops []string
@@ -405,8 +406,8 @@ func (m Machine) attachImageFiles(devs DeviceTable) (func(), []string, error) {
 		}
 	}
 	for _, f := range ImageFiles(m.Root) {
-		if devs.byBackingFile(f) {
-			continue
+		if devs.partitionsOfFile(f) {
+			continue // attached with its partitions (drd mount, or losetup -P)
 		}
 		parts, err := images.ReadGPT(f)
 		if err != nil {

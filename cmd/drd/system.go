@@ -29,6 +29,8 @@ type system struct {
 	bootCheck func(ctx context.Context, root string, opt bootenv.CheckOptions, r report.Reporter) error
 	reboot    func(ctx context.Context) error
 	runcmd    func(ctx context.Context, opt runcmd.Options, r report.Reporter) error
+	// delete removes an inactive image (also drd forget).
+	delete func(ctx context.Context, root string, opt bootenv.DeleteOptions, r report.Reporter) error
 	// islInstall puts STAGEISL into every image's /boot and menu.
 	islInstall func(ctx context.Context, opt isl.InstallOptions, r report.Reporter) error
 
@@ -52,6 +54,7 @@ func realSystem() system {
 			return err
 		},
 		runcmd:     runcmd.Run,
+		delete:     bootenv.Delete,
 		islInstall: isl.Install,
 		now:        time.Now,
 		loc:        time.Local,
