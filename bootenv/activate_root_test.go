@@ -2,6 +2,8 @@ package bootenv_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,6 +62,14 @@ func TestActivateOnLoop(t *testing.T) {
 	testsys.MustContain(t, filepath.Join(s.Root, "boot/grub/grub.cfg"), `source "${prefix}/drd.cfg"`)
 	testsys.MustContain(t, filepath.Join(s.Root, "etc/grub.d/05_drd"), "drd.cfg")
 	testsys.MustContain(t, filepath.Join(s.Root, "etc/systemd/system/multi-user.target.wants/drd-boot-check.service"), "boot-check")
+	// The unit runs drd's own copy in the image, not the binary that ran
+	// the clone (here: the test binary).
+	testsys.MustContain(t, filepath.Join(s.Root, "etc/systemd/system/drd-boot-check.service"), "\nExecStart=/usr/lib/drd/drd boot-check\n")
+	if exe, err := os.Executable(); err != nil {
+		t.Fatal(err)
+	} else if want, got := fileSum(t, exe), fileSum(t, filepath.Join(s.Root, bootenv.DrdPath)); got != want {
+		t.Errorf("%s%s is not a copy of %s", s.Root, bootenv.DrdPath, exe)
+	}
 	editenv(t, filepath.Join(s.Root, "boot/grub/drdenv"), "drd_next=sysimage_000", "drd_trial=")
 
 	st, err := bootenv.Scan(ctx, s.Root)
@@ -170,4 +180,14 @@ func unmountIfTemp(t *testing.T, block, root string) {
 	if !strings.HasPrefix(block, root) {
 		unmount(t, filepath.Dir(filepath.Dir(block)))
 	}
+}
+
+// fileSum is the SHA-256 of a file, "" if it cannot be read.
+func fileSum(t *testing.T, p string) string {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Logf("%s: %v", p, err)
+		return ""
+	}
+	return fmt.Sprintf("%x", sha256.Sum256(b))
 }

@@ -15,17 +15,31 @@ const (
 	unitDir  = "/etc/systemd/system"
 )
 
-// UnitText is the unit that runs drd (installed at drdPath) at boot.
+// DrdPath is where the boot-time pass finds drd in every image. drd clone
+// copies the drd that runs it there (InstallDrd): the unit must not name
+// the binary that happened to run the clone (a build directory, a home).
+// Not /usr/local/sbin/drd: that is the administrator's own place, where a
+// drd of another version may be installed by hand, and drd must not
+// overwrite it; /usr/lib/drd is drd's own directory, off PATH (nobody
+// runs this copy by mistake), and where a drd package will put it too.
+const DrdPath = "/usr/lib/drd/drd"
+
+// UnitText is the unit that runs drd (at drdPath in the image) at boot.
+// A missing drd is no reason to skip the pass in silence (a trial would
+// never become good and nobody would know): the unit fails, and says why
+// on the console and in the journal.
 func UnitText(drdPath string) string {
-	return `# drd: the boot-time pass (docs/boot.md). Written by drd clone / activate.
+	return `# drd: the boot-time pass (docs/boot.md). Written by drd clone.
 [Unit]
 Description=drd boot assessment: record the booted system image, judge a trial boot
 Wants=boot-complete.target
 After=boot-complete.target multi-user.target local-fs.target
-ConditionPathExists=` + drdPath + `
 
 [Service]
 Type=oneshot
+StandardOutput=journal+console
+StandardError=journal+console
+ExecStartPre=/bin/sh -c 'test -x ` + drdPath + ` || { echo "drd-boot-check: ` + drdPath + ` is missing: the boot check cannot run, a trial boot will not be confirmed (it falls back at the next reboot); run drd clone again, or copy drd to ` + drdPath + `" >&2; exit 1; }'
 ExecStart=` + drdPath + ` boot-check
 RemainAfterExit=yes
 TimeoutStartSec=30min
@@ -33,6 +47,36 @@ TimeoutStartSec=30min
 [Install]
 WantedBy=multi-user.target
 `
+}
+
+// InstallDrd copies drd's executable exe (the running one) to DrdPath in
+// the image whose root is root, atomically, unless it is there already.
+func InstallDrd(root, exe string) error {
+	p := filepath.Join(root, DrdPath)
+	if exe == "" {
+		return fmt.Errorf("installing drd for the boot check as %s: drd's own executable is unknown", p)
+	}
+	if same(exe, p) {
+		return nil
+	}
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		return fmt.Errorf("reading drd's executable for the boot check: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("installing drd for the boot check: %w", err)
+	}
+	if _, err := writeIfChanged(p, data, 0o755); err != nil {
+		return fmt.Errorf("installing drd for the boot check as %s: %w", p, err)
+	}
+	return nil
+}
+
+// same tells whether a and b are one file.
+func same(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
 // InstallUnit writes the unit into the image whose root is at root and
@@ -56,13 +100,4 @@ func InstallUnit(root, drdPath string) error {
 		return fmt.Errorf("enabling %s in %s: %w", UnitName, root, err)
 	}
 	return nil
-}
-
-// DrdPath is where drd is installed: the running executable, as the
-// image sees it.
-func DrdPath() string {
-	if p, err := os.Executable(); err == nil {
-		return p
-	}
-	return "/usr/local/sbin/drd"
 }

@@ -54,7 +54,10 @@ func (c *run) makeBootable(ctx context.Context) error {
 		if err := bootenv.InstallHook(t.root, t.grubDir); err != nil {
 			return err
 		}
-		if err := bootenv.InstallUnit(t.root, bootenv.DrdPath()); err != nil {
+		if err := bootenv.InstallDrd(t.root, c.opt.Exe); err != nil {
+			return err
+		}
+		if err := bootenv.InstallUnit(t.root, bootenv.DrdPath); err != nil {
 			return err
 		}
 	}
@@ -114,13 +117,12 @@ func (c *run) installBIOS(ctx context.Context, bootDir, grubDir string) error {
 	if !hasBIOSPart {
 		return nil
 	}
+	// One rule for every target, a disk or an image file (which is a
+	// disk once written to one, or attached to a VM): a clone whose boot
+	// loader could not be installed is not a good clone. docs/boot.md.
 	out, err := bootenv.InstallGrubBIOS(ctx, c.opt.Runner, "", strings.TrimSuffix(grubDir, "/grub"), c.disk)
 	if err != nil {
-		if c.Target.File != "" {
-			c.r.Warn("GRUB for BIOS not installed in image file %s: %v", c.Target.File, err)
-			return nil
-		}
-		return err
+		return fmt.Errorf("%w; the clone cannot boot on its own: fix the cause, then run drd clone -t %s -x overwrite=true again", err, c.Target.Given)
 	}
 	c.r.Note("GRUB for BIOS installed on %s %s", c.disk, out)
 	return nil

@@ -5,6 +5,7 @@ package clone
 
 import (
 	"context"
+	"os"
 
 	"github.com/drd-linux/drd/internal/execrun"
 	"github.com/drd-linux/drd/internal/report"
@@ -24,6 +25,9 @@ type Options struct {
 	// Seams for tests; zero values mean the real machine.
 	SysDir, ProcDir string         // "/sys", "/proc"
 	Runner          execrun.Runner // external programs (mkfs, tune2fs)
+	// Exe is drd's executable, copied into both images as
+	// bootenv.DrdPath for the boot check; "": the running one.
+	Exe string
 }
 
 func (o *Options) defaults() {
@@ -38,6 +42,9 @@ func (o *Options) defaults() {
 	}
 	if o.Runner == nil {
 		o.Runner = execrun.Real{}
+	}
+	if o.Exe == "" {
+		o.Exe, _ = os.Executable() // if unknown, InstallDrd says so
 	}
 }
 

@@ -327,7 +327,7 @@ func TestCloneRefusals(t *testing.T) {
 		name, target string
 		want         string
 	}{
-		{"a partition", s.Boot, "is a partition"},
+		{"a partition", s.Boot, "is a partition of " + s.Disk + "; drd clone needs a whole disk (e.g. " + s.Disk + ")"},
 		{"the source disk", s.Disk, "holds the booted image's /"},
 		{"a mounted file system", busy, "is in use"},
 		{"too small", smallDev, "needs at least"},

@@ -23,6 +23,7 @@ type targetFacts struct {
 	inUse     []string // why the disk is busy
 	signature string   // "gpt", "dos", "ext4"... found on it
 	disk      string   // /dev/vdb for a block device
+	wholeDisk string   // the disk a partition target is on, from sysfs: /dev/nvme0n1 of /dev/nvme0n1p2
 	loops     []string // loop devices already attached to this image file
 }
 
@@ -51,6 +52,7 @@ func readTarget(sysDir, procDir, target string) (targetFacts, error) {
 			return f, fmt.Errorf("target %s: %w", target, err)
 		}
 		f.disk, f.size, f.partition = d.Path, d.Size, d.IsPartition()
+		f.wholeDisk = "/dev/" + d.Disk
 		if f.inUse, err = images.InUse(sysDir, procDir, d); err != nil {
 			return f, fmt.Errorf("target %s: checking what uses it: %w", target, err)
 		}
@@ -107,7 +109,7 @@ func sameFile(a, b string) bool {
 func checkTarget(f targetFacts, src *bootenv.Layout, need int64, overwrite bool) error {
 	t := f.path
 	if f.partition {
-		return fmt.Errorf("target %s is a partition; drd clone needs a whole disk (e.g. %s) or an image file", t, strings.TrimRight(t, "0123456789p"))
+		return fmt.Errorf("target %s is a partition of %s; drd clone needs a whole disk (e.g. %s) or an image file", t, f.wholeDisk, f.wholeDisk)
 	}
 	if f.isBlock {
 		for _, c := range src.Critical {
@@ -124,7 +126,7 @@ func checkTarget(f targetFacts, src *bootenv.Layout, need int64, overwrite bool)
 			t, humanSize(f.size), humanSize(need))
 	}
 	if f.signature != "" && !overwrite {
-		return fmt.Errorf("target %s carries a %s: to overwrite it, run again with -x overwrite=true", t, f.signature)
+		return fmt.Errorf("target %s carries data (found: %s): to overwrite it, run again with -x overwrite=true", t, f.signature)
 	}
 	return nil
 }

@@ -38,6 +38,7 @@ type Options struct {
 	User         string // who runs drd, for the event log
 	Stdio        Stdio
 	Env          []string // the caller's environment (os.Environ())
+	Dir          string   // the caller's working directory, for relative paths in Argv; "": only absolute ones are checked
 	Now          func() time.Time
 
 	// Seams; zero values mean the real machine.
@@ -203,6 +204,9 @@ func usable(img *bootenv.Image) error {
 // the image mounted at dir.
 func runIn(ctx context.Context, opt Options, name, dir, unsafeList string, rep *Report, r report.Reporter) error {
 	list, _ := safety.ParseUnsafeList(unsafeList) // checked by readUnsafeList
+	if h, ok := findHostOnly(opt.Argv, opt.Depots, opt.Dir, existsIn(dir), existsIn("/")); ok {
+		return hostOnlyError(h, opt.Argv, name)
+	}
 	r.Step("Checking %s and its packages (DRD-safe)", strings.Join(opt.Argv, " "))
 	if err := precheck(ctx, opt, dir, list, rep, r); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sort"
 	"strings"
@@ -177,6 +178,10 @@ func (c *command) parse(cmd *cli.Command, env *env) (*invocation, error) {
 		}
 		return nil, nil
 	}
+	if c.locks && env.sys.uid != 0 {
+		return nil, &usageError{cmd: name, err: fmt.Errorf("needs root: it changes the system, and %s (uid %d) is not root", env.sys.user, env.sys.uid),
+			hint: fmt.Sprintf("Run it as root: sudo %s", commandLine(env.argv))}
+	}
 	var file []byte
 	if path := cmd.String("X"); path != "" {
 		var err error
@@ -217,11 +222,17 @@ func (c *command) parse(cmd *cli.Command, env *env) (*invocation, error) {
 // execute runs a parsed command between its banners, with the log and,
 // for a command that changes the system, the lock.
 func (c *command) execute(ctx context.Context, inv *invocation, env *env) error {
-	logFile, logErr := console.OpenLog(inv.root)
+	// Without root, a command that only reads (drd status) runs, and
+	// leaves drd's files (the log) alone.
+	readOnly := env.sys.uid != 0 && !c.locks
+	var logFile *os.File
+	var logErr error
 	var log io.Writer
-	if logErr == nil {
-		defer logFile.Close()
-		log = logFile
+	if !readOnly {
+		if logFile, logErr = console.OpenLog(inv.root); logErr == nil {
+			defer logFile.Close()
+			log = logFile
+		}
 	}
 	if c.locks { // a session: its own log too (eventlog.Dir/session.log, 25 kept)
 		var endSession func()
@@ -235,6 +246,9 @@ func (c *command) execute(ctx context.Context, inv *invocation, env *env) error 
 	con.Begin(c.what, env.sys.user)
 	if logErr != nil {
 		con.Warn("not writing the log: %v", logErr)
+	}
+	if readOnly {
+		con.Note("not root: not writing %s", console.LogPath(inv.root))
 	}
 	if inv.conf != "" {
 		con.Note("%s", inv.conf)
@@ -253,6 +267,9 @@ func (c *command) execute(ctx context.Context, inv *invocation, env *env) error 
 		}
 	} else {
 		err = c.run(ctx, inv)
+		if err != nil && readOnly && errors.Is(err, fs.ErrPermission) {
+			err = fmt.Errorf("%w: %s sees only what %s (uid %d) may read; run it as root", err, "drd "+c.name, env.sys.user, env.sys.uid)
+		}
 	}
 	if c.locks && !inv.preview && c.name != "runcmd" { // a change: its event record (runcmd writes its own, with the packages)
 		if lerr := eventlog.Append(inv.root, eventlog.Done(c.name, env.sys.user, commandLine(env.argv), env.sys.now(), err)); lerr != nil {

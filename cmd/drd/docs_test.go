@@ -70,3 +70,54 @@ func TestDocsListCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsListLockAndPreview keeps the lists of docs/cli.md true: the
+// commands that take the lock (section "The lock") and the ones that
+// accept -p (the -p row), against the commands as declared.
+func TestDocsListLockAndPreview(t *testing.T) {
+	b, err := os.ReadFile("../../docs/cli.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	lockSection := between(t, doc, "## The lock\n", "\n## ")
+	pRow := between(t, doc, "| `-p` |", "\n")
+	var all []*command
+	for _, c := range sortedCommands() {
+		all = append(append(all, c), c.subcommands...)
+	}
+	locking, previewing := 0, 0
+	for _, c := range all {
+		name := "`" + c.name + "`"
+		if c.locks {
+			locking++
+			if !strings.Contains(lockSection, name) {
+				t.Errorf("docs/cli.md, The lock: does not list %s, which takes the lock", name)
+			}
+		} else if strings.Contains(lockSection, name+",") || strings.Contains(lockSection, name+" and") {
+			t.Errorf("docs/cli.md, The lock: lists %s, which takes no lock", name)
+		}
+		if c.preview {
+			previewing++
+			if !strings.Contains(pRow, name) {
+				t.Errorf("docs/cli.md, the -p row: does not name %s, which accepts -p", name)
+			}
+		} else if strings.Contains(pRow, name) {
+			t.Errorf("docs/cli.md, the -p row: names %s, which has no -p", name)
+		}
+	}
+	if locking < 3 || previewing < 2 {
+		t.Errorf("only %d locking and %d previewing commands: is the registry empty?", locking, previewing)
+	}
+}
+
+// between returns the text of doc from start to the next end after it.
+func between(t *testing.T, doc, start, end string) string {
+	t.Helper()
+	_, after, ok := strings.Cut(doc, start)
+	if !ok {
+		t.Fatalf("docs/cli.md has no %q", start)
+	}
+	s, _, _ := strings.Cut(after, end)
+	return s
+}

@@ -26,6 +26,7 @@ type fake struct {
 	fail   error  // if set, every engine fails with this
 	status *bootenv.Status
 	dir    string // what mount returns
+	uid    int    // the caller's uid: 0 (root) unless a test says otherwise
 }
 
 var testNow = time.Date(2026, 11, 21, 16, 45, 3, 0, time.UTC)
@@ -67,6 +68,7 @@ func (f *fake) system() system {
 		now:  func() time.Time { return testNow },
 		loc:  time.UTC,
 		user: "root",
+		uid:  f.uid,
 		pid:  4242,
 	}
 }

@@ -23,8 +23,13 @@ func main() {
 }
 
 // runMain runs drd on the real machine and returns its exit code.
-func runMain() int {
+func runMain() int { return runMainAs(os.Geteuid()) }
+
+// runMainAs is runMain with the caller's uid given (the test scripts).
+func runMainAs(uid int) int {
 	ctx, stop := cancelOnSignals(context.Background(), os.Stderr, os.Exit)
 	defer stop()
-	return run(ctx, os.Args, os.Stdout, os.Stderr, realSystem())
+	sys := realSystem()
+	sys.uid = uid
+	return run(ctx, os.Args, os.Stdout, os.Stderr, sys)
 }

@@ -68,6 +68,17 @@ func runcmdOptions(inv *invocation) runcmd.Options {
 		User:         inv.sys.user,
 		Stdio:        runcmd.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr},
 		Env:          os.Environ(),
+		Dir:          workingDir(),
 		Now:          inv.sys.now,
 	}
+}
+
+// workingDir is drd's working directory, "" if it is gone: relative paths
+// of the command are checked against it.
+func workingDir() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	return dir
 }

@@ -16,7 +16,9 @@ import (
 // TestMain lets the test binary run as drd in the scripts.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"drd": func() { os.Exit(runMain()) },
+		// The scripts act on a scratch --root as root would, whoever
+		// runs the tests.
+		"drd": func() { os.Exit(runMainAs(0)) },
 	})
 }
 

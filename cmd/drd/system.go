@@ -37,6 +37,7 @@ type system struct {
 	now      func() time.Time
 	loc      *time.Location // for the dates drd status prints
 	user     string         // who runs drd, for the banner and the lock
+	uid      int            // its effective uid: commands that change the system need 0
 	pid      int
 	terminal bool // stderr is a terminal: progress is redrawn in place
 }
@@ -59,6 +60,7 @@ func realSystem() system {
 		now:        time.Now,
 		loc:        time.Local,
 		user:       userName(),
+		uid:        os.Geteuid(),
 		pid:        os.Getpid(),
 		terminal:   console.IsTerminal(os.Stderr),
 	}

@@ -6,6 +6,7 @@
 package console
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/drd-linux/drd/internal/eventlog"
 	"github.com/drd-linux/drd/internal/report"
 )
 
@@ -75,18 +77,70 @@ func LogPath(root string) string {
 	return filepath.Join(root, "var/opt/drd/drd.log")
 }
 
+// LogMax is the size at which drd.log is rotated when a command opens it,
+// and LogKeep how many rotated logs are kept (drd.log.1, the newest, to
+// drd.log.25), as many as the session logs: at most 26 MiB in all.
+const (
+	LogMax  = 1 << 20
+	LogKeep = eventlog.Keep
+)
+
 // OpenLog opens the main log for appending, creating its directories (0755)
-// and the file (0644) if missing.
+// and the file (0644) if missing. A log of LogMax bytes or more is rotated
+// first (drd.log -> drd.log.1 ..., the oldest dropped).
 func OpenLog(root string) (*os.File, error) {
-	path := LogPath(root)
+	return openLog(LogPath(root), LogMax, LogKeep)
+}
+
+// openLog opens path for appending, rotated first if it has max bytes or
+// more. The rotation happens under an flock of the log, so two drd
+// commands that start together (status takes no lock) rotate it once.
+func openLog(path string, max int64, keep int) (*os.File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("creating the directory of %s: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("opening log: %w", err)
+	for range 3 { // another drd may rotate the file we opened: open again
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("opening log: %w", err)
+		}
+		rotated, err := rotateIfFull(f, path, max, keep)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("rotating the log %s: %w", path, err)
+		}
+		if !rotated {
+			return f, nil
+		}
+		f.Close()
 	}
-	return f, nil
+	return nil, fmt.Errorf("opening log %s: it was rotated three times while drd opened it", path)
+}
+
+// rotateIfFull rotates path if f, opened on it, is still path's file and
+// has max bytes or more; it tells whether f is no longer the log (rotated,
+// by this call or by another process).
+func rotateIfFull(f *os.File, path string, max int64, keep int) (bool, error) {
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		return false, err
+	}
+	defer unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	if now, err := os.Stat(path); err != nil || !os.SameFile(fi, now) {
+		return true, nil // rotated by another drd meanwhile
+	}
+	if fi.Size() < max {
+		return false, nil
+	}
+	for _, r := range eventlog.Rotation(path, keep) {
+		if err := os.Rename(r.From, r.To); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // IsTerminal reports whether w is a terminal.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -240,6 +241,66 @@ func TestOpenLog(t *testing.T) {
 		if fi, err := os.Stat(path); err != nil || fi.Mode() != mode {
 			t.Errorf("%s: mode %v, %v; want %v", path, fi.Mode(), err, mode)
 		}
+	}
+}
+
+// drd.log is rotated by size, like the session logs by count: before,
+// it grew without bound.
+func TestOpenLogRotates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "var/opt/drd/drd.log")
+	const max, keep = 100, 3
+	write := func(s string) {
+		t.Helper()
+		f, err := openLog(path, max, keep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.WriteString(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	big := strings.Repeat("x", max-1) + "\n" // exactly max bytes
+	for i := range 6 {
+		write(fmt.Sprintf("%d", i) + big)
+	}
+	write("last\n")
+	read := func(p string) string {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return "(" + err.Error() + ")"
+		}
+		return string(b[:1])
+	}
+	got := []string{read(path), read(path + ".1"), read(path + ".2"), read(path + ".3")}
+	want := []string{"l", "5", "4", "3"}
+	if !slices.Equal(got, want) {
+		t.Errorf("first bytes of drd.log, .1, .2, .3: %q, want %q", got, want)
+	}
+	if _, err := os.Stat(path + ".4"); err == nil {
+		t.Errorf("%s.4 exists: only %d rotated logs are kept", path, keep)
+	}
+	// Below max, the log is appended to.
+	write("more\n")
+	if b, _ := os.ReadFile(path); string(b) != "last\nmore\n" {
+		t.Errorf("drd.log = %q, want two appended lines", b)
+	}
+}
+
+// A log rotated by another drd after this one opened it is opened again:
+// the lines go to the new drd.log, not to drd.log.1.
+func TestRotateIfFullSeesOtherRotation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "drd.log")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if rotated, err := rotateIfFull(f, path, 1<<20, 3); err != nil || !rotated {
+		t.Errorf("rotateIfFull of a file renamed away = %v, %v; want true (open again)", rotated, err)
 	}
 }
 

@@ -266,7 +266,7 @@ func (v Values) List(name string) []string {
 
 func get[T any](v Values, name string, t Type) T {
 	if s := v.spec(name); s.Type != t {
-		panic(fmt.Sprintf("options: %s is a %v option, read as %v", name, s.Type, t))
+		panic(fmt.Sprintf("options: %s is an option of type %v, read as %v", name, s.Type, t))
 	}
 	return v.vals[name].(T)
 }

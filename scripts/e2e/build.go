@@ -248,7 +248,7 @@ func mkfs(ctx context.Context, p fsPlan, dir, file string, offset, size int64) e
 		}
 		return err
 	}
-	return fmt.Errorf("no way to make a %s file system", p.FS)
+	return fmt.Errorf("no way to make a file system of type %s", p.FS)
 }
 
 // runBuilder boots the base system read-only with the layout's disks and
