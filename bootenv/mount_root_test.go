@@ -192,3 +192,38 @@ func TestSecondCloneGetsItsOwnName(t *testing.T) {
 	}
 	mounted = nil
 }
+
+// TestScanImageFileAttachedTwice: an image file attached to two loop
+// devices (a loop left behind, and drd mount's) shows its image once.
+func TestScanImageFileAttachedTwice(t *testing.T) {
+	s := testsys.ForTest(t, testsys.Options{})
+	ctx := context.Background()
+	target := filepath.Join(t.TempDir(), "clone.img")
+	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: target}, report.Func(t.Logf)); err != nil {
+		t.Fatal(err)
+	}
+	parts, err := images.ReadGPT(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		dev, err := images.AttachLoop(target, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { images.DetachLoop(dev) })
+		if err := images.ShowPartitions(dev, parts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := bootenv.Scan(ctx, s.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Images) != 2 {
+		for _, img := range st.Images {
+			t.Logf("%s on %s", img.Name, img.Disk)
+		}
+		t.Errorf("Scan lists %d images, want the booted one and the clone once", len(st.Images))
+	}
+}

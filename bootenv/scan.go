@@ -156,6 +156,9 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 		if img.ID == "" || (img.System != rec.System && img.ID != rec.Origin) {
 			continue // an image of another system, or one not yet recorded
 		}
+		if slices.ContainsFunc(st.Images, func(o *Image) bool { return o.ID == img.ID }) {
+			continue // seen already: an image file attached to two loop devices shows it twice
+		}
 		settleState(img, held)
 		img.ImageFile = devs.backingFileOf(d.Disk)
 		st.Images = append(st.Images, img)
