@@ -147,7 +147,14 @@ func DetachLoop(dev string) error {
 	if err != nil {
 		return fmt.Errorf("detaching %s: LOOP_CLR_FD: %w", dev, err)
 	}
-	if file := LoopBackingFile(sysRoot, dev); file != "" {
+	// Held open, the device is detached when the last holder closes it:
+	// a probe (udev, another program's scan) lets go within moments.
+	file := LoopBackingFile(sysRoot, dev)
+	for i := 0; file != "" && i < 10; i++ {
+		time.Sleep(time.Duration(i+1) * 20 * time.Millisecond)
+		file = LoopBackingFile(sysRoot, dev)
+	}
+	if file != "" {
 		return fmt.Errorf("detaching %s from %s: the device is still open (mounted or held); the kernel detaches it when it is closed", dev, file)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -162,6 +163,34 @@ func TestAttachedByDrd(t *testing.T) {
 	}
 	if AttachedByDrd(filepath.Join(t.TempDir(), "nothing")) {
 		t.Error("a path that is no device counts as drd's loop")
+	}
+}
+
+// TestDetachLoopHeldBriefly: a loop device another program holds open
+// for a moment (udev's probe) is detached once it lets go, without an
+// error.
+func TestDetachLoopHeldBriefly(t *testing.T) {
+	requireRoot(t)
+	img := sparseFile(t, t.TempDir(), "held.img", 4*mib)
+	dev, err := AttachLoop(img, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if LoopBackingFile(sysRoot, dev) == img {
+			DetachLoop(dev)
+		}
+	})
+	f, err := os.Open(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(100*time.Millisecond, func() { f.Close() })
+	if err := DetachLoop(dev); err != nil {
+		t.Errorf("DetachLoop of a device held for 100ms: %v", err)
+	}
+	if got := LoopBackingFile(sysRoot, dev); got == img {
+		t.Errorf("%s is still attached to %s", dev, img)
 	}
 }
 
