@@ -224,6 +224,8 @@ func (m Machine) checkUnused(p DeletePlan) error {
 		if err != nil {
 			return fmt.Errorf("%s: checking what uses %s: %w", img.Name, disk, err)
 		}
+		// Held by device-mapper: the image's own volume group, which
+		// vgremove takes away (an LV mounted somewhere is still refused).
 		busy = slices.DeleteFunc(busy, func(why string) bool {
 			return p.VGs != nil && strings.Contains(why, "LVM") && !strings.Contains(why, "mounted")
 		})
