@@ -17,11 +17,6 @@ type ActivateOptions struct {
 	Preview    bool
 }
 
-// Activate makes an image the boot target (see Machine.Activate).
-func Activate(ctx context.Context, root string, opt ActivateOptions, r report.Reporter) error {
-	return Real(root).Activate(ctx, opt, r)
-}
-
 // Activate makes an image the boot target of every following boot, or
 // of the next opt.Tries boots (trial), or (Deactivate) the booted image
 // again: drd's menu and block on every image's /boot, the images'

@@ -93,7 +93,10 @@ func TestActivateOnLoop(t *testing.T) {
 
 	// The clone's /boot: its grub.cfg names its own file systems.
 	cloneBoot := withMounted(t, disk, "/boot", cl)
-	cfg, _ := os.ReadFile(filepath.Join(cloneBoot, "grub/grub.cfg"))
+	cfg, err := os.ReadFile(filepath.Join(cloneBoot, "grub/grub.cfg"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var cloneBootUUID, cloneRootUUID string
 	for _, f := range cl.FileSystems {
 		switch f.MountPoint {
@@ -119,14 +122,18 @@ func TestActivateOnLoop(t *testing.T) {
 		editenv(t, p, "drd_trial="+cl.Name, "drd_tries=3", "drd_next=sysimage_000")
 		unmountIfTemp(t, p, s.Root)
 	}
-	st, _ = bootenv.Scan(ctx, s.Root)
+	if st, err = bootenv.Scan(ctx, s.Root); err != nil {
+		t.Fatal(err)
+	}
 	if st.Boot == nil || st.Boot.Seq != seq+1 || st.Activated != cl.Name {
 		t.Fatalf("after activate -x trial=true: boot %+v, activated %s", st.Boot, st.Activated)
 	}
 	if err := m.Activate(ctx, bootenv.ActivateOptions{Deactivate: true}, report.Func(t.Logf)); err != nil {
 		t.Fatal(err)
 	}
-	st, _ = bootenv.Scan(ctx, s.Root)
+	if st, err = bootenv.Scan(ctx, s.Root); err != nil {
+		t.Fatal(err)
+	}
 	if st.Boot == nil || st.Boot.Seq != seq+2 || st.Boot.Trial != "" || st.Activated != "sysimage_000" {
 		t.Fatalf("after deactivate: boot %+v, activated %s", st.Boot, st.Activated)
 	}

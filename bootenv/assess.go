@@ -29,11 +29,6 @@ type CheckOptions struct {
 	NoReboot      bool           // after a failed trial, do not reboot (tests)
 }
 
-// BootCheck is the boot-time pass (see Machine.BootCheck).
-func BootCheck(ctx context.Context, root string, opt CheckOptions, r report.Reporter) error {
-	return Real(root).BootCheck(ctx, opt, r)
-}
-
 // BootCheck runs at every boot, after boot-complete.target: it records
 // what booted, reconciles the states with drd's block (a trial that did
 // not come up is bad), refreshes drd's menu (kernels may have changed),

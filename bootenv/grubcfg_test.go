@@ -186,9 +186,9 @@ func TestReplaceUUIDs(t *testing.T) {
 		{"x0b1c6f1e-1111-4111-8111-111111111111", "x0b1c6f1e-1111-4111-8111-111111111111"},
 		{"abcd-12345", "abcd-12345"},
 	} {
-		got, _ := ReplaceUUIDs([]byte(tt.in), renames)
-		if string(got) != tt.want {
-			t.Errorf("ReplaceUUIDs(%q) = %q, want %q", tt.in, got, tt.want)
+		got, n := ReplaceUUIDs([]byte(tt.in), renames)
+		if string(got) != tt.want || (n > 0) != (tt.in != tt.want) {
+			t.Errorf("ReplaceUUIDs(%q) = %q, %d replaced; want %q", tt.in, got, n, tt.want)
 		}
 	}
 }

@@ -58,7 +58,7 @@ func TestMountUmountImageFile(t *testing.T) {
 	// No firmware boots a file: activate refuses, in preview too, also
 	// while the image is mounted (its file attached).
 	for _, preview := range []bool{true, false} {
-		err := bootenv.Activate(ctx, s.Root, bootenv.ActivateOptions{Preview: preview}, report.Discard)
+		err := bootenv.Real(s.Root).Activate(ctx, bootenv.ActivateOptions{Preview: preview}, report.Discard)
 		if !errors.Is(err, bootenv.ErrNotActivatable) || !strings.Contains(err.Error(), "write the file to a disk") {
 			t.Errorf("Activate (preview %v) of a clone in an image file: %v, want a refusal saying how to make it bootable", preview, err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/drd-linux/drd/bootenv/efi"
 	"github.com/drd-linux/drd/images"
 	"github.com/drd-linux/drd/internal/report"
 )
@@ -33,21 +34,22 @@ func RecoveryLoadOptions(cmdline string) string {
 }
 
 // recoveryEntry is STAGEISL's Boot#### on the ESP hd of a disk.
-func recoveryEntry(prefix []byte, hd HardDrive, cmdline string) LoadOption {
-	return LoadOption{Active: true, Description: RecoveryTitle, Prefix: prefix, Disk: hd,
-		File: RecoveryEFIDir + `\` + recoveryESPFiles[RecoveryKernel], Optional: ucs2(RecoveryLoadOptions(cmdline))}
+func recoveryEntry(prefix []byte, hd efi.HardDrive, cmdline string) efi.LoadOption {
+	return efi.LoadOption{Active: true, Description: RecoveryTitle, Prefix: prefix, Disk: hd,
+		File: RecoveryEFIDir + `\` + recoveryESPFiles[RecoveryKernel], Optional: efi.UCS2(RecoveryLoadOptions(cmdline))}
 }
 
 // isRecoveryEntry reports whether a boot entry starts STAGEISL, not an
 // image's own loader.
-func isRecoveryEntry(e LoadOption) bool {
+func isRecoveryEntry(e efi.LoadOption) bool {
 	return strings.HasPrefix(strings.ToUpper(e.File), strings.ToUpper(RecoveryEFIDir+`\`))
 }
 
-// placeRecoveryEntry is PlaceEntry with the entry at the end of
-// BootOrder, unless it is in it already: never first.
-func placeRecoveryEntry(entries map[uint16]LoadOption, order []uint16, want LoadOption) (uint16, []uint16) {
-	return PlaceEntry(entries, order, want, -1)
+// putRecoveryEntry writes STAGEISL's entry want: rewritten in place, or
+// new and at the end of BootOrder unless it is in it already; never first.
+func putRecoveryEntry(v efi.Vars, want efi.LoadOption) (uint16, error) {
+	num, _, err := efi.PutEntry(v, want, -1)
+	return num, err
 }
 
 // recoveryESP is an ESP STAGEISL goes on: its image, how to write to it,
@@ -55,7 +57,7 @@ func placeRecoveryEntry(entries map[uint16]LoadOption, order []uint16, want Load
 type recoveryESP struct {
 	img *Image
 	esp espWriter
-	hd  HardDrive
+	hd  efi.HardDrive
 }
 
 // recoveryESPs finds the ESP of every image that has one, on a UEFI
@@ -63,7 +65,13 @@ type recoveryESP struct {
 // cannot be reached is a warning (GRUB's entry still boots STAGEISL); an
 // ESP without room is an error.
 func (m Machine) recoveryESPs(st *Status, files map[string][]byte, r report.Reporter) ([]recoveryESP, error) {
-	if m.efiVars() == nil {
+	if m.EFI == nil {
+		for _, img := range bootOrder(st) {
+			if _, ok := fsOf(img, "/boot/efi"); ok {
+				m.noEFIVars(r, "STAGEISL not on the ESPs, no boot entry for it (GRUB's menu entry boots it)")
+				break
+			}
+		}
 		return nil, nil
 	}
 	devs, err := ReadDevices(m.SysDir)
@@ -99,30 +107,18 @@ func (m Machine) recoveryESPs(st *Status, files map[string][]byte, r report.Repo
 // writeRecoveryESPs puts the files of STAGEISL into \EFI\drd of each ESP
 // and its Boot#### (rewritten in place, else new and last in BootOrder).
 func (m Machine) writeRecoveryESPs(esps []recoveryESP, files map[string][]byte, rec Recovery, r report.Reporter) error {
-	v := m.efiVars()
 	for _, e := range esps {
 		for _, name := range RecoveryFiles {
 			if err := e.esp.write(recoveryESPFiles[name], files[name]); err != nil {
 				return fmt.Errorf("writing STAGEISL to the ESP of %s (%s): %w", e.img.Name, e.esp.dev, err)
 			}
 		}
-		entries, order, err := BootEntries(v)
-		if err != nil {
-			return err
-		}
 		want := recoveryEntry(DiskPrefix(m.SysDir, e.img.Disk), e.hd, rec.Cmdline)
-		num, newOrder := placeRecoveryEntry(entries, order, want)
-		data, err := want.Encode()
+		num, err := putRecoveryEntry(m.EFI, want)
 		if err != nil {
-			return err
+			return fmt.Errorf("the boot entry of STAGEISL on the ESP of %s: %w", e.img.Name, err)
 		}
-		if err := v.Set(BootVar(num), data); err != nil {
-			return fmt.Errorf("writing %s: %w", BootVar(num), err)
-		}
-		if err := v.Set("BootOrder", EncodeBootOrder(newOrder)); err != nil {
-			return fmt.Errorf("writing BootOrder: %w", err)
-		}
-		r.Note("%s: %s on %s; %s %q, last in BootOrder", e.img.Name, RecoveryEFIDir, e.esp.dev, BootVar(num), RecoveryTitle)
+		r.Note("%s: %s on %s; %s %q, last in BootOrder", e.img.Name, RecoveryEFIDir, e.esp.dev, efi.BootVar(num), RecoveryTitle)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/drd-linux/drd/bootenv/efi"
 	"github.com/drd-linux/drd/images"
 	"github.com/drd-linux/drd/internal/execrun"
 	"github.com/drd-linux/drd/internal/lock"
@@ -23,11 +24,13 @@ import (
 // kernel's /sys and /proc. Tests point SysDir and ProcDir elsewhere.
 type Machine struct {
 	Root, SysDir, ProcDir string
-	EFI                   EFIVars        // UEFI variables; nil: efivarfs if the machine has it
+	EFI                   efi.Vars       // the firmware's UEFI variables; nil: none written (BIOS, or not this machine's)
 	Runner                execrun.Runner // LVM's tools; nil: the real ones
 }
 
-// Real is the machine drd runs on, with the image's root at root.
+// Real is the machine drd runs on, with the image's root at root. It
+// has no UEFI variables: only a command's main gives them (Machine.EFI),
+// for the firmware whose choice it may change.
 func Real(root string) Machine {
 	if root == "" {
 		root = "/"

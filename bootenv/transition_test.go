@@ -56,7 +56,7 @@ func TestAssess(t *testing.T) {
 		reason    string
 	}{
 		{"no block", BootState{}, false, "sysimage_000", nil, false, "", "", ""},
-		{"trial booted", trial, true, "sysimage_001", nil, true, Trial, "sysimage_001", ""},
+		{"trial booted", trial, true, "sysimage_001", nil, true, Trial, "sysimage_001", "trial boot (1 tries left)"},
 		{"trial used up", BootState{Seq: 5, Next: "sysimage_000", Trial: "sysimage_001", Tries: 0}, true, "sysimage_000",
 			&BootState{Seq: 6, Next: "sysimage_000"}, false, Bad, "sysimage_001", "did not come up"},
 		{"trial entry failed", trial, true, "sysimage_000",

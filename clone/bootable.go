@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/bootenv/efi"
 	"github.com/drd-linux/drd/images"
 )
 
@@ -197,19 +198,17 @@ func (c *run) installEFI(ctx context.Context, renames map[string]string, grubDir
 	if c.Target.File != "" {
 		return nil
 	}
-	if c.opt.SysDir != "/sys" {
-		return nil // a test machine's firmware is never touched
-	}
-	if _, err := os.Stat(bootenv.DefaultEFIVarDir); err != nil {
+	if c.opt.EFI == nil {
+		c.r.Note("no UEFI boot entry for the clone: no UEFI variables given (a BIOS machine, -x efi_vars=none, or --root without -x efi_vars=host); the firmware boots it from %s when its disk comes first", bootenv.RemovableEFIPath)
 		return nil
 	}
 	part := c.Parts[esp.Part]
-	hd := bootenv.HardDrive{Number: uint32(part.Number), Start: uint64(part.Start / 512), Size: uint64(part.Size / 512), PartGUID: strings.ToLower(part.GUID)}
-	num, order, err := bootenv.AddBootEntry(bootenv.EFIVarFS{Dir: bootenv.DefaultEFIVarDir}, "drd "+c.Name, bootenv.DiskPrefix(c.opt.SysDir, c.disk), hd, bootenv.GrubEFIPath)
+	hd := efi.HardDrive{Number: uint32(part.Number), Start: uint64(part.Start / 512), Size: uint64(part.Size / 512), PartGUID: strings.ToLower(part.GUID)}
+	num, order, err := efi.AddBootEntry(c.opt.EFI, "drd "+c.Name, bootenv.DiskPrefix(c.opt.SysDir, c.disk), hd, bootenv.GrubEFIPath)
 	if err != nil {
 		return fmt.Errorf("adding the clone's UEFI boot entry: %w", err)
 	}
-	c.r.Note("UEFI boot entry %s: drd %s; BootOrder %s (right after the entry this machine booted from)", bootenv.BootVar(num), c.Name, bootenv.BootOrderText(order))
+	c.r.Note("UEFI boot entry %s: drd %s; BootOrder %s (right after the entry this machine booted from)", efi.BootVar(num), c.Name, efi.BootOrderText(order))
 	return nil
 }
 

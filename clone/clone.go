@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 
+	"github.com/drd-linux/drd/bootenv/efi"
 	"github.com/drd-linux/drd/internal/execrun"
 	"github.com/drd-linux/drd/internal/report"
 )
@@ -21,6 +22,11 @@ type Options struct {
 	ImageSize int64    // size of a new image file; 0: from used space
 	Exclude   []string // paths (in the image) whose contents are left out
 	Snapshot  string   // root on LVM: copy from snapshots "auto" (""), "always" or "never"
+
+	// EFI is the firmware's UEFI variables, where the clone's Boot####
+	// goes; nil: none is added (a BIOS machine, or not this machine's
+	// firmware). Only a command's main gives the real machine's.
+	EFI efi.Vars
 
 	// Seams for tests; zero values mean the real machine.
 	SysDir, ProcDir string         // "/sys", "/proc"

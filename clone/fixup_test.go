@@ -69,6 +69,59 @@ func checkRewriteGolden(t *testing.T, file string, field, lines int, renames []r
 	if string(got) != string(want) {
 		t.Errorf("rewrite of %s:\n%s\nwant:\n%s", file, got, want)
 	}
+	checkGoldenRenames(t, golden, string(in), string(want), field, lines, renames)
+}
+
+// checkGoldenRenames checks a golden file on its own, without
+// rewriteDevices: line by line it is the input, except that a line whose
+// device field names an old device names its new one instead, in the same
+// notation, and nothing else of the line changed.
+func checkGoldenRenames(t *testing.T, golden, in, want string, field, lines int, renames []rename) {
+	t.Helper()
+	inLines, wantLines := strings.Split(in, "\n"), strings.Split(want, "\n")
+	if len(inLines) != len(wantLines) {
+		t.Fatalf("%s has %d lines, its input %d", golden, len(wantLines), len(inLines))
+	}
+	changed := 0
+	for i, line := range inLines {
+		f := strings.Fields(line)
+		if len(f) <= field || strings.HasPrefix(f[0], "#") {
+			if wantLines[i] != line {
+				t.Errorf("%s line %d: %q, want the input's %q", golden, i+1, wantLines[i], line)
+			}
+			continue
+		}
+		spec := bootenv.ParseDevSpec(f[field])
+		var to *bootenv.DevID
+		for _, r := range renames {
+			if spec.Matches(r.old) {
+				to = &r.new
+				break
+			}
+		}
+		g := strings.Fields(wantLines[i])
+		if to == nil {
+			if wantLines[i] != line {
+				t.Errorf("%s line %d: %q, want the input's %q (no renamed device)", golden, i+1, wantLines[i], line)
+			}
+			continue
+		}
+		changed++
+		if len(g) <= field {
+			t.Errorf("%s line %d: %q has no device field", golden, i+1, wantLines[i])
+			continue
+		}
+		gs := bootenv.ParseDevSpec(g[field])
+		if gs.Kind != spec.Kind || gs.ByDir != spec.ByDir || !gs.Matches(*to) || spec.Matches(*to) {
+			t.Errorf("%s line %d: %s, want the new device %+v written as %s is", golden, i+1, g[field], *to, f[field])
+		}
+		if strings.Replace(line, f[field], g[field], 1) != wantLines[i] {
+			t.Errorf("%s line %d: %q changed more than the device of %q", golden, i+1, wantLines[i], line)
+		}
+	}
+	if changed != lines {
+		t.Errorf("%s: %d lines name a renamed device, want %d", golden, changed, lines)
+	}
 }
 
 func TestRewriteDevicesMissingNotation(t *testing.T) {

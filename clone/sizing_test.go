@@ -1,9 +1,18 @@
 package clone
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
+
+func div(s []int64, d int64) []int64 {
+	var out []int64
+	for _, v := range s {
+		out = append(out, v/d)
+	}
+	return out
+}
 
 func TestSizeTarget(t *testing.T) {
 	tests := []struct {
@@ -19,6 +28,9 @@ func TestSizeTarget(t *testing.T) {
 				{mountPoint: "/", size: 8 * gib, used: 2 * gib},
 				{mountPoint: "/boot", size: 1 * gib, used: 100 * mib},
 			},
+			// 10237 MiB after the GPT and BIOS boot: 8/9 and 1/9 of it,
+			// the MiB rounding leaves to /
+			want: []int64{9100 * mib, 1137 * mib},
 		},
 		{
 			name:   "small target pins the full file system at used+10%",
@@ -27,6 +39,8 @@ func TestSizeTarget(t *testing.T) {
 				{mountPoint: "/", size: 8 * gib, used: 1 * gib},
 				{mountPoint: "/var", size: 1 * gib, used: 900 * mib},
 			},
+			// /var's ninth of 4093 MiB is below 990 MiB (used+10%): / has the rest
+			want: []int64{3103 * mib, 990 * mib},
 		},
 		{
 			name:   "esp keeps its size",
@@ -35,7 +49,7 @@ func TestSizeTarget(t *testing.T) {
 				{mountPoint: "/", size: 2 * gib, used: 1 * gib},
 				{mountPoint: "/boot/efi", size: 512 * mib, fixed: true},
 			},
-			want: nil,
+			want: []int64{3581 * mib, 512 * mib},
 		},
 	}
 	for _, tt := range tests {
@@ -43,6 +57,9 @@ func TestSizeTarget(t *testing.T) {
 			sizes, err := sizeTarget(tt.target, tt.needs)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if !slices.Equal(sizes, tt.want) {
+				t.Errorf("sizes = %v MiB, want %v MiB", div(sizes, mib), div(tt.want, mib))
 			}
 			var total int64
 			for i, s := range sizes {

@@ -352,11 +352,14 @@ func TestFixFAT32(t *testing.T) {
 	if err := v.writeFATs(); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := os.ReadFile(img)
+	before, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := fixFAT32(f); err == nil || !strings.Contains(err.Error(), "loops") {
 		t.Errorf("fixFAT32 on a looping chain: %v", err)
 	}
-	if after, _ := os.ReadFile(img); !bytes.Equal(before, after) {
-		t.Errorf("fixFAT32 wrote to a file system it refused")
+	if after, err := os.ReadFile(img); err != nil || !bytes.Equal(before, after) {
+		t.Errorf("fixFAT32 wrote to a file system it refused (%v)", err)
 	}
 }

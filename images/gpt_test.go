@@ -170,7 +170,10 @@ func TestReadGPTNone(t *testing.T) {
 	if _, err := ReadGPT(img); err == nil || !strings.Contains(err.Error(), ErrNoGPT.Error()) {
 		t.Errorf("ReadGPT(blank) err = %v, want ErrNoGPT", err)
 	}
-	f, _ := os.Open(img)
+	f, err := os.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer f.Close()
 	if pt := PartitionTable(f, 4*mib); pt != "" {
 		t.Errorf("PartitionTable(blank) = %q", pt)

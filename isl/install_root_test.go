@@ -3,6 +3,7 @@ package isl_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/bootenv/efi"
 	"github.com/drd-linux/drd/clone"
 	"github.com/drd-linux/drd/images"
 	"github.com/drd-linux/drd/internal/report"
@@ -45,16 +47,23 @@ func TestInstallOnLoop(t *testing.T) {
 	islImage := filepath.Join(t.TempDir(), "drd-isl.img")
 	os.WriteFile(islImage, []byte("ISL one"), 0o644)
 	// UEFI variables in a directory: one entry there already, first.
-	efi := bootenv.EFIVarFS{Dir: t.TempDir()}
-	grub, err := bootenv.LoadOption{Active: true, Description: "debian", Disk: bootenv.HardDrive{Number: 1, Start: 2048, Size: 1 << 20,
+	efiVars, err := efi.NewDirVars(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	grub, err := efi.LoadOption{Active: true, Description: "debian", Disk: efi.HardDrive{Number: 1, Start: 2048, Size: 1 << 20,
 		PartGUID: "11111111-2222-4333-8444-555555555555"}, File: `\EFI\debian\grubx64.efi`}.Encode()
 	if err != nil {
 		t.Fatal(err)
 	}
-	efi.Set("Boot0000", grub)
-	efi.Set("BootOrder", bootenv.EncodeBootOrder([]uint16{0}))
+	if err := efiVars.Set("Boot0000", grub); err != nil {
+		t.Fatal(err)
+	}
+	if err := efiVars.Set("BootOrder", efi.EncodeBootOrder([]uint16{0})); err != nil {
+		t.Fatal(err)
+	}
 	m := bootenv.Real(s.Root)
-	m.EFI = efi
+	m.EFI = efiVars
 	opt := isl.InstallOptions{Machine: m, Image: islImage, Preview: true}
 
 	if err := isl.Install(ctx, opt, r); err != nil {
@@ -68,8 +77,19 @@ func TestInstallOnLoop(t *testing.T) {
 		t.Fatal("a preview made /boot/drd")
 	}
 	mustNotContain(t, filepath.Join(s.Root, "boot/grub/drd.cfg"), bootenv.RecoveryTitle)
-	if entries, _, _ := bootenv.BootEntries(efi); len(entries) != 1 {
+	if entries, _, _ := efi.BootEntries(efiVars); len(entries) != 1 {
 		t.Fatalf("a preview wrote boot entries: %+v", entries)
+	}
+	// Without UEFI variables (--root, a BIOS machine): no ESP, and it says so.
+	var said strings.Builder
+	noEFI := isl.InstallOptions{Machine: bootenv.Real(s.Root), Image: islImage, Preview: true}
+	if err := isl.Install(ctx, noEFI, report.Func(func(format string, args ...any) {
+		fmt.Fprintf(&said, format+"\n", args...)
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(said.String(), "STAGEISL not on the ESPs") || strings.Contains(said.String(), `would write \EFI\drd`) {
+		t.Errorf("a preview without UEFI variables:\n%s", said.String())
 	}
 
 	opt.Preview = false
@@ -88,7 +108,7 @@ func TestInstallOnLoop(t *testing.T) {
 		t.Fatalf("STAGEISL on %q, want both images", on)
 	}
 	first := checkBoots(t, ctx, s.Root, version, "ISL one")
-	checkESPs(t, st, efi, "ISL one")
+	checkESPs(t, st, efiVars, "ISL one")
 
 	os.WriteFile(islImage, []byte("ISL two, rebuilt"), 0o644)
 	opt.Now = func() time.Time { return time.Now().Add(time.Hour) }
@@ -96,7 +116,7 @@ func TestInstallOnLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	again := checkBoots(t, ctx, s.Root, version, "ISL two, rebuilt")
-	checkESPs(t, st, efi, "ISL two, rebuilt")
+	checkESPs(t, st, efiVars, "ISL two, rebuilt")
 	for i := range first {
 		if !again[i].Installed.After(first[i].Installed) {
 			t.Errorf("the second install did not replace the manifest: %v, then %v", first[i].Installed, again[i].Installed)
@@ -223,9 +243,9 @@ func checkBoots(t *testing.T, ctx context.Context, root, version, islText string
 
 // checkESPs checks STAGEISL on both images' ESPs and their two firmware
 // entries, after the one that was first, which stays first.
-func checkESPs(t *testing.T, st *bootenv.Status, efi bootenv.EFIVars, islText string) {
+func checkESPs(t *testing.T, st *bootenv.Status, efiVars efi.Vars, islText string) {
 	t.Helper()
-	entries, order, err := bootenv.BootEntries(efi)
+	entries, order, err := efi.BootEntries(efiVars)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,10 +266,10 @@ func checkESPs(t *testing.T, st *bootenv.Status, efi bootenv.EFIVars, islText st
 	for _, n := range order[1:] {
 		e := entries[n]
 		if e.Description != bootenv.RecoveryTitle || e.File != `\EFI\drd\vmlinuz.efi` {
-			t.Errorf("%s: %+v", bootenv.BootVar(n), e)
+			t.Errorf("%s: %+v", efi.BootVar(n), e)
 		}
-		if want := bootenv.RecoveryLoadOptions(""); !strings.Contains(ucs2String(e.Optional), want) {
-			t.Errorf("%s: load options %q, want %q", bootenv.BootVar(n), ucs2String(e.Optional), want)
+		if want := `initrd=\EFI\drd\isl.img initrd=\EFI\drd\modules.img`; !strings.Contains(ucs2String(e.Optional), want) {
+			t.Errorf("%s: load options %q, want %q", efi.BootVar(n), ucs2String(e.Optional), want)
 		}
 	}
 }

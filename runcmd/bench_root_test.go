@@ -2,9 +2,11 @@ package runcmd
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/drd-linux/drd/bootenv"
@@ -14,8 +16,8 @@ import (
 // BenchmarkRuncmd: the cost of drd runcmd dpkg -l (the image found,
 // the command checked, the jail built, dpkg run, the record and the
 // event log written) against chroot <mounted clone> dpkg -l, on one
-// mounted clone, in one run (goal: under 100 ms more per call). It
-// measures only; run as root:
+// mounted clone, in one run (goal: under 100 ms more per call), with
+// each -x network=. It measures only; run as root:
 //
 //	go test -run '^$' -bench Runcmd -benchtime 10x ./runcmd
 func BenchmarkRuncmd(b *testing.B) {
@@ -37,15 +39,82 @@ func BenchmarkRuncmd(b *testing.B) {
 			}
 		}
 	})
-	b.Run("runcmd", func(b *testing.B) {
+	for _, net := range []struct {
+		name        string
+		noNet, host bool
+	}{{"runcmd", false, false}, {"runcmd-network=false", true, false}, {"runcmd-network=host", false, true}} {
+		b.Run(net.name, func(b *testing.B) {
+			for b.Loop() {
+				err := Run(ctx, Options{Root: s.Root, Argv: []string{"dpkg", "-l"}, NoNetwork: net.noNet, HostNetwork: net.host,
+					Stdio: Stdio{Out: devnull, Err: devnull}, Exe: exe}, report.Discard)
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "usr/sbin/policy-rc.d")); err == nil {
+		b.Error("policy-rc.d left in the image")
+	}
+}
+
+// downloadScript fetches $1 (a path on deb.debian.org) over HTTP with
+// perl (perl-base, in every Debian image) and prints the bytes and the
+// nanoseconds the transfer took, the connection included.
+const downloadScript = `start=$(date +%s%N)
+bytes=$(perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(PeerAddr => "deb.debian.org", PeerPort => 80, Timeout => 20) or die "$@\n"; print $s "GET /debian/$ARGV[0] HTTP/1.1\r\nHost: deb.debian.org\r\nConnection: close\r\n\r\n"; $n = 0; while (($r = sysread($s, $buf, 1 << 16)) > 0) { $n += $r } print "$n\n"' "$1") || exit 1
+end=$(date +%s%N)
+echo "$bytes $((end - start))"
+`
+
+// BenchmarkJailDownload: the throughput of one download of a large file
+// of the Debian mirror through the jail's network (pasta) against the
+// same download on the booted system (goal: at least 0.9 times the
+// host's). It needs the Internet and measures only; run as root:
+//
+//	DRD_BENCH_NET=1 go test -run '^$' -bench JailDownload -benchtime 5x ./runcmd
+func BenchmarkJailDownload(b *testing.B) {
+	if os.Getenv("DRD_BENCH_NET") == "" {
+		b.Skip("set DRD_BENCH_NET=1: downloads from deb.debian.org")
+	}
+	root := minbase(b)
+	const file = "dists/bookworm/main/Contents-all.gz" // 34 MB
+	measure := func(b *testing.B, out string) {
+		var n, ns float64
+		if _, err := fmt.Sscan(strings.TrimSpace(out), &n, &ns); err != nil || n < 1<<20 {
+			b.Fatalf("download: %q", out)
+		}
+		b.ReportMetric(n/(ns/1e9)/1e6, "MB/s")
+		b.ReportMetric(n/1e6, "MB")
+	}
+	b.Run("host", func(b *testing.B) {
 		for b.Loop() {
-			err := Run(ctx, Options{Root: s.Root, Argv: []string{"dpkg", "-l"}, Stdio: Stdio{Out: devnull, Err: devnull}, Exe: exe}, report.Discard)
+			out, err := exec.Command("sh", "-c", downloadScript, "sh", file).Output()
 			if err != nil {
 				b.Fatal(err)
 			}
+			measure(b, string(out))
 		}
 	})
-	if _, err := os.Stat(filepath.Join(dir, "usr/sbin/policy-rc.d")); err == nil {
-		b.Error("policy-rc.d left in the image")
+	for _, host := range []bool{false, true} {
+		name := "jail-pasta"
+		if host {
+			name = "jail-network=host"
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				f, err := os.CreateTemp(b.TempDir(), "out")
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, err = Jail{}.Run(context.Background(), Plan(PlanInput{Root: root, HostNet: host, Argv: []string{"sh", "-c", downloadScript, "sh", file}}), Stdio{Out: f}, report.Discard)
+				f.Close()
+				out, _ := os.ReadFile(f.Name())
+				if err != nil {
+					b.Fatal(err)
+				}
+				measure(b, string(out))
+			}
+		})
 	}
 }

@@ -40,9 +40,9 @@ func TestRuncmdBootLoader(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(s.Root, "etc/fstab"), fstab, 0o644)
 	// The booted system boots with GRUB for BIOS, as grub-pc installs it.
-	if out, err := exec.Command("cp", "-a", "/usr/lib/grub/i386-pc", filepath.Join(s.Root, "usr/lib/grub/")).CombinedOutput(); err != nil {
+	if err := exec.Command("cp", "-a", "/usr/lib/grub/i386-pc", filepath.Join(s.Root, "usr/lib/grub/")).Run(); err != nil {
 		os.MkdirAll(filepath.Join(s.Root, "usr/lib/grub"), 0o755)
-		if out, err = exec.Command("cp", "-a", "/usr/lib/grub/i386-pc", filepath.Join(s.Root, "usr/lib/grub/")).CombinedOutput(); err != nil {
+		if out, err := exec.Command("cp", "-a", "/usr/lib/grub/i386-pc", filepath.Join(s.Root, "usr/lib/grub/")).CombinedOutput(); err != nil {
 			t.Fatalf("copying GRUB's modules: %v\n%s", err, out)
 		}
 	}

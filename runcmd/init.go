@@ -32,6 +32,11 @@ func Main(args []string) (code int, ok bool) {
 	}
 	switch args[1] {
 	case InitArg:
+		// The plan, drd's status pipe and the network's: none of them
+		// may reach the command (a forged status would be drd's report).
+		for fd := 3; fd <= 5; fd++ {
+			unix.CloseOnExec(fd)
+		}
 		return initMain(os.NewFile(3, "spec"), os.NewFile(4, "status")), true
 	case InspectArg:
 		return inspectMain(os.Stdin, os.Stderr, stagingDir), true
@@ -71,14 +76,16 @@ func initMain(specFile, statusFile *os.File) int {
 		json.NewEncoder(statusFile).Encode(&st)
 		statusFile.Close()
 	}()
+	// Before anything that waits (drd sends the plan once the jail's
+	// network is ready): a SIGTERM from drd must not kill the init.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
 	var spec Spec
 	if err := json.NewDecoder(specFile).Decode(&spec); err != nil {
 		st.Error = "reading the jail's plan: " + err.Error()
 		return 1
 	}
 	specFile.Close()
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
 	placeholders, err := buildTree(&spec)
 	st.Placeholders = placeholders
 	if err != nil {
@@ -89,6 +96,12 @@ func initMain(specFile, statusFile *os.File) int {
 	if err != nil {
 		st.Error = err.Error()
 		return 1
+	}
+	if spec.Pasta {
+		if err := waitNetwork(os.NewFile(5, "network")); err != nil {
+			st.Error = err.Error()
+			return 1
+		}
 	}
 	pid, err := startDropped(prog, spec.Argv, spec.Env, spec.Drop)
 	if err != nil {
@@ -192,7 +205,9 @@ func listProcs(proc string) []Proc {
 }
 
 // startDropped starts the command with the capabilities of drop gone
-// from its bounding, permitted, effective, inheritable and ambient sets.
+// from its bounding, permitted, effective, inheritable and ambient sets,
+// under the jail's seccomp filter (seccomp.go), in a session of its own
+// (pty.go).
 // Capabilities belong to a thread, so the drop and the fork happen on one
 // locked thread, which is thrown away afterwards (the goroutine ends
 // without unlocking it).
@@ -202,13 +217,25 @@ func startDropped(prog string, argv, env []string, drop []Cap) (int, error) {
 		err error
 	}
 	ch := make(chan result, 1)
+	filter, err := seccompFilter()
+	if err != nil {
+		return 0, err
+	}
 	go func() {
 		runtime.LockOSThread()
 		if err := dropCaps(drop); err != nil {
 			ch <- result{0, err}
 			return
 		}
-		pid, err := syscall.ForkExec(prog, argv, &syscall.ProcAttr{Dir: "/", Env: env, Files: []uintptr{0, 1, 2}})
+		if err := newSessionKeyring(); err != nil {
+			ch <- result{0, err}
+			return
+		}
+		if err := installSeccomp(filter); err != nil {
+			ch <- result{0, err}
+			return
+		}
+		pid, err := syscall.ForkExec(prog, argv, &syscall.ProcAttr{Dir: "/", Env: env, Files: []uintptr{0, 1, 2}, Sys: commandSession()})
 		ch <- result{pid, err}
 	}()
 	r := <-ch

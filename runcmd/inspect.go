@@ -185,16 +185,3 @@ func judgeRemove(root, name string, list safety.UnsafeList) (safety.Verdict, err
 	v.Action = "remove"
 	return v, nil
 }
-
-// judgeDebs judges each .deb installed into the image at root.
-func judgeDebs(ctx context.Context, run execrun.Runner, root string, debs []string, list safety.UnsafeList) ([]safety.Verdict, error) {
-	var vs []safety.Verdict
-	for _, d := range debs {
-		v, err := judgeInstall(ctx, run, root, d, list)
-		if err != nil {
-			return vs, err
-		}
-		vs = append(vs, v)
-	}
-	return vs, nil
-}

@@ -36,6 +36,7 @@ type Result struct {
 type Jail struct {
 	ProcDir string        // "/proc"
 	Kill    time.Duration // after a cancel, how long the command gets before SIGKILL (default 10 s)
+	Pasta   string        // pasta's path, for a Spec with Pasta; "" finds it in PATH
 }
 
 // Run runs spec's command in a jail and waits for it and everything it
@@ -49,6 +50,31 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 		j.Kill = 10 * time.Second
 	}
 	start := time.Now()
+	pastaBin := j.Pasta
+	switch {
+	case spec.Pasta && pastaBin == "":
+		var err error
+		if pastaBin, err = exec.LookPath("pasta"); err != nil {
+			return nil, ErrNoPasta
+		}
+	case spec.Pasta:
+		if _, err := os.Stat(pastaBin); err != nil {
+			return nil, fmt.Errorf("%s: %w", pastaBin, ErrNoPasta)
+		}
+	case !spec.Net:
+		r.Warn("-x network=host: the command shares the booted system's network namespace: its services on 127.0.0.1 and its abstract Unix sockets are reachable from package scripts")
+	}
+	relay, stdio, err := newRelay(stdio)
+	if err != nil {
+		return nil, err
+	}
+	if relay != nil {
+		defer func() {
+			if err := relay.stop(); err != nil {
+				r.Warn("%v", err)
+			}
+		}()
+	}
 	specR, specW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -70,8 +96,18 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 	cmd.Args[0] = "drd"
 	cmd.Env = []string{}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.In, stdio.Out, stdio.Err
-	cmd.ExtraFiles = []*os.File{specR, statusW}
-	attr := &unix.SysProcAttr{Cloneflags: uintptr(flags), Pdeathsig: unix.SIGKILL}
+	// fd 5: one byte once the jail's network is ready (pasta), so that the
+	// init builds the tree while pasta starts.
+	netR, netW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer netR.Close()
+	defer netW.Close()
+	cmd.ExtraFiles = []*os.File{specR, statusW, netR}
+	// Setsid: the init, and so the command, never has the operator's
+	// terminal as its controlling terminal (pty.go).
+	attr := &unix.SysProcAttr{Cloneflags: uintptr(flags), Pdeathsig: unix.SIGKILL, Setsid: true}
 	cg, err := newCgroup(j.ProcDir, fmt.Sprintf("drd-runcmd-%d", os.Getpid()))
 	if err != nil {
 		r.Note("running without a cgroup of its own (%v): the PID namespace still ends every process", err)
@@ -87,10 +123,30 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 	}
 	specR.Close()
 	statusW.Close()
+	netR.Close()
+	if relay != nil {
+		if err := relay.start(); err != nil {
+			r.Warn("%v", err)
+		}
+	}
 	if err := json.NewEncoder(specW).Encode(spec); err != nil {
 		cmd.Process.Kill()
 	}
 	specW.Close()
+	// The init builds the tree meanwhile, and waits for the network
+	// before it starts the command.
+	var netErr error
+	if spec.Pasta {
+		p, err := startPasta(pastaBin, cmd.Process.Pid, 10*time.Second)
+		if err != nil {
+			netErr = err
+			cmd.Process.Kill()
+		} else {
+			defer p.stop()
+			netW.Write([]byte{1})
+		}
+	}
+	netW.Close()
 
 	stop := make(chan struct{})
 	defer close(stop)
@@ -123,6 +179,8 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 		}
 	}
 	switch {
+	case netErr != nil:
+		return res, netErr
 	case ctx.Err() != nil:
 		return res, ctx.Err()
 	case decErr != nil:

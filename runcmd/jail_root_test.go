@@ -96,7 +96,10 @@ func TestJailContainsAttacks(t *testing.T) {
 // sleepers lists the booted system's processes running "sleep 3600" or
 // "sleep 3601" other than the sentinels of this test process.
 func sleepers(t *testing.T) []string {
-	ents, _ := os.ReadDir("/proc")
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []string
 	for _, e := range ents {
 		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
@@ -144,8 +147,8 @@ func TestJailCancel(t *testing.T) {
 	}
 }
 
-// TestJailNoNetwork: with NoNet the jail has only a loopback link, and
-// an abstract socket of the booted system is out of reach.
+// TestJailNoNetwork: with NoNet the jail has only a loopback link; an
+// abstract socket of the booted system is out of reach unless HostNet.
 func TestJailNoNetwork(t *testing.T) {
 	root := minbase(t)
 	l, err := net.Listen("unix", "@drd-test-"+strconv.Itoa(os.Getpid()))
@@ -154,14 +157,16 @@ func TestJailNoNetwork(t *testing.T) {
 	}
 	defer l.Close()
 	probe := `ip -o link | wc -l; perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Peer => "\0" . $ARGV[0]) ? print "reached\n" : print "refused: $!\n"' ` + l.Addr().String()[1:]
-	for _, noNet := range []bool{false, true} {
-		_, out, err := runJail(t, context.Background(), PlanInput{Root: root, NoNet: noNet, Argv: []string{"sh", "-c", probe}})
+	for _, host := range []bool{false, true} {
+		_, out, err := runJail(t, context.Background(), PlanInput{Root: root, NoNet: !host, HostNet: host, Argv: []string{"sh", "-c", probe}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		reached := strings.Contains(out, "reached")
-		if noNet == reached {
-			t.Errorf("NoNet %v: %s", noNet, out)
+		if reached := strings.Contains(out, "reached"); host != reached {
+			t.Errorf("HostNet %v: %s", host, out)
+		}
+		if !host && !strings.HasPrefix(out, "1\n") {
+			t.Errorf("NoNet: links %q, want only the loopback", out)
 		}
 	}
 }

@@ -17,7 +17,11 @@ type Spec struct {
 	Path   string   // PATH in which Argv[0] is looked up
 	Env    []string // its whole environment
 	Drop   []Cap    // capabilities dropped from the command's bounding set
-	Net    bool     // the jail has a network namespace of its own (no network)
+	Net    bool     // the jail has a network namespace of its own
+	// Pasta: drd connects the jail's network namespace to the outside
+	// through pasta (netns.go); without it the namespace has only a
+	// loopback link.
+	Pasta bool `json:"pasta,omitempty"`
 	// GraceMillis is how long leftover processes get between SIGTERM and
 	// SIGKILL when the command has ended.
 	GraceMillis int
@@ -52,48 +56,6 @@ type Mount struct {
 	Optional bool `json:"optional,omitempty"`
 }
 
-// Cap is a Linux capability.
-type Cap struct {
-	Num  int    `json:"num"`
-	Name string `json:"name"`
-	Why  string `json:"-"`
-}
-
-// Dropped are the capabilities a command in the runcmd environment never
-// has. Each would let it change the booted system's running state even
-// from inside its own namespaces. CAP_SYS_ADMIN goes too: without it the
-// jail cannot be unmounted, remounted or left. Kept: what dpkg and
-// maintainer scripts need on files (chown, dac_*, fowner, fsetid, mknod,
-// setfcap, setuid/setgid for apt's _apt sandbox and su), CAP_KILL (only
-// the jail's own processes are visible) and CAP_SYS_CHROOT.
-var Dropped = []Cap{
-	{unix.CAP_SYS_MODULE, "cap_sys_module", "load kernel modules into the booted kernel"},
-	{unix.CAP_SYS_TIME, "cap_sys_time", "set the clock"},
-	{unix.CAP_SYS_BOOT, "cap_sys_boot", "reboot, kexec"},
-	{unix.CAP_NET_ADMIN, "cap_net_admin", "change links, addresses, routes, firewall rules"},
-	{unix.CAP_NET_RAW, "cap_net_raw", "raw sockets on the booted system's network"},
-	{unix.CAP_NET_BIND_SERVICE, "cap_net_bind_service", "take the booted system's service ports"},
-	{unix.CAP_SYS_ADMIN, "cap_sys_admin", "mount, unmount, set the host name, swap, leave the jail"},
-	{unix.CAP_SYS_RAWIO, "cap_sys_rawio", "raw I/O to the booted system's devices"},
-	{unix.CAP_SYS_PTRACE, "cap_sys_ptrace", "trace other processes"},
-	{unix.CAP_SYS_PACCT, "cap_sys_pacct", "switch process accounting"},
-	{unix.CAP_SYS_NICE, "cap_sys_nice", "change priorities of the booted system's work"},
-	{unix.CAP_SYS_RESOURCE, "cap_sys_resource", "raise system-wide limits"},
-	{unix.CAP_SYS_TTY_CONFIG, "cap_sys_tty_config", "reconfigure terminals"},
-	{unix.CAP_AUDIT_CONTROL, "cap_audit_control", "change audit rules"},
-	{unix.CAP_AUDIT_WRITE, "cap_audit_write", "write into the booted system's audit log"},
-	{unix.CAP_MAC_ADMIN, "cap_mac_admin", "change the security policy"},
-	{unix.CAP_MAC_OVERRIDE, "cap_mac_override", "override the security policy"},
-	{unix.CAP_SYSLOG, "cap_syslog", "read or clear the kernel log"},
-	{unix.CAP_WAKE_ALARM, "cap_wake_alarm", "set wake alarms"},
-	{unix.CAP_BLOCK_SUSPEND, "cap_block_suspend", "block suspend"},
-	{unix.CAP_LEASE, "cap_lease", "lease files of the booted system"},
-	{unix.CAP_IPC_LOCK, "cap_ipc_lock", "lock the booted system's memory"},
-	{unix.CAP_BPF, "cap_bpf", "load BPF programs into the booted kernel"},
-	{unix.CAP_PERFMON, "cap_perfmon", "observe the booted system"},
-	{unix.CAP_CHECKPOINT_RESTORE, "cap_checkpoint_restore", "checkpoint and restore processes"},
-}
-
 // The jail's fixed environment.
 const (
 	jailPath   = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -116,6 +78,7 @@ type PlanInput struct {
 	Env     []string // the caller's environment (os.Environ())
 	Depots  []string // directories of the booted system shown read-only at the same path (-x depot=)
 	NoNet   bool     // a network namespace of its own: no network at all
+	HostNet bool     // the booted system's network namespace (-x network=host); otherwise one of its own through pasta
 	Staging string   // drd's directory for this run on the booted system (policy-rc.d, apt.conf, drd)
 	Exe     string   // drd's own executable, shown in the jail as /run/drd/drd for the apt hook
 	// ResolvConf, if not empty, is written at ResolvTarget in the jail's
@@ -211,7 +174,8 @@ func Plan(in PlanInput) *Spec {
 		Path:        commandPath(in),
 		Env:         jailEnv(in),
 		Drop:        slices.Clone(Dropped),
-		Net:         in.NoNet,
+		Net:         in.NoNet || !in.HostNet,
+		Pasta:       !in.NoNet && !in.HostNet,
 		GraceMillis: 2000,
 	}
 }

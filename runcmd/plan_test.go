@@ -63,8 +63,17 @@ func TestPlan(t *testing.T) {
 	if i < len(order) {
 		t.Errorf("step %q missing or out of order in\n%s", order[i], strings.Join(steps, "\n"))
 	}
-	if len(s.Drop) != len(Dropped) || s.Net {
-		t.Errorf("drop %d caps, net %v", len(s.Drop), s.Net)
+	if len(s.Drop) != len(Dropped) || !s.Net || !s.Pasta {
+		t.Errorf("drop %d caps, net %v, pasta %v", len(s.Drop), s.Net, s.Pasta)
+	}
+	// The network modes: own namespace through pasta (default), own
+	// namespace with only loopback, the booted system's.
+	for _, tc := range []struct {
+		noNet, hostNet, net, pasta bool
+	}{{false, false, true, true}, {true, false, true, false}, {false, true, false, false}} {
+		if p := Plan(PlanInput{Root: "/x", Argv: []string{"true"}, NoNet: tc.noNet, HostNet: tc.hostNet}); p.Net != tc.net || p.Pasta != tc.pasta {
+			t.Errorf("NoNet %v HostNet %v: Net %v Pasta %v", tc.noNet, tc.hostNet, p.Net, p.Pasta)
+		}
 	}
 	for _, c := range s.Drop {
 		if c.Name == "cap_chown" || c.Name == "cap_setuid" || c.Name == "cap_dac_override" {

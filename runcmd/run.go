@@ -28,6 +28,7 @@ type Options struct {
 	Argv        []string // the command
 	Depots      []string // directories of the booted system shown read-only at the same path in the jail
 	NoNetwork   bool     // the jail gets no network at all
+	HostNetwork bool     // the jail shares the booted system's network namespace (warned); otherwise its own through pasta
 	AllowUnsafe bool     // run a command, or install packages, that are not DRD-safe anyway
 	// PrecheckOnly: judge the command and its packages, print the
 	// report on Stdio.Out and stop (as dupatch -precheck_only).
@@ -309,7 +310,7 @@ func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep
 
 // planInput is what Plan needs for the image mounted at dir.
 func planInput(opt Options, name, dir, staging string) PlanInput {
-	in := PlanInput{Root: dir, Image: name, Argv: opt.Argv, Env: opt.Env, Depots: opt.Depots, NoNet: opt.NoNetwork,
+	in := PlanInput{Root: dir, Image: name, Argv: opt.Argv, Env: opt.Env, Depots: opt.Depots, NoNet: opt.NoNetwork, HostNet: opt.HostNetwork,
 		Staging: staging, Exe: opt.Exe, BootDevices: installDevices(dir)}
 	in.ResolvTarget, in.ResolvConf = resolvConf(opt.Root, dir)
 	if _, err := os.Lstat(filepath.Join(dir, "usr/sbin/policy-rc.d")); err == nil {
@@ -337,6 +338,10 @@ func outcome(ctx context.Context, prog string, res *Result, err error) (string, 
 		return "interrupted", fmt.Errorf("%w: the image is marked broken; run drd runcmd again (dpkg --configure -a, apt-get -f install) to finish the work", ErrInterrupted)
 	case err != nil:
 		return "failed", err
+	case res.Signal == "SIGINT" || res.Signal == "SIGHUP":
+		// Ctrl-C at the command's terminal (drd relays it; pty.go), or the
+		// terminal hung up: the operator stopped the command.
+		return "interrupted", fmt.Errorf("%w: %s was stopped by %s; the image is marked broken; run drd runcmd again (dpkg --configure -a, apt-get -f install) to finish the work", ErrInterrupted, prog, res.Signal)
 	case res.Signal != "":
 		return "failed", fmt.Errorf("%s was killed by %s", prog, res.Signal)
 	case res.Exit != 0:

@@ -172,7 +172,7 @@ func hashHead(t *testing.T, dev string) string {
 // hold. A try must fail (rc other than 0) unless named in mayPass.
 type attack struct {
 	name    string
-	script  string            // the postinst's body; $HOSTPID, $HOSTDIR, $HOSTSOCK, $DISKMAJ, $DISKMIN set
+	script  string            // the postinst's body; $HOSTPID, $HOSTDIR, $HOSTSOCK, $DISKMAJ, $DISKMIN, $HOSTPORT, $HOSTABSTRACT set
 	files   map[string]string // files the package ships
 	want    []string          // in the attack's log
 	mayPass []string          // tries that may succeed: they do nothing in the runcmd environment
@@ -220,12 +220,29 @@ try sysctl-command sysctl -w kernel.sysrq=0`,
 	{name: "disk", script: `try mknod-disk sh -c "mknod /root/disk b $DISKMAJ $DISKMIN && dd if=/dev/zero of=/root/disk bs=512 count=1 conv=notrunc"
 try dev-disk dd if=/dev/zero of=/dev/loop0 bs=512 count=1 conv=nocreat
 dd if=/dev/zero of=/dev/loop0 bs=512 count=1 conv=nocreat 2>/dev/null || echo "plain-dd: refused"`,
-		want: []string{"mknod-disk: rc=1 dd: failed to open '/root/disk': Permission denied", "dev-disk: rc=1 dd: failed to open '/dev/loop0': No such file or directory", "plain-dd: refused"}, unsafe: true},
+		want: []string{"mknod-disk: rc=1 mknod: /root/disk: Operation not permitted", "dev-disk: rc=1 dd: failed to open '/dev/loop0': No such file or directory", "plain-dd: refused"}, unsafe: true},
 	{name: "escape", script: `try chroot-escape perl -e 'mkdir "/tmp/x"; chroot "/tmp/x" or die "chroot: $!\n"; chdir ".." for 1..64; chroot "." or die "chroot .: $!\n"; opendir(D, $ARGV[0]) or die "$!\n"' "$HOSTDIR"
 try dotdot ls "/../../../../../../$HOSTDIR"
 try proc-root sh -c 'for p in /proc/[0-9]*/root; do ls "$p$HOSTDIR" 2>/dev/null && exit 0; done; echo confined; exit 1'
 try fd-walk sh -c 'for fd in /proc/self/fd/*; do ls "$fd/$HOSTDIR" 2>/dev/null && exit 0; done; echo confined; exit 1'`,
 		want: []string{"chroot-escape: rc=2 No such file or directory", "dotdot: rc=2 ls: cannot access", "proc-root: rc=1 confined", "fd-walk: rc=1 confined"}},
+	// Issue 12's doors, each closed by the seccomp filter, the
+	// capabilities, the key ring or the network namespace.
+	{name: "keyring", script: `try add-key sys 248 user drd-evil x 1 -4
+try keyctl-read sys 250 11 -4 0 0
+try keyctl-join sys 250 1 0`,
+		want: []string{"add-key: rc=1 Operation not permitted", "keyctl-read: rc=1 Operation not permitted", "keyctl-join: rc=1 Operation not permitted"}},
+	{name: "handle", script: `try name-to-handle perl -e 'my $p = "/"; my $h = pack("Ii", 128, 0) . ("\0" x 128); my $m = pack("i", 0); syscall(303, -100, $p, $h, $m, 0) < 0 and die "$!\n"'
+try open-by-handle sys 304 -100 0 0`,
+		want: []string{"name-to-handle: rc=1 Operation not permitted", "open-by-handle: rc=1 Operation not permitted"}},
+	{name: "userns", script: `try unshare-root unshare -U -r -m sh -c 'mount -t tmpfs none /mnt'
+try new-mount-api sys 430 tmpfs 0`,
+		want: []string{"unshare-root: rc=1 unshare: unshare failed: Operation not permitted", "new-mount-api: rc=1 Operation not permitted"}},
+	{name: "audit", script: `try audit-read perl -MSocket -e 'socket(S, 16, 3, 9) or die "socket: $!\n"; bind(S, pack("SSLL", 16, 0, 0, 1)) or die "$!\n"'`,
+		want: []string{"audit-read: rc=1 Operation not permitted"}},
+	{name: "loopback", script: `try loopback perl -MIO::Socket::INET -e 'IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $ARGV[0], Timeout => 3) or die "$@\n"' "$HOSTPORT"
+try abstract perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Peer => "\0" . $ARGV[0]) or die "$!\n"' "$HOSTABSTRACT"`,
+		want: []string{"loopback: rc=", "Connection refused", "abstract: rc=111 Connection refused"}},
 	{name: "daemon", script: `sleep 3601 &
 sh -c 'trap "" TERM; exec sleep 3601' &
 echo started`,
@@ -268,6 +285,30 @@ func TestRuncmdAttacks(t *testing.T) {
 			c.Close()
 		}
 	}()
+	// The booted system's loopback services: a TCP listener on
+	// 127.0.0.1 and an abstract Unix socket, each counted in accepted.
+	tcp, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	abstract, err := net.Listen("unix", fmt.Sprintf("@drd-attack-%d", os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer abstract.Close()
+	for _, l := range []net.Listener{tcp, abstract} {
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				accepted.Add(1)
+				c.Close()
+			}
+		}()
+	}
 	var st unix.Stat_t
 	if err := unix.Stat(s.Disk, &st); err != nil {
 		t.Fatal(err)
@@ -280,10 +321,12 @@ func TestRuncmdAttacks(t *testing.T) {
 		t.Run(a.name, func(t *testing.T) {
 			pkg := "drd-attack-" + a.name
 			postinst := "#!/bin/sh\nexec >/var/log/drd-attack.log 2>&1\n" +
-				fmt.Sprintf("export HOSTPID=%d HOSTDIR=%s HOSTSOCK=%s DISKMAJ=%d DISKMIN=%d\n", victim.Process.Pid, hostDir, sock, unix.Major(st.Rdev), unix.Minor(st.Rdev)) +
+				fmt.Sprintf("export HOSTPID=%d HOSTDIR=%s HOSTSOCK=%s DISKMAJ=%d DISKMIN=%d HOSTPORT=%d HOSTABSTRACT=%s\n", victim.Process.Pid, hostDir, sock, unix.Major(st.Rdev), unix.Minor(st.Rdev),
+					tcp.Addr().(*net.TCPAddr).Port, abstract.Addr().String()[1:]) +
 				sysProbe + a.script + "\nexit 0\n"
 			deb := makeDeb(t, depot, pkg, "", map[string]string{"postinst": postinst}, a.files)
 			host := readHost(t)
+			keys := userKeys(t)
 			booted := hashTree(t, root, "etc", "usr/sbin", "var/lib/dpkg", "root")
 			disk := hashHead(t, s.Disk)
 
@@ -325,6 +368,9 @@ func TestRuncmdAttacks(t *testing.T) {
 			}
 
 			host.same(t, readHost(t))
+			if k := userKeys(t); k != keys {
+				t.Errorf("root's user key ring changed: %s -> %s", keys, k)
+			}
 			alive(t, victim)
 			if h := hashTree(t, root, "etc", "usr/sbin", "var/lib/dpkg", "root"); h != booted {
 				t.Error("the booted system image's files changed")

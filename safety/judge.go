@@ -177,7 +177,7 @@ func Judge(p *Package, unsafe UnsafeList) Verdict {
 func ScanScript(script string) []Finding {
 	var out []Finding
 	sc := bufio.NewScanner(strings.NewReader(script))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	sc.Buffer(make([]byte, 64<<10), len(script)+1) // no line is longer than the whole
 	var pending string
 	start := 0
 	for n := 1; sc.Scan(); n++ {

@@ -29,7 +29,7 @@ func ParseControl(data string) map[string]string {
 	fields := map[string]string{}
 	var last string
 	sc := bufio.NewScanner(strings.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	sc.Buffer(make([]byte, 64<<10), len(data)+1) // no line is longer than the whole
 	for sc.Scan() {
 		line := sc.Text()
 		if strings.TrimSpace(line) == "" {

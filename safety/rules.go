@@ -58,7 +58,7 @@ var Rules = []Rule{
 		)},
 	{Name: "daemon-request", Level: Unsafe,
 		What: "asks a daemon of the booted system over the network",
-		Why:  "the runcmd environment shares the booted system's network, so the booted system's daemon answers and acts on the request (white paper 3.1.2)",
+		Why:  "the script expects a daemon of this machine to act on the request: with -x network=host the booted system's daemon answers and acts on it (white paper 3.1.2); in the runcmd environment's own network (the default) nothing answers and the package's set-up is left undone",
 		Match: anyOf(
 			prog("rndc", ""), prog("redis-cli", ""),
 			func(c Cmd) bool {

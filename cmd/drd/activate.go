@@ -28,6 +28,7 @@ var activateSpecs = []options.Spec{
 	{Name: "tries", Type: options.Int, Default: "2", Help: "trial boots before GRUB returns to the booted image (1 to 9)", Min: 1, Max: bootenv.MaxTries},
 	{Name: "force", Type: options.Bool, Default: "false", Help: "activate an image that failed its trial boot"},
 	{Name: "reboot", Type: options.Bool, Default: "false", Help: "reboot when done"},
+	efiVarsSpec,
 }
 
 func runActivate(ctx context.Context, inv *invocation) error {
@@ -36,7 +37,11 @@ func runActivate(ctx context.Context, inv *invocation) error {
 		Image: name, Trial: inv.opts.Bool("trial"), Tries: int(inv.opts.Int("tries")),
 		Force: inv.opts.Bool("force"), Preview: inv.preview,
 	}
-	if err := inv.sys.activate(ctx, inv.root, opt, inv.r); err != nil {
+	m, err := machine(inv)
+	if err != nil {
+		return fmt.Errorf("activating %s: %w", imageWord(name), err)
+	}
+	if err := inv.sys.activate(ctx, m, opt, inv.r); err != nil {
 		return fmt.Errorf("activating %s: %w", imageWord(name), err)
 	}
 	return maybeReboot(ctx, inv)

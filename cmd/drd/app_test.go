@@ -46,8 +46,8 @@ func TestExitCodes(t *testing.T) {
 			if code != tt.code {
 				t.Errorf("exit code %d, want %d", code, tt.code)
 			}
-			if !strings.Contains(stderr, tt.stderr) {
-				t.Errorf("stderr lacks %q", tt.stderr)
+			if !strings.Contains(stderr, tt.stderr) || tt.stderr == "" && stderr != "" {
+				t.Errorf("stderr %q lacks %q", stderr, tt.stderr)
 			}
 		})
 	}

@@ -17,6 +17,7 @@ func init() {
 		locks:  true,
 		options: []options.Spec{
 			{Name: "health_timeout", Type: options.Duration, Default: "5m", Help: "how long the health checks of /etc/drd/checks.d may take together (90s, 5m)"},
+			efiVarsSpec,
 		},
 		run: runBootCheck,
 	})
@@ -24,7 +25,11 @@ func init() {
 
 func runBootCheck(ctx context.Context, inv *invocation) error {
 	opt := bootenv.CheckOptions{HealthTimeout: inv.opts.Duration("health_timeout")}
-	if err := inv.sys.bootCheck(ctx, inv.root, opt, inv.r); err != nil {
+	m, err := machine(inv)
+	if err != nil {
+		return fmt.Errorf("assessing the boot: %w", err)
+	}
+	if err := inv.sys.bootCheck(ctx, m, opt, inv.r); err != nil {
 		return fmt.Errorf("assessing the boot: %w", err)
 	}
 	return nil

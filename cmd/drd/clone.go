@@ -40,11 +40,18 @@ var cloneSpecs = []options.Spec{
 	{Name: "exclude", Type: options.List, Help: "a path in the image whose contents are not copied; repeat for more"},
 	{Name: "snapshot", Type: options.String, Default: "auto", Help: "root on LVM: copy from LVM snapshots taken together: auto (when the volume group has room; else two passes and a warning), always (an error if it has no room), never",
 		Choices: []string{clone.SnapshotAuto, clone.SnapshotAlways, clone.SnapshotNever}},
+	efiVarsSpec,
 }
 
 func runClone(ctx context.Context, inv *invocation) error {
 	target := inv.cmd.String("t")
-	if err := inv.sys.clone(ctx, cloneOptions(inv.root, target, inv.preview, inv.opts), inv.r); err != nil {
+	opt := cloneOptions(inv.root, target, inv.preview, inv.opts)
+	v, err := firmwareVars(inv)
+	if err != nil {
+		return fmt.Errorf("cloning to %s: %w", target, err)
+	}
+	opt.EFI = v
+	if err := inv.sys.clone(ctx, opt, inv.r); err != nil {
 		return fmt.Errorf("cloning to %s: %w", target, err)
 	}
 	return nil

@@ -17,6 +17,7 @@ func init() {
 		locks:   true,
 		options: []options.Spec{
 			{Name: "reboot", Type: options.Bool, Default: "false", Help: "reboot when done"},
+			efiVarsSpec,
 		},
 		run: runDeactivate,
 	})
@@ -24,7 +25,11 @@ func init() {
 
 func runDeactivate(ctx context.Context, inv *invocation) error {
 	opt := bootenv.ActivateOptions{Deactivate: true, Preview: inv.preview}
-	if err := inv.sys.activate(ctx, inv.root, opt, inv.r); err != nil {
+	m, err := machine(inv)
+	if err != nil {
+		return fmt.Errorf("deactivating: %w", err)
+	}
+	if err := inv.sys.activate(ctx, m, opt, inv.r); err != nil {
 		return fmt.Errorf("deactivating: %w", err)
 	}
 	return maybeReboot(ctx, inv)

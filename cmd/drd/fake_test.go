@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/bootenv/efi"
 	"github.com/drd-linux/drd/clone"
 	"github.com/drd-linux/drd/internal/report"
 	"github.com/drd-linux/drd/isl"
@@ -21,12 +22,15 @@ type fake struct {
 	roots   []string // the root each engine got
 	isl     []isl.InstallOptions
 	deleted []bootenv.DeleteOptions
+	efi     []efi.Vars // the UEFI variables each engine got
+	opened  int        // calls of hostEFI
 
 	warn   string // if set, every engine warns this
 	fail   error  // if set, every engine fails with this
 	status *bootenv.Status
-	dir    string // what mount returns
-	uid    int    // the caller's uid: 0 (root) unless a test says otherwise
+	dir    string   // what mount returns
+	uid    int      // the caller's uid: 0 (root) unless a test says otherwise
+	host   efi.Vars // what hostEFI returns; nil: it fails, as on a BIOS machine
 }
 
 var testNow = time.Date(2026, 11, 21, 16, 45, 3, 0, time.UTC)
@@ -36,7 +40,25 @@ func (f *fake) system() system {
 		clone: func(ctx context.Context, opt clone.Options, r report.Reporter) error {
 			f.cloned = append(f.cloned, opt)
 			f.roots = append(f.roots, opt.Root)
+			f.efi = append(f.efi, opt.EFI)
 			return f.act(r)
+		},
+		activate: func(ctx context.Context, m bootenv.Machine, opt bootenv.ActivateOptions, r report.Reporter) error {
+			f.roots = append(f.roots, m.Root)
+			f.efi = append(f.efi, m.EFI)
+			return f.act(r)
+		},
+		bootCheck: func(ctx context.Context, m bootenv.Machine, opt bootenv.CheckOptions, r report.Reporter) error {
+			f.roots = append(f.roots, m.Root)
+			f.efi = append(f.efi, m.EFI)
+			return f.act(r)
+		},
+		hostEFI: func() (efi.Vars, error) {
+			f.opened++
+			if f.host == nil {
+				return nil, errors.New("statfs efivars: no such file or directory (a BIOS machine)")
+			}
+			return f.host, nil
 		},
 		scan: func(ctx context.Context, root string) (*bootenv.Status, error) {
 			f.roots = append(f.roots, root)
@@ -63,6 +85,7 @@ func (f *fake) system() system {
 		islInstall: func(ctx context.Context, opt isl.InstallOptions, r report.Reporter) error {
 			f.isl = append(f.isl, opt)
 			f.roots = append(f.roots, opt.Machine.Root)
+			f.efi = append(f.efi, opt.Machine.EFI)
 			return f.act(r)
 		},
 		now:  func() time.Time { return testNow },

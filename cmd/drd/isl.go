@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/internal/options"
 	"github.com/drd-linux/drd/isl"
 )
@@ -28,11 +27,16 @@ func init() {
 // islInstallSpecs are the extended options of drd isl install.
 var islInstallSpecs = []options.Spec{
 	{Name: "image", Type: options.String, Default: isl.DefaultImagePath, Help: "the ISL initramfs to install (make isl builds it as build/isl/drd-isl.img)"},
+	efiVarsSpec,
 }
 
 func runISLInstall(ctx context.Context, inv *invocation) error {
+	m, err := machine(inv)
+	if err != nil {
+		return fmt.Errorf("installing STAGEISL: %w", err)
+	}
 	opt := isl.InstallOptions{
-		Machine: bootenv.Real(inv.root),
+		Machine: m,
 		Image:   inv.opts.String("image"),
 		Preview: inv.preview,
 		Now:     inv.sys.now,

@@ -35,6 +35,18 @@ func TestRuncmdCommandLine(t *testing.T) {
 					t.Errorf("options %+v", o)
 				}
 			}},
+		{args: []string{"runcmd", "-x", "network=host", "dpkg", "-l"}, argv: []string{"dpkg", "-l"},
+			validate: func(t *testing.T, o runcmd.Options) {
+				if !o.HostNetwork || o.NoNetwork {
+					t.Errorf("network=host: options %+v", o)
+				}
+			}},
+		{args: []string{"runcmd", "dpkg", "-l"}, argv: []string{"dpkg", "-l"},
+			validate: func(t *testing.T, o runcmd.Options) {
+				if o.HostNetwork || o.NoNetwork {
+					t.Errorf("the default network (pasta): options %+v", o)
+				}
+			}},
 		{args: []string{"runcmd", "-x", "bind=/srv/repo", "true"}, code: 1, stderr: "bind"},
 		{args: []string{"runcmd", "-x", "force_unsafe=true", "true"}, code: 1, stderr: "force_unsafe"},
 		{args: []string{"runcmd", "-x", "report=xml", "true"}, code: 1, stderr: "want text or json"},
@@ -52,7 +64,8 @@ func TestRuncmdCommandLine(t *testing.T) {
 		}
 		var out, errb strings.Builder
 		code := run(context.Background(), append([]string{"drd", "--root", t.TempDir()}, tc.args...), &out, &errb, sys)
-		if code != tc.code || !strings.Contains(errb.String(), tc.stderr) {
+		// a success shows the step runcmd reported
+		if code != tc.code || !strings.Contains(errb.String(), tc.stderr) || tc.code == 0 && !strings.Contains(errb.String(), "* ran\n") {
 			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, code, errb.String(), tc.code, tc.stderr)
 		}
 		if tc.argv == nil {

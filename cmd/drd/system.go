@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/bootenv/efi"
 	"github.com/drd-linux/drd/clone"
 	"github.com/drd-linux/drd/internal/console"
 	"github.com/drd-linux/drd/internal/execrun"
@@ -25,14 +26,17 @@ type system struct {
 	umount func(ctx context.Context, root, name string, r report.Reporter) error
 	// activate switches the boot target (also deactivate); bootCheck is
 	// the boot-time pass; reboot restarts the machine.
-	activate  func(ctx context.Context, root string, opt bootenv.ActivateOptions, r report.Reporter) error
-	bootCheck func(ctx context.Context, root string, opt bootenv.CheckOptions, r report.Reporter) error
+	activate  func(ctx context.Context, m bootenv.Machine, opt bootenv.ActivateOptions, r report.Reporter) error
+	bootCheck func(ctx context.Context, m bootenv.Machine, opt bootenv.CheckOptions, r report.Reporter) error
 	reboot    func(ctx context.Context) error
 	runcmd    func(ctx context.Context, opt runcmd.Options, r report.Reporter) error
 	// delete removes an inactive image (also drd forget).
 	delete func(ctx context.Context, root string, opt bootenv.DeleteOptions, r report.Reporter) error
 	// islInstall puts STAGEISL into every image's /boot and menu.
 	islInstall func(ctx context.Context, opt isl.InstallOptions, r report.Reporter) error
+	// hostEFI opens this machine's UEFI variables (efivarfs): the one
+	// way to the real firmware (firmwareVars decides when).
+	hostEFI func() (efi.Vars, error)
 
 	now      func() time.Time
 	loc      *time.Location // for the dates drd status prints
@@ -48,8 +52,8 @@ func realSystem() system {
 		scan:      bootenv.Scan,
 		mount:     bootenv.Mount,
 		umount:    bootenv.Umount,
-		activate:  bootenv.Activate,
-		bootCheck: bootenv.BootCheck,
+		activate:  activateOn,
+		bootCheck: bootCheckOn,
 		reboot: func(ctx context.Context) error {
 			_, err := execrun.Real{}.Run(ctx, "systemctl", "reboot")
 			return err
@@ -57,6 +61,7 @@ func realSystem() system {
 		runcmd:     runcmd.Run,
 		delete:     bootenv.Delete,
 		islInstall: isl.Install,
+		hostEFI:    openHostEFI,
 		now:        time.Now,
 		loc:        time.Local,
 		user:       userName(),

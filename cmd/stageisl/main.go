@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/bootenv/efi"
 	"github.com/drd-linux/drd/isl"
 )
 
@@ -27,13 +28,21 @@ func main() {
 		}
 	}
 	// UEFI variables, for set's BootOrder; u-root's init mounts /sys only.
+	// STAGEISL runs on the machine whose firmware it changes: the one
+	// place besides drd's main that opens it.
+	env := bootenv.Real("/")
 	if _, err := os.Stat("/sys/firmware/efi"); err == nil {
-		if err := unix.Mount("efivarfs", bootenv.DefaultEFIVarDir, "efivarfs", 0, ""); err != nil && err != unix.EBUSY {
+		if err := unix.Mount("efivarfs", efi.HostVarDir, "efivarfs", 0, ""); err != nil && err != unix.EBUSY {
 			fmt.Fprintf(os.Stderr, "stageisl: mounting efivarfs: %v (set will not change BootOrder)\n", err)
+		}
+		if v, err := efi.OpenVarFS(efi.HostVarDir); err == nil {
+			env.EFI = v
+		} else {
+			fmt.Fprintf(os.Stderr, "stageisl: %v (set will not change BootOrder)\n", err)
 		}
 	}
 	m := isl.Machine{
-		Env:       bootenv.Real("/"),
+		Env:       env,
 		Kexec:     isl.KexecFile{},
 		ShellArgv: []string{"/bbin/gosh"},
 		In:        os.Stdin,

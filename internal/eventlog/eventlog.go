@@ -76,6 +76,9 @@ func Parse(line string) (Record, error) {
 	if err != nil {
 		return r, fmt.Errorf("event record %q: no time: %w", line, err)
 	}
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		return r, fmt.Errorf("event record %q: the time %s is outside the years 0-9999 in UTC", line, ts)
+	}
 	r.Time = t
 	for rest = strings.TrimSpace(rest); rest != ""; rest = strings.TrimSpace(rest) {
 		k, v, ok := strings.Cut(rest, "=")

@@ -1,10 +1,11 @@
-package bootenv
+package efi
 
 import (
+	"bytes"
 	"encoding/hex"
 	"os"
-	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -42,7 +43,7 @@ func TestLoadOptionGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "efi/Boot0003.bin", b)
+	golden(t, "Boot0003.bin", b)
 	back, err := DecodeLoadOption(b)
 	if err != nil || !reflect.DeepEqual(back, o) {
 		t.Errorf("round trip: %+v, %v", back, err)
@@ -53,7 +54,7 @@ func TestLoadOptionGolden(t *testing.T) {
 // know (OVMF's UEFI shell: a firmware volume file) and keeps them.
 func TestLoadOptionFirmwareEntry(t *testing.T) {
 	// "EFI Internal Shell": FvVol(7cb8bdc9-...)/FvFile(7c04a583-...), optional data.
-	desc := ucs2("EFI Internal Shell")
+	desc := UCS2("EFI Internal Shell")
 	fv := "04071400" + "c9bdb87cebf8344faaea3ee4af6516a1"
 	file := "04061400" + "83a5047c3e9e1c4fad65e05268d0b4d1"
 	end := "7fff0400"
@@ -136,76 +137,6 @@ func TestPlaceEntry(t *testing.T) {
 	}
 }
 
-// TestAddBootEntry adds a clone's entry to firmware variables laid out
-// as efivarfs: it lands right after BootCurrent, and a second add
-// rewrites it in place.
-func TestAddBootEntry(t *testing.T) {
-	v := EFIVarFS{Dir: t.TempDir()}
-	orig, _ := LoadOption{Active: true, Description: "debian", Disk: HardDrive{Number: 1, PartGUID: "aaaaaaaa-0000-4000-8000-000000000001"}, File: GrubEFIPath}.Encode()
-	for name, val := range map[string][]byte{
-		"BootCurrent": EncodeBootOrder([]uint16{1}),
-		"BootOrder":   EncodeBootOrder([]uint16{1, 0, 2}),
-		"Boot0001":    orig,
-		"Boot0000":    {1, 0, 0, 0, 4, 0, 'S', 0, 0, 0, 0x7f, 0xff, 4, 0}, // "S", an empty device path
-	} {
-		if err := v.Set(name, val); err != nil {
-			t.Fatal(err)
-		}
-	}
-	hd := HardDrive{Number: 2, Start: 4096, Size: 262144, PartGUID: "bbbbbbbb-0000-4000-8000-000000000002"}
-	for i := 0; i < 2; i++ {
-		num, order, err := AddBootEntry(v, "drd sysimage_001", nil, hd, GrubEFIPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if num != 3 || BootOrderText(order) != "0001,0003,0000,0002" {
-			t.Fatalf("add %d: %s, BootOrder %s; want Boot0003, 0001,0003,0000,0002", i+1, BootVar(num), BootOrderText(order))
-		}
-		entries, stored, err := BootEntries(v)
-		if err != nil || !reflect.DeepEqual(stored, order) || len(entries) != 3 {
-			t.Fatalf("add %d: stored BootOrder %v, %d entries (%v), returned %v", i+1, stored, len(entries), err, order)
-		}
-		if e := entries[3]; e.Disk != hd || e.File != GrubEFIPath || e.Description != "drd sysimage_001" {
-			t.Errorf("add %d: Boot0003 = %+v", i+1, e)
-		}
-	}
-}
-
-// TestEFIVarFS writes and reads variables in a directory laid out as
-// efivarfs: name-GUID files with 4 attribute bytes.
-func TestEFIVarFS(t *testing.T) {
-	v := EFIVarFS{Dir: t.TempDir()}
-	o := LoadOption{Active: true, Description: "drd sysimage_001", File: `\EFI\debian\grubx64.efi`,
-		Disk: HardDrive{Number: 2, Start: 4096, Size: 262144, PartGUID: "5a0e6a3c-64b2-4d1c-9c55-0e2b3b1f6a01"}}
-	b, _ := o.Encode()
-	if err := v.Set(BootVar(0x1a), b); err != nil {
-		t.Fatal(err)
-	}
-	if err := v.Set("BootOrder", EncodeBootOrder([]uint16{0x1a})); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(filepath.Join(v.Dir, "Boot001A-"+EFIGlobal))
-	if err != nil || raw[0] != 7 || raw[1] != 0 {
-		t.Fatalf("Boot001A file: % x, %v", raw[:4], err)
-	}
-	entries, order, err := BootEntries(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(order, []uint16{0x1a}) || !reflect.DeepEqual(entries[0x1a], o) || len(entries) != 1 {
-		t.Errorf("BootEntries = %v %v", entries, order)
-	}
-	if err := v.Delete("BootOrder"); err != nil {
-		t.Fatal(err)
-	}
-	if err := v.Delete("BootNext"); err != nil {
-		t.Errorf("deleting a missing variable: %v", err)
-	}
-	if _, order, _ := BootEntries(v); len(order) != 0 {
-		t.Errorf("BootOrder %v after Delete", order)
-	}
-}
-
 // TestLoadOptionFullPath: PciRoot(0x0)/Pci(0x3,0x0)/HD(...)/File(...), as
 // efibootmgr prints a full path; worked out by hand from the spec (10.3.2.1
 // PCI, 10.3.3 ACPI).
@@ -234,4 +165,53 @@ func TestLoadOptionFullPath(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(back, o) {
 		t.Errorf("round trip: %+v, %v", back, err)
 	}
+}
+
+// FuzzDecodeLoadOption: a Boot#### variable is the firmware's, written by
+// anyone: decoding never panics, and what decodes encodes back to a value
+// that decodes the same.
+func FuzzDecodeLoadOption(f *testing.F) {
+	hand, _ := hex.DecodeString(handLoadOption)
+	f.Add(hand)
+	if golden, err := os.ReadFile("testdata/Boot0003.bin"); err == nil {
+		f.Add(golden)
+	}
+	f.Add([]byte{1, 0, 0, 0, 4, 0, 'S', 0, 0, 0, 0x7f, 0xff, 4, 0})
+	f.Add([]byte{1, 0, 0, 0, 40, 0, 'A', 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o, err := DecodeLoadOption(b)
+		if err != nil || o.Disk.PartGUID == "" || !strings.HasPrefix(o.File, `\`) {
+			return
+		}
+		enc, err := o.Encode()
+		if err != nil {
+			t.Fatalf("decoded %+v does not encode: %v", o, err)
+		}
+		back, err := DecodeLoadOption(enc)
+		if err != nil {
+			t.Fatalf("re-encoded %+v does not decode: %v", o, err)
+		}
+		if !reflect.DeepEqual(back.Disk, o.Disk) || back.File != o.File || back.Description != o.Description || back.Active != o.Active {
+			t.Errorf("round trip: %+v, want %+v", back, o)
+		}
+	})
+}
+
+// FuzzDecodeBootOrder: BootOrder decodes to len/2 entries or fails, and
+// encodes back to the same bytes.
+func FuzzDecodeBootOrder(f *testing.F) {
+	f.Add([]byte{3, 0, 0, 0, 0x1f, 0})
+	f.Add([]byte{1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		order, err := DecodeBootOrder(b)
+		if err != nil {
+			if len(b)%2 == 0 {
+				t.Fatalf("% x: %v", b, err)
+			}
+			return
+		}
+		if !bytes.Equal(EncodeBootOrder(order), b) && len(b) > 0 {
+			t.Errorf("% x decodes to %v, encodes to % x", b, order, EncodeBootOrder(order))
+		}
+	})
 }

@@ -1,0 +1,130 @@
+package runcmd
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The jail's network (-x network=):
+//   - true (the default): a network namespace of its own, connected to
+//     the outside by pasta (Debian's passt package), a user-mode network
+//     stack: the jail's TCP and UDP connections and ICMP echo are made
+//     again from the booted system's namespace by ordinary sockets, so
+//     apt reaches the configured mirrors, while the booted system's
+//     loopback services (127.0.0.1, ::1) and abstract Unix sockets are
+//     out of reach: --no-map-gw (the gateway address does not lead to the
+//     host's loopback), -T none -U none (no port of the host's loopback is
+//     forwarded into the jail), -t none -u none (none of the jail's into
+//     the host). Nothing of the booted system's network configuration
+//     (links, addresses, routes, firewall) changes: pasta configures only
+//     the jail's namespace.
+//   - false: a namespace of its own with only a loopback link.
+//   - host: the booted system's namespace, as before drd 0.x; drd warns.
+
+// Network modes of the jail, the values of -x network=.
+const (
+	NetworkPasta = "true"
+	NetworkNone  = "false"
+	NetworkHost  = "host"
+)
+
+// ErrNoPasta is returned when the jail's network needs pasta and it is
+// not installed.
+var ErrNoPasta = errors.New("pasta (package passt) is not installed: install it (apt-get install passt), or run with -x network=false (no network in the runcmd environment) or -x network=host (the booted system's network, not isolated)")
+
+// pastaArgs is pasta's command line for the network namespace open as
+// pasta's fd 3, writing its PID into pidFile when the namespace is ready.
+func pastaArgs(pidFile string) []string {
+	return []string{
+		"--foreground", "--quiet",
+		"--runas", "0", // as nobody it cannot join a namespace of root's; it drops its capabilities anyway
+		"--config-net",               // addresses and routes of the host's outbound link, in the jail only
+		"--netns", "/proc/self/fd/3", // the jail's namespace, opened by drd
+		"--no-map-gw",              // the gateway address is not the host's loopback
+		"-t", "none", "-u", "none", // no port into the jail
+		"-T", "none", "-U", "none", // no port of the host's loopback into the jail
+		"--pid", pidFile,
+	}
+}
+
+// pasta is a running pasta process.
+type pasta struct {
+	cmd    *exec.Cmd
+	exited chan error
+	dir    string
+	stderr bytes.Buffer
+}
+
+// startPasta connects the network namespace of process pid (the jail's
+// init, as the booted system sees it) to the outside through the pasta
+// at bin, and returns once the namespace has its link, addresses and
+// routes.
+func startPasta(bin string, pid int, timeout time.Duration) (*pasta, error) {
+	ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
+	if err != nil {
+		return nil, fmt.Errorf("opening the jail's network namespace: %w", err)
+	}
+	defer ns.Close()
+	dir, err := os.MkdirTemp("", "drd-pasta-")
+	if err != nil {
+		return nil, err
+	}
+	pidFile := filepath.Join(dir, "pid")
+	p := &pasta{dir: dir}
+	p.cmd = exec.Command(bin, pastaArgs(pidFile)...)
+	p.cmd.Stderr = &p.stderr
+	p.cmd.ExtraFiles = []*os.File{ns}
+	p.cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGTERM}
+	if err := p.cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("starting %s for the jail's network: %w", bin, err)
+	}
+	exited := make(chan error, 1)
+	p.exited = exited
+	go func() { exited <- p.cmd.Wait() }()
+	deadline := time.After(timeout)
+	for {
+		// pasta writes its PID once the namespace is configured.
+		if b, err := os.ReadFile(pidFile); err == nil && len(bytes.TrimSpace(b)) > 0 {
+			return p, nil
+		}
+		select {
+		case err := <-exited:
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("pasta, the jail's network, failed (%v): %s", err, strings.TrimSpace(p.stderr.String()))
+		case <-deadline:
+			p.cmd.Process.Kill()
+			<-exited
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("pasta, the jail's network, was not ready after %v: %s", timeout, strings.TrimSpace(p.stderr.String()))
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// stop ends pasta (it outlives a namespace it joined through a path).
+func (p *pasta) stop() {
+	p.cmd.Process.Kill()
+	<-p.exited
+	os.RemoveAll(p.dir)
+}
+
+// waitNetwork is the init's side: it waits for drd's byte on ready,
+// which comes once pasta has configured the jail's namespace; drd closes
+// it without a byte when pasta failed (and kills the jail).
+func waitNetwork(ready *os.File) error {
+	defer ready.Close()
+	b := make([]byte, 1)
+	if n, _ := ready.Read(b); n != 1 {
+		return errors.New("the jail's network did not come up (pasta failed; drd says why)")
+	}
+	return nil
+}
