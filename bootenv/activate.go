@@ -50,6 +50,9 @@ func (m Machine) Activate(ctx context.Context, opt ActivateOptions, r report.Rep
 		if err := CheckActivatable(target, opt.Force); err != nil {
 			return err
 		}
+		if err := CheckOnDisk(target); err != nil {
+			return err
+		}
 	}
 	cur := BootState{Next: booted.Name}
 	if st.Boot != nil {

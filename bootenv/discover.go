@@ -34,9 +34,10 @@ func (t DeviceTable) ByNumber(major, minor uint32) (BlockDev, bool) {
 	return BlockDev{}, false
 }
 
-// byBackingFile reports whether a loop device shows the image file f.
-func (t DeviceTable) byBackingFile(f string) bool {
-	return slices.ContainsFunc(t, func(d BlockDev) bool { return d.BackingFile == f })
+// partitionsOfFile tells whether a loop device of image file f shows
+// partitions.
+func (t DeviceTable) partitionsOfFile(f string) bool {
+	return slices.ContainsFunc(t, func(d BlockDev) bool { return d.Partition > 0 && t.backingFileOf(d.Disk) == f })
 }
 
 // backingFileOf returns the image file behind disk, "" if none.

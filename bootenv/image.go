@@ -79,4 +79,6 @@ type Image struct {
 	Disk      string `json:"disk"`                 // whole disk it lives on: /dev/vdb
 	ImageFile string `json:"image_file,omitempty"` // backing file when Disk is a loop device
 	Booted    bool   `json:"booted"`
+	// Missing says why the image is not there now (Status.Missing only).
+	Missing string `json:"missing,omitempty"`
 }

@@ -27,29 +27,63 @@ func Umount(ctx context.Context, root, name string, r report.Reporter) error {
 	return Real(root).Umount(ctx, name, r)
 }
 
-// Inactive picks image name among the images of st, or the only inactive
-// one when name is "".
+// Inactive picks an inactive image of st by its name, or by its disk,
+// image file or id (two images of the same name, made by an older drd,
+// are told apart that way), or the only inactive one when name is "".
+// An error lists the images to choose from.
 func (st *Status) Inactive(name string) (*Image, error) {
-	var inactive []string
+	var inactive, matches []*Image
 	for _, img := range st.Images {
+		is := name != "" && (img.Name == name || img.Disk == name || img.ImageFile == name || img.ID == name)
 		if img.Booted {
-			if img.Name == name {
+			if is {
 				return nil, fmt.Errorf("%s is the booted image: it is mounted at %s already", name, st.Booted.FileSystems[0].MountPoint)
 			}
 			continue
 		}
-		if img.Name == name || (name == "" && len(st.Images) == 2) {
-			return img, nil
+		inactive = append(inactive, img)
+		if is {
+			matches = append(matches, img)
 		}
-		inactive = append(inactive, img.Name)
 	}
 	switch {
 	case len(inactive) == 0:
 		return nil, errors.New("there is no inactive image: make one with drd clone -t DISK")
+	case name == "" && len(inactive) == 1:
+		return inactive[0], nil
 	case name == "":
-		return nil, fmt.Errorf("there are several inactive images (%s): name one", strings.Join(inactive, ", "))
+		return nil, fmt.Errorf("there are several inactive images: %s; name one", choices(inactive))
+	case len(matches) == 1:
+		return matches[0], nil
+	case len(matches) > 1:
+		return nil, fmt.Errorf("several images are called %s: %s; name one by its disk or image file", name, choices(matches))
 	}
-	return nil, fmt.Errorf("no image %s; the inactive images are %s", name, strings.Join(inactive, ", "))
+	return nil, fmt.Errorf("no image %s; the inactive images are %s", name, choices(inactive))
+}
+
+// choices lists images to choose from: "sysimage_001 (on /dev/vdb)".
+// An image whose name another one shares is named by where it lives.
+func choices(imgs []*Image) string {
+	count := map[string]int{}
+	for _, img := range imgs {
+		count[img.Name]++
+	}
+	var out []string
+	for _, img := range imgs {
+		where := img.ImageFile
+		if where == "" {
+			where = img.Disk
+		}
+		switch {
+		case count[img.Name] > 1 && where != "":
+			out = append(out, where+" ("+img.Name+")")
+		case where != "":
+			out = append(out, img.Name+" (on "+where+")")
+		default:
+			out = append(out, img.Name)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // MountDir is where image name is mounted under root.
@@ -204,7 +238,7 @@ func (m Machine) Umount(ctx context.Context, name string, r report.Reporter) err
 	}
 	for _, disk := range disks {
 		d, err := images.DeviceByPath(m.SysDir, disk)
-		if err != nil || d.BackingFile == "" || !isImageFile(m.Root, d.BackingFile) {
+		if err != nil || d.BackingFile == "" || !isImageFile(m.Root, d.BackingFile) || !images.AttachedByDrd(disk) {
 			continue
 		}
 		if err := images.DetachLoop(disk); err == nil {

@@ -55,10 +55,9 @@ func (m Machine) RescueScan(ctx context.Context) (*Status, error) {
 			continue // not recorded yet, seen already, or a copy of another image's record
 		}
 		seen[rec.ID] = true
-		if rec.State == Cloning || rec.State == Modifying {
-			rec.State = Broken // no drd runs now: it died mid-way
-		}
-		st.Images = append(st.Images, &Image{Record: *rec, Disk: d.Disk, ImageFile: d.BackingFile})
+		img := &Image{Record: *rec, Disk: d.Disk, ImageFile: d.BackingFile}
+		settleState(img, false) // no drd runs now: a clone or runcmd under way died mid-way
+		st.Images = append(st.Images, img)
 	}
 	sort.SliceStable(st.Images, func(i, j int) bool { return st.Images[i].Name < st.Images[j].Name })
 	if st.Boot, err = m.readBootStates(st); err != nil {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -112,7 +113,7 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	if attachedFiles > 0 {
+	if len(attachedFiles) > 0 {
 		if devs, lvm, err = m.devices(ctx); err != nil {
 			return nil, err
 		}
@@ -158,14 +159,18 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 		if img.ID == "" || (img.System != rec.System && img.ID != rec.Origin) {
 			continue // an image of another system, or one not yet recorded
 		}
-		if (img.State == Cloning || img.State == Modifying) && !held {
-			img.Reason = diedReason(img)
-			img.State = Broken // its clone or runcmd died without a word (kill -9, power loss)
+		if slices.ContainsFunc(st.Images, func(o *Image) bool { return o.ID == img.ID }) {
+			continue // seen already: an image file attached to two loop devices shows it twice
 		}
+		settleState(img, held)
 		img.ImageFile = devs.backingFileOf(d.Disk)
 		st.Images = append(st.Images, img)
 	}
 	st.Images = append(st.Images, unrecordedClones(devs, rec, st.Images, held)...)
+	for _, img := range st.Images[1:] {
+		devicesNow(img, devs, attachedFiles)
+	}
+	st.Missing = missingClones(rec, st.Images)
 	sort.SliceStable(st.Images[1:], func(i, j int) bool { return st.Images[1+i].Name < st.Images[1+j].Name })
 	for _, img := range st.Images {
 		if img.State == Activated {
@@ -181,12 +186,129 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 	return st, nil
 }
 
+// devicesNow puts in img where its file systems are now, as devs (the
+// scan) found them by UUID: the device names of its record are those of
+// clone time (a loop number since reused, a /dev/sdX that moved). A file
+// system on none of them, or on a loop device the scan attached only
+// while it looked (scanLoops), has no device; nor has the image a disk
+// when the scan attached its image file. A logical volume keeps its
+// name (/dev/VG/LV), which does not change.
+func devicesNow(img *Image, devs DeviceTable, scanLoops []string) {
+	if slices.Contains(scanLoops, img.Disk) {
+		img.Disk = ""
+	}
+	fss := slices.Clone(img.FileSystems)
+	for i, f := range fss {
+		if f.VG != "" {
+			continue
+		}
+		fss[i].Device = ""
+		if f.UUID == "" {
+			continue
+		}
+		if d, ok := devs.BySpec("UUID=" + f.UUID); ok && !slices.Contains(scanLoops, d.Disk) {
+			fss[i].Device = d.Path
+		}
+	}
+	img.FileSystems = fss
+}
+
+// missingClones are the clones the booted image's history says were made
+// (the last clone event of each succeeded) that the scan did not find,
+// neither by id nor on their target, and that were not deleted since:
+// their disk or image file is gone or was overwritten by something else.
+func missingClones(booted *Record, found []*Image) []*Image {
+	last := map[string]Event{}
+	var order []string
+	for _, e := range booted.History {
+		if e.Image == "" || (e.Action != "clone" && e.Action != "delete") {
+			continue
+		}
+		if _, ok := last[e.Image]; !ok {
+			order = append(order, e.Image)
+		}
+		last[e.Image] = e
+	}
+	byTarget := map[string]string{} // target -> the id of the last clone made to it
+	for _, id := range order {
+		if e := last[id]; e.Action == "clone" && e.Result == "succeeded" {
+			_, target, _ := strings.Cut(e.Detail, " on ")
+			byTarget[target] = id
+		}
+	}
+	var out []*Image
+	for _, id := range order {
+		e := last[id]
+		name, target, _ := strings.Cut(e.Detail, " on ")
+		if e.Action != "clone" || e.Result != "succeeded" || byTarget[target] != id {
+			continue // failed, deleted, or its target was cloned to again
+		}
+		if slices.ContainsFunc(found, func(img *Image) bool {
+			return img.ID == id || (img.Target != "" && img.Target == target) || img.ImageFile == target
+		}) {
+			continue
+		}
+		why := fmt.Sprintf("no disk shows it: %s was replaced, wiped or is not attached", target)
+		if !strings.HasPrefix(target, "/dev/") {
+			why = fmt.Sprintf("its image file %s is gone", target)
+			if _, err := os.Stat(target); err == nil {
+				why = fmt.Sprintf("its image file %s holds no image of this system now", target)
+			}
+		}
+		out = append(out, &Image{
+			Record:  Record{Name: name, ID: id, Created: e.Time, Origin: booted.ID, System: booted.System, Target: target},
+			Missing: why + "; if it is gone for good, drd forget " + name + " removes its records",
+		})
+	}
+	return out
+}
+
+// settleState turns an image whose clone or runcmd died without a word
+// (kill -9, power loss: its record says cloning or modifying, and no drd
+// holds the lock) into a broken one, and gives every broken image a
+// reason: why, and what to run.
+func settleState(img *Image, held bool) {
+	if (img.State == Cloning || img.State == Modifying) && !held {
+		img.Reason = diedReason(img)
+		img.State = Broken
+	}
+	if img.State == Broken && img.Reason == "" {
+		img.Reason = brokenReason(img) // a record that names no reason: from its history
+	}
+}
+
 // diedReason says what to do with an image whose clone or runcmd died.
 func diedReason(img *Image) string {
 	if img.State == Modifying {
 		return "a drd runcmd was interrupted while it changed the image; run the command again to finish its work, or clone again with drd clone -x overwrite=true"
 	}
 	return fmt.Sprintf("the clone to %s was interrupted; run drd clone -t %s -x overwrite=true again", img.Target, img.Target)
+}
+
+// brokenReason says why a broken image whose record gives no reason is
+// broken, from its last failed event, and what to run.
+func brokenReason(img *Image) string {
+	target := img.Target
+	if target == "" {
+		target = img.Disk
+	}
+	again := fmt.Sprintf("run drd clone -t %s -x overwrite=true again", target)
+	for i := len(img.History) - 1; i >= 0; i-- {
+		e := img.History[i]
+		if e.Result != "failed" && e.Result != "interrupted" {
+			continue
+		}
+		switch e.Action {
+		case "scan":
+			return fmt.Sprintf("%s; it is not a whole image: %s", e.Detail, again)
+		case "clone":
+			return fmt.Sprintf("the clone to %s %s (%s); %s", target, e.Result, e.Detail, again)
+		case "runcmd":
+			return fmt.Sprintf("drd runcmd %s %s while it changed the image; run the command again to finish its work, or %s", e.Detail, e.Result, again)
+		}
+		return fmt.Sprintf("%s %s (%s); %s", e.Action, e.Result, e.Detail, again)
+	}
+	return "no reason recorded; " + again
 }
 
 // readImage reads the record of the image whose root file system is on d,
@@ -278,10 +400,11 @@ func lockHeld(root string) bool {
 	return false
 }
 
-// attachImageFiles attaches, read-only, every registered image file that
-// no loop device shows, so that its images are found like any disk's. The
+// attachImageFiles attaches, read-only, every registered image file whose
+// partitions no loop device shows (not attached, or attached by losetup
+// without -P), so that its images are found like any disk's. The
 // function it returns detaches them again.
-func (m Machine) attachImageFiles(devs DeviceTable) (func(), int, error) {
+func (m Machine) attachImageFiles(devs DeviceTable) (func(), []string, error) {
 	var loops []string
 	release := func() {
 		for _, l := range loops {
@@ -289,8 +412,8 @@ func (m Machine) attachImageFiles(devs DeviceTable) (func(), int, error) {
 		}
 	}
 	for _, f := range ImageFiles(m.Root) {
-		if devs.byBackingFile(f) {
-			continue
+		if devs.partitionsOfFile(f) {
+			continue // attached with its partitions (drd mount, or losetup -P)
 		}
 		parts, err := images.ReadGPT(f)
 		if err != nil {
@@ -298,12 +421,12 @@ func (m Machine) attachImageFiles(devs DeviceTable) (func(), int, error) {
 		}
 		dev, err := images.AttachLoop(f, true)
 		if err != nil {
-			return release, len(loops), fmt.Errorf("attaching image file %s: %w", f, err)
+			return release, loops, fmt.Errorf("attaching image file %s: %w", f, err)
 		}
 		loops = append(loops, dev)
 		if err := images.ShowPartitions(dev, parts); err != nil {
-			return release, len(loops), fmt.Errorf("showing the partitions of %s (%s): %w", f, dev, err)
+			return release, loops, fmt.Errorf("showing the partitions of %s (%s): %w", f, dev, err)
 		}
 	}
-	return release, len(loops), nil
+	return release, loops, nil
 }

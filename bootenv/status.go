@@ -5,6 +5,10 @@ type Status struct {
 	Booted    *Image   `json:"booted"`    // the image whose root is --root
 	Activated string   `json:"activated"` // name of the next boot target
 	Images    []*Image `json:"images"`    // every image found, booted first
+	// Missing are the clones the booted image's history made that no disk
+	// or image file shows now (gone, wiped, not attached); drd forget
+	// removes their records.
+	Missing []*Image `json:"missing,omitempty"`
 	// Boot is the freshest of drd's environment blocks: what GRUB will
 	// do; nil when no image has one (never activated, or not bootable by drd).
 	Boot *BootState `json:"boot,omitempty"`

@@ -3,6 +3,7 @@ package bootenv
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // The state machine of activation and boot assessment, as pure
@@ -39,6 +40,28 @@ func CheckActivatable(img *Image, force bool) error {
 		}
 	}
 	return nil
+}
+
+// CheckOnDisk refuses an inactive image that lives in an image file (its
+// clone's target was a file, not a block device under /dev): no firmware
+// boots a file, attached to a loop device or not. A clone made to a loop
+// device the administrator attached (-t /dev/loop3) counts as a disk.
+func CheckOnDisk(img *Image) error {
+	if img.Booted || !InImageFile(img) {
+		return nil
+	}
+	file := img.ImageFile
+	if file == "" {
+		file = img.Target
+	}
+	return fmt.Errorf("%w: %s lives in the image file %s, and no firmware boots a file; "+
+		"to boot it, write the file to a disk (dd if=%s of=/dev/DISK bs=4M conv=fsync, then make that disk the boot disk) "+
+		"or attach the file to a virtual machine as its disk", ErrNotActivatable, img.Name, file, file)
+}
+
+// InImageFile reports whether img was cloned to an image file.
+func InImageFile(img *Image) bool {
+	return img.Target != "" && !strings.HasPrefix(img.Target, "/dev/")
 }
 
 func orText(s, alt string) string {

@@ -111,6 +111,39 @@ func TestCheckActivatable(t *testing.T) {
 	}
 }
 
+// TestCheckOnDisk: a clone in an image file is refused, with how to make
+// it bootable, attached to a loop device or not; one on a disk (a loop
+// device given as the target counts as one) is not.
+func TestCheckOnDisk(t *testing.T) {
+	for _, tt := range []struct {
+		img  Image
+		want string // "" for no refusal
+	}{
+		{Image{Record: Record{Name: "sysimage_001", Target: "/srv/clone.img"}, Disk: "/dev/loop3", ImageFile: "/srv/clone.img"}, "/srv/clone.img"},
+		{Image{Record: Record{Name: "sysimage_001", Target: "clone.img"}}, "clone.img"},
+		{Image{Record: Record{Name: "sysimage_001", Target: "/dev/vdb"}, Disk: "/dev/vdb"}, ""},
+		{Image{Record: Record{Name: "sysimage_001", Target: "/dev/loop3"}, Disk: "/dev/loop3", ImageFile: "/tmp/t.img"}, ""},
+		{Image{Record: Record{Name: "sysimage_000", Target: "/srv/clone.img"}, Booted: true}, ""},
+	} {
+		err := CheckOnDisk(&tt.img)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%+v: %v, want no refusal", tt.img, err)
+		case tt.want != "" && err == nil:
+			t.Errorf("%+v: not refused", tt.img)
+		case tt.want != "":
+			for _, w := range []string{"image file " + tt.want, "write the file to a disk", "virtual machine"} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%v: does not say %q", err, w)
+				}
+			}
+			if !errors.Is(err, ErrNotActivatable) {
+				t.Errorf("%v: not ErrNotActivatable", err)
+			}
+		}
+	}
+}
+
 func TestNewestKernel(t *testing.T) {
 	k, i := newestKernel([]string{"vmlinuz-6.1.0-9-amd64", "vmlinuz-6.1.0-28-amd64", "initrd.img-6.1.0-28-amd64", "initrd.img-6.1.0-9-amd64", "config-6.1.0-28-amd64", "System.map"})
 	if k != "vmlinuz-6.1.0-28-amd64" || i != "initrd.img-6.1.0-28-amd64" {

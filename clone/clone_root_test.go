@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -49,6 +50,7 @@ func buildSource(t *testing.T) *testsys.System {
 
 // cloned is a clone opened for inspection: its partitions mounted read-only.
 type cloned struct {
+	name       string // the clone's name, from its root partition's: sysimage_001
 	root, boot string
 	esp        string // ESP partition device
 	devs       map[string]string
@@ -84,12 +86,20 @@ func openCloneTyped(t *testing.T, target, rootFS string) *cloned {
 	c := &cloned{devs: map[string]string{}}
 	for _, p := range parts {
 		c.devs[p.Name] = images.PartitionPath(disk, p.Number)
+		// The clone's name is any free one: other images on this
+		// machine (other tests' clones) may hold sysimage_001.
+		if m := regexp.MustCompile(`^drd-(sysimage_\d{3})-root$`).FindStringSubmatch(p.Name); m != nil {
+			c.name = m[1]
+		}
 	}
-	c.esp = c.devs["drd-sysimage_001-boot_efi"]
+	if c.name == "" || c.name == "sysimage_000" {
+		t.Fatalf("the clone's root partition is not named drd-sysimage_NNN-root (NNN not 000): %v", c.devs)
+	}
+	c.esp = c.devs["drd-"+c.name+"-boot_efi"]
 	for _, m := range []struct {
 		name, typ string
 		dir       *string
-	}{{"drd-sysimage_001-root", rootFS, &c.root}, {"drd-sysimage_001-boot", "ext4", &c.boot}} {
+	}{{"drd-" + c.name + "-root", rootFS, &c.root}, {"drd-" + c.name + "-boot", "ext4", &c.boot}} {
 		dev, ok := c.devs[m.name]
 		if !ok {
 			t.Fatalf("the clone has no partition %s; it has %v", m.name, c.devs)
@@ -129,8 +139,8 @@ func verifyClone(t *testing.T, s *testsys.System, c *cloned) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Name != "sysimage_001" || rec.State != bootenv.Complete {
-		t.Errorf("clone record: name %s state %s, want sysimage_001 complete", rec.Name, rec.State)
+	if rec.Name != c.name || rec.State != bootenv.Complete {
+		t.Errorf("clone record: name %s state %s, want %s complete", rec.Name, rec.State, c.name)
 	}
 	data, err := os.ReadFile(filepath.Join(c.root, "etc/fstab"))
 	if err != nil {
@@ -140,7 +150,7 @@ func verifyClone(t *testing.T, s *testsys.System, c *cloned) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"/": "drd-sysimage_001-root", "/boot": "drd-sysimage_001-boot", "/boot/efi": "drd-sysimage_001-boot_efi"}
+	want := map[string]string{"/": "drd-" + c.name + "-root", "/boot": "drd-" + c.name + "-boot", "/boot/efi": "drd-" + c.name + "-boot_efi"}
 	for _, e := range fstab {
 		part, critical := want[e.File]
 		if !critical {
@@ -205,6 +215,47 @@ func TestCloneToLoopDeviceWithOverwrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	verifyClone(t, s, openClone(t, dev))
+}
+
+// TestCloneLeavesAdministratorsLoop: a loop device the administrator
+// attached to the target file (losetup) stays attached after a clone to
+// that file is refused, and after one that succeeds with -x overwrite.
+func TestCloneLeavesAdministratorsLoop(t *testing.T) {
+	s := buildSource(t)
+	img := filepath.Join(t.TempDir(), "busy.img")
+	makeImage(t, img, 2<<30)
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", img).CombinedOutput(); err != nil {
+		t.Fatal(err, string(out))
+	}
+	out, err := exec.Command("losetup", "--find", "--show", img).Output()
+	if err != nil {
+		t.Fatalf("losetup: %v", err)
+	}
+	theirs := strings.TrimSpace(string(out))
+	t.Cleanup(func() {
+		if images.LoopBackingFile("/sys", theirs) == img { // still ours: never detach a loop another test took since
+			exec.Command("losetup", "-d", theirs).Run()
+		}
+	})
+	stillThere := func(when string) {
+		t.Helper()
+		if got := images.LoopBackingFile("/sys", theirs); got != img {
+			t.Errorf("%s: the administrator's %s is backed by %q, want %s", when, theirs, got, img)
+		}
+	}
+	err = Run(context.Background(), Options{Root: s.Root, Target: img}, report.Func(t.Logf))
+	if err == nil || !strings.Contains(err.Error(), "-x overwrite=true") {
+		t.Fatalf("a target file with a file system: got %v, want a refusal naming -x overwrite=true", err)
+	}
+	stillThere("after a refused clone")
+	if err := Run(context.Background(), Options{Root: s.Root, Target: img, Overwrite: true}, report.Func(t.Logf)); err != nil {
+		t.Fatal(err)
+	}
+	stillThere("after a clone with -x overwrite=true")
+	loops, _ := images.LoopsOf("/sys", img)
+	if len(loops) != 1 {
+		t.Errorf("loops of %s after the clone: %v, want only the administrator's %s", img, loops, theirs)
+	}
 }
 
 // bindAlone shows the file system at dir without what is mounted below it.
@@ -450,7 +501,7 @@ func TestCloneXFSRoot(t *testing.T) {
 	if err := unix.Unmount(c.root, 0); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("xfs_repair", "-n", c.devs["drd-sysimage_001-root"]).CombinedOutput(); err != nil {
+	if out, err := exec.Command("xfs_repair", "-n", c.devs["drd-"+c.name+"-root"]).CombinedOutput(); err != nil {
 		t.Errorf("xfs_repair -n on the clone's root: %v\n%s", err, out)
 	}
 }

@@ -269,6 +269,7 @@ func (c *run) startRecord(root string) error {
 			return nil
 		}
 		rec.State = bootenv.Broken
+		rec.Reason = fmt.Sprintf("the clone to %s failed or was interrupted before the end; run drd clone -t %s -x overwrite=true again", c.Target.Given, c.Target.Given)
 		rec.AddEvent("clone", "failed", "interrupted or failed before the end; run drd clone again with -x overwrite=true")
 		return bootenv.WriteRecord(root, rec)
 	})

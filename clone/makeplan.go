@@ -33,7 +33,7 @@ func makePlan(ctx context.Context, opt Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Source: src, Origin: origin, Name: otherName(origin.Name), ID: bootenv.NewID()}
+	p := &Plan{Source: src, Origin: origin, ID: bootenv.NewID()}
 	p.Target = Target{Given: opt.Target, Size: facts.size}
 	if facts.isBlock {
 		p.Target.Disk = facts.disk
@@ -92,6 +92,9 @@ func makePlan(ctx context.Context, opt Options) (*Plan, error) {
 	if err := checkTarget(facts, src, minimum, opt.Overwrite); err != nil {
 		return nil, err
 	}
+	if p.Name, err = cloneName(ctx, opt, onTarget{disk: p.Target.Disk, file: p.Target.File}); err != nil {
+		return nil, err
+	}
 	p.Parts, p.FS, err = layout(p.Name, src.Critical, usage, p.Target.Size, opt.ESP, p.VG)
 	if err != nil {
 		return nil, fmt.Errorf("laying out %s: %w", opt.Target, err)
@@ -118,12 +121,4 @@ func measure(l *bootenv.Layout) (map[string]fsUsage, error) {
 		u[c.MountPoint] = fsUsage{bytes: c.Used, inodes: int64(st.Files - st.Ffree)}
 	}
 	return u, nil
-}
-
-// otherName is the name of the clone of the image called booted.
-func otherName(booted string) string {
-	if booted == bootenv.ImageName(1) {
-		return bootenv.ImageName(0)
-	}
-	return bootenv.ImageName(1)
 }

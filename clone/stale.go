@@ -16,7 +16,8 @@ import (
 
 // releaseStale undoes what a clone that died (kill -9, power loss) left:
 // its private mounts under /var/opt/drd/mnts/.source-* and .clone-*, and
-// loop devices still attached to the image file it wrote. The caller holds
+// loop devices it attached (images.AttachedByDrd) still attached to the
+// image file it wrote. The caller holds
 // drd's lock, so no living clone owns them.
 func releaseStale(ctx context.Context, opt Options, r report.Reporter) error {
 	mounts, err := bootenv.ReadMountinfo(opt.ProcDir)
@@ -44,6 +45,9 @@ func releaseStale(ctx context.Context, opt Options, r report.Reporter) error {
 	if st, err := filepath.Abs(opt.Target); err == nil && !strings.HasPrefix(st, "/dev/") {
 		loops, _ := images.LoopsOf(opt.SysDir, st)
 		for _, l := range loops {
+			if !images.AttachedByDrd(l) {
+				continue // the administrator's own (losetup): never drd's to detach
+			}
 			d, err := images.DeviceByPath(opt.SysDir, l)
 			if err != nil {
 				continue

@@ -156,7 +156,7 @@ func readDevice(dir string) (Device, error) {
 		d.Start = a.int("start") * sectorBytes
 		d.Disk = filepath.Base(filepath.Dir(target))
 	}
-	d.BackingFile = a.string("loop/backing_file")
+	d.BackingFile = a.detaching("loop/backing_file")
 	d.Holders = a.names("holders")
 	if a.err != nil {
 		return Device{}, fmt.Errorf("reading block device %s in %s: %w", d.Name, target, a.err)
@@ -186,6 +186,23 @@ func (a *attrReader) string(name string) string {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// detaching is string for an attribute the kernel answers ENXIO for
+// while the device is being torn down (a loop device detached while we
+// read its backing_file): then it is "", as for a device without one.
+func (a *attrReader) detaching(name string) string {
+	b, err := os.ReadFile(filepath.Join(a.dir, name))
+	switch {
+	case err == nil:
+		return strings.TrimSpace(string(b))
+	case errors.Is(err, os.ErrNotExist), errors.Is(err, unix.ENXIO), errors.Is(err, unix.ENODEV):
+		return ""
+	}
+	if a.err == nil {
+		a.err = err
+	}
+	return ""
 }
 
 func (a *attrReader) int(name string) int64 {

@@ -2,6 +2,7 @@ package images
 
 import (
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -44,6 +45,26 @@ func TestDevices(t *testing.T) {
 				t.Errorf("got  %+v\nwant %+v", got, want)
 			}
 		})
+	}
+}
+
+// TestDevicesLoopDetaching: a loop device detached while Devices reads it
+// answers ENXIO for its backing_file (here: a socket, which open answers
+// with ENXIO too): it is listed without a backing file, not an error.
+func TestDevicesLoopDetaching(t *testing.T) {
+	sys := newFakeSys(t).disk("virtual", "loop5", 7, 5, 2048)
+	p := filepath.Join(sys.root, sys.dirs["loop5"], "loop", "backing_file")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", p)
+	if err != nil {
+		t.Skipf("no unix socket: %v", err)
+	}
+	defer l.Close()
+	devs, err := Devices(sys.root)
+	if err != nil || len(devs) != 1 || devs[0].BackingFile != "" {
+		t.Errorf("Devices = %+v, %v; want loop5 without a backing file", devs, err)
 	}
 }
 

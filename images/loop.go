@@ -1,6 +1,7 @@
 package images
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -44,7 +45,7 @@ func AttachLoop(file string, readOnly bool) (string, error) {
 
 	cfg := unix.LoopConfig{Fd: uint32(f.Fd())}
 	cfg.Info.Flags = flags
-	copy(cfg.Info.File_name[:len(cfg.Info.File_name)-1], abs)
+	copy(cfg.Info.File_name[:len(cfg.Info.File_name)-1], loopMark+abs)
 
 	// Another process may take the free device between GET_FREE and
 	// CONFIGURE: the kernel then answers EBUSY and we ask again.
@@ -74,6 +75,34 @@ func AttachLoop(file string, readOnly bool) (string, error) {
 	return "", fmt.Errorf("attaching %s: every free loop device was taken by another process, %d times", file, attempts)
 }
 
+// loopMark starts the name AttachLoop gives the kernel's loop status
+// (lo_file_name, "drd:/srv/clone.img"; losetup and sysfs show the real
+// backing file, not this name): the loop device is drd's. drd detaches
+// only what it attached, never a loop device the administrator attached
+// to the same file.
+const loopMark = "drd:"
+
+// AttachedByDrd reports whether loop device dev was attached by drd
+// (AttachLoop), not by someone else (losetup). A device that is not
+// attached, or not a loop device, is not drd's.
+func AttachedByDrd(dev string) bool {
+	f, err := os.OpenFile(dev, os.O_RDONLY, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	info, err := unix.IoctlLoopGetStatus64(int(f.Fd()))
+	if err != nil {
+		return false
+	}
+	return isDrdMark(info.File_name[:])
+}
+
+// isDrdMark tells whether a loop status name field starts with loopMark.
+func isDrdMark(name []byte) bool {
+	return bytes.HasPrefix(name, []byte(loopMark))
+}
+
 // openWhenPresent opens a device node that devtmpfs (or udev) may create
 // a moment after the kernel made the device.
 func openWhenPresent(dev string, mode int, wait time.Duration) (*os.File, error) {
@@ -91,8 +120,19 @@ func openWhenPresent(dev string, mode int, wait time.Duration) (*os.File, error)
 // from its file. Detaching a loop device that is not attached is not an
 // error. If something still holds the device open (a mount, a dm table)
 // the kernel only schedules the detach: DetachLoop then reports it.
+//
+// A partition that udev (or another program's blkid) probes for a moment
+// after it appeared is busy for that moment: the partitions are asked to
+// go a few times (about a second) before a busy one is an error.
 func DetachLoop(dev string) error {
-	if err := HidePartitions(dev); err != nil {
+	var err error
+	for i := 0; i < 10; i++ {
+		if err = HidePartitions(dev); err == nil || !errors.Is(err, unix.EBUSY) {
+			break
+		}
+		time.Sleep(time.Duration(i+1) * 20 * time.Millisecond)
+	}
+	if err != nil {
 		return fmt.Errorf("detaching %s: %w", dev, err)
 	}
 	f, err := os.OpenFile(dev, os.O_RDONLY, 0)
@@ -107,7 +147,14 @@ func DetachLoop(dev string) error {
 	if err != nil {
 		return fmt.Errorf("detaching %s: LOOP_CLR_FD: %w", dev, err)
 	}
-	if file := LoopBackingFile(sysRoot, dev); file != "" {
+	// Held open, the device is detached when the last holder closes it:
+	// a probe (udev, another program's scan) lets go within moments.
+	file := LoopBackingFile(sysRoot, dev)
+	for i := 0; file != "" && i < 10; i++ {
+		time.Sleep(time.Duration(i+1) * 20 * time.Millisecond)
+		file = LoopBackingFile(sysRoot, dev)
+	}
+	if file != "" {
 		return fmt.Errorf("detaching %s from %s: the device is still open (mounted or held); the kernel detaches it when it is closed", dev, file)
 	}
 	return nil

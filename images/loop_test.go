@@ -2,9 +2,11 @@ package images
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -133,6 +135,70 @@ func TestAttachLoopReadOnly(t *testing.T) {
 	defer f.Close()
 	if _, err := f.WriteAt([]byte{1}, 0); err == nil {
 		t.Errorf("wrote to read-only %s", dev)
+	}
+}
+
+// TestAttachedByDrd: a loop device AttachLoop attached is drd's; one
+// losetup attached to the same file is not, and neither is a device that
+// is not attached.
+func TestAttachedByDrd(t *testing.T) {
+	requireRoot(t)
+	img := sparseFile(t, t.TempDir(), "mark.img", 4*mib)
+	ours := attach(t, img, true)
+	if !AttachedByDrd(ours) {
+		t.Errorf("%s, attached by AttachLoop, is not drd's", ours)
+	}
+	out, err := exec.Command("losetup", "--find", "--show", img).Output()
+	if err != nil {
+		t.Skipf("losetup: %v", err)
+	}
+	theirs := strings.TrimSpace(string(out))
+	t.Cleanup(func() {
+		if LoopBackingFile(sysRoot, theirs) == img { // still ours: never detach a loop another test took since
+			exec.Command("losetup", "-d", theirs).Run()
+		}
+	})
+	if AttachedByDrd(theirs) {
+		t.Errorf("%s, attached by losetup, counts as drd's", theirs)
+	}
+	if AttachedByDrd(filepath.Join(t.TempDir(), "nothing")) {
+		t.Error("a path that is no device counts as drd's loop")
+	}
+}
+
+// TestDetachLoopHeldBriefly: a loop device another program holds open
+// for a moment (udev's probe) is detached once it lets go, without an
+// error.
+func TestDetachLoopHeldBriefly(t *testing.T) {
+	requireRoot(t)
+	img := sparseFile(t, t.TempDir(), "held.img", 4*mib)
+	dev, err := AttachLoop(img, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if LoopBackingFile(sysRoot, dev) == img {
+			DetachLoop(dev)
+		}
+	})
+	f, err := os.Open(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(100*time.Millisecond, func() { f.Close() })
+	if err := DetachLoop(dev); err != nil {
+		t.Errorf("DetachLoop of a device held for 100ms: %v", err)
+	}
+	if got := LoopBackingFile(sysRoot, dev); got == img {
+		t.Errorf("%s is still attached to %s", dev, img)
+	}
+}
+
+func TestIsDrdMark(t *testing.T) {
+	for name, want := range map[string]bool{"drd:/srv/c.img\x00\x00": true, "drd:": true, "": false, "/srv/drd:x": false, "drd/x": false, "\x00drd:": false} {
+		if got := isDrdMark([]byte(name)); got != want {
+			t.Errorf("isDrdMark(%q) = %v, want %v", name, got, want)
+		}
 	}
 }
 

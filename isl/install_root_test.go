@@ -104,7 +104,7 @@ func TestInstallOnLoop(t *testing.T) {
 			t.Errorf("%s: STAGEISL for Linux %s, want %s", o.Image, o.Kernel, version)
 		}
 	}
-	if !slices.Equal(on, []string{"sysimage_000", "sysimage_001"}) {
+	if !slices.Equal(on, []string{"sysimage_000", st.Images[1].Name}) { // the clone's name is any free one
 		t.Fatalf("STAGEISL on %q, want both images", on)
 	}
 	first := checkBoots(t, ctx, s.Root, version, "ISL one")
@@ -202,7 +202,7 @@ func TestInstallBeforeClone(t *testing.T) {
 	if len(st.ISL) != 2 {
 		t.Errorf("after the clone, STAGEISL on %+v, want both images", st.ISL)
 	}
-	cloneBoot := mountBoot(t, st, "sysimage_001")
+	cloneBoot := mountBoot(t, st, st.Images[1].Name)
 	defer exec.Command("umount", cloneBoot).Run()
 	testsys.MustContain(t, filepath.Join(cloneBoot, "grub/drd.cfg"), "menuentry '"+bootenv.RecoveryTitle+"'")
 }
@@ -211,7 +211,8 @@ func TestInstallBeforeClone(t *testing.T) {
 // mounted with drd mount) and returns their manifests.
 func checkBoots(t *testing.T, ctx context.Context, root, version, islText string) []bootenv.Recovery {
 	t.Helper()
-	cloneBoot := mountBoot(t, scan(t, root), "sysimage_001")
+	st := scan(t, root)
+	cloneBoot := mountBoot(t, st, st.Images[1].Name) // the clone's name is any free one
 	defer exec.Command("umount", cloneBoot).Run()
 	var recs []bootenv.Recovery
 	for _, boot := range []string{filepath.Join(root, "boot"), cloneBoot} {

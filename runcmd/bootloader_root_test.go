@@ -58,7 +58,7 @@ func TestRuncmdBootLoader(t *testing.T) {
 	}
 
 	file := filepath.Join(t.TempDir(), "clone.img")
-	t.Cleanup(func() { bootenv.Umount(context.Background(), s.Root, "sysimage_001", report.Discard) })
+	t.Cleanup(func() { bootenv.Umount(context.Background(), s.Root, "", report.Discard) })
 	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: file}, report.Func(t.Logf)); err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ echo configured > /var/log/drd-grub.log
 	}
 	defer outFile.Close()
 	exe, _ := os.Executable()
-	err = Run(ctx, Options{Root: s.Root, Image: "sysimage_001", Argv: []string{"dpkg", "-i", deb}, Depots: []string{depot},
+	err = Run(ctx, Options{Root: s.Root, Argv: []string{"dpkg", "-i", deb}, Depots: []string{depot},
 		Env: []string{"DEBIAN_FRONTEND=noninteractive"}, Stdio: Stdio{Out: outFile, Err: outFile}, Exe: exe}, rep)
 	output, _ := os.ReadFile(outFile.Name())
 	t.Logf("drd runcmd dpkg -i %s: %v\n%s", deb, err, output)

@@ -64,7 +64,7 @@ func clonedMinbase(t testing.TB, ctx context.Context) *testsys.System {
 	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: filepath.Join(t.TempDir(), "clone.img")}, report.Func(t.Logf)); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { bootenv.Umount(context.Background(), s.Root, "sysimage_001", report.Discard) })
+	t.Cleanup(func() { bootenv.Umount(context.Background(), s.Root, "", report.Discard) })
 	return s
 }
 
@@ -92,12 +92,12 @@ func makeDeb(t *testing.T, dir, name, extraControl string, scripts, files map[st
 // inImage mounts the clone, calls f with its root, and unmounts it.
 func inImage(t *testing.T, root string, f func(dir string)) {
 	t.Helper()
-	dir, err := bootenv.Mount(context.Background(), root, "sysimage_001", report.Discard)
+	dir, err := bootenv.Mount(context.Background(), root, "", report.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() {
-		if err := bootenv.Umount(context.Background(), root, "sysimage_001", report.Discard); err != nil {
+		if err := bootenv.Umount(context.Background(), root, "", report.Discard); err != nil {
 			t.Error(err)
 		}
 	}()
@@ -332,7 +332,7 @@ func TestRuncmdAttacks(t *testing.T) {
 
 			run := func(allow bool) (*recorder, error) {
 				r := &recorder{t: t}
-				err := Run(ctx, Options{Root: root, Image: "sysimage_001", Argv: []string{"dpkg", "-i", deb}, Depots: []string{depot},
+				err := Run(ctx, Options{Root: root, Argv: []string{"dpkg", "-i", deb}, Depots: []string{depot},
 					AllowUnsafe: allow, Name: pkg, Note: "attack " + a.name, User: "tester", Stdio: Stdio{Out: out, Err: out}, Exe: exe}, r)
 				data, _ := os.ReadFile(out.Name())
 				t.Logf("drd runcmd dpkg -i %s: %v\n%s", deb, err, data)
@@ -452,7 +452,7 @@ func TestRuncmdOnClone(t *testing.T) {
 	exe, _ := os.Executable()
 	run := func(ctx context.Context, o Options) (*recorder, string, error) {
 		r := &recorder{t: t}
-		o.Root, o.Image, o.Stdio, o.Exe = root, "sysimage_001", Stdio{Out: out, Err: out}, exe
+		o.Root, o.Stdio, o.Exe = root, Stdio{Out: out, Err: out}, exe
 		o.Depots = append(o.Depots, depot)
 		err := Run(ctx, o, r)
 		data, _ := os.ReadFile(out.Name())

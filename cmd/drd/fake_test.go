@@ -21,6 +21,7 @@ type fake struct {
 	mounted []string // "mount NAME", "umount NAME"
 	roots   []string // the root each engine got
 	isl     []isl.InstallOptions
+	deleted []bootenv.DeleteOptions
 	efi     []efi.Vars // the UEFI variables each engine got
 	opened  int        // calls of hostEFI
 
@@ -73,6 +74,11 @@ func (f *fake) system() system {
 		},
 		umount: func(ctx context.Context, root, name string, r report.Reporter) error {
 			f.mounted = append(f.mounted, "umount "+name)
+			f.roots = append(f.roots, root)
+			return f.act(r)
+		},
+		delete: func(ctx context.Context, root string, opt bootenv.DeleteOptions, r report.Reporter) error {
+			f.deleted = append(f.deleted, opt)
 			f.roots = append(f.roots, root)
 			return f.act(r)
 		},

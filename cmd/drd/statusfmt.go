@@ -28,6 +28,7 @@ func formatStatus(st *bootenv.Status, loc *time.Location, verbose bool) string {
 			clones = append(clones, img)
 		}
 	}
+	clones = append(clones, st.Missing...)
 	rows := [][]string{
 		{"Original Disk:", imageDisk(orig)},
 		{"Original Boot Partition:", bootPartition(orig)},
@@ -45,6 +46,9 @@ func formatStatus(st *bootenv.Status, loc *time.Location, verbose bool) string {
 			}
 			if c.Reason != "" {
 				stateText += " (" + c.Reason + ")"
+			}
+			if c.Missing != "" {
+				stateText = "not present (" + c.Missing + ")"
 			}
 		}
 		rows = append(rows,
@@ -65,6 +69,9 @@ func formatStatus(st *bootenv.Status, loc *time.Location, verbose bool) string {
 	for _, img := range st.Images {
 		b.WriteString("\n")
 		b.WriteString(formatImage(img, loc, verbose))
+	}
+	for _, img := range st.Missing {
+		fmt.Fprintf(&b, "\n%s on %s: not present: %s\n", img.Name, img.Target, img.Missing)
 	}
 	return b.String()
 }
@@ -125,6 +132,8 @@ func imageDisk(img *bootenv.Image) string {
 // it is attached to: "/srv/clone.img via /dev/loop3".
 func where(img *bootenv.Image) string {
 	switch {
+	case img.Missing != "":
+		return img.Target + " (not present)"
 	case img.ImageFile != "" && img.Disk != "":
 		return img.ImageFile + " via " + img.Disk
 	case img.ImageFile != "":
@@ -206,7 +215,7 @@ func formatImage(img *bootenv.Image, loc *time.Location, verbose bool) string {
 	}
 	rows := [][]string{head}
 	for _, fs := range img.FileSystems {
-		r := []string{fs.MountPoint, orNone(fs.Device), orNone(fs.Type), sizeOrNone(fs.Size), orNone(fs.UUID)}
+		r := []string{fs.MountPoint, deviceNow(img, fs), orNone(fs.Type), sizeOrNone(fs.Size), orNone(fs.UUID)}
 		if lvm {
 			vl := none
 			if fs.VG != "" {
@@ -238,6 +247,21 @@ func formatImage(img *bootenv.Image, loc *time.Location, verbose bool) string {
 		}
 	}
 	return b.String()
+}
+
+// deviceNow is where a file system of img is now, as the scan found it:
+// its device, "not attached" in an image file the scan attached only
+// while it looked, "not present" when no device shows it.
+func deviceNow(img *bootenv.Image, fs bootenv.FileSystem) string {
+	switch {
+	case fs.Device != "":
+		return fs.Device
+	case img.Booted:
+		return none
+	case img.ImageFile != "" && img.Disk == "":
+		return "not attached"
+	}
+	return "not present"
 }
 
 func orNone(s string) string {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,7 +56,8 @@ func statusOneClone() *bootenv.Status {
 }
 
 var statusCases = map[string]func() *bootenv.Status{
-	"no-images": func() *bootenv.Status { return &bootenv.Status{} },
+	"devices-now": devicesNow,
+	"no-images":   func() *bootenv.Status { return &bootenv.Status{} },
 	"booted-only": func() *bootenv.Status {
 		o := orig000()
 		o.FileSystems = fsList("/dev/vda", false)
@@ -126,6 +128,39 @@ var statusCases = map[string]func() *bootenv.Status{
 		}
 		return &bootenv.Status{Booted: o, Activated: "sysimage_009", Images: []*bootenv.Image{o, c, f}}
 	},
+}
+
+// devicesNow: the scan found a clone's image file not attached (no
+// disk, no devices), another clone's ESP on no device, and the records
+// name a clone whose image file is gone.
+func devicesNow() *bootenv.Status {
+	o, c := orig000(), clone001()
+	c.FileSystems[0].Device = ""
+	f := &bootenv.Image{
+		Record: bootenv.Record{Name: "sysimage_002", ID: "id-002", Origin: "id-000", Created: day(11, 0), Target: "/srv/b.img", State: bootenv.Complete,
+			FileSystems: []bootenv.FileSystem{{MountPoint: "/", Type: "ext4", UUID: "u2"}}},
+		ImageFile: "/srv/b.img",
+	}
+	gone := &bootenv.Image{
+		Record:  bootenv.Record{Name: "sysimage_003", ID: "id-003", Origin: "id-000", Created: day(12, 0), Target: "/srv/gone.img"},
+		Missing: "its image file /srv/gone.img is gone; if it is gone for good, drd forget sysimage_003 removes its records",
+	}
+	return &bootenv.Status{Booted: o, Activated: "sysimage_000", Images: []*bootenv.Image{o, c, f}, Missing: []*bootenv.Image{gone}}
+}
+
+func TestFormatStatusDevicesNow(t *testing.T) {
+	got := formatStatus(devicesNow(), time.UTC, false)
+	for _, want := range []string{
+		"  /boot/efi    not present",
+		"sysimage_002 on /srv/b.img:\n  MOUNT POINT  DEVICE        TYPE  SIZE  UUID\n  /            not attached",
+		"Clone Disk:               /srv/gone.img (not present) (sysimage_003)",
+		"Clone State:              not present (its image file /srv/gone.img is gone; if it is gone for good, drd forget sysimage_003 removes its records)",
+		"sysimage_003 on /srv/gone.img: not present:",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("drd status does not say %q:\n%s", want, got)
+		}
+	}
 }
 
 func TestFormatStatusGolden(t *testing.T) {

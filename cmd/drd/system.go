@@ -30,6 +30,8 @@ type system struct {
 	bootCheck func(ctx context.Context, m bootenv.Machine, opt bootenv.CheckOptions, r report.Reporter) error
 	reboot    func(ctx context.Context) error
 	runcmd    func(ctx context.Context, opt runcmd.Options, r report.Reporter) error
+	// delete removes an inactive image (also drd forget).
+	delete func(ctx context.Context, root string, opt bootenv.DeleteOptions, r report.Reporter) error
 	// islInstall puts STAGEISL into every image's /boot and menu.
 	islInstall func(ctx context.Context, opt isl.InstallOptions, r report.Reporter) error
 	// hostEFI opens this machine's UEFI variables (efivarfs): the one
@@ -57,6 +59,7 @@ func realSystem() system {
 			return err
 		},
 		runcmd:     runcmd.Run,
+		delete:     bootenv.Delete,
 		islInstall: isl.Install,
 		hostEFI:    openHostEFI,
 		now:        time.Now,
