@@ -7,6 +7,8 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+
+	"github.com/drd-linux/drd/bootenv/grub"
 )
 
 // Where drd keeps its GRUB files, relative to an image's root: the
@@ -59,20 +61,20 @@ func (s BootState) validate() error {
 }
 
 // Env turns the state into GRUB's variables.
-func (s BootState) Env() (Env, error) {
+func (s BootState) Env() (grub.Env, error) {
 	if err := s.validate(); err != nil {
 		return nil, err
 	}
-	return Env{
-		{"drd_seq", strconv.FormatInt(s.Seq, 10)},
-		{"drd_next", s.Next},
-		{"drd_trial", s.Trial},
-		{"drd_tries", strconv.Itoa(s.Tries)},
+	return grub.Env{
+		{Name: "drd_seq", Value: strconv.FormatInt(s.Seq, 10)},
+		{Name: "drd_next", Value: s.Next},
+		{Name: "drd_trial", Value: s.Trial},
+		{Name: "drd_tries", Value: strconv.Itoa(s.Tries)},
 	}, nil
 }
 
 // StateFromEnv reads the state back from a block's variables.
-func StateFromEnv(e Env) (BootState, error) {
+func StateFromEnv(e grub.Env) (BootState, error) {
 	var s BootState
 	var err error
 	seq, _ := e.Get("drd_seq")
@@ -99,7 +101,7 @@ func EncodeState(s BootState) ([]byte, error) {
 
 // DecodeState reads a block drd (or GRUB's save_env) wrote.
 func DecodeState(b []byte) (BootState, error) {
-	e, err := DecodeEnv(b)
+	e, err := grub.DecodeEnv(b)
 	if err != nil {
 		return BootState{}, err
 	}
@@ -145,7 +147,7 @@ func WriteBlock(path string, s BootState) error {
 	if err != nil {
 		return err
 	}
-	if st.Size() != EnvSize {
+	if st.Size() != grub.EnvSize {
 		f.Close()
 		return WriteFileAtomic(path, data, 0o644)
 	}

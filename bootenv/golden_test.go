@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/drd-linux/drd/bootenv/grub"
 )
 
 // TestGoldenFilesReadByGRUBTools checks the golden files of the GRUB
@@ -22,8 +24,8 @@ func TestGoldenFilesReadByGRUBTools(t *testing.T) {
 		"grubenv/trial.env": "drd_seq=7\ndrd_next=sysimage_000\ndrd_trial=sysimage_001\ndrd_tries=2\n",
 	} {
 		p := filepath.Join("testdata", file)
-		if fi, err := os.Stat(p); err != nil || fi.Size() != EnvSize {
-			t.Errorf("%s: %v, want a block of %d bytes", p, err, EnvSize)
+		if fi, err := os.Stat(p); err != nil || fi.Size() != grub.EnvSize {
+			t.Errorf("%s: %v, want a block of %d bytes", p, err, grub.EnvSize)
 		}
 		out, err := exec.Command("grub-editenv", p, "list").CombinedOutput()
 		if err != nil || string(out) != want {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/bootenv/efi"
+	"github.com/drd-linux/drd/bootenv/grub"
 	"github.com/drd-linux/drd/images"
 )
 
@@ -121,7 +122,7 @@ func (c *run) installBIOS(ctx context.Context, bootDir, grubDir string) error {
 	// One rule for every target, a disk or an image file (which is a
 	// disk once written to one, or attached to a VM): a clone whose boot
 	// loader could not be installed is not a good clone. docs/boot.md.
-	out, err := bootenv.InstallGrubBIOS(ctx, c.opt.Runner, "", strings.TrimSuffix(grubDir, "/grub"), c.disk)
+	out, err := grub.InstallGrubBIOS(ctx, c.opt.Runner, "", strings.TrimSuffix(grubDir, "/grub"), c.disk)
 	if err != nil {
 		return fmt.Errorf("%w; the clone cannot boot on its own: fix the cause, then run drd clone -t %s -x overwrite=true again", err, c.Target.Given)
 	}

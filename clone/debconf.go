@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/bootenv/grub"
 )
 
 // The clone's grub-pc must install GRUB on the clone's disk, not on the
@@ -59,7 +59,7 @@ func (c *run) fixGrubInstallDevices() error {
 	if c.Target.File != "" {
 		return nil // the disk an image file lands on is unknown
 	}
-	p := c.pathInClone("/" + bootenv.DebconfConfig)
+	p := c.pathInClone("/" + grub.DebconfConfig)
 	old, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -71,7 +71,7 @@ func (c *run) fixGrubInstallDevices() error {
 	if name == "" {
 		name = c.disk
 	}
-	text, changed := bootenv.SetDebconfValue(old, bootenv.GrubInstallDevices, name)
+	text, changed := grub.SetDebconfValue(old, grub.GrubInstallDevices, name)
 	if !changed {
 		return nil
 	}

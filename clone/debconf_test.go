@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/bootenv/grub"
 )
 
 const debconfSample = `Name: grub-pc/install_devices
@@ -23,7 +23,7 @@ Owners: grub-pc
 `
 
 func TestSetDebconfValue(t *testing.T) {
-	out, changed := bootenv.SetDebconfValue([]byte(debconfSample), "grub-pc/install_devices", "/dev/disk/by-id/virtio-drdtarget")
+	out, changed := grub.SetDebconfValue([]byte(debconfSample), "grub-pc/install_devices", "/dev/disk/by-id/virtio-drdtarget")
 	if !changed {
 		t.Fatal("not changed")
 	}
@@ -31,11 +31,11 @@ func TestSetDebconfValue(t *testing.T) {
 	if string(out) != want {
 		t.Errorf("got\n%s\nwant\n%s", out, want)
 	}
-	if _, changed := bootenv.SetDebconfValue(out, "grub-pc/install_devices", "/dev/disk/by-id/virtio-drdtarget"); changed {
+	if _, changed := grub.SetDebconfValue(out, "grub-pc/install_devices", "/dev/disk/by-id/virtio-drdtarget"); changed {
 		t.Error("setting the same value again changed the file")
 	}
 	unset := "Name: grub-pc/install_devices\nTemplate: grub-pc/install_devices\nOwners: grub-pc\n\n"
-	if out, changed := bootenv.SetDebconfValue([]byte(unset), "grub-pc/install_devices", "/dev/sdb"); changed || string(out) != unset {
+	if out, changed := grub.SetDebconfValue([]byte(unset), "grub-pc/install_devices", "/dev/sdb"); changed || string(out) != unset {
 		t.Errorf("an unset question got a value:\n%s", out)
 	}
 }

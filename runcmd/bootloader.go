@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/bootenv/grub"
 	"github.com/drd-linux/drd/internal/inroot"
 	"github.com/drd-linux/drd/internal/report"
 )
@@ -50,12 +51,12 @@ exit 0
 // empty file at each path, a placeholder: grub-pc's postinst checks that
 // the device exists before it calls grub-install (drd's shim).
 func installDevices(root string) []string {
-	data, err := inroot.Mounts(root).ReadFile(bootenv.DebconfConfig)
+	data, err := inroot.Mounts(root).ReadFile(grub.DebconfConfig)
 	if err != nil {
 		return nil
 	}
 	var devs []string
-	for _, f := range strings.FieldsFunc(bootenv.DebconfValue(data, bootenv.GrubInstallDevices), func(r rune) bool { return r == ',' || r == ' ' }) {
+	for _, f := range strings.FieldsFunc(grub.DebconfValue(data, grub.GrubInstallDevices), func(r rune) bool { return r == ',' || r == ' ' }) {
 		if p := filepath.Clean(f); strings.HasPrefix(p, "/dev/") && p != "/dev" && !slices.Contains(devs, p) {
 			devs = append(devs, p)
 		}
@@ -139,7 +140,7 @@ func redoBootLoader(ctx context.Context, opt Options, dir string, staging *stage
 		return nil
 	}
 	r.Step("Installing GRUB for BIOS on %s, the image's disk (%s)", disk, why)
-	out, err := bootenv.InstallGrubBIOS(ctx, opt.Runner, dir, bootDir, disk)
+	out, err := grub.InstallGrubBIOS(ctx, opt.Runner, dir, bootDir, disk)
 	if err != nil {
 		return err
 	}

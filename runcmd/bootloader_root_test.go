@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/bootenv/grub"
 	"github.com/drd-linux/drd/clone"
 	"github.com/drd-linux/drd/internal/execrun"
 	"github.com/drd-linux/drd/internal/inroot"
@@ -51,7 +52,7 @@ func TestRuncmdBootLoader(t *testing.T) {
 	os.WriteFile(filepath.Join(s.Root, "boot/grub/grub.cfg"), []byte("set default=0\n"), 0o644)
 	os.WriteFile(filepath.Join(s.Root, "boot/vmlinuz-6.1.0-28-amd64"), []byte("kernel"), 0o644)
 	os.WriteFile(filepath.Join(s.Root, "boot/initrd.img-6.1.0-28-amd64"), []byte("initrd"), 0o644)
-	if out, err := bootenv.InstallGrubBIOS(ctx, execrun.Real{}, s.Root, filepath.Join(s.Root, "boot"), s.Disk); err != nil {
+	if out, err := grub.InstallGrubBIOS(ctx, execrun.Real{}, s.Root, filepath.Join(s.Root, "boot"), s.Disk); err != nil {
 		t.Fatal(err)
 	} else {
 		t.Logf("GRUB on the booted system's disk %s: %s", s.Disk, out)

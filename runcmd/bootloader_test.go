@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/bootenv/grub"
 )
 
 func TestInstallDevices(t *testing.T) {
@@ -30,7 +31,7 @@ func TestInstallDevices(t *testing.T) {
 		"grub-pc/install_devices_empty":         "",
 		"grub-pc":                               "",
 	} {
-		if got := bootenv.DebconfValue(data, name); got != want {
+		if got := grub.DebconfValue(data, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
