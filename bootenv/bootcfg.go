@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/drd-linux/drd/bootenv/grub"
 	"github.com/drd-linux/drd/internal/report"
 )
 
@@ -46,12 +47,12 @@ func (m Machine) WriteBootConfig(st *Status, next *BootState, need []string, r r
 	if b, err := os.ReadFile(filepath.Join(m.ProcDir, "cmdline")); err == nil {
 		args = kernelArgs(string(b))
 	}
-	var menu []MenuImage
+	var menu []grub.MenuImage
 	for _, img := range imgs {
 		f, _, _ := bootFS(img)
 		dir, release, err := m.openFS(img, f.MountPoint, true)
 		if err == nil {
-			var mi MenuImage
+			var mi grub.MenuImage
 			if mi, err = menuImage(img, dir, args); err == nil {
 				open = append(open, opened{img, f, dir, release})
 				menu = append(menu, mi)
@@ -70,7 +71,7 @@ func (m Machine) WriteBootConfig(st *Status, next *BootState, need []string, r r
 	}
 	sort.SliceStable(menu, func(i, j int) bool { return menu[i].Name < menu[j].Name })
 	for _, o := range open {
-		cfg, err := Menu{Self: o.img.Name, Images: menu, Panic: PanicSeconds, Recovery: menuRecovery(o.img, o.dir)}.Encode()
+		cfg, err := grub.Menu{Self: o.img.Name, Images: menu, Panic: PanicSeconds, Recovery: menuRecovery(o.img, o.dir)}.Encode()
 		if err != nil {
 			return err
 		}
@@ -100,13 +101,13 @@ func (m Machine) WriteBootConfig(st *Status, next *BootState, need []string, r r
 
 // menuRecovery is the STAGEISL entry of img's menu when drd isl install
 // put STAGEISL into its /boot (at bootTop), else nil.
-func menuRecovery(img *Image, bootTop string) *MenuRecovery {
+func menuRecovery(img *Image, bootTop string) *grub.MenuRecovery {
 	f, prefix, _ := bootFS(img)
 	rec := readRecovery(bootTop, f.MountPoint)
 	if rec == nil {
 		return nil
 	}
-	return &MenuRecovery{BootUUID: f.UUID, BootPrefix: prefix, Cmdline: rec.Cmdline}
+	return &grub.MenuRecovery{BootUUID: f.UUID, BootPrefix: prefix, Cmdline: rec.Cmdline}
 }
 
 // bootOrder lists the images drd can boot: the inactive ones first, the
@@ -146,7 +147,7 @@ func hookGrubCfg(p string) error {
 	if err != nil {
 		return err
 	}
-	_, err = writeIfChanged(p, InsertHook(old), st.Mode().Perm())
+	_, err = writeIfChanged(p, grub.InsertHook(old), st.Mode().Perm())
 	return err
 }
 
@@ -155,8 +156,8 @@ func hookGrubCfg(p string) error {
 // is in grub.cfg now and after every update-grub.
 func InstallHook(root, grubDir string) error {
 	if _, err := os.Stat(filepath.Join(root, "etc/grub.d")); err == nil {
-		if _, err := writeIfChanged(filepath.Join(root, GrubDScriptPath), []byte(GrubDScript), 0o755); err != nil {
-			return fmt.Errorf("writing %s: %w", GrubDScriptPath, err)
+		if _, err := writeIfChanged(filepath.Join(root, grub.GrubDScriptPath), []byte(grub.GrubDScript), 0o755); err != nil {
+			return fmt.Errorf("writing %s: %w", grub.GrubDScriptPath, err)
 		}
 	}
 	return hookGrubCfg(filepath.Join(grubDir, "grub.cfg"))

@@ -12,6 +12,8 @@ import (
 	"unicode"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/drd-linux/drd/bootenv/grub"
 )
 
 // bootFS is the file system holding an image's /boot: its own /boot
@@ -225,15 +227,15 @@ func kernelArgs(cmdline string) string {
 
 // menuImage describes img for drd.cfg: its /boot's UUID, its newest kernel
 // (read in bootDir, the top of its boot file system) and command line.
-func menuImage(img *Image, bootDir, args string) (MenuImage, error) {
+func menuImage(img *Image, bootDir, args string) (grub.MenuImage, error) {
 	f, prefix, _ := bootFS(img)
 	root, ok := fsOf(img, "/")
 	if !ok || root.UUID == "" {
-		return MenuImage{}, fmt.Errorf("%s: no UUID of its root file system in its record", img.Name)
+		return grub.MenuImage{}, fmt.Errorf("%s: no UUID of its root file system in its record", img.Name)
 	}
 	ents, err := os.ReadDir(filepath.Join(bootDir, strings.TrimPrefix(prefix, "/")))
 	if err != nil {
-		return MenuImage{}, fmt.Errorf("listing the kernels of %s: %w", img.Name, err)
+		return grub.MenuImage{}, fmt.Errorf("listing the kernels of %s: %w", img.Name, err)
 	}
 	var names []string
 	for _, e := range ents {
@@ -243,13 +245,13 @@ func menuImage(img *Image, bootDir, args string) (MenuImage, error) {
 	}
 	kernel, initrd := newestKernel(names)
 	if kernel == "" {
-		return MenuImage{}, fmt.Errorf("%s has no kernel (vmlinuz-*) in its /boot", img.Name)
+		return grub.MenuImage{}, fmt.Errorf("%s has no kernel (vmlinuz-*) in its /boot", img.Name)
 	}
 	cmdline := "root=UUID=" + root.UUID
 	if args != "" {
 		cmdline += " " + args
 	}
-	return MenuImage{
+	return grub.MenuImage{
 		Name: img.Name, Title: fmt.Sprintf("drd: %s, Linux %s", img.Name, strings.TrimPrefix(kernel, "vmlinuz-")),
 		BootUUID: f.UUID, BootPrefix: prefix, Kernel: kernel, Initrd: initrd, Cmdline: cmdline,
 	}, nil

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"regexp"
 	"strconv"
 
 	"github.com/drd-linux/drd/bootenv/grub"
@@ -17,8 +16,8 @@ import (
 const (
 	BlockPath   = "/boot/grub/drdenv"
 	MenuPath    = "/boot/grub/drd.cfg"
-	MaxTries    = 9 // the GRUB snippet counts down from at most this
-	blockSuffix = "/grub/drdenv"
+	MaxTries    = grub.MaxTries // the GRUB snippet counts down from at most this
+	blockSuffix = grub.BlockSuffix
 )
 
 // BootState is drd's decision for the boot loader, one copy in every
@@ -42,7 +41,7 @@ func (s BootState) Target() string {
 	return s.Next
 }
 
-var imageNameRE = regexp.MustCompile(`^sysimage_\d{3}$`)
+var imageNameRE = grub.ImageNameRE
 
 func (s BootState) validate() error {
 	if s.Seq < 0 || s.Seq > 1<<31-1 {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/drd-linux/drd/bootenv/grub"
 )
 
 // STAGEISL in every image's /boot (docs/isl.md): drd isl install puts the
@@ -14,14 +16,14 @@ import (
 // directory there, with a manifest; drd's menu (drd.cfg) boots them from
 // the image's own /boot; drd status reports them.
 const (
-	RecoveryDir      = "drd"         // below /boot
-	RecoveryKernel   = "vmlinuz"     // the booted kernel, copied
-	RecoveryISL      = "drd-isl.img" // the ISL initramfs (zstd cpio)
-	RecoveryModules  = "modules.img" // that kernel's modules (zstd cpio)
-	RecoveryManifest = "isl.json"    // Recovery, written last
-	RecoveryTitle    = "drd recovery (STAGEISL)"
-	RecoveryMenuID   = "drd-isl"
-	RecoveryHotkey   = "r" // GRUB: this key in the menu boots STAGEISL
+	RecoveryDir      = grub.RecoveryDir     // below /boot
+	RecoveryKernel   = grub.RecoveryKernel  // the booted kernel, copied
+	RecoveryISL      = grub.RecoveryISL     // the ISL initramfs (zstd cpio)
+	RecoveryModules  = grub.RecoveryModules // that kernel's modules (zstd cpio)
+	RecoveryManifest = "isl.json"           // Recovery, written last
+	RecoveryTitle    = grub.RecoveryTitle
+	RecoveryMenuID   = grub.RecoveryMenuID
+	RecoveryHotkey   = grub.RecoveryHotkey // GRUB: this key in the menu boots STAGEISL
 )
 
 // RecoveryFiles are the files of STAGEISL in /boot/drd, in the order they
@@ -54,7 +56,7 @@ func readRecovery(bootTop, mountPoint string) *Recovery {
 		return nil
 	}
 	var rec Recovery
-	if json.Unmarshal(data, &rec) != nil || rec.Kernel == "" || !cmdlineRE.MatchString(rec.Cmdline) {
+	if json.Unmarshal(data, &rec) != nil || rec.Kernel == "" || !grub.CmdlineRE.MatchString(rec.Cmdline) {
 		return nil
 	}
 	for _, f := range RecoveryFiles {

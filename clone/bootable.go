@@ -98,7 +98,7 @@ func rewriteFile(p string, renames map[string]string) error {
 	if err != nil {
 		return err
 	}
-	text, n := bootenv.ReplaceUUIDs(old, renames)
+	text, n := grub.ReplaceUUIDs(old, renames)
 	if n == 0 {
 		return nil
 	}
@@ -159,7 +159,7 @@ func (c *run) installEFI(ctx context.Context, renames map[string]string, grubDir
 	}
 	for _, name := range []string{"EFI/debian/grub.cfg", "EFI/BOOT/grub.cfg"} {
 		if old, err := images.ReadFATFile(esp.ID.Path, name); err == nil {
-			if text, n := bootenv.ReplaceUUIDs(old, renames); n > 0 {
+			if text, n := grub.ReplaceUUIDs(old, renames); n > 0 {
 				if err := images.WriteFATFile(esp.ID.Path, name, text); err != nil {
 					return err
 				}

@@ -1,4 +1,4 @@
-package bootenv
+package grub
 
 import (
 	"os"

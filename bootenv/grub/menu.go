@@ -1,4 +1,4 @@
-package bootenv
+package grub
 
 import (
 	"bytes"
@@ -41,19 +41,42 @@ type MenuImage struct {
 	Cmdline    string // the kernel command line, root= included
 }
 
+// Where drd's menu finds drd's environment block, and how far it counts
+// a trial boot down.
+const (
+	BlockSuffix = "/grub/drdenv" // below an image's /boot
+	MaxTries    = 9              // the snippet counts down from at most this
+)
+
+// The STAGEISL entry: its line in the menu and the files it boots, in
+// RecoveryDir below the /boot of the image the menu belongs to.
+const (
+	RecoveryDir     = "drd"         // below /boot
+	RecoveryKernel  = "vmlinuz"     // the booted kernel, copied
+	RecoveryISL     = "drd-isl.img" // the ISL initramfs (zstd cpio)
+	RecoveryModules = "modules.img" // that kernel's modules (zstd cpio)
+	RecoveryTitle   = "drd recovery (STAGEISL)"
+	RecoveryMenuID  = "drd-isl"
+	RecoveryHotkey  = "r" // GRUB: this key in the menu boots STAGEISL
+)
+
+// What the menu lets through, as GRUB reads it: drd's image names, file
+// names in /boot, kernel command lines with nothing GRUB's shell would
+// expand or end.
 var (
-	uuidRE    = regexp.MustCompile(`^[0-9A-Fa-f-]{9,36}$`)
-	fileRE    = regexp.MustCompile(`^[A-Za-z0-9._+-]+$`)
-	cmdlineRE = regexp.MustCompile(`^[^'"\\$;{}\n]*$`)
+	ImageNameRE = regexp.MustCompile(`^sysimage_\d{3}$`)
+	FileRE      = regexp.MustCompile(`^[A-Za-z0-9._+-]+$`)
+	CmdlineRE   = regexp.MustCompile(`^[^'"\\$;{}\n]*$`)
+	uuidRE      = regexp.MustCompile(`^[0-9A-Fa-f-]{9,36}$`)
 )
 
 func (m Menu) validate() error {
-	if !imageNameRE.MatchString(m.Self) {
+	if !ImageNameRE.MatchString(m.Self) {
 		return fmt.Errorf("drd.cfg: owner %q is no image name", m.Self)
 	}
 	self := false
 	for _, im := range m.Images {
-		if !imageNameRE.MatchString(im.Name) {
+		if !ImageNameRE.MatchString(im.Name) {
 			return fmt.Errorf("drd.cfg: %q is no image name", im.Name)
 		}
 		self = self || im.Name == m.Self
@@ -62,11 +85,11 @@ func (m Menu) validate() error {
 			return fmt.Errorf("drd.cfg: %s: /boot UUID %q", im.Name, im.BootUUID)
 		case im.BootPrefix != "" && im.BootPrefix != "/boot":
 			return fmt.Errorf("drd.cfg: %s: prefix %q", im.Name, im.BootPrefix)
-		case !fileRE.MatchString(im.Kernel):
+		case !FileRE.MatchString(im.Kernel):
 			return fmt.Errorf("drd.cfg: %s: kernel %q: want a file name in /boot", im.Name, im.Kernel)
-		case im.Initrd != "" && !fileRE.MatchString(im.Initrd):
+		case im.Initrd != "" && !FileRE.MatchString(im.Initrd):
 			return fmt.Errorf("drd.cfg: %s: initrd %q: want a file name in /boot", im.Name, im.Initrd)
-		case !cmdlineRE.MatchString(im.Cmdline) || !strings.Contains(im.Cmdline, "root="):
+		case !CmdlineRE.MatchString(im.Cmdline) || !strings.Contains(im.Cmdline, "root="):
 			return fmt.Errorf("drd.cfg: %s: kernel command line %q: want root= and no quotes, $, ;, braces or backslashes", im.Name, im.Cmdline)
 		case strings.ContainsAny(im.Title, "'\n"):
 			return fmt.Errorf("drd.cfg: %s: title %q has a quote or a line break", im.Name, im.Title)
@@ -81,7 +104,7 @@ func (m Menu) validate() error {
 			return fmt.Errorf("drd.cfg: STAGEISL: /boot UUID %q", r.BootUUID)
 		case r.BootPrefix != "" && r.BootPrefix != "/boot":
 			return fmt.Errorf("drd.cfg: STAGEISL: prefix %q", r.BootPrefix)
-		case !cmdlineRE.MatchString(r.Cmdline):
+		case !CmdlineRE.MatchString(r.Cmdline):
 			return fmt.Errorf("drd.cfg: STAGEISL: kernel command line %q: want no quotes, $, ;, braces or backslashes", r.Cmdline)
 		}
 	}
@@ -100,7 +123,7 @@ func (m Menu) Encode() ([]byte, error) {
 	var b bytes.Buffer
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	w("# drd.cfg: which system image boots. Written by drd; do not edit (drd activate, docs/boot.md).")
-	w("# Sourced by grub.cfg (/etc/grub.d/05_drd). Every image's /boot%s holds a", blockSuffix)
+	w("# Sourced by grub.cfg (/etc/grub.d/05_drd). Every image's /boot%s holds a", BlockSuffix)
 	w("# copy of drd's environment block; the copy with the highest drd_seq decides.")
 	w("insmod part_gpt")
 	w("insmod part_msdos")
@@ -120,7 +143,7 @@ func (m Menu) Encode() ([]byte, error) {
 		w("set drd_tries=")
 		w("if search --no-floppy --fs-uuid --set=drd_dev %s; then", im.BootUUID)
 		w("\tset drd_found_%s=1", im.Name)
-		w("\tif load_env --file ($drd_dev)%s%s drd_seq drd_next drd_trial drd_tries; then", im.BootPrefix, blockSuffix)
+		w("\tif load_env --file ($drd_dev)%s%s drd_seq drd_next drd_trial drd_tries; then", im.BootPrefix, BlockSuffix)
 		w("\t\tif [ -n \"$drd_seq\" ]; then")
 		w("\t\t\tset drd_take=0")
 		w("\t\t\tif [ -z \"$drd_best_seq\" ]; then")
@@ -129,7 +152,7 @@ func (m Menu) Encode() ([]byte, error) {
 		w("\t\t\t\tset drd_take=1")
 		w("\t\t\tfi")
 		w("\t\t\tif [ \"$drd_take\" = 1 ]; then")
-		w("\t\t\t\tset drd_best=($drd_dev)%s%s", im.BootPrefix, blockSuffix)
+		w("\t\t\t\tset drd_best=($drd_dev)%s%s", im.BootPrefix, BlockSuffix)
 		w("\t\t\t\tset drd_best_seq=\"$drd_seq\"")
 		w("\t\t\t\tset drd_best_next=\"$drd_next\"")
 		w("\t\t\t\tset drd_best_trial=\"$drd_trial\"")
