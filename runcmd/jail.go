@@ -51,6 +51,12 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 		j.Kill = 10 * time.Second
 	}
 	start := time.Now()
+	if spec.Pasta && !routeOut(j.ProcDir) {
+		// pasta would fail ("No external routable interface"): a server
+		// with no route out gets a jail with no network, as -x network=false.
+		spec.Pasta = false
+		r.Note("the booted system has no default route: the runcmd environment has no network either (packages from -x depot= still install)")
+	}
 	pastaBin := j.Pasta
 	switch {
 	case spec.Pasta && pastaBin == "":

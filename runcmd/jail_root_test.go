@@ -2,6 +2,7 @@ package runcmd
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -172,5 +173,39 @@ func TestJailNoNetwork(t *testing.T) {
 		if !host && !strings.HasPrefix(out, "1\n") {
 			t.Errorf("NoNet: links %q, want only the loopback", out)
 		}
+	}
+}
+
+// TestJailNoRouteOut: on a booted system with no default route (a VM
+// with no network), pasta cannot start; the jail runs with no network,
+// as -x network=false, and says so, instead of failing the command.
+func TestJailNoRouteOut(t *testing.T) {
+	root := minbase(t)
+	proc := t.TempDir() // a namespace whose routing tables are empty
+	if err := os.MkdirAll(filepath.Join(proc, "net"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(proc, "net/route"), []byte(route4Header), 0o644)
+	var notes []string
+	rep := report.Func(func(format string, args ...any) { notes = append(notes, fmt.Sprintf(format, args...)) })
+	spec := Plan(PlanInput{Root: root, Argv: []string{"sh", "-c", "ip -o link | wc -l"}})
+	if !spec.Pasta {
+		t.Fatal("the default plan has no pasta network")
+	}
+	out, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	res, err := Jail{ProcDir: proc, Pasta: "/nonexistent/pasta"}.Run(context.Background(), spec, Stdio{Out: out, Err: out}, rep)
+	data, _ := os.ReadFile(out.Name())
+	if err != nil || res.Exit != 0 {
+		t.Fatalf("jail on a system with no route out: %v %+v\n%s", err, res, data)
+	}
+	if string(data) != "1\n" {
+		t.Errorf("links in the jail: %q, want only its loopback", data)
+	}
+	if !strings.Contains(strings.Join(notes, "\n"), "no default route") {
+		t.Errorf("no note of the missing network: %q", notes)
 	}
 }
