@@ -173,3 +173,32 @@ func TestCheckTargetRefusals(t *testing.T) {
 		}
 	}
 }
+
+// An image file that holds a partition table is found carrying data:
+// refused unless the administrator asks to overwrite it.
+func TestReadTargetFileWithPartitionTable(t *testing.T) {
+	sys := t.TempDir()
+	fakeBlock(t, sys, "vda", "254:0", 1<<21, "")
+	proc := fakeProc(t, rootMount)
+	b := make([]byte, 1<<20)
+	b[446+4] = 0x83 // one Linux partition
+	b[510], b[511] = 0x55, 0xaa
+	p := filepath.Join(t.TempDir(), "used.img")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := readTarget(sys, proc, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.signature != "dos partition table" {
+		t.Errorf("signature = %q, want dos partition table", f.signature)
+	}
+	want := "target " + p + " carries data (found: dos partition table): to overwrite it, run again with -x overwrite=true"
+	if err := checkTarget(f, &bootenv.Layout{}, 1<<19, false); err == nil || err.Error() != want {
+		t.Errorf("checkTarget = %v, want %q", err, want)
+	}
+	if err := checkTarget(f, &bootenv.Layout{}, 1<<19, true); err != nil {
+		t.Errorf("with overwrite: %v", err)
+	}
+}
