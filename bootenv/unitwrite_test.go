@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/drd-linux/drd/bootenv/efi"
+	"github.com/drd-linux/drd/bootenv/grub"
 )
 
 const (
@@ -48,7 +49,7 @@ func TestWriteBootConfig(t *testing.T) {
 	if err := m.WriteBootConfig(st, &next, nil, out.reporter()); err != nil {
 		t.Fatalf("WriteBootConfig: %v\n%s", err, &out)
 	}
-	want, err := Menu{Self: "sysimage_001", Panic: PanicSeconds, Images: []MenuImage{{
+	want, err := grub.Menu{Self: "sysimage_001", Panic: PanicSeconds, Images: []grub.MenuImage{{
 		Name: "sysimage_001", Title: "drd: sysimage_001, Linux 6.1.0-10-amd64", BootUUID: uuid1, BootPrefix: "/boot",
 		Kernel: "vmlinuz-6.1.0-10-amd64", Initrd: "initrd.img-6.1.0-10-amd64",
 		Cmdline: "root=UUID=" + uuid1 + " ro quiet console=ttyS0,115200",
@@ -62,7 +63,7 @@ func TestWriteBootConfig(t *testing.T) {
 	if got, err := ReadBlock(filepath.Join(m.Root, BlockPath)); err != nil || got != next {
 		t.Errorf("block = %+v, %v; want %+v", got, err, next)
 	}
-	if cfg, err := os.ReadFile(filepath.Join(m.Root, "boot/grub/grub.cfg")); err != nil || !strings.Contains(string(cfg), grubDBegin) || !strings.Contains(string(cfg), "menuentry 'Debian GNU/Linux'") {
+	if cfg, err := os.ReadFile(filepath.Join(m.Root, "boot/grub/grub.cfg")); err != nil || !strings.Contains(string(cfg), "### BEGIN /etc/grub.d/05_drd ###") || !strings.Contains(string(cfg), "menuentry 'Debian GNU/Linux'") {
 		t.Errorf("grub.cfg not hooked, or its entries lost (%v):\n%s", err, cfg)
 	}
 	if !out.has("WARNING: leaving sysimage_002 out of the boot menu: ") || !out.has("sysimage_001: wrote "+MenuPath) {
