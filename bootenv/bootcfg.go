@@ -61,7 +61,7 @@ func (m Machine) WriteBootConfig(st *Status, next *BootState, need []string, r r
 			release()
 		}
 		if needed[img.Name] {
-			return fmt.Errorf("%s: %w", img.Name, err)
+			return err // openFS's and menuImage's errors name the image
 		}
 		if img.ImageFile != "" {
 			r.Note("leaving %s out of the boot menu: %v", img.Name, err)
