@@ -60,7 +60,11 @@ func With(s Spec, fn func(dir string) error) (err error) {
 	}
 	if err := unix.Mount(s.Source, dir, typ, flags, data); err != nil {
 		os.Remove(dir)
-		return fmt.Errorf("mounting %s at %s: %w", s.Source, dir, err)
+		how := ""
+		if s.Flags&unix.MS_RDONLY != 0 {
+			how = " read-only"
+		}
+		return fmt.Errorf("mounting %s%s at %s: %w", s.Source, how, dir, err)
 	}
 	defer func() { err = errors.Join(err, unmount(s, dir)) }()
 	if s.Private {
