@@ -133,10 +133,7 @@ func (m Machine) Mount(ctx context.Context, name string, r report.Reporter) (str
 	r.Step("Mounting %s at %s", img.Name, dir)
 	var done []string
 	fail := func(err error) (string, error) {
-		for i := len(done) - 1; i >= 0; i-- {
-			unix.Unmount(done[i], 0)
-		}
-		return "", err
+		return "", errors.Join(err, unmountAll(done))
 	}
 	for _, f := range fss {
 		d, ok := devs.BySpec("UUID=" + f.UUID)
@@ -159,6 +156,18 @@ func (m Machine) Mount(ctx context.Context, name string, r report.Reporter) (str
 		r.Note("%-10s %s", f.MountPoint, d.Path)
 	}
 	return dir, nil
+}
+
+// unmountAll undoes a Mount that failed half-way: it unmounts dirs in
+// reverse order, goes on past a failure and reports every one.
+func unmountAll(dirs []string) error {
+	var errs []error
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := unix.Unmount(dirs[i], 0); err != nil {
+			errs = append(errs, fmt.Errorf("%s is still mounted (unmounting it: %w): unmount it with drd umount", dirs[i], err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // attachForMount attaches an image's file read-write with its partitions.

@@ -10,8 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/drd-linux/drd/internal/mount"
 	"github.com/drd-linux/drd/internal/report"
 )
 
@@ -90,16 +89,7 @@ func (m Machine) withReadOnly(d BlockDev, mounts []MountInfo, fn func(dir string
 			return fn(mi.MountPoint)
 		}
 	}
-	dir, err := os.MkdirTemp("", "drd-rescue-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(dir)
-	if err := unix.Mount(d.Path, dir, d.FSType, unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID|unix.MS_NOEXEC, readOnlyData(d.FSType)); err != nil {
-		return fmt.Errorf("mounting %s read-only: %w", d.Path, err)
-	}
-	defer unix.Unmount(dir, 0)
-	return fn(dir)
+	return mount.With(mount.Spec{Source: d.Path, Type: d.FSType, Flags: mount.ReadOnly, Data: readOnlyData(d.FSType), Pattern: "drd-rescue-"}, fn)
 }
 
 // SetTarget makes the image name the boot target of every following boot

@@ -1,12 +1,12 @@
 package bootenv
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/drd-linux/drd/internal/mount"
 )
 
 // onRootFS calls f with a view of the root file system of the image at
@@ -19,22 +19,17 @@ func onRootFS(root string, f func(dir string) error) error {
 	if err != nil || !covered {
 		return f(root)
 	}
-	tmp, err := os.MkdirTemp("", "drd-rootfs-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp)
-	if err := unix.Mount(root, tmp, "", unix.MS_BIND, ""); err != nil {
+	// Private: not seen by, nor propagated to, other mount namespaces'
+	// peers. Detach: a view still in use goes lazily.
+	called := false
+	err = mount.With(mount.Spec{Source: root, Bind: true, Private: true, Detach: true, Pattern: "drd-rootfs-"}, func(dir string) error {
+		called = true
+		return f(dir)
+	})
+	if err != nil && !called {
 		return fmt.Errorf("reaching the root file system of %s beneath its /var: %w", root, err)
 	}
-	// Not seen by, nor propagated to, other mount namespaces' peers.
-	unix.Mount("", tmp, "", unix.MS_PRIVATE, "")
-	ferr := f(tmp)
-	if err := unix.Unmount(tmp, 0); err != nil {
-		err = unix.Unmount(tmp, unix.MNT_DETACH)
-		ferr = errors.Join(ferr, err)
-	}
-	return ferr
+	return err
 }
 
 // dataDirCovered tells whether the deepest existing directory on the way

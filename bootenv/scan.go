@@ -18,6 +18,7 @@ import (
 	"github.com/drd-linux/drd/images"
 	"github.com/drd-linux/drd/internal/execrun"
 	"github.com/drd-linux/drd/internal/lock"
+	"github.com/drd-linux/drd/internal/mount"
 )
 
 // Machine says where the system facts are read: the image's root and the
@@ -363,16 +364,7 @@ func withLoopMount(d BlockDev, f func(dir string) error) error {
 // withMount mounts dev read-only at a private temporary directory, calls
 // f with it and unmounts.
 func withMount(dev, fsType, data string, f func(dir string) error) error {
-	dir, err := os.MkdirTemp("", "drd-scan-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(dir)
-	if err := unix.Mount(dev, dir, fsType, unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID|unix.MS_NOEXEC, data); err != nil {
-		return fmt.Errorf("mounting %s read-only: %w", dev, err)
-	}
-	defer unix.Unmount(dir, 0)
-	return f(dir)
+	return mount.With(mount.Spec{Source: dev, Type: fsType, Flags: mount.ReadOnly, Data: data, Pattern: "drd-scan-"}, f)
 }
 
 // readOnlyData keeps a read-only mount from writing: no journal replay.

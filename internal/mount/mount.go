@@ -1,0 +1,100 @@
+// Package mount is drd's one scoped mount: With mounts a file system at a
+// temporary directory of its own, calls a function with it and always
+// unmounts it after, reporting an unmount that fails together with the
+// function's own error. Mounts that outlive one call (drd mount's, the
+// clone's target while it is built) are not scoped and do not come here.
+package mount
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Spec says what to mount and how.
+type Spec struct {
+	// Source is the device, or for Bind the directory, to mount.
+	Source string
+	// Type is the file-system type ("" for a bind mount or to let the
+	// kernel try).
+	Type string
+	// Flags are mount(2) flags (unix.MS_RDONLY, ...).
+	Flags uintptr
+	// Data are the file-system options ("noload", ...).
+	Data string
+	// Bind bind-mounts Source (Type and Data are then ignored).
+	Bind bool
+	// Private makes the mount private after mounting: nothing mounted
+	// under it propagates to peers, nor from them into it.
+	Private bool
+	// Detach falls back to a lazy unmount (MNT_DETACH) when the plain
+	// one fails; only a failed detach is then reported.
+	Detach bool
+	// Dir is the directory for the temporary mount point ("" for the
+	// default temporary directory); Pattern its name (os.MkdirTemp).
+	Dir, Pattern string
+}
+
+// ReadOnly are the flags of a mount that only reads: read-only, no
+// devices, no set-uid, no programs.
+const ReadOnly = unix.MS_RDONLY | unix.MS_NODEV | unix.MS_NOSUID | unix.MS_NOEXEC
+
+// With mounts s at a new temporary directory, calls fn with it, then
+// unmounts and removes the directory, whatever fn returned. An unmount
+// that fails (a process still using the file system: EBUSY) is joined to
+// fn's error, naming the source and the directory.
+func With(s Spec, fn func(dir string) error) (err error) {
+	pattern := s.Pattern
+	if pattern == "" {
+		pattern = "drd-mount-"
+	}
+	dir, err := os.MkdirTemp(s.Dir, pattern)
+	if err != nil {
+		return fmt.Errorf("making a mount point for %s: %w", s.Source, err)
+	}
+	typ, flags, data := s.Type, s.Flags, s.Data
+	if s.Bind {
+		typ, flags, data = "", unix.MS_BIND, ""
+	}
+	if err := unix.Mount(s.Source, dir, typ, flags, data); err != nil {
+		os.Remove(dir)
+		how := ""
+		if s.Flags&unix.MS_RDONLY != 0 {
+			how = " read-only"
+		}
+		return fmt.Errorf("mounting %s%s at %s: %w", s.Source, how, dir, err)
+	}
+	defer func() { err = errors.Join(err, unmount(s, dir)) }()
+	if s.Private {
+		if err := unix.Mount("", dir, "", unix.MS_PRIVATE, ""); err != nil {
+			return fmt.Errorf("making the mount of %s at %s private: %w", s.Source, dir, err)
+		}
+	}
+	if s.Bind && s.Flags != 0 {
+		// A bind mount takes its other flags only by a remount.
+		if err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_BIND|s.Flags, ""); err != nil {
+			return fmt.Errorf("remounting the bind mount of %s at %s: %w", s.Source, dir, err)
+		}
+	}
+	return fn(dir)
+}
+
+// unmount undoes With's mount at dir and removes dir; a directory still
+// mounted stays.
+func unmount(s Spec, dir string) error {
+	err := unix.Unmount(dir, 0)
+	if err != nil && s.Detach {
+		err = unix.Unmount(dir, unix.MNT_DETACH)
+	}
+	if err == nil {
+		os.Remove(dir)
+		return nil
+	}
+	what := ""
+	if errors.Is(err, unix.EBUSY) {
+		what = ": a process still uses it (fuser -vm " + dir + "); unmount it when it is done"
+	}
+	return fmt.Errorf("unmounting %s from %s: %w%s", s.Source, dir, err, what)
+}

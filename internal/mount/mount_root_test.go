@@ -1,0 +1,142 @@
+package mount
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (mount)")
+	}
+}
+
+// mounted tells whether dir is a mount point in this mount namespace.
+func mounted(t *testing.T, dir string) bool {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 4 && f[4] == dir {
+			return true
+		}
+	}
+	return false
+}
+
+func tmpfs(t *testing.T) Spec {
+	return Spec{Source: "drd-test", Type: "tmpfs", Private: true, Dir: t.TempDir()}
+}
+
+func TestWithUnmountsAfterAnError(t *testing.T) {
+	needRoot(t)
+	failed := errors.New("fn failed")
+	var at string
+	err := With(tmpfs(t), func(dir string) error {
+		at = dir
+		if !mounted(t, dir) {
+			t.Errorf("%s is not mounted inside fn", dir)
+		}
+		return os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o600)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mounted(t, at) {
+		t.Errorf("%s is still mounted after With", at)
+	}
+	err = With(tmpfs(t), func(dir string) error { at = dir; return failed })
+	if !errors.Is(err, failed) || err.Error() != failed.Error() {
+		t.Errorf("With = %v, want fn's error alone", err)
+	}
+	if mounted(t, at) {
+		t.Errorf("%s is still mounted after fn failed", at)
+	}
+	if _, err := os.Stat(at); !os.IsNotExist(err) {
+		t.Errorf("mount point %s left behind: %v", at, err)
+	}
+}
+
+func TestWithReportsABusyUnmount(t *testing.T) {
+	needRoot(t)
+	failed := errors.New("fn failed")
+	var at string
+	var held *os.File
+	t.Cleanup(func() {
+		if held != nil {
+			held.Close()
+		}
+		if at != "" && mounted(t, at) {
+			if err := unix.Unmount(at, 0); err != nil {
+				t.Errorf("cleaning up %s: %v", at, err)
+			}
+		}
+	})
+	err := With(tmpfs(t), func(dir string) error {
+		at = dir
+		f, err := os.Create(filepath.Join(dir, "held"))
+		held = f
+		if err != nil {
+			return err
+		}
+		return failed
+	})
+	if !errors.Is(err, unix.EBUSY) || !errors.Is(err, failed) {
+		t.Fatalf("With = %v, want fn's error and EBUSY", err)
+	}
+	for _, want := range []string{"drd-test", at, "fuser"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %q", err, want)
+		}
+	}
+	if !mounted(t, at) {
+		t.Errorf("%s is not mounted: the busy unmount cannot have failed", at)
+	}
+
+	// The same with Detach: the lazy unmount succeeds, nothing to report.
+	held.Close()
+	held = nil
+	unix.Unmount(at, 0)
+	s := tmpfs(t)
+	s.Detach = true
+	err = With(s, func(dir string) error {
+		at = dir
+		f, err := os.Create(filepath.Join(dir, "held"))
+		held = f
+		return err
+	})
+	if err != nil {
+		t.Errorf("With, Detach = %v, want nil", err)
+	}
+	if mounted(t, at) {
+		t.Errorf("%s is still mounted after a lazy unmount", at)
+	}
+}
+
+func TestWithBindReadOnly(t *testing.T) {
+	needRoot(t)
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := With(Spec{Source: src, Bind: true, Private: true, Flags: ReadOnly, Dir: t.TempDir()}, func(dir string) error {
+		if b, err := os.ReadFile(filepath.Join(dir, "f")); err != nil || string(b) != "x" {
+			t.Errorf("reading through the bind mount: %q, %v", b, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "g"), nil, 0o600); !errors.Is(err, unix.EROFS) {
+			t.Errorf("writing in a read-only bind mount: %v, want EROFS", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
