@@ -2,35 +2,14 @@ package bootenv
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/drd-linux/drd/bootenv/grub"
+	"github.com/drd-linux/drd/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/<name>, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to make it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; got:\n%s", p, got)
-	}
-}
 
 func TestEnvEncodeGolden(t *testing.T) {
 	for _, tt := range []struct {
@@ -48,7 +27,7 @@ func TestEnvEncodeGolden(t *testing.T) {
 			if len(b) != grub.EnvSize {
 				t.Fatalf("block of %d bytes, want %d", len(b), grub.EnvSize)
 			}
-			golden(t, tt.name, b)
+			golden.Check(t, filepath.Join("testdata", tt.name), b)
 			back, err := DecodeState(b)
 			if err != nil {
 				t.Fatal(err)

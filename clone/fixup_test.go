@@ -1,16 +1,14 @@
 package clone
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var fixupRenames = []rename{
 	{bootenv.DevID{UUID: "11111111-1111-1111-1111-111111111111", Path: "/dev/sda3"},
@@ -56,20 +54,13 @@ func checkRewriteGolden(t *testing.T, file string, field, lines int, renames []r
 	if n != lines {
 		t.Errorf("%s: rewrote %d lines, want %d", file, n, lines)
 	}
-	golden := filepath.Join("testdata/fixup", file+".golden")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
+	path := filepath.Join("testdata/fixup", file+".golden")
+	golden.Check(t, path, got)
+	want, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got) != string(want) {
-		t.Errorf("rewrite of %s:\n%s\nwant:\n%s", file, got, want)
-	}
-	checkGoldenRenames(t, golden, string(in), string(want), field, lines, renames)
+	checkGoldenRenames(t, path, string(in), string(want), field, lines, renames)
 }
 
 // checkGoldenRenames checks a golden file on its own, without

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/hex"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/drd-linux/drd/internal/golden"
 )
 
 // A Boot#### value worked out by hand from the UEFI specification
@@ -43,7 +46,7 @@ func TestLoadOptionGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "Boot0003.bin", b)
+	golden.Check(t, filepath.Join("testdata", "Boot0003.bin"), b)
 	back, err := DecodeLoadOption(b)
 	if err != nil || !reflect.DeepEqual(back, o) {
 		t.Errorf("round trip: %+v, %v", back, err)

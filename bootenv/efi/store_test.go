@@ -3,7 +3,6 @@ package efi
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,29 +10,8 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
 // grubPath is where Debian's GRUB is on an ESP.
 const grubPath = `\EFI\debian\grubx64.efi`
-
-// golden compares got with testdata/name (-update rewrites it).
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to make it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; got % x", p, got)
-	}
-}
 
 // dirVars is an empty store in a temporary directory.
 func dirVars(t *testing.T) DirVars {

@@ -1,34 +1,10 @@
 package grub
 
 import (
-	"bytes"
-	"flag"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/<name>, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to make it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; got:\n%s", p, got)
-	}
-}
 
 // TestGoldenMenusReadByGRUBTools checks the golden menus with GRUB's own
 // tool, not only against what -update wrote: grub-script-check takes

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/drd-linux/drd/internal/golden"
 )
 
 func testMenu() Menu {
@@ -24,7 +26,7 @@ func TestMenuGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "grub/drd.cfg", b)
+	golden.Check(t, "testdata/grub/drd.cfg", b)
 	s := string(b)
 	// The counter goes down by one from every value to 0, and only a
 	// saved decrement boots the trial image.
@@ -67,7 +69,7 @@ func TestMenuRecoveryGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "grub/drd-isl.cfg", b)
+	golden.Check(t, "testdata/grub/drd-isl.cfg", b)
 	s := string(b)
 	entry := "menuentry '" + RecoveryTitle + "' --id " + RecoveryMenuID + " --hotkey=" + RecoveryHotkey + " {"
 	i := strings.Index(s, entry)
@@ -148,7 +150,7 @@ func TestInsertHook(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := InsertHook(in)
-	golden(t, "grub/debian.grub.cfg.hooked", out)
+	golden.Check(t, "testdata/grub/debian.grub.cfg.hooked", out)
 	if again := InsertHook(out); string(again) != string(out) {
 		t.Error("a second InsertHook changed grub.cfg again")
 	}

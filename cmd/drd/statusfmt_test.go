@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,9 +10,8 @@ import (
 	"time"
 
 	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/status")
 
 func day(h, m int) time.Time { return time.Date(2026, 11, 21, h, m, 3, 0, time.UTC) }
 
@@ -171,7 +169,7 @@ func TestFormatStatusGolden(t *testing.T) {
 				file = name + "-v.txt"
 			}
 			got := formatStatus(mk(), time.UTC, verbose)
-			golden(t, filepath.Join("testdata/status", file), []byte(got))
+			golden.Check(t, filepath.Join("testdata/status", file), []byte(got))
 		}
 	}
 }
@@ -188,7 +186,7 @@ func TestStatusJSONGolden(t *testing.T) {
 	if len(back.ISL) != 2 || back.ISL[1].Image != "sysimage_001" || back.ISL[1].Kernel != "6.1.0-28-amd64" {
 		t.Errorf("--json has not STAGEISL on both images: %+v", back.ISL)
 	}
-	golden(t, "testdata/status/isl.json", []byte(stdout))
+	golden.Check(t, "testdata/status/isl.json", []byte(stdout))
 }
 
 func TestStatusCommandPrintsTable(t *testing.T) {
@@ -219,26 +217,5 @@ func TestOriginal(t *testing.T) {
 	// Nothing to go by: the booted one.
 	if got := original(&bootenv.Status{Booted: b, Images: []*bootenv.Image{b}}); got != b {
 		t.Errorf("original = %v, want b", got.Name)
-	}
-}
-
-// golden compares got with the file, or rewrites it with -update.
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\ngot:\n%s\nwant:\n%s", path, got, want)
 	}
 }
