@@ -25,21 +25,9 @@ import (
 func TestActivateOnLoop(t *testing.T) {
 	s := testsys.ForTest(t, testsys.Options{})
 	ctx := context.Background()
-	bootUUID := testsys.UUID(t, s.Boot)
-	rootUUID := testsys.UUID(t, s.RootDev)
-	for name, text := range map[string]string{
-		"boot/vmlinuz-6.1.0-9-amd64":     "old kernel",
-		"boot/vmlinuz-6.1.0-28-amd64":    "kernel",
-		"boot/initrd.img-6.1.0-28-amd64": "initrd",
-		"boot/grub/grub.cfg": "### BEGIN /etc/grub.d/00_header ###\nset default=0\n### END /etc/grub.d/00_header ###\n" +
-			"menuentry 'Debian' {\n\tsearch --no-floppy --fs-uuid --set=root " + bootUUID + "\n\tlinux /vmlinuz-6.1.0-28-amd64 root=UUID=" + rootUUID + " ro\n}\n",
-		"etc/grub.d/00_header": "#!/bin/sh\n",
-	} {
-		p := filepath.Join(s.Root, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	bootUUID, rootUUID := debianBoot(t, s)
+	if err := os.WriteFile(filepath.Join(s.Root, "boot/vmlinuz-6.1.0-9-amd64"), []byte("old kernel"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	file := filepath.Join(t.TempDir(), "target.img")
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
@@ -197,4 +185,27 @@ func fileSum(t *testing.T, p string) string {
 		return ""
 	}
 	return fmt.Sprintf("%x", sha256.Sum256(b))
+}
+
+// debianBoot gives the test system s what Debian's GRUB and a kernel leave
+// on /boot (a kernel, its initrd, a grub.cfg naming the file systems by
+// UUID, a grub.d script) and returns the UUIDs of its /boot and /.
+func debianBoot(t *testing.T, s *testsys.System) (bootUUID, rootUUID string) {
+	t.Helper()
+	bootUUID = testsys.UUID(t, s.Boot)
+	rootUUID = testsys.UUID(t, s.RootDev)
+	for name, text := range map[string]string{
+		"boot/vmlinuz-6.1.0-28-amd64":    "kernel",
+		"boot/initrd.img-6.1.0-28-amd64": "initrd",
+		"boot/grub/grub.cfg": "### BEGIN /etc/grub.d/00_header ###\nset default=0\n### END /etc/grub.d/00_header ###\n" +
+			"menuentry 'Debian' {\n\tsearch --no-floppy --fs-uuid --set=root " + bootUUID + "\n\tlinux /vmlinuz-6.1.0-28-amd64 root=UUID=" + rootUUID + " ro\n}\n",
+		"etc/grub.d/00_header": "#!/bin/sh\n",
+	} {
+		p := filepath.Join(s.Root, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return bootUUID, rootUUID
 }

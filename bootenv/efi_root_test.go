@@ -27,21 +27,7 @@ import (
 func TestFirmwareOnLoop(t *testing.T) {
 	s := testsys.ForTest(t, testsys.Options{})
 	ctx := context.Background()
-	bootUUID := testsys.UUID(t, s.Boot)
-	rootUUID := testsys.UUID(t, s.RootDev)
-	for name, text := range map[string]string{
-		"boot/vmlinuz-6.1.0-28-amd64":    "kernel",
-		"boot/initrd.img-6.1.0-28-amd64": "initrd",
-		"boot/grub/grub.cfg": "### BEGIN /etc/grub.d/00_header ###\nset default=0\n### END /etc/grub.d/00_header ###\n" +
-			"menuentry 'Debian' {\n\tsearch --no-floppy --fs-uuid --set=root " + bootUUID + "\n\tlinux /vmlinuz-6.1.0-28-amd64 root=UUID=" + rootUUID + " ro\n}\n",
-		"etc/grub.d/00_header": "#!/bin/sh\n",
-	} {
-		p := filepath.Join(s.Root, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	debianBoot(t, s)
 	// GRUB's EFI modules in the image: the clone gets GRUB on its ESP and
 	// a boot entry.
 	if _, err := os.Stat("/usr/lib/grub/x86_64-efi"); err != nil {
