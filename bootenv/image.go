@@ -3,7 +3,11 @@
 // and mounting an inactive image.
 package bootenv
 
-import "time"
+import (
+	"time"
+
+	"github.com/drd-linux/drd/pkgdb"
+)
 
 // State of a system image, after AIX emgr's explicit states.
 type State string
@@ -54,11 +58,7 @@ type Event struct {
 }
 
 // PackageChange is one package changed in an image.
-type PackageChange struct {
-	Package string `json:"package"`
-	From    string `json:"from,omitempty"` // version before; "" if it was not installed
-	To      string `json:"to,omitempty"`   // version after; "" if it was removed
-}
+type PackageChange = pkgdb.Change
 
 // FileSystem is one file system of an image.
 type FileSystem struct {

@@ -86,7 +86,7 @@ func bootLoaderWanted(skipped []string, changes []bootenv.PackageChange) string 
 	}
 	for _, c := range changes {
 		if bootLoaderPackage(c.Package) && c.To != "" {
-			return ChangeText(c)
+			return c.Text()
 		}
 	}
 	return ""

@@ -6,21 +6,6 @@ import (
 	"testing"
 )
 
-// FuzzParseDpkgStatus: every package read from dpkg's status file is
-// named name:arch with a name (which dpkg never writes with a colon,
-// but a damaged file may).
-func FuzzParseDpkgStatus(f *testing.F) {
-	f.Add("Package: vim\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2:9.0\n\nPackage: old\nStatus: deinstall ok config-files\nVersion: 1\n\nPackage: gone\nStatus: purge ok not-installed\n")
-	f.Add("Package: a\nStatus: install ok\n\n\n\nStatus: install ok installed\n")
-	f.Fuzz(func(t *testing.T, data string) {
-		for key := range ParseDpkgStatus(data) {
-			if strings.LastIndex(key, ":") < 1 {
-				t.Errorf("package %q", key)
-			}
-		}
-	})
-}
-
 // FuzzParseAptHook: every operation read from apt's hook has a package
 // and one of the three actions; an install names its .deb.
 func FuzzParseAptHook(f *testing.F) {

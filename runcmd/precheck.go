@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/drd-linux/drd/internal/report"
+	"github.com/drd-linux/drd/pkgdb"
 	"github.com/drd-linux/drd/safety"
 )
 
@@ -115,10 +116,10 @@ func aptDryRun(ctx context.Context, opt Options, name, dir string, r report.Repo
 	r.Note("finding apt's solution: %s, downloading into the image's cache, stopping before dpkg", strings.Join(opt.Argv, " "))
 	spec := Plan(planInput(opt, name, dir))
 	spec.Files = staging.files()
-	stamp := dpkgStamp(dir)
+	stamp := pkgdb.Stamp(dir)
 	res, runErr := runInJail(ctx, opt, dir, spec, Stdio{In: opt.Stdio.In, Out: out, Err: out}, r)
 	printed, _ := os.ReadFile(out.Name())
-	if dpkgStamp(dir) != stamp {
+	if pkgdb.Stamp(dir) != stamp {
 		// Fail closed: the hook did not stop apt (an apt configuration
 		// of the image turned it off?), and dpkg ran.
 		return nil, fmt.Errorf("precheck only, yet dpkg changed %s: drd's apt hook did not stop apt before dpkg (does a file of the image's /etc/apt/apt.conf.d clear DPkg::Pre-Install-Pkgs?); check the image's packages (drd runcmd dpkg -l) and its apt configuration; apt printed:\n%s", name, strings.TrimSpace(string(printed)))

@@ -20,6 +20,7 @@ import (
 	"github.com/drd-linux/drd/internal/inroot"
 	"github.com/drd-linux/drd/internal/mountinfo"
 	"github.com/drd-linux/drd/internal/report"
+	"github.com/drd-linux/drd/pkgdb"
 	"github.com/drd-linux/drd/safety"
 )
 
@@ -274,7 +275,7 @@ func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep
 	defer staging.close()
 	spec := Plan(planInput(opt, name, dir))
 	spec.Files = staging.files()
-	before, stamp := readPackages(dir), dpkgStamp(dir)
+	before, stamp := pkgdb.Read(dir), pkgdb.Stamp(dir)
 
 	prev := rec.State
 	rec.State = bootenv.Modifying
@@ -291,12 +292,12 @@ func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep
 	hooked := readVerdicts(staging)
 	reportPackages(hooked, r)
 	after := before
-	if dpkgStamp(dir) != stamp {
-		after = readPackages(dir)
+	if pkgdb.Stamp(dir) != stamp {
+		after = pkgdb.Read(dir)
 	}
-	changes := DiffPackages(before, after)
+	changes := pkgdb.Diff(before, after)
 	for _, c := range changes {
-		r.Note("%s", ChangeText(c))
+		r.Note("%s", c.Text())
 	}
 
 	result, err := outcome(ctx, opt.Argv[0], res, runErr)

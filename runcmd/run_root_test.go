@@ -26,6 +26,7 @@ import (
 	"github.com/drd-linux/drd/internal/eventlog"
 	"github.com/drd-linux/drd/internal/report"
 	"github.com/drd-linux/drd/internal/testsys"
+	"github.com/drd-linux/drd/pkgdb"
 )
 
 // recorder is a Reporter that keeps the warnings.
@@ -118,7 +119,7 @@ func lastEvent(t *testing.T, root string) (bootenv.State, bootenv.Event) {
 // installed tells the version of a package dpkg has installed in the
 // image at dir ("" if none).
 func installed(dir, pkg string) string {
-	return readPackages(dir)[pkg+":all"]
+	return pkgdb.Read(dir)[pkg+":all"]
 }
 
 // hashTree hashes every file, link and directory below the paths of root.
@@ -547,7 +548,7 @@ exit 0
 					t.Errorf("the precheck installed %s", p)
 				}
 			}
-			if readPackages(dir)["psmisc:amd64"] == "" {
+			if pkgdb.Read(dir)["psmisc:amd64"] == "" {
 				t.Error("the precheck removed psmisc")
 			}
 		})

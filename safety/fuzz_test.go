@@ -8,21 +8,6 @@ import (
 
 // Fuzz targets of what safety reads from packages and the administrator.
 
-// FuzzParseControl: every field of a control paragraph has a name without
-// a colon or a line break.
-func FuzzParseControl(f *testing.F) {
-	f.Add("Package: vim\nVersion: 2:9.0\nDescription: editor\n more text\n .\n end\n\nPackage: other\n")
-	f.Add(" leading continuation\nX-DRD-Safe: yes\nno colon\n: empty\n")
-	f.Add("\n\n\nA:b\r\n")
-	f.Fuzz(func(t *testing.T, data string) {
-		for k := range ParseControl(data) {
-			if strings.ContainsAny(k, ":\n") {
-				t.Errorf("field name %q", k)
-			}
-		}
-	})
-}
-
 // FuzzParseUnsafeList: every entry read has a name without blanks, '#' or
 // '=', and Judge takes the list.
 func FuzzParseUnsafeList(f *testing.F) {

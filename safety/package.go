@@ -1,7 +1,6 @@
 package safety
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -9,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/drd-linux/drd/internal/execrun"
+	"github.com/drd-linux/drd/pkgdb"
 )
 
 // Package is what safety reads of a package: its control fields and its
@@ -23,34 +23,8 @@ type Package struct {
 // scriptNames are the maintainer scripts of a .deb.
 var scriptNames = []string{"preinst", "postinst", "prerm", "postrm", "config"}
 
-// ParseControl reads the fields of a Debian control paragraph.
-// Continuation lines (starting with a blank) are joined to their field.
-func ParseControl(data string) map[string]string {
-	fields := map[string]string{}
-	var last string
-	sc := bufio.NewScanner(strings.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), len(data)+1) // no line is longer than the whole
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.TrimSpace(line) == "" {
-			if len(fields) > 0 {
-				break // one paragraph
-			}
-			continue
-		}
-		if (line[0] == ' ' || line[0] == '\t') && last != "" {
-			fields[last] += "\n" + strings.TrimSpace(line)
-			continue
-		}
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		last = strings.TrimSpace(k)
-		fields[last] = strings.TrimSpace(v)
-	}
-	return fields
-}
+// ParseControl reads the fields of a Debian control paragraph (pkgdb.ParseControl).
+func ParseControl(data string) map[string]string { return pkgdb.ParseControl(data) }
 
 // field looks a control field up without regard to case, as dpkg does.
 func (p *Package) field(name string) string {

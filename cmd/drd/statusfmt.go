@@ -10,7 +10,6 @@ import (
 	"github.com/drd-linux/drd/internal/columns"
 	"github.com/drd-linux/drd/internal/console"
 	"github.com/drd-linux/drd/internal/options"
-	"github.com/drd-linux/drd/runcmd"
 )
 
 // none is what drd status prints for a missing value.
@@ -242,7 +241,7 @@ func formatImage(img *bootenv.Image, loc *time.Location, verbose bool) string {
 		for i, e := range img.History {
 			b.WriteString(lines[i])
 			for _, c := range e.Changes {
-				b.WriteString("      " + runcmd.ChangeText(c) + "\n")
+				b.WriteString("      " + c.Text() + "\n")
 			}
 		}
 	}

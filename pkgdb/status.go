@@ -1,4 +1,9 @@
-package runcmd
+// Package pkgdb reads the package databases of an image (dpkg's status
+// file and its journal): the one place runcmd's records, sync, verify,
+// diff and export's base identity take an image's packages from. Every
+// path is opened inside the image's root (internal/inroot): a database
+// is input from the image, as hostile as any file in it.
+package pkgdb
 
 import (
 	"crypto/sha256"
@@ -7,24 +12,22 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/internal/inroot"
-	"github.com/drd-linux/drd/safety"
 )
 
-// dpkgStatus is where dpkg keeps the state of every package of an image.
-const dpkgStatus = "/var/lib/dpkg/status"
+// DpkgStatus is where dpkg keeps the state of every package of an image.
+const DpkgStatus = "/var/lib/dpkg/status"
 
 // Packages maps "name:arch" to the version a package has, followed by
 // its dpkg state in parentheses when that is not "installed".
 type Packages map[string]string
 
-// ParseDpkgStatus reads dpkg's status file. Packages that are not
-// installed at all are left out.
-func ParseDpkgStatus(data string) Packages {
+// ParseStatus reads dpkg's status file. Packages that are not installed
+// at all are left out.
+func ParseStatus(data string) Packages {
 	ps := Packages{}
 	for _, para := range strings.Split(data, "\n\n") {
-		f := safety.ParseControl(para)
+		f := ParseControl(para)
 		name := f["Package"]
 		status := strings.Fields(f["Status"])
 		if name == "" || len(status) != 3 || status[2] == "not-installed" {
@@ -39,18 +42,18 @@ func ParseDpkgStatus(data string) Packages {
 	return ps
 }
 
-// readPackages reads the packages of the image at root; an image without
-// dpkg has none.
-// dpkg journals changes in /var/lib/dpkg/updates/NNNN before it merges
-// them into the status file: an interrupted dpkg leaves them there.
-func readPackages(root string) Packages {
+// Read reads the packages of the image at root; an image without dpkg
+// has none. dpkg journals changes in /var/lib/dpkg/updates/NNNN before it
+// merges them into the status file: an interrupted dpkg leaves them
+// there, and they count.
+func Read(root string) Packages {
 	tr := inroot.Mounts(root)
-	data, err := tr.ReadFile(dpkgStatus)
+	data, err := tr.ReadFile(DpkgStatus)
 	if err != nil {
 		return Packages{}
 	}
 	text := string(data)
-	updates := filepath.Join(filepath.Dir(dpkgStatus), "updates")
+	updates := filepath.Join(filepath.Dir(DpkgStatus), "updates")
 	ents, _ := tr.ReadDir(updates)
 	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
 	for _, e := range ents {
@@ -61,17 +64,17 @@ func readPackages(root string) Packages {
 			text += "\n\n" + string(b) // later stanzas of a package win
 		}
 	}
-	return ParseDpkgStatus(text)
+	return ParseStatus(text)
 }
 
-// dpkgStamp tells whether dpkg's database in the image at root changed:
-// a hash of the status file and of the journal's entries (reading them
+// Stamp tells whether dpkg's database in the image at root changed: a
+// hash of the status file and of the journal's entries (reading them
 // costs far less than parsing them).
-func dpkgStamp(root string) string {
+func Stamp(root string) string {
 	h := sha256.New()
 	tr := inroot.Mounts(root)
-	admin := filepath.Dir(dpkgStatus)
-	files := []string{dpkgStatus}
+	admin := filepath.Dir(DpkgStatus)
+	files := []string{DpkgStatus}
 	ents, _ := tr.ReadDir(filepath.Join(admin, "updates"))
 	for _, e := range ents {
 		files = append(files, filepath.Join(admin, "updates", e.Name()))
@@ -84,9 +87,16 @@ func dpkgStamp(root string) string {
 	return fmt.Sprintf("%x", h.Sum(nil))
 }
 
-// DiffPackages lists what changed from before to after, by package name
-// (with its architecture when the name has several).
-func DiffPackages(before, after Packages) []bootenv.PackageChange {
+// Change is one package changed between two package lists.
+type Change struct {
+	Package string `json:"package"`
+	From    string `json:"from,omitempty"` // version before; "" if it was not installed
+	To      string `json:"to,omitempty"`   // version after; "" if it was removed
+}
+
+// Diff lists what changed from before to after, by package name (with
+// its architecture when the name has several).
+func Diff(before, after Packages) []Change {
 	names := map[string]int{}
 	keys := map[string]bool{}
 	for _, ps := range []Packages{before, after} {
@@ -98,7 +108,7 @@ func DiffPackages(before, after Packages) []bootenv.PackageChange {
 			}
 		}
 	}
-	var out []bootenv.PackageChange
+	var out []Change
 	for k := range keys {
 		if before[k] == after[k] {
 			continue
@@ -107,14 +117,14 @@ func DiffPackages(before, after Packages) []bootenv.PackageChange {
 		if names[n] > 1 {
 			n += ":" + arch
 		}
-		out = append(out, bootenv.PackageChange{Package: n, From: before[k], To: after[k]})
+		out = append(out, Change{Package: n, From: before[k], To: after[k]})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Package < out[j].Package })
 	return out
 }
 
-// ChangeText says a change in words: "installed nginx-light 1.22.1-9".
-func ChangeText(c bootenv.PackageChange) string {
+// Text says a change in words: "installed nginx-light 1.22.1-9".
+func (c Change) Text() string {
 	switch {
 	case c.From == "":
 		return "installed " + c.Package + " " + c.To
