@@ -19,7 +19,7 @@ description:
   - C(drd clone) prints no JSON; the module reads C(drd status --json)
     before and after it.
 version_added: 0.1.0
-author: drd developers
+author: drd developers (@drd-linux)
 options:
   target:
     description:

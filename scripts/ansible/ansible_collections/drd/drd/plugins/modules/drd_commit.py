@@ -22,7 +22,7 @@ description:
     pending, an image that is not booted and C(good)), C(-p) included,
     with the reason on stderr. The tests replay that contract.
 version_added: 0.1.0
-author: drd developers
+author: drd developers (@drd-linux)
 options:
   image:
     description: The image to commit; left out, the booted one.

@@ -13,7 +13,7 @@ description:
     fields as in drd's docs/cli.md).
   - Read-only; takes no lock; never changes anything.
 version_added: 0.1.0
-author: drd developers
+author: drd developers (@drd-linux)
 options:
   root:
     description:

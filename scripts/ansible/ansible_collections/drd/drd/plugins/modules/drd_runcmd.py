@@ -19,7 +19,7 @@ description:
     C(changed_when) to say otherwise.
   - The command's output (what apt printed) is returned as C(stdout).
 version_added: 0.1.0
-author: drd developers
+author: drd developers (@drd-linux)
 options:
   command:
     description:

@@ -20,7 +20,7 @@ description:
     anything is in conflict or was skipped because packages changed on
     the booted image, 1 on error. The tests replay that contract.
 version_added: 0.1.0
-author: drd developers
+author: drd developers (@drd-linux)
 options:
   image:
     description: The inactive image; left out, drd's default (the activated one, else the only inactive one).

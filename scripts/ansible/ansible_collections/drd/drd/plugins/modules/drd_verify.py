@@ -17,7 +17,7 @@ description:
     "counts": {KIND: N}}) and exits 0 when nothing new is missing or
     modified, 2 otherwise, 1 on error. The tests replay that contract.
 version_added: 0.1.0
-author: drd developers
+author: drd developers (@drd-linux)
 options:
   image:
     description: The image to check; left out, the booted one.
