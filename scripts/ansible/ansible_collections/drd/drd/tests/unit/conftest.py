@@ -48,8 +48,9 @@ class FakeDrd(object):
         with open(path) as f:
             return [json.loads(line) for line in f]
 
-    def assert_done(self):
-        assert self.calls() == [c['args'] for c in self.script], 'drd was not called as the script says'
+    def assert_done(self, output=''):
+        """Every expected call was made, and no other; output (a playbook's) is shown if not."""
+        assert self.calls() == [c['args'] for c in self.script], 'drd was not called as the script says\n' + output
 
 
 @pytest.fixture
@@ -60,6 +61,20 @@ def fake_drd(tmp_path, monkeypatch):
     monkeypatch.setenv('FAKE_DRD', fake.base)
     monkeypatch.setenv('PATH', os.path.join(HERE, 'fakebin') + os.pathsep + os.environ.get('PATH', ''))
     return fake
+
+
+@pytest.fixture
+def fake_drd_hosts(tmp_path, monkeypatch):
+    """fake_drd_hosts(name) is the FakeDrd of drd --root .../name: one script per host of a playbook run."""
+    base = str(tmp_path / 'drd')
+    monkeypatch.setenv('FAKE_DRD', base)
+    monkeypatch.setenv('PATH', os.path.join(HERE, 'fakebin') + os.pathsep + os.environ.get('PATH', ''))
+
+    def host(name):
+        fake = FakeDrd(os.path.join(base, name))
+        fake.write()
+        return fake
+    return host
 
 
 @pytest.fixture
