@@ -98,9 +98,15 @@ def parse_json(cmd, stdout):
 
 
 def image_named(status, name):
-    """The image object of status called name (or with that id), or None."""
-    for img in (status or {}).get('images') or []:
+    """The image object of status that name names, as drd's IMAGE does: its name, id, disk or image file; or None."""
+    if not name:
+        return None
+    images = (status or {}).get('images') or []
+    for img in images:
         if name in (img.get('name'), img.get('id')):
+            return img
+    for img in images:
+        if any(_same_path(name, img.get(k)) for k in ('disk', 'image_file')):
             return img
     return None
 

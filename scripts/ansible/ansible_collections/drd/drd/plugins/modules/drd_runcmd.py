@@ -133,9 +133,25 @@ def package_changes(before, after, name):
     return changes
 
 
-def would_change(report):
-    """Whether a precheck report lists any package to install, remove or reconfigure."""
-    return bool((report or {}).get('packages'))
+def would_change(report, tool):
+    """Whether a precheck report lists any package to install, remove or
+    reconfigure; a command drd does not read the packages of would change
+    something, as far as anyone can tell."""
+    return bool((report or {}).get('packages')) or tool not in PACKAGE_TOOLS
+
+
+def run_reporting(drd, args, env):
+    """Runs drd runcmd; a refusal (exit 1) fails the module with drd's JSON report."""
+    try:
+        return drd.run(args, environ=env)
+    except DrdError as e:
+        report = {}
+        if e.rc == EXIT_ERROR:
+            try:
+                report = parse_json(args, e.stdout)
+            except DrdError:
+                pass
+        drd.fail(e, report=report)
 
 
 def main():
@@ -170,26 +186,18 @@ def main():
     try:
         before = drd.status()
         name = p['image'] or default_inactive(before)
+        tool = os.path.basename(p['command'][0])
         if module.check_mode:
             args += xopts([('precheck_only', True)]) + p['command']
-            rc, out, err = drd.run(args, environ=env)
+            rc, out, err = run_reporting(drd, args, env)
             report = parse_json(['drd'] + args, out)
-            module.exit_json(changed=would_change(report), image=report.get('image', name), report=report, rc=rc, stdout=out, stderr=err)
+            module.exit_json(changed=would_change(report, tool), image=report.get('image', name), report=report,
+                             rc=rc, stdout=out, stderr=err)
         args += p['command']
-        try:
-            rc, out, err = drd.run(args, environ=env)
-        except DrdError as e:
-            report = {}
-            if e.rc == EXIT_ERROR:
-                try:
-                    report = parse_json(args, e.stdout)
-                except DrdError:
-                    pass
-            drd.fail(e, report=report)
+        rc, out, err = run_reporting(drd, args, env)
         after = drd.status()
         name = name or default_inactive(after)
         changes = package_changes(before, after, name)
-        tool = os.path.basename(p['command'][0])
         changed = bool(changes) or tool not in PACKAGE_TOOLS
         module.exit_json(changed=changed, image=name, changes=changes, rc=rc, stdout=out, stderr=err)
     except DrdError as e:

@@ -101,3 +101,12 @@ def test_complete_clone_on_matches_the_target_only():
 def test_xopts():
     assert drd.xopts([('overwrite', True), ('esp', None), ('exclude', ['/a', '/b']), ('tries', 3), ('trial', False)]) == [
         '-x', 'overwrite=true', '-x', 'exclude=/a', '-x', 'exclude=/b', '-x', 'tries=3', '-x', 'trial=false']
+
+
+def test_image_named_by_name_id_or_disk():
+    st = status('one-clone')
+    assert drd.image_named(st, 'sysimage_001')['name'] == 'sysimage_001'
+    assert drd.image_named(st, '9e8d7c6b-5a49-4382-b1a0-fedcba987654')['name'] == 'sysimage_001'
+    assert drd.image_named(st, '/dev/vda')['name'] == 'sysimage_000'
+    assert drd.image_named(st, '/dev/vdc') is None
+    assert drd.image_named(st, '') is None

@@ -60,3 +60,10 @@ def test_a_refused_activate_fails_with_drds_message(fake_drd, run_module):
     fake_drd.expect(['activate', '-x', 'trial=true'], stderr='stderr/lock.txt', rc=1)
     res = run_module(drd_activate, {'trial': True})
     assert res['failed'] and 'kill -INT 1234' in res['msg']
+
+
+def test_an_image_named_by_its_disk_is_found_activated(fake_drd, run_module):
+    fake_drd.expect(STATUS, stdout='status/trial-pending.json')
+    res = run_module(drd_activate, {'trial': True, 'image': '/dev/vdb'})
+    assert not res['changed']
+    fake_drd.assert_done()

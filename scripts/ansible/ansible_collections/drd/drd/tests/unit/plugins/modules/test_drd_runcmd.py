@@ -71,3 +71,19 @@ def test_a_refused_command_fails_with_the_report(fake_drd, run_module):
     assert res['failed']
     assert res['report']['refusals'][0].startswith('openssh-server')
     fake_drd.assert_done()
+
+
+def test_check_mode_refusal_fails_with_the_report(fake_drd, run_module):
+    fake_drd.expect(STATUS, stdout='status/one-clone.json')
+    cmd = ['apt-get', 'install', '-y', 'openssh-server']
+    fake_drd.expect(RUN + ['-x', 'precheck_only=true'] + cmd, stdout='runcmd/refused.json', rc=1)
+    res = run_module(drd_runcmd, {'command': cmd}, check=True)
+    assert res['failed'] and res['report']['result'] == 'refused'
+    fake_drd.assert_done()
+
+
+def test_check_mode_of_a_command_drd_does_not_read_is_changed(fake_drd, run_module):
+    fake_drd.expect(STATUS, stdout='status/one-clone.json')
+    fake_drd.expect(RUN + ['-x', 'precheck_only=true', 'update-initramfs', '-u'], stdout='runcmd/precheck-nothing.json')
+    res = run_module(drd_runcmd, {'command': ['update-initramfs', '-u']}, check=True)
+    assert res['changed']
