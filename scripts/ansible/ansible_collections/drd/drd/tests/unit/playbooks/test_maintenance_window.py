@@ -112,3 +112,20 @@ def test_check_mode_runs_only_previews(tmp_path, fake_drd_hosts):
     for call in web1.calls():
         words = call[2:]
         assert words[0] == 'status' or '-p' in words or 'precheck_only=true' in words, call
+
+
+def test_hosts_not_ready_are_refused_before_anything_is_done(tmp_path, fake_drd_hosts):
+    # db1: a trial left pending; db2: the last window's trial passed and was
+    # never committed (a clone now would overwrite the image to back out to).
+    db1, db2 = fake_drd_hosts('db1'), fake_drd_hosts('db2')
+    db1.expect(['--root', str(tmp_path / 'roots' / 'db1'), 'status', '--json'], stdout='status/trial-pending.json')
+    db2.expect(['--root', str(tmp_path / 'roots' / 'db2'), 'status', '--json'], stdout='status/trial-good.json')
+
+    rc, out = play(tmp_path, ['db1', 'db2'], '-e', 'drd_serial=2', '-e', 'drd_max_fail_percentage=100')
+
+    assert rc != 0, out
+    db1.assert_done(out)
+    db2.assert_done(out)
+    assert 'db1 is not ready for a window: sysimage_001 is on trial (2 boots left)' in out, out
+    assert ('db2 is not ready for a window: sysimage_001 passed its trial in an earlier window and is not committed '
+            '(sysimage_000 is still complete)') in out, out
