@@ -149,8 +149,9 @@ type BootFiles struct {
 // OpenBootFiles mounts img's boot file system read-only and returns its
 // newest kernel, its initramfs and the command line drd.cfg gives it
 // (root= of the image, the other arguments of this machine's own command
-// line). release undoes the mount.
-func (m Machine) OpenBootFiles(img *Image) (BootFiles, func(), error) {
+// line). release undoes the mount; its error names the file system and
+// where it is mounted.
+func (m Machine) OpenBootFiles(img *Image) (BootFiles, func() error, error) {
 	f, prefix, ok := bootFS(img)
 	if !ok {
 		return BootFiles{}, nil, fmt.Errorf("%s is %w", img.Name, errNoBootFS)
@@ -165,8 +166,7 @@ func (m Machine) OpenBootFiles(img *Image) (BootFiles, func(), error) {
 	}
 	mi, err := menuImage(img, dir, args)
 	if err != nil {
-		release()
-		return BootFiles{}, nil, err
+		return BootFiles{}, nil, errors.Join(err, release())
 	}
 	boot := filepath.Join(dir, strings.TrimPrefix(prefix, "/"))
 	bf := BootFiles{Kernel: filepath.Join(boot, mi.Kernel), Cmdline: mi.Cmdline}
@@ -178,11 +178,11 @@ func (m Machine) OpenBootFiles(img *Image) (BootFiles, func(), error) {
 
 // ReadImageFile reads the file at rel (e.g. /var/opt/drd/drd.log) in the
 // root file system of img, mounted read-only while it reads.
-func (m Machine) ReadImageFile(img *Image, rel string) ([]byte, error) {
+func (m Machine) ReadImageFile(img *Image, rel string) (data []byte, err error) {
 	dir, release, err := m.openFS(img, "/", false)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer func() { err = errors.Join(err, release()) }()
 	return os.ReadFile(filepath.Join(dir, rel))
 }

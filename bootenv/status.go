@@ -15,6 +15,19 @@ type Status struct {
 	// ISL lists the images whose /boot has STAGEISL (drd isl install),
 	// in name order.
 	ISL []RecoveryOn `json:"isl,omitempty"`
+	// Problems are what the scan could not do, each for the
+	// administrator to look at: a device labelled as one of drd's images
+	// whose image cannot be read, a file system it could not unmount.
+	// The images above are every one it could read.
+	Problems []Problem `json:"problems,omitempty"`
+}
+
+// Problem is one thing the scan could not do: on what (a device, with
+// the image its name says), why, and what to do about it.
+type Problem struct {
+	What   string `json:"what"`
+	Why    string `json:"why"`
+	Action string `json:"action"`
 }
 
 // RecoveryOn is STAGEISL as installed in one image's /boot.

@@ -1,0 +1,139 @@
+package bootenv_test
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/images"
+	"github.com/drd-linux/drd/internal/testsys"
+)
+
+// fsOnLoop makes an ext4 file system in an image file on a loop device,
+// with what fill puts into it, and returns the device and its UUID.
+func fsOnLoop(t *testing.T, fill func(top string)) (dev, uuid string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (loop devices, mounts)")
+	}
+	file := filepath.Join(t.TempDir(), "fs.img")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(file, 32<<20); err != nil {
+		t.Fatal(err)
+	}
+	dev, err := images.AttachLoop(file, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { images.DetachLoop(dev) })
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", dev).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.ext4 %s: %v\n%s", dev, err, out)
+	}
+	top := t.TempDir()
+	if err := unix.Mount(dev, top, "ext4", 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	fill(top)
+	if err := unix.Unmount(top, 0); err != nil {
+		t.Fatal(err)
+	}
+	return dev, testsys.UUID(t, dev)
+}
+
+// mountOf is where dev is mounted now ("" for nowhere).
+func mountOf(t *testing.T, dev string) string {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Stat(dev, &st); err != nil {
+		t.Fatal(err)
+	}
+	mounts, err := bootenv.ReadMountinfo("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mi := range mounts {
+		if uint64(mi.Major) == uint64(unix.Major(st.Rdev)) && uint64(mi.Minor) == uint64(unix.Minor(st.Rdev)) {
+			return mi.MountPoint
+		}
+	}
+	return ""
+}
+
+// TestReadImageFileReportsABusyUnmount: ReadImageFile mounts the image's
+// root, reads a file and unmounts it; when a process still uses that file
+// system, the unmount fails (EBUSY) and the call says so, naming the
+// device and where it stays mounted, instead of returning as if all were
+// well with a mount left behind.
+func TestReadImageFileReportsABusyUnmount(t *testing.T) {
+	dev, uuid := fsOnLoop(t, func(top string) {
+		os.MkdirAll(filepath.Join(top, "var/opt/drd"), 0o755)
+		if err := syscall.Mkfifo(filepath.Join(top, "var/opt/drd/drd.log"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(top, "held"), nil, 0o600)
+	})
+	img := &bootenv.Image{Record: bootenv.Record{Name: "sysimage_042",
+		FileSystems: []bootenv.FileSystem{{MountPoint: "/", UUID: uuid, Type: "ext4"}}}}
+	m := bootenv.Real(t.TempDir())
+
+	// While ReadImageFile waits for a writer of its log (a FIFO), open a
+	// file in its mount and keep it open, then let the read end.
+	var held *os.File
+	var at string
+	done := make(chan error, 1)
+	go func() {
+		deadline := time.Now().Add(20 * time.Second)
+		for at = ""; at == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			at = mountOf(t, dev)
+		}
+		if at == "" {
+			done <- errors.New("ReadImageFile did not mount " + dev)
+			return
+		}
+		var err error
+		if held, err = os.Open(filepath.Join(at, "held")); err != nil {
+			done <- err
+			return
+		}
+		w, err := os.OpenFile(filepath.Join(at, "var/opt/drd/drd.log"), os.O_WRONLY, 0)
+		if err == nil {
+			_, err = w.WriteString("log line\n")
+			w.Close()
+		}
+		done <- err
+	}()
+	t.Cleanup(func() {
+		if held != nil {
+			held.Close()
+		}
+		if p := mountOf(t, dev); p != "" {
+			unix.Unmount(p, unix.MNT_DETACH)
+			os.Remove(p)
+		}
+	})
+	data, err := m.ReadImageFile(img, bootenv.DataDir+"/drd.log")
+	if werr := <-done; werr != nil {
+		t.Fatal(werr)
+	}
+	if string(data) != "log line\n" {
+		t.Errorf("ReadImageFile read %q, want the line written", data)
+	}
+	if !errors.Is(err, unix.EBUSY) {
+		t.Fatalf("ReadImageFile with its file system busy = %v, want EBUSY", err)
+	}
+	for _, want := range []string{dev, at, "sysimage_042", "fuser"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error %q does not name %q", err, want)
+		}
+	}
+}
