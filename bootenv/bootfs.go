@@ -147,6 +147,7 @@ func (m Machine) readBootStates(st *Status) (*BootState, error) {
 		}
 		if uerr := release(); uerr != nil {
 			st.Problems = append(st.Problems, Problem{
+				Kind:   StillMounted,
 				What:   fmt.Sprintf("the %s file system of %s", f.MountPoint, img.Name),
 				Why:    uerr.Error(),
 				Action: "it stays mounted where the message says: unmount it (umount) once nothing uses it",

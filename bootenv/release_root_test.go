@@ -1,6 +1,8 @@
 package bootenv_test
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -135,5 +137,58 @@ func TestReadImageFileReportsABusyUnmount(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the error %q does not name %q", err, want)
 		}
+	}
+}
+
+// TestRescueScanReportsAnUnreadableFileSystem: in rescue mode (STAGEISL),
+// a file system that cannot be read (damaged) is a problem of the scan,
+// and the images on the others are still found.
+func TestRescueScanReportsAnUnreadableFileSystem(t *testing.T) {
+	rec := &bootenv.Record{Name: "sysimage_007", ID: bootenv.NewID(), System: "sys", State: bootenv.Complete}
+	good, _ := fsOnLoop(t, func(top string) {
+		if err := bootenv.WriteRecord(top, rec); err != nil {
+			t.Fatal(err)
+		}
+	})
+	bad, _ := fsOnLoop(t, func(string) {})
+	damage(t, bad)
+	// A sysfs that shows these two devices only: the machine's own
+	// disks and other tests' loop devices are not this test's.
+	sys := t.TempDir()
+	os.MkdirAll(filepath.Join(sys, "class/block"), 0o755)
+	for _, dev := range []string{good, bad} {
+		if err := os.Symlink(filepath.Join("/sys/class/block", filepath.Base(dev)), filepath.Join(sys, "class/block", filepath.Base(dev))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := bootenv.Machine{Root: t.TempDir(), SysDir: sys, ProcDir: "/proc"}
+	st, err := m.RescueScan(context.Background())
+	if err != nil {
+		t.Fatalf("RescueScan with one file system damaged: %v", err)
+	}
+	if len(st.Images) != 1 || st.Images[0].ID != rec.ID {
+		t.Errorf("RescueScan found %d images, want %s", len(st.Images), rec.Name)
+	}
+	if len(st.Problems) != 1 || st.Problems[0].Kind != bootenv.Unreadable || st.Problems[0].Device != bad ||
+		!strings.Contains(st.Problems[0].Action, "fsck -n "+bad) {
+		t.Errorf("problems %+v, want %s unreadable, with what to do", st.Problems, bad)
+	}
+}
+
+// damage overwrites the group descriptors of the ext4 file system on dev
+// (from 2 KiB, past the superblock, to 64 KiB: 1 KiB or 4 KiB blocks
+// alike): the superblock still says ext4, the kernel refuses to mount it.
+func damage(t *testing.T, dev string) {
+	t.Helper()
+	f, err := os.OpenFile(dev, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0xa5}, 62<<10), 2<<10); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -25,7 +25,9 @@ var rootFSTypes = map[string]bool{"ext2": true, "ext3": true, "ext4": true, "xfs
 
 // RescueScan finds every drd image on the machine's block devices: each
 // file system with a record (image.json), read through a private
-// read-only mount. Status.Booted is nil.
+// read-only mount. Status.Booted is nil. A file system it cannot read is
+// one of Status.Problems: it may be an image (an original has no drd
+// name to tell).
 func (m Machine) RescueScan(ctx context.Context) (*Status, error) {
 	devs, _, err := m.devices(ctx)
 	if err != nil {
@@ -48,7 +50,9 @@ func (m Machine) RescueScan(ctx context.Context) (*Status, error) {
 			continue // no image's root
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading the record on %s: %w", d.Path, err)
+			// One file system that cannot be read hides no image.
+			st.Problems = append(st.Problems, unreadable(d, d.BackingFile, err))
+			continue
 		}
 		if rec.ID == "" || seen[rec.ID] || !recordedOn(rec, d) {
 			continue // not recorded yet, seen already, or a copy of another image's record
