@@ -192,3 +192,46 @@ func damage(t *testing.T, dev string) {
 		t.Fatal(err)
 	}
 }
+
+// TestOpenBootFilesReleaseReportsABusyUnmount: the release OpenBootFiles
+// returns says when the /boot it mounted stays mounted (a kernel file
+// still open: STAGEISL's boot closes them first), and succeeds once
+// nothing uses it.
+func TestOpenBootFilesReleaseReportsABusyUnmount(t *testing.T) {
+	dev, uuid := fsOnLoop(t, func(top string) {
+		os.MkdirAll(filepath.Join(top, "boot"), 0o755)
+		os.WriteFile(filepath.Join(top, "boot/vmlinuz-6.1.0-28-amd64"), []byte("kernel"), 0o644)
+	})
+	img := &bootenv.Image{Record: bootenv.Record{Name: "sysimage_043",
+		FileSystems: []bootenv.FileSystem{{MountPoint: "/", UUID: uuid, Type: "ext4"}}}}
+	m := bootenv.Real(t.TempDir())
+	bf, release, err := m.OpenBootFiles(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := mountOf(t, dev)
+	t.Cleanup(func() {
+		if p := mountOf(t, dev); p != "" {
+			unix.Unmount(p, unix.MNT_DETACH)
+			os.Remove(p)
+		}
+	})
+	kernel, err := os.Open(bf.Kernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = release()
+	if !errors.Is(err, unix.EBUSY) || !strings.Contains(err.Error(), dev) || !strings.Contains(err.Error(), at) {
+		t.Errorf("release with the kernel open = %v, want EBUSY naming %s and %s", err, dev, at)
+	}
+	kernel.Close()
+	if err := release(); err != nil {
+		t.Errorf("release once the kernel is closed: %v", err)
+	}
+	if p := mountOf(t, dev); p != "" {
+		t.Errorf("%s is still mounted at %s", dev, p)
+	}
+	if _, err := os.Stat(at); !os.IsNotExist(err) {
+		t.Errorf("the mount point %s is left: %v", at, err)
+	}
+}
