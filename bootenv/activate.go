@@ -160,7 +160,10 @@ func (m Machine) applyMarks(st *Status, marks []Mark, r report.Reporter) error {
 			}
 			err = WriteRecord(dir, rec)
 		}
-		release()
+		if uerr := release(); uerr != nil {
+			// The record is written and synced; the switch goes on.
+			r.Warn("after recording %s in %s: %v", mk.Action, img.Name, uerr)
+		}
 		if err != nil {
 			return fmt.Errorf("recording %s in %s: %w", mk.Action, img.Name, err)
 		}

@@ -25,18 +25,20 @@ const PanicSeconds = 10
 // sequence number); a power loss before it leaves the old decision.
 // need names images whose /boot must be written (the boot target);
 // another image whose disk is missing is skipped with a warning.
-func (m Machine) WriteBootConfig(st *Status, next *BootState, need []string, r report.Reporter) error {
+func (m Machine) WriteBootConfig(st *Status, next *BootState, need []string, r report.Reporter) (err error) {
 	imgs := bootOrder(st)
 	type opened struct {
 		img     *Image
 		fs      FileSystem
 		dir     string
-		release func()
+		release func() error
 	}
 	var open []opened
 	defer func() {
+		// Each unmount's error (each names its file system) joins the
+		// call's: a /boot left mounted is the administrator's to know.
 		for _, o := range open {
-			o.release()
+			err = errors.Join(err, o.release())
 		}
 	}()
 	needed := map[string]bool{}
@@ -58,7 +60,7 @@ func (m Machine) WriteBootConfig(st *Status, next *BootState, need []string, r r
 				menu = append(menu, mi)
 				continue
 			}
-			release()
+			err = errors.Join(err, release())
 		}
 		if needed[img.Name] {
 			return err // openFS's and menuImage's errors name the image

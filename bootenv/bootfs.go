@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/drd-linux/drd/bootenv/grub"
+	"github.com/drd-linux/drd/internal/mount"
 )
 
 // bootFS is the file system holding an image's /boot: its own /boot
@@ -46,9 +47,11 @@ func fsOf(img *Image, mp string) (FileSystem, bool) {
 // openFS makes file system mp of img reachable and returns its top
 // directory: where the booted image has it, where it is mounted already,
 // or a private mount (read-only and without journal replay unless write).
-// release undoes a private mount.
-func (m Machine) openFS(img *Image, mp string, write bool) (dir string, release func(), err error) {
-	nothing := func() {}
+// release undoes a private mount (after a syncfs, for write); its error
+// (a failed flush, a busy unmount: what, where, what to do) is the
+// caller's to report.
+func (m Machine) openFS(img *Image, mp string, write bool) (dir string, release func() error, err error) {
+	nothing := func() error { return nil }
 	if img.Booted {
 		return filepath.Join(m.Root, mp), nothing, nil
 	}
@@ -76,30 +79,38 @@ func (m Machine) openFS(img *Image, mp string, write bool) (dir string, release 
 			}
 		}
 	}
-	tmp, err := os.MkdirTemp("", "drd-boot-")
-	if err != nil {
-		return "", nil, err
-	}
-	flags := uintptr(unix.MS_NODEV | unix.MS_NOSUID | unix.MS_NOEXEC)
-	data := ""
+	spec := mount.Spec{Source: d.Path, Type: d.FSType, Flags: unix.MS_NODEV | unix.MS_NOSUID | unix.MS_NOEXEC, Pattern: "drd-boot-"}
 	if !write {
-		flags |= unix.MS_RDONLY
-		data = readOnlyData(d.FSType)
+		spec.Flags |= unix.MS_RDONLY
+		spec.Data = readOnlyData(d.FSType)
 	}
-	if err := unix.Mount(d.Path, tmp, d.FSType, flags, data); err != nil {
-		os.Remove(tmp)
-		return "", nil, fmt.Errorf("mounting %s of %s (%s): %w", mp, img.Name, d.Path, err)
+	dir, unmount, err := mount.Open(spec)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s of %s: %w", mp, img.Name, err)
 	}
-	return tmp, func() {
+	return dir, func() error {
+		var flushed error
 		if write {
-			if fd, err := unix.Open(tmp, unix.O_RDONLY|unix.O_DIRECTORY, 0); err == nil {
-				unix.Syncfs(fd)
-				unix.Close(fd)
-			}
+			flushed = syncFS(dir)
 		}
-		unix.Unmount(tmp, 0)
-		os.Remove(tmp)
+		if err := errors.Join(flushed, unmount()); err != nil {
+			return fmt.Errorf("%s of %s: %w", mp, img.Name, err)
+		}
+		return nil
 	}, nil
+}
+
+// syncFS writes out the file system of dir.
+func syncFS(dir string) error {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err == nil {
+		err = unix.Syncfs(fd)
+		unix.Close(fd)
+	}
+	if err != nil {
+		return fmt.Errorf("writing out the file system at %s: %w", dir, err)
+	}
+	return nil
 }
 
 // bootable reports whether drd can boot img: it is named and its record
@@ -112,7 +123,8 @@ func bootable(img *Image) bool {
 
 // readBootStates reads drd's block of every bootable image (nil entries
 // for images that have none) and the freshest of them, and lists in
-// st.ISL the images whose /boot has STAGEISL.
+// st.ISL the images whose /boot has STAGEISL; a /boot it cannot unmount
+// after is one of st.Problems.
 func (m Machine) readBootStates(st *Status) (*BootState, error) {
 	var all []BootState
 	st.ISL = nil
@@ -133,7 +145,14 @@ func (m Machine) readBootStates(st *Status) (*BootState, error) {
 		if rec := readRecovery(dir, f.MountPoint); rec != nil {
 			st.ISL = append(st.ISL, RecoveryOn{Image: img.Name, Recovery: *rec})
 		}
-		release()
+		if uerr := release(); uerr != nil {
+			st.Problems = append(st.Problems, Problem{
+				Kind:   StillMounted,
+				What:   fmt.Sprintf("the %s file system of %s", f.MountPoint, img.Name),
+				Why:    uerr.Error(),
+				Action: "it stays mounted where the message says: unmount it (umount) once nothing uses it",
+			})
+		}
 		if err == nil {
 			all = append(all, s)
 		}
@@ -263,29 +282,32 @@ var errNoBootFS = errors.New("not bootable by drd: its record names no /boot or 
 // openLV is openFS for file system f on an LV of a volume group that is
 // not active: it activates the group, opens f, and its release
 // deactivates the group again.
-func (m Machine) openLV(img *Image, f FileSystem, write bool) (string, func(), error) {
+func (m Machine) openLV(img *Image, f FileSystem, write bool) (string, func() error, error) {
 	ctx := context.Background()
 	if err := m.ActivateVG(ctx, f.VG); err != nil {
 		return "", nil, fmt.Errorf("%s of %s: %w", f.MountPoint, img.Name, err)
 	}
-	deactivate := func() {
+	deactivate := func() error {
 		if err := m.DeactivateVG(ctx, f.VG); err != nil {
-			fmt.Fprintf(os.Stderr, "drd: %v\n", err)
+			return fmt.Errorf("%s of %s: %w", f.MountPoint, img.Name, err)
 		}
+		return nil
 	}
 	devs, err := ReadDevices(m.SysDir)
 	if err != nil {
-		deactivate()
-		return "", nil, err
+		return "", nil, errors.Join(err, deactivate())
 	}
 	if _, ok := devs.BySpec("UUID=" + f.UUID); !ok {
-		deactivate()
-		return "", nil, fmt.Errorf("%s of %s (UUID=%s) is on no block device, even with volume group %s active", f.MountPoint, img.Name, f.UUID, f.VG)
+		return "", nil, errors.Join(fmt.Errorf("%s of %s (UUID=%s) is on no block device, even with volume group %s active", f.MountPoint, img.Name, f.UUID, f.VG), deactivate())
 	}
 	dir, release, err := m.openFS(img, f.MountPoint, write)
 	if err != nil {
-		deactivate()
-		return "", nil, err
+		return "", nil, errors.Join(err, deactivate())
 	}
-	return dir, func() { release(); deactivate() }, nil
+	return dir, func() error {
+		if err := release(); err != nil {
+			return err // the VG stays active while its LV is mounted
+		}
+		return deactivate()
+	}, nil
 }

@@ -63,7 +63,7 @@ func TestMissingClones(t *testing.T) {
 		{Record: Record{Name: "sysimage_004", ID: "c4b", Target: "/dev/vde"}, Disk: "/dev/vde"},
 	}
 	var got []string
-	for _, img := range missingClones(booted, found) {
+	for _, img := range missingClones(booted, found, nil) {
 		got = append(got, img.Name+" "+img.Target)
 		if !strings.Contains(img.Missing, "drd forget "+img.Name) || img.ID == "" || img.System != "b" {
 			t.Errorf("%+v: does not say what to do, or lacks its identity", img)
@@ -71,5 +71,24 @@ func TestMissingClones(t *testing.T) {
 	}
 	if want := "sysimage_002 /nonexistent/gone.img,sysimage_006 /dev/vdg"; strings.Join(got, ",") != want {
 		t.Errorf("missing %q, want %q", got, want)
+	}
+	// A clone whose disk is there but cannot be read is a problem of the
+	// scan, not missing; by its disk, its image file or its name.
+	for _, p := range []Problem{
+		{Kind: Unreadable, Device: "/dev/vdg2", Disk: "/dev/vdg"},
+		{Kind: Unreadable, Device: "/dev/loop7p2", Disk: "/dev/loop7", File: "/nonexistent/gone.img"},
+		{Kind: Unreadable, Device: "/dev/sdz2", Disk: "/dev/sdz", Image: "sysimage_002"},
+	} {
+		got = nil
+		for _, img := range missingClones(booted, found, []Problem{p}) {
+			got = append(got, img.Name)
+		}
+		if len(got) != 1 {
+			t.Errorf("with %+v unreadable, missing %q, want one of sysimage_002, sysimage_006", p, got)
+		}
+	}
+	stuck := []Problem{{Kind: StillMounted, Disk: "/dev/vdg", Image: "sysimage_006"}}
+	if n := len(missingClones(booted, found, stuck)); n != 2 {
+		t.Errorf("a file system left mounted hides a missing clone: %d missing, want 2", n)
 	}
 }

@@ -48,3 +48,43 @@ func TestInactive(t *testing.T) {
 		}
 	}
 }
+
+// TestInactiveWithAnUnreadableDevice: a device that looks like an image
+// but could not be read is named in every error, and the one image that
+// could be read is not taken without its name: it may not be the one
+// meant.
+func TestInactiveWithAnUnreadableDevice(t *testing.T) {
+	booted := &Image{Record: Record{Name: "sysimage_000"}, Disk: "/dev/vda", Booted: true}
+	booted.FileSystems = []FileSystem{{MountPoint: "/"}}
+	a := &Image{Record: Record{Name: "sysimage_001", ID: "id-a"}, Disk: "/dev/vdb"}
+	bad := Problem{Kind: Unreadable, What: "/dev/vdc2 (sysimage_002 by its partition name)", Device: "/dev/vdc2"}
+	stuck := Problem{Kind: StillMounted, What: "the /boot file system of sysimage_001"}
+	tests := []struct {
+		images   []*Image
+		problems []Problem
+		name     string
+		want     *Image
+		err      []string
+	}{
+		{[]*Image{booted, a}, []Problem{bad}, "sysimage_001", a, nil},
+		{[]*Image{booted, a}, []Problem{bad}, "", nil, []string{"only inactive image drd can read is sysimage_001", "/dev/vdc2 (sysimage_002", "could not be read", "name the image"}},
+		{[]*Image{booted, a}, []Problem{bad}, "sysimage_002", nil, []string{"no image sysimage_002", "/dev/vdc2 (sysimage_002", "drd status"}},
+		{[]*Image{booted}, []Problem{bad}, "", nil, []string{"no inactive image drd can read", "/dev/vdc2"}},
+		{[]*Image{booted, a}, []Problem{stuck}, "", a, nil},
+	}
+	for _, tt := range tests {
+		st := &Status{Booted: booted, Images: tt.images, Problems: tt.problems}
+		got, err := st.Inactive(tt.name)
+		if got != tt.want {
+			t.Errorf("%d images, Inactive(%q) = %+v, want %+v", len(tt.images), tt.name, got, tt.want)
+		}
+		for _, w := range tt.err {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%d images, Inactive(%q): error %v, want one saying %q", len(tt.images), tt.name, err, w)
+			}
+		}
+		if tt.err == nil && err != nil {
+			t.Errorf("Inactive(%q): %v", tt.name, err)
+		}
+	}
+}

@@ -30,7 +30,9 @@ func Umount(ctx context.Context, root, name string, r report.Reporter) error {
 // Inactive picks an inactive image of st by its name, or by its disk,
 // image file or id (two images of the same name, made by an older drd,
 // are told apart that way), or the only inactive one when name is "".
-// An error lists the images to choose from.
+// An error lists the images to choose from, and the devices that look
+// like images but could not be read; while there are such devices, the
+// one inactive image that could be read is not taken without its name.
 func (st *Status) Inactive(name string) (*Image, error) {
 	var inactive, matches []*Image
 	for _, img := range st.Images {
@@ -46,9 +48,14 @@ func (st *Status) Inactive(name string) (*Image, error) {
 			matches = append(matches, img)
 		}
 	}
+	unread := st.unreadable()
 	switch {
+	case len(inactive) == 0 && unread != "":
+		return nil, fmt.Errorf("there is no inactive image drd can read: %s", unread)
 	case len(inactive) == 0:
 		return nil, errors.New("there is no inactive image: make one with drd clone -t DISK")
+	case name == "" && len(inactive) == 1 && unread != "":
+		return nil, fmt.Errorf("the only inactive image drd can read is %s, but %s; name the image", choices(inactive), unread)
 	case name == "" && len(inactive) == 1:
 		return inactive[0], nil
 	case name == "":
@@ -58,7 +65,25 @@ func (st *Status) Inactive(name string) (*Image, error) {
 	case len(matches) > 1:
 		return nil, fmt.Errorf("several images are called %s: %s; name one by its disk or image file", name, choices(matches))
 	}
+	if unread != "" {
+		return nil, fmt.Errorf("no image %s; the inactive images are %s; %s", name, choices(inactive), unread)
+	}
 	return nil, fmt.Errorf("no image %s; the inactive images are %s", name, choices(inactive))
+}
+
+// unreadable says which devices look like images but could not be read
+// ("" for none).
+func (st *Status) unreadable() string {
+	var what []string
+	for _, p := range st.Problems {
+		if p.Kind == Unreadable {
+			what = append(what, p.What)
+		}
+	}
+	if len(what) == 0 {
+		return ""
+	}
+	return strings.Join(what, ", ") + " could not be read (drd status says why)"
 }
 
 // choices lists images to choose from: "sysimage_001 (on /dev/vdb)".

@@ -87,13 +87,13 @@ func (m Machine) InstallRecovery(st *Status, files map[string][]byte, rec Recove
 // writeRecoveryTo writes STAGEISL into img's /boot/drd, after checking
 // that its boot file system has room for it; preview: the check only, on
 // a read-only mount.
-func (m Machine) writeRecoveryTo(img *Image, files map[string][]byte, rec Recovery, size int64, preview bool, r report.Reporter) error {
+func (m Machine) writeRecoveryTo(img *Image, files map[string][]byte, rec Recovery, size int64, preview bool, r report.Reporter) (err error) {
 	f, _, _ := bootFS(img)
 	dir, release, err := m.openFS(img, f.MountPoint, !preview)
 	if err != nil {
 		return fmt.Errorf("opening the /boot of %s: %w", img.Name, err)
 	}
-	defer release()
+	defer func() { err = errors.Join(err, release()) }()
 	target := filepath.Join(dir, recoveryRel(f.MountPoint))
 	if err := checkRoom(target, files, size); err != nil {
 		return fmt.Errorf("the /boot of %s: %w", img.Name, err)

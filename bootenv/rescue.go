@@ -25,7 +25,9 @@ var rootFSTypes = map[string]bool{"ext2": true, "ext3": true, "ext4": true, "xfs
 
 // RescueScan finds every drd image on the machine's block devices: each
 // file system with a record (image.json), read through a private
-// read-only mount. Status.Booted is nil.
+// read-only mount. Status.Booted is nil. A file system it cannot read is
+// one of Status.Problems: it may be an image (an original has no drd
+// name to tell).
 func (m Machine) RescueScan(ctx context.Context) (*Status, error) {
 	devs, _, err := m.devices(ctx)
 	if err != nil {
@@ -48,7 +50,9 @@ func (m Machine) RescueScan(ctx context.Context) (*Status, error) {
 			continue // no image's root
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading the record on %s: %w", d.Path, err)
+			// One file system that cannot be read hides no image.
+			st.Problems = append(st.Problems, unreadable(d, d.BackingFile, err))
+			continue
 		}
 		if rec.ID == "" || seen[rec.ID] || !recordedOn(rec, d) {
 			continue // not recorded yet, seen already, or a copy of another image's record
@@ -149,8 +153,9 @@ type BootFiles struct {
 // OpenBootFiles mounts img's boot file system read-only and returns its
 // newest kernel, its initramfs and the command line drd.cfg gives it
 // (root= of the image, the other arguments of this machine's own command
-// line). release undoes the mount.
-func (m Machine) OpenBootFiles(img *Image) (BootFiles, func(), error) {
+// line). release undoes the mount; its error names the file system and
+// where it is mounted.
+func (m Machine) OpenBootFiles(img *Image) (BootFiles, func() error, error) {
 	f, prefix, ok := bootFS(img)
 	if !ok {
 		return BootFiles{}, nil, fmt.Errorf("%s is %w", img.Name, errNoBootFS)
@@ -165,8 +170,7 @@ func (m Machine) OpenBootFiles(img *Image) (BootFiles, func(), error) {
 	}
 	mi, err := menuImage(img, dir, args)
 	if err != nil {
-		release()
-		return BootFiles{}, nil, err
+		return BootFiles{}, nil, errors.Join(err, release())
 	}
 	boot := filepath.Join(dir, strings.TrimPrefix(prefix, "/"))
 	bf := BootFiles{Kernel: filepath.Join(boot, mi.Kernel), Cmdline: mi.Cmdline}
@@ -178,11 +182,11 @@ func (m Machine) OpenBootFiles(img *Image) (BootFiles, func(), error) {
 
 // ReadImageFile reads the file at rel (e.g. /var/opt/drd/drd.log) in the
 // root file system of img, mounted read-only while it reads.
-func (m Machine) ReadImageFile(img *Image, rel string) ([]byte, error) {
+func (m Machine) ReadImageFile(img *Image, rel string) (data []byte, err error) {
 	dir, release, err := m.openFS(img, "/", false)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer func() { err = errors.Join(err, release()) }()
 	return os.ReadFile(filepath.Join(dir, rel))
 }

@@ -139,6 +139,7 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 	mounts, _ := ReadMountinfo(m.ProcDir)
 	held := lockHeld(m.Root)
 	started := startedClones(rec)
+	var unread []BlockDev // drd's devices that could not be read
 	for _, d := range devs {
 		bootedRoot := len(l.Critical) > 0 && d.Path == l.Critical[0].Device
 		isClone := rootPartName.MatchString(d.ID.PartLabel) ||
@@ -151,11 +152,15 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENXIO) {
 			continue // the device went away while we looked (a loop detached)
 		}
-		if _, ok := started[d.ID.PartUUID]; ok && err != nil {
+		if e, ok := started[d.ID.PartUUID]; ok && err != nil && e.Result != "succeeded" {
 			continue // a clone's half-made root: unrecordedClones lists it
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading the image on %s: %w", d.Path, err)
+			// One device that cannot be read hides no other image; a
+			// clone that was finished is not taken for a half-made one.
+			st.Problems = append(st.Problems, unreadable(d, devs.backingFileOf(d.Disk), err))
+			unread = append(unread, d)
+			continue
 		}
 		if img.ID == "" || (img.System != rec.System && img.ID != rec.Origin) {
 			continue // an image of another system, or one not yet recorded
@@ -167,11 +172,15 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 		img.ImageFile = devs.backingFileOf(d.Disk)
 		st.Images = append(st.Images, img)
 	}
-	st.Images = append(st.Images, unrecordedClones(devs, rec, st.Images, held)...)
+	for _, img := range unrecordedClones(devs, rec, st.Images, held) {
+		if !slices.ContainsFunc(unread, func(d BlockDev) bool { return d.ID.PartUUID == img.ID || d.Disk == img.Disk }) {
+			st.Images = append(st.Images, img)
+		}
+	}
 	for _, img := range st.Images[1:] {
 		devicesNow(img, devs, attachedFiles)
 	}
-	st.Missing = missingClones(rec, st.Images)
+	st.Missing = missingClones(rec, st.Images, st.Problems)
 	sort.SliceStable(st.Images[1:], func(i, j int) bool { return st.Images[1+i].Name < st.Images[1+j].Name })
 	for _, img := range st.Images {
 		if img.State == Activated {
@@ -185,6 +194,30 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 		st.Activated = st.Boot.Target()
 	}
 	return st, nil
+}
+
+// unreadable is the problem of a device that drd's names call an image
+// but whose image the scan could not read (a damaged file system, a
+// disk that fails): file is its image file, if any.
+func unreadable(d BlockDev, file string, err error) Problem {
+	p := Problem{Kind: Unreadable, Device: d.Path, Disk: d.Disk, File: file, Why: err.Error()}
+	by := ""
+	if m := rootPartName.FindStringSubmatch(d.ID.PartLabel); m != nil {
+		p.Image, by = m[1], " by its partition name"
+	} else if rootLabel.MatchString(d.ID.Label) {
+		p.Image, by = "sysimage_"+d.ID.Label[3:6], " by its label"
+	}
+	where := d.Path
+	if file != "" {
+		where = file + " via " + d.Path
+	}
+	p.What = where
+	if p.Image != "" {
+		p.What += " (" + p.Image + by + ")"
+	}
+	p.Action = fmt.Sprintf("check the file system (fsck -n %s) and the kernel's messages (dmesg); "+
+		"drd lists the image again once it can be read; a clone you no longer need can be wiped (wipefs -a %s) or made again with drd clone", d.Path, d.Path)
+	return p
 }
 
 // devicesNow puts in img where its file systems are now, as devs (the
@@ -218,7 +251,7 @@ func devicesNow(img *Image, devs DeviceTable, scanLoops []string) {
 // (the last clone event of each succeeded) that the scan did not find,
 // neither by id nor on their target, and that were not deleted since:
 // their disk or image file is gone or was overwritten by something else.
-func missingClones(booted *Record, found []*Image) []*Image {
+func missingClones(booted *Record, found []*Image, problems []Problem) []*Image {
 	last := map[string]Event{}
 	var order []string
 	for _, e := range booted.History {
@@ -248,6 +281,11 @@ func missingClones(booted *Record, found []*Image) []*Image {
 			return img.ID == id || (img.Target != "" && img.Target == target) || img.ImageFile == target
 		}) {
 			continue
+		}
+		if slices.ContainsFunc(problems, func(p Problem) bool {
+			return p.Kind == Unreadable && (p.Image == name || p.File == target || p.Disk == target)
+		}) {
+			continue // there, but unreadable: a problem of the scan says so
 		}
 		why := fmt.Sprintf("no disk shows it: %s was replaced, wiped or is not attached", target)
 		if !strings.HasPrefix(target, "/dev/") {

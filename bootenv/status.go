@@ -15,7 +15,37 @@ type Status struct {
 	// ISL lists the images whose /boot has STAGEISL (drd isl install),
 	// in name order.
 	ISL []RecoveryOn `json:"isl,omitempty"`
+	// Problems are what the scan could not do, each for the
+	// administrator to look at: a device labelled as one of drd's images
+	// whose image cannot be read, a file system it could not unmount.
+	// The images above are every one it could read.
+	Problems []Problem `json:"problems,omitempty"`
 }
+
+// Problem is one thing the scan could not do: on what, why, and what to
+// do about it.
+type Problem struct {
+	Kind   ProblemKind `json:"kind"`
+	What   string      `json:"what"`             // for a person: "/dev/sdc3 (sysimage_002 by its partition name)"
+	Device string      `json:"device,omitempty"` // the device, for Unreadable
+	Disk   string      `json:"disk,omitempty"`   // the whole disk it is on
+	File   string      `json:"image_file,omitempty"`
+	Image  string      `json:"image,omitempty"` // the image its partition name says, if it says one
+	Why    string      `json:"why"`
+	Action string      `json:"action"`
+}
+
+// ProblemKind says what kind of thing a Problem is.
+type ProblemKind string
+
+const (
+	// Unreadable is a device whose GPT partition name or label says it
+	// is one of drd's images but whose image could not be read.
+	Unreadable ProblemKind = "unreadable"
+	// StillMounted is a file system the scan mounted to read and could
+	// not unmount.
+	StillMounted ProblemKind = "still-mounted"
+)
 
 // RecoveryOn is STAGEISL as installed in one image's /boot.
 type RecoveryOn struct {

@@ -9,10 +9,11 @@ import (
 	"github.com/drd-linux/drd/bootenv"
 )
 
-// FormatList is the table of the list command.
+// FormatList is the table of the list command, and what the scan could
+// not read.
 func FormatList(st *bootenv.Status) string {
 	if len(st.Images) == 0 {
-		return "No drd system image found on any disk.\n"
+		return "No drd system image found on any disk.\n" + formatProblems(st)
 	}
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
@@ -30,6 +31,17 @@ func FormatList(st *bootenv.Status) string {
 	}
 	w.Flush()
 	b.WriteString("(* the boot target)\n")
+	b.WriteString(formatProblems(st))
+	return b.String()
+}
+
+// formatProblems says what the scan could not do: "Could not read
+// /dev/vdc2: ...", and what to do.
+func formatProblems(st *bootenv.Status) string {
+	var b strings.Builder
+	for _, p := range st.Problems {
+		fmt.Fprintf(&b, "Problem with %s: %s\n  What to do: %s\n", p.What, p.Why, p.Action)
+	}
 	return b.String()
 }
 

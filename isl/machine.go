@@ -59,7 +59,22 @@ func (m Machine) Boot(ctx context.Context, image string) error {
 	if err != nil {
 		return err
 	}
-	defer release()
+	if err := m.load(image, bf); err != nil {
+		return errors.Join(err, release())
+	}
+	// The kernel is loaded and its files closed: the /boot they came
+	// from is unmounted before the jump. It is mounted read-only, so one
+	// that stays mounted (busy) loses nothing: say so and boot.
+	if err := release(); err != nil {
+		fmt.Fprintf(m.Out, "warning: %v\n", err)
+	}
+	unix.Sync()
+	return m.Kexec.Exec()
+}
+
+// load opens bf's kernel and initramfs, hands them to kexec and closes
+// them.
+func (m Machine) load(image string, bf bootenv.BootFiles) error {
 	kernel, err := os.Open(bf.Kernel)
 	if err != nil {
 		return err
@@ -76,9 +91,7 @@ func (m Machine) Boot(ctx context.Context, image string) error {
 	if err := m.Kexec.Load(kernel, initrd, bf.Cmdline); err != nil {
 		return fmt.Errorf("loading the kernel of %s: %w", image, err)
 	}
-	release()
-	unix.Sync()
-	return m.Kexec.Exec()
+	return nil
 }
 
 // Log is the end of image's /var/opt/drd/drd.log.

@@ -112,6 +112,20 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// TestListShowsProblems: a file system the scan could not read is
+// listed after the images, with what to do.
+func TestListShowsProblems(t *testing.T) {
+	bad := bootenv.Problem{Kind: bootenv.Unreadable, What: "/dev/vdc2", Device: "/dev/vdc2",
+		Why: "mounting /dev/vdc2 read-only: structure needs cleaning", Action: "check the file system (fsck -n /dev/vdc2)"}
+	for _, st := range []*bootenv.Status{twoImages(), {}} {
+		st.Problems = []bootenv.Problem{bad}
+		got := FormatList(st)
+		if !strings.HasSuffix(got, "Problem with /dev/vdc2: mounting /dev/vdc2 read-only: structure needs cleaning\n  What to do: check the file system (fsck -n /dev/vdc2)\n") {
+			t.Errorf("%d images: the list does not end with the problem:\n%s", len(st.Images), got)
+		}
+	}
+}
+
 func TestBootWithoutTarget(t *testing.T) {
 	f := &fakeSystem{st: &bootenv.Status{}}
 	var out strings.Builder

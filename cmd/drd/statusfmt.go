@@ -72,6 +72,9 @@ func formatStatus(st *bootenv.Status, loc *time.Location, verbose bool) string {
 	for _, img := range st.Missing {
 		fmt.Fprintf(&b, "\n%s on %s: not present: %s\n", img.Name, img.Target, img.Missing)
 	}
+	for _, p := range st.Problems {
+		fmt.Fprintf(&b, "\nProblem with %s: %s\n  What to do: %s\n", p.What, p.Why, p.Action)
+	}
 	return b.String()
 }
 

@@ -116,6 +116,9 @@ var statusCases = map[string]func() *bootenv.Status{
 		}
 		return &bootenv.Status{Booted: o, Activated: "sysimage_000", Images: []*bootenv.Image{o, c}}
 	},
+	// A second clone's root cannot be read (damaged), and a /boot the
+	// scan read stays mounted: both are problems at the end.
+	"problems": statusProblems,
 	// Two clones, one in an image file, one broken, none activated.
 	"two-clones": func() *bootenv.Status {
 		o, c := orig000(), clone001()
@@ -158,6 +161,53 @@ func TestFormatStatusDevicesNow(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("drd status does not say %q:\n%s", want, got)
 		}
+	}
+}
+
+// statusProblems: one clone read, another device that says it is a
+// clone could not be read, and a /boot the scan mounted stays mounted.
+func statusProblems() *bootenv.Status {
+	st := statusOneClone()
+	st.Problems = []bootenv.Problem{{
+		Kind: bootenv.Unreadable, What: "/dev/vdc3 (sysimage_002 by its partition name)",
+		Device: "/dev/vdc3", Disk: "/dev/vdc", Image: "sysimage_002",
+		Why:    "reading /dev/vdc3 (through /dev/loop7): mounting /dev/loop7 read-only at /tmp/drd-scan-1: structure needs cleaning",
+		Action: "check the file system (fsck -n /dev/vdc3) and the kernel's messages (dmesg); drd lists the image again once it can be read",
+	}, {
+		Kind: bootenv.StillMounted, What: "the /boot file system of sysimage_001",
+		Why:    "/boot of sysimage_001: unmounting /dev/vdb2 from /tmp/drd-boot-2: device or resource busy",
+		Action: "it stays mounted where the message says: unmount it (umount) once nothing uses it",
+	}}
+	return st
+}
+
+func TestFormatStatusProblems(t *testing.T) {
+	got := formatStatus(statusProblems(), time.UTC, false)
+	for _, want := range []string{
+		"\nProblem with /dev/vdc3 (sysimage_002 by its partition name): reading /dev/vdc3 (through /dev/loop7): mounting /dev/loop7 read-only at /tmp/drd-scan-1: structure needs cleaning\n  What to do: check the file system (fsck -n /dev/vdc3)",
+		"\nProblem with the /boot file system of sysimage_001: /boot of sysimage_001: unmounting /dev/vdb2",
+		"sysimage_001 on /dev/vdb:\n", // the images read are listed as ever
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("drd status does not say %q:\n%s", want, got)
+		}
+	}
+	code, stdout, _ := drd(t, &fake{status: statusProblems()}, t.TempDir(), "status", "--json")
+	if code != 0 {
+		t.Fatalf("drd status --json: exit %d", code)
+	}
+	var back struct {
+		Problems []map[string]string `json:"problems"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &back); err != nil || len(back.Problems) != 2 {
+		t.Fatalf("--json problems: %v %+v", err, back)
+	}
+	if p := back.Problems[0]; p["kind"] != "unreadable" || p["device"] != "/dev/vdc3" || p["image"] != "sysimage_002" ||
+		!strings.Contains(p["why"], "structure needs cleaning") || !strings.Contains(p["action"], "fsck") {
+		t.Errorf("--json's first problem is %v", p)
+	}
+	if p := back.Problems[1]; p["kind"] != "still-mounted" || p["device"] != "" {
+		t.Errorf("--json's second problem is %v", p)
 	}
 }
 

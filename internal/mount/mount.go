@@ -1,8 +1,10 @@
 // Package mount is drd's one scoped mount: With mounts a file system at a
 // temporary directory of its own, calls a function with it and always
 // unmounts it after, reporting an unmount that fails together with the
-// function's own error. Mounts that outlive one call (drd mount's, the
-// clone's target while it is built) are not scoped and do not come here.
+// function's own error. Open is the same mount for a caller that keeps it
+// across several steps and unmounts it with the function Open returns,
+// whose error says the same. Mounts that outlive the command (drd mount's,
+// the clone's target while it is built) do not come here.
 package mount
 
 import (
@@ -46,13 +48,26 @@ const ReadOnly = unix.MS_RDONLY | unix.MS_NODEV | unix.MS_NOSUID | unix.MS_NOEXE
 // that fails (a process still using the file system: EBUSY) is joined to
 // fn's error, naming the source and the directory.
 func With(s Spec, fn func(dir string) error) (err error) {
+	dir, unmount, err := Open(s)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, unmount()) }()
+	return fn(dir)
+}
+
+// Open mounts s at a new temporary directory and returns it, with the
+// function that unmounts it and removes the directory. That function's
+// error names the source and the directory (and, for EBUSY, what to do);
+// once it succeeded, calling it again does nothing.
+func Open(s Spec) (dir string, unmount func() error, err error) {
 	pattern := s.Pattern
 	if pattern == "" {
 		pattern = "drd-mount-"
 	}
-	dir, err := os.MkdirTemp(s.Dir, pattern)
+	dir, err = os.MkdirTemp(s.Dir, pattern)
 	if err != nil {
-		return fmt.Errorf("making a mount point for %s: %w", s.Source, err)
+		return "", nil, fmt.Errorf("making a mount point for %s: %w", s.Source, err)
 	}
 	typ, flags, data := s.Type, s.Flags, s.Data
 	if s.Bind {
@@ -64,26 +79,34 @@ func With(s Spec, fn func(dir string) error) (err error) {
 		if s.Flags&unix.MS_RDONLY != 0 {
 			how = " read-only"
 		}
-		return fmt.Errorf("mounting %s%s at %s: %w", s.Source, how, dir, err)
+		return "", nil, fmt.Errorf("mounting %s%s at %s: %w", s.Source, how, dir, err)
 	}
-	defer func() { err = errors.Join(err, unmount(s, dir)) }()
+	done := false
+	unmount = func() error {
+		if done {
+			return nil
+		}
+		err := unmountDir(s, dir)
+		done = err == nil
+		return err
+	}
 	if s.Private {
 		if err := unix.Mount("", dir, "", unix.MS_PRIVATE, ""); err != nil {
-			return fmt.Errorf("making the mount of %s at %s private: %w", s.Source, dir, err)
+			return "", nil, errors.Join(fmt.Errorf("making the mount of %s at %s private: %w", s.Source, dir, err), unmount())
 		}
 	}
 	if s.Bind && s.Flags != 0 {
 		// A bind mount takes its other flags only by a remount.
 		if err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_BIND|s.Flags, ""); err != nil {
-			return fmt.Errorf("remounting the bind mount of %s at %s: %w", s.Source, dir, err)
+			return "", nil, errors.Join(fmt.Errorf("remounting the bind mount of %s at %s: %w", s.Source, dir, err), unmount())
 		}
 	}
-	return fn(dir)
+	return dir, unmount, nil
 }
 
-// unmount undoes With's mount at dir and removes dir; a directory still
-// mounted stays.
-func unmount(s Spec, dir string) error {
+// unmountDir undoes Open's mount at dir and removes dir; a directory
+// still mounted stays.
+func unmountDir(s Spec, dir string) error {
 	err := unix.Unmount(dir, 0)
 	if err != nil && s.Detach {
 		err = unix.Unmount(dir, unix.MNT_DETACH)

@@ -140,3 +140,30 @@ func TestWithBindReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestOpenReportsABusyUnmount(t *testing.T) {
+	needRoot(t)
+	dir, unmount, err := Open(tmpfs(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	f, err := os.Create(filepath.Join(dir, "held"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = unmount()
+	if !errors.Is(err, unix.EBUSY) || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "drd-test") {
+		t.Errorf("unmount while a file is open = %v, want EBUSY naming drd-test and %s", err, dir)
+	}
+	f.Close()
+	if err := unmount(); err != nil {
+		t.Fatalf("unmount once the file is closed: %v", err)
+	}
+	if mounted(t, dir) {
+		t.Errorf("%s is still mounted", dir)
+	}
+	if err := unmount(); err != nil {
+		t.Errorf("a second unmount after it succeeded: %v, want nil", err)
+	}
+}
