@@ -64,16 +64,16 @@ func TestDecodeRefuses(t *testing.T) {
 	badMP := &Manifest{FS: []FS{{MountPoint: "var"}}}
 	dupMP := &Manifest{FS: []FS{{MountPoint: "/"}, {MountPoint: "/"}}}
 	for name, data := range map[string][]byte{
-		"empty":     nil,
-		"magic":     append([]byte("DRDSYNC\x02"), enc[8:]...),
-		"truncated": enc[:len(enc)-1],
-		"flipped":   append(append([]byte{}, enc[:20]...), append([]byte{enc[20] ^ 1}, enc[21:]...)...),
-		"trailing":  reseal(append(append([]byte{}, body...), 0)),
-		"unsorted":  unsorted.Encode(),
-		"dotdot":    dotdot.Encode(),
-		"absolute":  abs.Encode(),
-		"mount":     badMP.Encode(),
-		"dup mount": dupMP.Encode(),
+		"empty":      nil,
+		"magic":      append([]byte("DRDSYNC\x02"), enc[8:]...),
+		"truncated":  enc[:len(enc)-1],
+		"flipped":    append(append([]byte{}, enc[:20]...), append([]byte{enc[20] ^ 1}, enc[21:]...)...),
+		"trailing":   reseal(append(append([]byte{}, body...), 0)),
+		"unsorted":   unsorted.Encode(),
+		"dotdot":     dotdot.Encode(),
+		"absolute":   abs.Encode(),
+		"mount":      badMP.Encode(),
+		"dup mount":  dupMP.Encode(),
 		"huge count": reseal(append(append([]byte{}, magic...), 0xff, 0xff, 0xff, 0xff, 0x0f)),
 	} {
 		if _, err := Decode(data); !errors.Is(err, ErrBadManifest) {

@@ -90,10 +90,10 @@ func (w *walker) run(ctx context.Context, workers int) error {
 		ino uint64
 	}
 	var (
-		mu      sync.Mutex
-		cond    = sync.NewCond(&mu)
-		queue   = []job{{"", st.Ino}}
-		busy    int
+		mu       sync.Mutex
+		cond     = sync.NewCond(&mu)
+		queue    = []job{{"", st.Ino}}
+		busy     int
 		firstErr error
 	)
 	fail := func(err error) {
