@@ -386,6 +386,10 @@ func (s *fsSync) decideDeleted(d *decision) {
 // changed again, it is decided anew; else it is still in conflict.
 func (s *fsSync) decideConflict(d *decision) {
 	c := s.clone(d.rel)
+	if c.bad {
+		s.conflict(d, whyParent)
+		return
+	}
 	bootedSince := d.b != nil && bootedSame(d.m.Src, d.b) || d.b == nil && d.m.Src.Type == TypeNone
 	switch {
 	case d.b != nil && c.exists && s.same(d.rel, d.b, c):
@@ -712,7 +716,7 @@ func (s *fsSync) apply(x *copyfs.Entries, res *Result) error {
 				return err
 			}
 			for _, d := range s.find(rel) {
-				if d.op == opMeta || d.op == opCopy {
+				if ok && (d.op == opMeta || d.op == opCopy) {
 					d.copied, d.done = st, ok
 				}
 			}
