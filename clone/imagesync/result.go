@@ -25,7 +25,7 @@ type Result struct {
 	Counts    Counts     `json:"counts"`
 	// Notes are things the administrator should know: entries that
 	// changed while the sync walked them (the next sync takes them).
-	Notes []string `json:"notes,omitempty"`
+	Notes []string `json:"-"`
 }
 
 // Conflict is an entry the sync left as the clone has it.
