@@ -111,7 +111,16 @@ type treeOptions struct {
 	prune, excluded []string // relative to the file system
 	skipPkg         func(image string) bool
 	preview         bool
-	logf            func(string, ...any)
+	logf            func(string, ...any) // nil: no notes
+}
+
+// SyncTree syncs one file system mounted at both ends as Run does, with
+// the paths prune (relative to it) left out, and returns its new manifest
+// entries: for benchmarks and tools that mount on their own.
+func SyncTree(ctx context.Context, t Tree, old *FS, etc map[string][]byte, prune []string, res *Result) ([]Entry, error) {
+	entries, err := syncTree(ctx, t, old, etc, treeOptions{prune: prune, excluded: prune}, res)
+	res.finish()
+	return entries, err
 }
 
 // syncTree syncs one file system and returns its new manifest entries.
