@@ -68,7 +68,11 @@ func TestSyncAfterClone(t *testing.T) {
 	shell(t, s.Root, `mkdir -p etc srv/data var/log
 		printf 'root:x:0:0:root:/root:/bin/sh\n' > etc/passwd
 		printf 'hello\n' > etc/motd
-		echo one > srv/data/a; echo two > srv/data/b; echo log > var/log/app.log`)
+		echo one > srv/data/a; echo two > srv/data/b; echo log > var/log/app.log
+		mkdir -p var/lib/dpkg/info usr/share/foo
+		printf 'Package: foo\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0\n\n' > var/lib/dpkg/status
+		printf '/usr/share/foo\n/usr/share/foo/data\n' > var/lib/dpkg/info/foo.list
+		echo foo 1.0 > usr/share/foo/data`)
 	ctx := context.Background()
 	target := filepath.Join(t.TempDir(), "clone.img")
 	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: target}, report.Func(t.Logf)); err != nil {
@@ -79,7 +83,8 @@ func TestSyncAfterClone(t *testing.T) {
 	})
 	shell(t, s.Root, `echo 'alice:x:1000:1000::/home/alice:/bin/sh' >> etc/passwd
 		echo more >> var/log/app.log; rm srv/data/a; echo new > srv/data/c; echo booted > srv/data/b
-		mkdir -p etc/drd; echo /srv/skip > etc/drd/sync.exclude; mkdir srv/skip; echo x > srv/skip/f`)
+		mkdir -p etc/drd; echo /srv/skip > etc/drd/sync.exclude; mkdir srv/skip; echo x > srv/skip/f
+		sed -i 's/Version: 1.0/Version: 2.0/' var/lib/dpkg/status; echo foo 2.0 > usr/share/foo/data`)
 
 	before := fileHash(t, target)
 	m := bootenv.Real(s.Root)
@@ -109,6 +114,8 @@ func TestSyncAfterClone(t *testing.T) {
 		{slices.Equal(res.Merged, []string{"/etc/passwd"}), "merged"},
 		{len(res.Conflicts) == 1 && res.Conflicts[0].Path == "/srv/data/b", "conflicts"},
 		{slices.Contains(res.Excluded, "/srv/skip"), "excluded"},
+		{len(res.Packages) == 1 && res.Packages[0].Name == "foo" && res.Packages[0].Version == "2.0", "packages"},
+		{!slices.Contains(res.Copied, "/usr/share/foo/data"), "a changed package's file copied"},
 	} {
 		if !c[0].(bool) {
 			t.Errorf("%s: %+v", c[1], res)
@@ -119,7 +126,7 @@ func TestSyncAfterClone(t *testing.T) {
 		if !strings.Contains(string(pw), "alice") || !strings.Contains(string(pw), "_svc") {
 			t.Errorf("clone's passwd:\n%s", pw)
 		}
-		for f, want := range map[string]string{"srv/data/b": "clone\n", "srv/data/b.drd-booted": "booted\n", "srv/data/c": "new\n", "var/log/app.log": "log\nmore\n"} {
+		for f, want := range map[string]string{"usr/share/foo/data": "foo 1.0\n", "var/lib/dpkg/status": "Package: foo\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0\n\n", "srv/data/b": "clone\n", "srv/data/b.drd-booted": "booted\n", "srv/data/c": "new\n", "var/log/app.log": "log\nmore\n"} {
 			if got, _ := os.ReadFile(filepath.Join(dir, f)); string(got) != want {
 				t.Errorf("clone's %s: %q, want %q", f, got, want)
 			}
@@ -132,7 +139,7 @@ func TestSyncAfterClone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(again.Copied)+len(again.Deleted)+len(again.Merged) != 0 || len(again.Conflicts) != 1 {
+	if len(again.Copied)+len(again.Deleted)+len(again.Merged) != 0 || len(again.Conflicts) != 1 || len(again.Packages) != 1 {
 		t.Errorf("second sync: %+v", again)
 	}
 }
