@@ -28,7 +28,6 @@ const (
 	whyDeletedBoot  = "deleted on the booted image, changed in the clone"
 	whyDirKept      = "deleted (or replaced) on the booted image; the clone added entries in the directory"
 	whyParent       = "a parent directory in the clone is not a directory any more"
-	whyUnresolved   = " (unresolved since an earlier sync: merge by hand, then remove " + "FILE" + BootedSuffix + ")"
 )
 
 // op is what a sync does with one entry.
@@ -410,7 +409,7 @@ func (s *fsSync) decideConflict(d *decision) {
 			d.op = opClone
 			return
 		}
-		s.conflict(d, d.m.reasonAgain())
+		s.conflict(d, whyAgain)
 		return
 	}
 	if d.b == nil {
@@ -420,10 +419,8 @@ func (s *fsSync) decideConflict(d *decision) {
 	s.decideChanged(d)
 }
 
-// reasonAgain is the reason of a conflict found again.
-func (m *Entry) reasonAgain() string {
-	return "in conflict since an earlier sync: merge by hand, then remove the " + BootedSuffix + " file (or change the clone's entry) to keep the clone's"
-}
+// whyAgain is the reason of a conflict found again, unresolved.
+const whyAgain = "in conflict since an earlier sync: merge by hand, then remove the " + BootedSuffix + " file (or change the clone's entry) to keep the clone's"
 
 // sameAsRecorded tells whether the clone's entry is as the conflict
 // found it.
