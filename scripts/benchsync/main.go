@@ -145,10 +145,16 @@ func run(ctx context.Context, dir string, n int) error {
 			return err
 		}
 	}
+	if err := dropCaches(); err != nil {
+		return err
+	}
+	start := time.Now()
 	entries, err := imagesync.Record(ctx, b.mnt, c.mnt, prune)
 	if err != nil {
 		return err
 	}
+	recorded := time.Since(start)
+	manifest := (&imagesync.Manifest{FS: []imagesync.FS{{MountPoint: "/", Entries: entries}}}).Encode()
 	old := &imagesync.FS{MountPoint: "/", Entries: entries}
 	etc, err := imagesync.ReadEtc(ctx, filepath.Join(c.mnt, "etc"))
 	if err != nil {
@@ -159,7 +165,7 @@ func run(ctx context.Context, dir string, n int) error {
 	for _, p := range prune {
 		rex = append(rex, "--exclude=/"+p+"/***", "--exclude=/"+p)
 	}
-	fmt.Printf("Debian root: %d entries\n", len(entries))
+	fmt.Printf("Debian root: %d entries; manifest %d bytes, recorded at clone time in %s (cold cache)\n", len(entries), len(manifest), recorded.Round(time.Millisecond))
 	made, err := change(b.mnt, n)
 	if err != nil {
 		return err
