@@ -29,7 +29,7 @@ var activateSpecs = []options.Spec{
 	{Name: "tries", Type: options.Int, Default: "2", Help: "trial boots before GRUB returns to the booted image (1 to 9)", Min: 1, Max: bootenv.MaxTries},
 	{Name: "force", Type: options.Bool, Default: "false", Help: "activate an image that failed its trial boot"},
 	{Name: "reboot", Type: options.Bool, Default: "false", Help: "reboot when done"},
-	{Name: "sync", Type: options.String, Default: "false", Choices: []string{"false", "true"}, Help: "true: first bring the booted image's changes since the clone into the image (drd sync); a failed sync stops the activation, conflicts are warned of (exit code 2)"},
+	{Name: "sync", Type: options.String, Default: "false", Choices: []string{"false", "true", "shutdown"}, Help: "true: first bring the booted image's changes since the clone into the image (drd sync); a failed sync stops the activation, conflicts are warned of (exit code 2); shutdown: that too, and a final sync during the shutdown of the reboot, after the services stopped (a failed one calls the switch off)"},
 	efiVarsSpec,
 }
 
@@ -43,7 +43,7 @@ func runActivate(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return fmt.Errorf("activating %s: %w", imageWord(name), err)
 	}
-	if inv.opts.String("sync") == "true" {
+	if s := inv.opts.String("sync"); s == "true" || s == "shutdown" {
 		inv.r.Step("Syncing the booted image's changes into %s first (-x sync=true)", imageWord(name))
 		res, err := inv.sys.sync(ctx, imagesync.Options{
 			Machine: bootenv.Real(inv.root), Image: name, Preview: inv.preview, Logf: inv.r.Note,
@@ -61,6 +61,11 @@ func runActivate(ctx context.Context, inv *invocation) error {
 	}
 	if err := inv.sys.activate(ctx, m, opt, inv.r); err != nil {
 		return fmt.Errorf("activating %s: %w", imageWord(name), err)
+	}
+	if inv.opts.String("sync") == "shutdown" && !inv.preview {
+		if err := armShutdownSync(ctx, inv, name); err != nil {
+			return err
+		}
 	}
 	return maybeReboot(ctx, inv)
 }

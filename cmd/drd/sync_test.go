@@ -2,10 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/clone/imagesync"
 )
 
@@ -66,5 +70,57 @@ func TestActivateSyncsFirst(t *testing.T) {
 	drd(t, f, root, "activate", "sysimage_001")
 	if len(f.synced) != 0 {
 		t.Error("activate synced without -x sync=true")
+	}
+}
+
+func TestActivateSyncAtShutdown(t *testing.T) {
+	root := t.TempDir()
+	f := &fake{}
+	if code, _, _ := drd(t, f, root, "activate", "-x", "sync=shutdown", "sysimage_001"); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if len(f.synced) != 1 {
+		t.Errorf("no sync before the switch: %d", len(f.synced))
+	}
+	unit, err := os.ReadFile(filepath.Join(root, shutdownUnitDir, shutdownUnit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"DefaultDependencies=no", "After=local-fs.target", "Before=basic.target final.target", "Conflicts=final.target", "sync-at-shutdown sysimage_001\n"} {
+		if !strings.Contains(string(unit), want) {
+			t.Errorf("the unit lacks %q:\n%s", want, unit)
+		}
+	}
+	if want := [][]string{{"daemon-reload"}, {"restart", shutdownUnit}}; !reflect.DeepEqual(f.systemctl, want) {
+		t.Errorf("systemctl %v, want %v", f.systemctl, want)
+	}
+	// A preview arms nothing.
+	f = &fake{}
+	drd(t, f, t.TempDir(), "activate", "-p", "-x", "sync=shutdown", "sysimage_001")
+	if len(f.systemctl) != 0 {
+		t.Errorf("a preview started the unit: %v", f.systemctl)
+	}
+}
+
+func TestSyncAtShutdownCallsTheSwitchOff(t *testing.T) {
+	root := t.TempDir()
+	st := &bootenv.Status{Activated: "sysimage_001"}
+	f := &fake{status: st, syncFail: errEngine}
+	code, _, stderr := drd(t, f, root, "sync-at-shutdown", "sysimage_001")
+	if code != 1 || !strings.Contains(stderr, "the switch was called off") {
+		t.Errorf("exit %d\n%s", code, stderr)
+	}
+	if len(f.activated) != 1 || !f.activated[0].Deactivate {
+		t.Errorf("the switch was not called off: %+v", f.activated)
+	}
+	// Synced: nothing called off.
+	f = &fake{status: st}
+	if code, _, _ := drd(t, f, root, "sync-at-shutdown", "sysimage_001"); code != 0 || len(f.activated) != 0 || len(f.synced) != 1 {
+		t.Errorf("exit %d, activated %+v, synced %d", code, f.activated, len(f.synced))
+	}
+	// No longer the activated image: no sync.
+	f = &fake{status: &bootenv.Status{Activated: "sysimage_000"}}
+	if code, _, _ := drd(t, f, root, "sync-at-shutdown", "sysimage_001"); code != 0 || len(f.synced) != 0 {
+		t.Errorf("exit %d, synced %d", code, len(f.synced))
 	}
 }

@@ -30,6 +30,8 @@ type system struct {
 	activate  func(ctx context.Context, m bootenv.Machine, opt bootenv.ActivateOptions, r report.Reporter) error
 	bootCheck func(ctx context.Context, m bootenv.Machine, opt bootenv.CheckOptions, r report.Reporter) error
 	reboot    func(ctx context.Context) error
+	// systemctl runs systemctl (the unit of -x sync=shutdown).
+	systemctl func(ctx context.Context, args ...string) error
 	runcmd    func(ctx context.Context, opt runcmd.Options, r report.Reporter) error
 	// sync brings the booted image's changes into an inactive image.
 	sync func(ctx context.Context, opt imagesync.Options, r report.Reporter) (*imagesync.Result, error)
@@ -59,6 +61,10 @@ func realSystem() system {
 		bootCheck: bootCheckOn,
 		reboot: func(ctx context.Context) error {
 			_, err := execrun.Real{}.Run(ctx, "systemctl", "reboot")
+			return err
+		},
+		systemctl: func(ctx context.Context, args ...string) error {
+			_, err := execrun.Real{}.Run(ctx, "systemctl", args...)
 			return err
 		},
 		runcmd:     runcmd.Run,
