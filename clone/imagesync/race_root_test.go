@@ -49,13 +49,17 @@ func TestSyncRaceSwapsNeverWriteOutside(t *testing.T) {
 			switch n % 3 {
 			case 0:
 				os.Symlink(secret, tmp)
+				os.Rename(tmp, f) // a file swapped for a link, atomically
 			case 1:
 				os.Symlink(victim, tmp)
+				os.Rename(tmp, f)
 			case 2:
 				os.Mkdir(tmp, 0o755)
+				os.WriteFile(filepath.Join(tmp, "inside"), []byte("inside\n"), 0o644)
+				os.Remove(f)
+				os.Rename(tmp, f) // a file swapped for a directory
 			}
-			os.Rename(tmp, f) // over a file: atomic swap; over a dir: fails
-			os.Remove(tmp)
+			os.RemoveAll(tmp)
 			os.RemoveAll(f)
 			os.WriteFile(f, []byte(fmt.Sprintf("file %d\n", i)), 0o644)
 		}
