@@ -38,6 +38,12 @@ unit:
 bench: deps
 	scripts/bench-clone
 
+.PHONY: bench-sync
+# drd sync against rsync -aHAXS --delete on the same changes to a Debian
+# root, cold caches, and a sync with no change (measures, never fails).
+bench-sync:
+	scripts/bench-sync
+
 .PHONY: bench-lvm
 # The same from LVM snapshots, in a layout (b) VM (scripts/e2e TestBenchLVM):
 # the booted root and the 100,000-file tree on LVs of sysvg.

@@ -117,6 +117,16 @@ func MountDir(root, name string) string { return filepath.Join(root, MountsDir, 
 // Mount mounts every critical file system of an inactive image, parents
 // first, under /var/opt/drd/mnts/<name>.
 func (m Machine) Mount(ctx context.Context, name string, r report.Reporter) (string, error) {
+	return m.mount(ctx, name, 0, r)
+}
+
+// MountReadOnly is Mount with every file system read-only: nothing of the
+// image is written (drd sync -p).
+func (m Machine) MountReadOnly(ctx context.Context, name string, r report.Reporter) (string, error) {
+	return m.mount(ctx, name, unix.MS_RDONLY, r)
+}
+
+func (m Machine) mount(ctx context.Context, name string, flags uintptr, r report.Reporter) (string, error) {
 	st, err := m.Scan(ctx)
 	if err != nil {
 		return "", err
@@ -169,7 +179,7 @@ func (m Machine) Mount(ctx context.Context, name string, r report.Reporter) (str
 		if err := os.MkdirAll(at, 0o755); err != nil {
 			return fail(err)
 		}
-		err := unix.Mount(d.Path, at, f.Type, 0, "")
+		err := unix.Mount(d.Path, at, f.Type, flags, "")
 		if errors.Is(err, unix.ENODEV) && f.Type == "vfat" {
 			r.Note("%s (%s) not mounted: the running kernel has no vfat", f.MountPoint, d.Path)
 			continue

@@ -78,6 +78,7 @@ func (c *run) steps() []step {
 		steps = append(steps,
 			step{"Taking snapshots of the critical logical volumes of " + c.VG.Source, c.takeSnapshots},
 			step{"Copying from the snapshots (no second pass needed: they do not change)", c.copyAll},
+			step{"Recording what the copy wrote (for drd sync)", c.recordManifest},
 			step{"Removing the snapshots", c.dropSnapshots})
 	} else {
 		if c.VG != nil {
@@ -85,7 +86,8 @@ func (c *run) steps() []step {
 		}
 		steps = append(steps,
 			step{"Copying", c.copyAll},
-			step{"Second pass: copying what changed meanwhile", c.secondPass})
+			step{"Second pass: copying what changed meanwhile", c.secondPass},
+			step{"Recording what the copy wrote (for drd sync)", c.recordManifest})
 	}
 	return append(steps,
 		step{"Copying the EFI system partition", c.copyESP},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/clone/imagesync"
 	"github.com/drd-linux/drd/internal/options"
 )
 
@@ -28,6 +29,7 @@ var activateSpecs = []options.Spec{
 	{Name: "tries", Type: options.Int, Default: "2", Help: "trial boots before GRUB returns to the booted image (1 to 9)", Min: 1, Max: bootenv.MaxTries},
 	{Name: "force", Type: options.Bool, Default: "false", Help: "activate an image that failed its trial boot"},
 	{Name: "reboot", Type: options.Bool, Default: "false", Help: "reboot when done"},
+	{Name: "sync", Type: options.String, Default: "false", Choices: []string{"false", "true", "shutdown"}, Help: "true: first bring the booted image's changes since the clone into the image (drd sync); a failed sync stops the activation, conflicts are warned of (exit code 2); shutdown: that too, and a final sync during the shutdown of the reboot, after the services stopped (a failed one calls the switch off)"},
 	efiVarsSpec,
 }
 
@@ -41,8 +43,29 @@ func runActivate(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return fmt.Errorf("activating %s: %w", imageWord(name), err)
 	}
+	if s := inv.opts.String("sync"); s == "true" || s == "shutdown" {
+		inv.r.Step("Syncing the booted image's changes into %s first (-x sync=true)", imageWord(name))
+		res, err := inv.sys.sync(ctx, imagesync.Options{
+			Machine: bootenv.Real(inv.root), Image: name, Preview: inv.preview, Logf: inv.r.Note,
+		}, inv.r)
+		if err != nil {
+			return fmt.Errorf("activating %s: the sync before it failed, nothing was switched: %w", imageWord(name), err)
+		}
+		if name == "" {
+			name = res.Image // activate the image synced, whatever else changes
+		}
+		if err := reportSyncSummary(inv, res); err != nil {
+			return err
+		}
+		opt.Image = name
+	}
 	if err := inv.sys.activate(ctx, m, opt, inv.r); err != nil {
 		return fmt.Errorf("activating %s: %w", imageWord(name), err)
+	}
+	if inv.opts.String("sync") == "shutdown" && !inv.preview {
+		if err := armShutdownSync(ctx, inv, name); err != nil {
+			return err
+		}
 	}
 	return maybeReboot(ctx, inv)
 }

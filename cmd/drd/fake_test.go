@@ -10,6 +10,7 @@ import (
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/bootenv/efi"
 	"github.com/drd-linux/drd/clone"
+	"github.com/drd-linux/drd/clone/imagesync"
 	"github.com/drd-linux/drd/internal/report"
 	"github.com/drd-linux/drd/isl"
 )
@@ -24,6 +25,12 @@ type fake struct {
 	deleted []bootenv.DeleteOptions
 	efi     []efi.Vars // the UEFI variables each engine got
 	opened  int        // calls of hostEFI
+
+	synced    []imagesync.Options
+	result    *imagesync.Result // what sync returns
+	syncFail  error             // if set, sync fails with this
+	systemctl [][]string
+	activated []bootenv.ActivateOptions
 
 	warn   string // if set, every engine warns this
 	fail   error  // if set, every engine fails with this
@@ -44,6 +51,7 @@ func (f *fake) system() system {
 			return f.act(r)
 		},
 		activate: func(ctx context.Context, m bootenv.Machine, opt bootenv.ActivateOptions, r report.Reporter) error {
+			f.activated = append(f.activated, opt)
 			f.roots = append(f.roots, m.Root)
 			f.efi = append(f.efi, m.EFI)
 			return f.act(r)
@@ -87,6 +95,24 @@ func (f *fake) system() system {
 			f.roots = append(f.roots, opt.Machine.Root)
 			f.efi = append(f.efi, opt.Machine.EFI)
 			return f.act(r)
+		},
+		sync: func(ctx context.Context, opt imagesync.Options, r report.Reporter) (*imagesync.Result, error) {
+			f.synced = append(f.synced, opt)
+			f.roots = append(f.roots, opt.Machine.Root)
+			if err := f.act(r); err != nil {
+				return nil, err
+			}
+			if f.syncFail != nil {
+				return nil, f.syncFail
+			}
+			if f.result == nil {
+				return &imagesync.Result{Image: "sysimage_001"}, nil
+			}
+			return f.result, nil
+		},
+		systemctl: func(ctx context.Context, args ...string) error {
+			f.systemctl = append(f.systemctl, args)
+			return nil
 		},
 		now:  func() time.Time { return testNow },
 		loc:  time.UTC,

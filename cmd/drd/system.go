@@ -10,6 +10,7 @@ import (
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/bootenv/efi"
 	"github.com/drd-linux/drd/clone"
+	"github.com/drd-linux/drd/clone/imagesync"
 	"github.com/drd-linux/drd/internal/console"
 	"github.com/drd-linux/drd/internal/execrun"
 	"github.com/drd-linux/drd/internal/report"
@@ -29,7 +30,11 @@ type system struct {
 	activate  func(ctx context.Context, m bootenv.Machine, opt bootenv.ActivateOptions, r report.Reporter) error
 	bootCheck func(ctx context.Context, m bootenv.Machine, opt bootenv.CheckOptions, r report.Reporter) error
 	reboot    func(ctx context.Context) error
+	// systemctl runs systemctl (the unit of -x sync=shutdown).
+	systemctl func(ctx context.Context, args ...string) error
 	runcmd    func(ctx context.Context, opt runcmd.Options, r report.Reporter) error
+	// sync brings the booted image's changes into an inactive image.
+	sync func(ctx context.Context, opt imagesync.Options, r report.Reporter) (*imagesync.Result, error)
 	// delete removes an inactive image (also drd forget).
 	delete func(ctx context.Context, root string, opt bootenv.DeleteOptions, r report.Reporter) error
 	// islInstall puts STAGEISL into every image's /boot and menu.
@@ -58,7 +63,12 @@ func realSystem() system {
 			_, err := execrun.Real{}.Run(ctx, "systemctl", "reboot")
 			return err
 		},
+		systemctl: func(ctx context.Context, args ...string) error {
+			_, err := execrun.Real{}.Run(ctx, "systemctl", args...)
+			return err
+		},
 		runcmd:     runcmd.Run,
+		sync:       imagesync.Run,
 		delete:     bootenv.Delete,
 		islInstall: isl.Install,
 		hostEFI:    openHostEFI,

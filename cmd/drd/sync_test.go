@@ -1,0 +1,126 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/clone/imagesync"
+)
+
+func TestSyncExitCodesAndJSON(t *testing.T) {
+	root := t.TempDir()
+	f := &fake{}
+	code, out, _ := drd(t, f, root, "sync", "-x", "exclude=/srv/a", "-x", "exclude=/srv/b", "sysimage_002")
+	if code != 0 || len(f.synced) != 1 || f.synced[0].Image != "sysimage_002" || !slices.Equal(f.synced[0].Exclude, []string{"/srv/a", "/srv/b"}) || f.synced[0].Preview {
+		t.Fatalf("exit %d, synced %+v", code, f.synced)
+	}
+	if !strings.Contains(out, "Copied") || !strings.Contains(out, "Conflicts") {
+		t.Errorf("no table: %q", out)
+	}
+
+	f = &fake{result: &imagesync.Result{Image: "sysimage_001", Copied: []string{"/etc/motd"},
+		Conflicts: []imagesync.Conflict{{Path: "/etc/x", Reason: "both"}}, Notes: []string{"n"}}}
+	code, out, stderr := drd(t, f, root, "sync", "-p", "--json")
+	if code != 2 {
+		t.Errorf("a conflict: exit %d, want 2", code)
+	}
+	if !f.synced[0].Preview {
+		t.Error("-p did not preview")
+	}
+	if !strings.Contains(stderr, "conflict: /etc/x: both") {
+		t.Errorf("conflict not warned: %s", stderr)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("--json: %v\n%s", err, out)
+	}
+	var keys []string
+	for k := range doc {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	if want := []string{"conflicts", "copied", "counts", "deleted", "excluded", "image", "merged", "packages"}; !slices.Equal(keys, want) {
+		t.Errorf("JSON keys %v, want %v", keys, want)
+	}
+	if c := doc["conflicts"].([]any)[0].(map[string]any); c["path"] != "/etc/x" || c["reason"] != "both" {
+		t.Errorf("conflict %v", c)
+	}
+}
+
+func TestActivateSyncsFirst(t *testing.T) {
+	root := t.TempDir()
+	f := &fake{}
+	if code, _, _ := drd(t, f, root, "activate", "-x", "sync=true"); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if len(f.synced) != 1 {
+		t.Fatalf("sync ran %d times", len(f.synced))
+	}
+	f = &fake{fail: errEngine}
+	if code, _, stderr := drd(t, f, root, "activate", "-x", "sync=true", "sysimage_001"); code != 1 || !strings.Contains(stderr, "nothing was switched") {
+		t.Errorf("a failed sync: exit %d\n%s", code, stderr)
+	}
+	f = &fake{}
+	drd(t, f, root, "activate", "sysimage_001")
+	if len(f.synced) != 0 {
+		t.Error("activate synced without -x sync=true")
+	}
+}
+
+func TestActivateSyncAtShutdown(t *testing.T) {
+	root := t.TempDir()
+	f := &fake{}
+	if code, _, _ := drd(t, f, root, "activate", "-x", "sync=shutdown", "sysimage_001"); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if len(f.synced) != 1 {
+		t.Errorf("no sync before the switch: %d", len(f.synced))
+	}
+	unit, err := os.ReadFile(filepath.Join(root, shutdownUnitDir, shutdownUnit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"DefaultDependencies=no", "After=local-fs.target", "Before=basic.target final.target", "Conflicts=final.target", "sync-at-shutdown sysimage_001\n"} {
+		if !strings.Contains(string(unit), want) {
+			t.Errorf("the unit lacks %q:\n%s", want, unit)
+		}
+	}
+	if want := [][]string{{"daemon-reload"}, {"restart", shutdownUnit}}; !reflect.DeepEqual(f.systemctl, want) {
+		t.Errorf("systemctl %v, want %v", f.systemctl, want)
+	}
+	// A preview arms nothing.
+	f = &fake{}
+	drd(t, f, t.TempDir(), "activate", "-p", "-x", "sync=shutdown", "sysimage_001")
+	if len(f.systemctl) != 0 {
+		t.Errorf("a preview started the unit: %v", f.systemctl)
+	}
+}
+
+func TestSyncAtShutdownCallsTheSwitchOff(t *testing.T) {
+	root := t.TempDir()
+	st := &bootenv.Status{Activated: "sysimage_001"}
+	f := &fake{status: st, syncFail: errEngine}
+	code, _, stderr := drd(t, f, root, "sync-at-shutdown", "sysimage_001")
+	if code != 1 || !strings.Contains(stderr, "the switch was called off") {
+		t.Errorf("exit %d\n%s", code, stderr)
+	}
+	if len(f.activated) != 1 || !f.activated[0].Deactivate {
+		t.Errorf("the switch was not called off: %+v", f.activated)
+	}
+	// Synced: nothing called off.
+	f = &fake{status: st}
+	if code, _, _ := drd(t, f, root, "sync-at-shutdown", "sysimage_001"); code != 0 || len(f.activated) != 0 || len(f.synced) != 1 {
+		t.Errorf("exit %d, activated %+v, synced %d", code, f.activated, len(f.synced))
+	}
+	// No longer the activated image: no sync.
+	f = &fake{status: &bootenv.Status{Activated: "sysimage_000"}}
+	if code, _, _ := drd(t, f, root, "sync-at-shutdown", "sysimage_001"); code != 0 || len(f.synced) != 0 {
+		t.Errorf("exit %d, synced %d", code, len(f.synced))
+	}
+}
