@@ -51,21 +51,25 @@ func Packaged(root string) bool {
 // never become good and nobody would know): the unit fails, and says why
 // on the console and in the journal.
 func UnitText(drdPath string) string {
-	return unitText(drdPath, cloneMark, "run drd clone again, or copy drd to "+drdPath)
+	return unitText(drdPath, cloneMark, "", "run drd clone again, or copy drd to "+drdPath)
 }
 
 // PackagedUnitText is the unit drd's package installs as PackagedUnitPath.
+// The package is installed before any clone: until drd clone has written
+// this image's record (RecordPath), there is nothing to assess, and the
+// pass is skipped (systemctl status drd-boot-check says so) rather than
+// write drd's boot files into a system drd does not manage yet.
 func PackagedUnitText() string {
 	return unitText(PackagedDrdPath, "# drd: the boot-time pass (docs/boot.md). Installed by the drd package.",
-		"reinstall the drd package (apt install --reinstall drd)")
+		"ConditionPathExists="+RecordPath+"\n", "reinstall the drd package (apt install --reinstall drd)")
 }
 
-func unitText(drdPath, mark, fix string) string {
+func unitText(drdPath, mark, condition, fix string) string {
 	return mark + `
 [Unit]
 Description=drd boot assessment: record the booted system image, judge a trial boot
 Documentation=man:drd-boot-check(8)
-Wants=boot-complete.target
+` + condition + `Wants=boot-complete.target
 After=boot-complete.target multi-user.target local-fs.target
 
 [Service]

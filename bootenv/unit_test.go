@@ -113,6 +113,7 @@ func TestPackagedUnitText(t *testing.T) {
 		"\nExecStart=/usr/sbin/drd boot-check\n",
 		"\nWantedBy=multi-user.target\n",
 		"reinstall the drd package",
+		"\nConditionPathExists=/var/opt/drd/image.json\n",
 	} {
 		if !strings.Contains(unit, want) {
 			t.Errorf("the packaged unit lacks %q:\n%s", want, unit)
