@@ -67,8 +67,8 @@ VERSION := $(shell git describe --tags --always --dirty)
 drd:
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o build/drd ./cmd/drd
 
-# The Debian package, build/drd_<version>_amd64.deb (packaging/, docs/
-# packaging.md): drd, STAGEISL's initramfs, man pages, completions, the
+# The Debian package, build/drd_<version>_amd64.deb (packaging/,
+# docs/boot.md): drd, STAGEISL's initramfs, man pages, completions, the
 # boot-check unit, /etc/drd. Then lintian on it (no error; each warning
 # overridden with its reason in packaging/debian/lintian-overrides).
 deb: drd
