@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drd-linux/drd/bootenv"
 )
 
 // The fresh Debian 12 the package is installed into: debootstrap's
@@ -74,6 +76,16 @@ func TestInstallRemovePurge(t *testing.T) {
 		return mustRun(ctx, t, "chroot", append([]string{root}, args...)...)
 	}
 	before := listTree(t, root)
+	// An image cloned by a drd without the package: drd clone's unit and
+	// copy of drd, which would hide the package's unit. postinst removes
+	// them (the readlink below fails otherwise).
+	exe := filepath.Join(t.TempDir(), "drd")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := bootenv.InstallBootCheck(root, exe); err != nil {
+		t.Fatal(err)
+	}
 	data, err := os.ReadFile(deb)
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +119,9 @@ func TestInstallRemovePurge(t *testing.T) {
 	wants := "/etc/systemd/system/multi-user.target.wants/drd-boot-check.service"
 	if got := strings.TrimSpace(in("readlink", "-f", wants)); got != "/usr/lib/systemd/system/drd-boot-check.service" {
 		t.Errorf("the unit is not enabled: %s resolves to %q", wants, got)
+	}
+	if _, err := os.Stat(filepath.Join(root, bootenv.DrdPath)); err == nil {
+		t.Errorf("drd clone's copy %s is still there after the package came", bootenv.DrdPath)
 	}
 	if _, err := os.Stat(filepath.Join(root, "usr/lib/drd/drd-isl.img")); err != nil {
 		t.Errorf("STAGEISL's initramfs: %v", err)
