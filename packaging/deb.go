@@ -191,7 +191,11 @@ func Stage(ctx context.Context, tree string, o Options, debVersion string) error
 }
 
 // control is the package's control file; size is its installed size in
-// KiB.
+// KiB. No Depends: drd is static, and what it runs is looked for when it
+// runs (each error names the program missing): GRUB's tools (grub2-common:
+// grub-install, grub-editenv, grub-mkimage, update-grub) and e2fsprogs
+// (mkfs.ext4, tune2fs) for a clone; lvm2 and xfsprogs for roots on LVM or
+// xfs; passt (pasta) for runcmd's network; man-db to read the pages.
 func control(debVersion string, size int64) string {
 	return `Package: ` + Name + `
 Version: ` + debVersion + `
@@ -201,8 +205,8 @@ Installed-Size: ` + fmt.Sprint(size) + `
 Section: admin
 Priority: optional
 Homepage: https://github.com/drd-linux/drd
-Recommends: grub2-common, e2fsprogs, dosfstools, gdisk
-Suggests: lvm2, xfsprogs, passt, efibootmgr, man-db
+Recommends: grub2-common, e2fsprogs
+Suggests: lvm2, xfsprogs, passt, man-db
 Description: Dynamic Root Disk: patch a clone of the running system, boot it
  drd keeps a second, inactive copy of the operating system: drd clone
  copies the critical file systems of the booted system image to another
