@@ -1,6 +1,13 @@
 package packaging
 
-import "testing"
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
 
 func TestDebVersion(t *testing.T) {
 	for in, want := range map[string]string{
@@ -18,5 +25,37 @@ func TestDebVersion(t *testing.T) {
 		if got != want || (err == nil) != (want != "") {
 			t.Errorf("DebVersion(%q) = %q, %v; want %q", in, got, err, want)
 		}
+	}
+}
+
+// prerm warns, without refusing, when an image is activated or on trial:
+// removing drd removes the boot check that would confirm it.
+func TestPrermWarnsOfATrial(t *testing.T) {
+	for _, tt := range []struct {
+		name, status string
+		warn         bool
+	}{
+		{"trial set", `{"boot": {"next": "sysimage_000", "trial": "sysimage_001", "tries": 2}}`, true},
+		{"booted on trial", `{"booted": {"name": "sysimage_001", "state": "trial"}}`, true},
+		{"activated", `{"images": [{"name": "sysimage_001", "state": "activated"}]}`, true},
+		{"nothing pending", `{"booted": {"name": "sysimage_000", "state": "booted"}, "boot": {"next": "sysimage_000", "tries": 0}}`, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			bin := t.TempDir()
+			fake := "#!/bin/sh\ncat <<'JSON'\n" + tt.status + "\nJSON\n"
+			if err := os.WriteFile(filepath.Join(bin, "drd"), []byte(fake), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command("/bin/sh", "debian/prerm", "remove")
+			cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin"}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("prerm remove: %v (it must never refuse)\n%s", err, stderr.String())
+			}
+			if got := strings.Contains(stderr.String(), "WARNING: a system image is activated or on trial"); got != tt.warn {
+				t.Errorf("warned %v, want %v: %q", got, tt.warn, stderr.String())
+			}
+		})
 	}
 }

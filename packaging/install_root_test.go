@@ -159,6 +159,31 @@ func TestInstallRemovePurge(t *testing.T) {
 	if left := diff(before, listTree(t, root)); len(left) > 0 {
 		t.Errorf("dpkg -P left:\n%s", strings.Join(left, "\n"))
 	}
+
+	// Purged where drd clone made this image drd's: its record stays (the
+	// clones and STAGEISL name the image by it), and purge says so.
+	if err := os.WriteFile(filepath.Join(root, "tmp/drd.deb"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in("dpkg", "-i", "/tmp/drd.deb")
+	record := filepath.Join(root, "var/opt/drd/image.json")
+	if err := os.MkdirAll(filepath.Dir(record), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(record, []byte(`{"name": "sysimage_000"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, "chroot", root, "dpkg", "-P", Name)
+	out2, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("dpkg -P with an image record: %v\n%s", err, out2)
+	}
+	if !strings.Contains(string(out2), "drd: keeping /var/opt/drd") {
+		t.Errorf("dpkg -P with an image record did not say it keeps /var/opt/drd:\n%s", out2)
+	}
+	if _, err := os.Stat(record); err != nil {
+		t.Errorf("dpkg -P removed the image's record: %v", err)
+	}
 }
 
 // buildTestDeb builds drd stamped with version and packages it. The ISL
