@@ -113,7 +113,7 @@ func drdDeb(ctx context.Context, file string, logf func(string, ...any)) error {
 	}
 	out := filepath.Dir(file)
 	deb, err := packaging.Build(ctx, packaging.Options{Drd: drd, ISL: img, Source: src, Version: version,
-		Date: time.Now(), OutDir: out, Logf: logf})
+		Date: time.Now(), OutDir: out, Logf: logf, Compression: "gzip"})
 	if err != nil {
 		return fmt.Errorf("making drd's package for the guest: %w", err)
 	}
