@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/drd-linux/drd/bootenv"
 )
 
 func TestDebVersion(t *testing.T) {
@@ -57,5 +59,21 @@ func TestPrermWarnsOfATrial(t *testing.T) {
 				t.Errorf("warned %v, want %v: %q", got, tt.warn, stderr.String())
 			}
 		})
+	}
+}
+
+// postinst recognises the unit drd clone writes by its first line: the
+// two must not drift apart.
+func TestPostinstKnowsCloneUnit(t *testing.T) {
+	mark, _, _ := strings.Cut(bootenv.UnitText(bootenv.DrdPath), "\n")
+	script, err := os.ReadFile("debian/postinst")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(script), "'^"+mark+"$'") {
+		t.Errorf("postinst does not look for drd clone's unit by its first line %q", mark)
+	}
+	if strings.Contains(bootenv.PackagedUnitText(), mark) {
+		t.Errorf("the package's unit has drd clone's mark: postinst would remove it")
 	}
 }
