@@ -72,6 +72,23 @@ e2e-ci:
 	DRD_E2E=1 go test -count=1 -v -timeout 30m -run 'TestImages' ./scripts/e2e
 	DRD_E2E=1 go test -count=1 -v -timeout 60m -run '$(E2E_CI)' ./scripts/e2e
 
+# drd stamped with its version (drd --version), as the package ships it:
+# static (CGO off), stripped (-s -w: Debian ships no symbols; Go's stack
+# traces need none), the paths of this machine trimmed.
+VERSION := $(shell git describe --tags --always --dirty)
+.PHONY: drd deb
+drd:
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o build/drd ./cmd/drd
+
+# The Debian package, build/drd_<version>_amd64.deb (packaging/,
+# docs/boot.md): drd, STAGEISL's initramfs, man pages, completions, the
+# boot-check unit, /etc/drd. Then lintian on it (no error; each warning
+# overridden with its reason in packaging/debian/lintian-overrides).
+deb: drd
+	go run ./isl/mkisl -o build/isl
+	deb=$$(go run ./packaging/mkdeb -drd build/drd -isl build/isl/drd-isl.img -version "$(VERSION)" \
+		-date "$$(git log -1 --format=%cI)" -o build) && ls -l "$$deb" && lintian --fail-on error,warning "$$deb"
+
 .PHONY: isl
 # The STAGEISL initramfs (docs/isl.md): u-root's builder in busybox mode,
 # zstd; into build/isl (gitignored). Then the tests that check its contents

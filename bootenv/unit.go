@@ -24,22 +24,59 @@ const (
 // runs this copy by mistake), and where a drd package will put it too.
 const DrdPath = "/usr/lib/drd/drd"
 
+// Where drd's package (make deb, packaging/) puts drd and the unit. In an
+// image with the package, the packaged unit runs the packaged drd, and
+// drd clone writes neither a unit nor a copy of itself there (Packaged):
+// dpkg keeps them, and an upgrade of the package is what the boot check
+// runs next (docs/boot.md).
+const (
+	PackagedDrdPath  = "/usr/sbin/drd"
+	PackagedUnitPath = "/usr/lib/systemd/system/" + UnitName
+)
+
+// cloneMark is the first line of the unit drd clone writes: the package's
+// scripts remove such a unit (and its /usr/lib/drd/drd) when they install
+// theirs, and leave any other alone.
+const cloneMark = "# drd: the boot-time pass (docs/boot.md). Written by drd clone."
+
+// Packaged tells whether drd's package is installed in the image whose
+// root is root: its unit is there (dpkg -r removes it).
+func Packaged(root string) bool {
+	_, err := os.Stat(filepath.Join(root, PackagedUnitPath))
+	return err == nil
+}
+
 // UnitText is the unit that runs drd (at drdPath in the image) at boot.
 // A missing drd is no reason to skip the pass in silence (a trial would
 // never become good and nobody would know): the unit fails, and says why
 // on the console and in the journal.
 func UnitText(drdPath string) string {
-	return `# drd: the boot-time pass (docs/boot.md). Written by drd clone.
+	return unitText(drdPath, cloneMark, "", "run drd clone again, or copy drd to "+drdPath)
+}
+
+// PackagedUnitText is the unit drd's package installs as PackagedUnitPath.
+// The package is installed before any clone: until drd clone has written
+// this image's record (RecordPath), there is nothing to assess, and the
+// pass is skipped (systemctl status drd-boot-check says so) rather than
+// write drd's boot files into a system drd does not manage yet.
+func PackagedUnitText() string {
+	return unitText(PackagedDrdPath, "# drd: the boot-time pass (docs/boot.md). Installed by the drd package.",
+		"ConditionPathExists="+RecordPath+"\n", "reinstall the drd package (apt install --reinstall drd)")
+}
+
+func unitText(drdPath, mark, condition, fix string) string {
+	return mark + `
 [Unit]
 Description=drd boot assessment: record the booted system image, judge a trial boot
-Wants=boot-complete.target
+Documentation=man:drd-boot-check(8)
+` + condition + `Wants=boot-complete.target
 After=boot-complete.target multi-user.target local-fs.target
 
 [Service]
 Type=oneshot
 StandardOutput=journal+console
 StandardError=journal+console
-ExecStartPre=/bin/sh -c 'test -x ` + drdPath + ` || { echo "drd-boot-check: ` + drdPath + ` is missing: the boot check cannot run, a trial boot will not be confirmed (it falls back at the next reboot); run drd clone again, or copy drd to ` + drdPath + `" >&2; exit 1; }'
+ExecStartPre=/bin/sh -c 'test -x ` + drdPath + ` || { echo "drd-boot-check: ` + drdPath + ` is missing: the boot check cannot run, a trial boot will not be confirmed (it falls back at the next reboot); ` + fix + `" >&2; exit 1; }'
 ExecStart=` + drdPath + ` boot-check
 RemainAfterExit=yes
 TimeoutStartSec=30min
@@ -100,4 +137,18 @@ func InstallUnit(root, drdPath string) error {
 		return fmt.Errorf("enabling %s in %s: %w", UnitName, root, err)
 	}
 	return nil
+}
+
+// InstallBootCheck gives the image whose root is root the boot-time pass:
+// drd's executable exe copied to DrdPath and the unit that runs it,
+// enabled. An image with drd's package has the package's unit, which runs
+// the package's drd: nothing is written there (docs/boot.md).
+func InstallBootCheck(root, exe string) error {
+	if Packaged(root) {
+		return nil
+	}
+	if err := InstallDrd(root, exe); err != nil {
+		return err
+	}
+	return InstallUnit(root, DrdPath)
 }

@@ -104,3 +104,57 @@ func TestInstallDrd(t *testing.T) {
 		t.Errorf("no executable: %v", err)
 	}
 }
+
+// The package's unit runs the package's drd, and says so when it is gone.
+func TestPackagedUnitText(t *testing.T) {
+	unit := PackagedUnitText()
+	for _, want := range []string{
+		"Installed by the drd package",
+		"\nExecStart=/usr/sbin/drd boot-check\n",
+		"\nWantedBy=multi-user.target\n",
+		"reinstall the drd package",
+		"\nConditionPathExists=/var/opt/drd/image.json\n",
+	} {
+		if !strings.Contains(unit, want) {
+			t.Errorf("the packaged unit lacks %q:\n%s", want, unit)
+		}
+	}
+	if strings.Contains(unit, cloneMark) {
+		t.Errorf("the packaged unit carries drd clone's mark (the package's scripts would remove it):\n%s", unit)
+	}
+}
+
+// drd clone gives an image without the package its own unit and copy of
+// drd, and writes nothing into an image with the package.
+func TestInstallBootCheck(t *testing.T) {
+	exe := filepath.Join(t.TempDir(), "drd")
+	if err := os.WriteFile(exe, []byte("drd"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	plain := t.TempDir()
+	if err := InstallBootCheck(plain, exe); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{DrdPath, unitDir + "/" + UnitName, unitDir + "/multi-user.target.wants/" + UnitName} {
+		if _, err := os.Stat(filepath.Join(plain, p)); err != nil {
+			t.Errorf("an image without the package: %v", err)
+		}
+	}
+
+	packaged := t.TempDir()
+	unit := filepath.Join(packaged, PackagedUnitPath)
+	if err := os.MkdirAll(filepath.Dir(unit), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(unit, []byte(PackagedUnitText()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := InstallBootCheck(packaged, exe); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"usr/lib/drd", "etc/systemd"} {
+		if _, err := os.Stat(filepath.Join(packaged, p)); err == nil {
+			t.Errorf("an image with the package got %s from drd clone", p)
+		}
+	}
+}

@@ -56,10 +56,7 @@ func (c *run) makeBootable(ctx context.Context) error {
 		if err := bootenv.InstallHook(t.root, t.grubDir); err != nil {
 			return err
 		}
-		if err := bootenv.InstallDrd(t.root, c.opt.Exe); err != nil {
-			return err
-		}
-		if err := bootenv.InstallUnit(t.root, bootenv.DrdPath); err != nil {
+		if err := bootenv.InstallBootCheck(t.root, c.opt.Exe); err != nil {
 			return err
 		}
 	}

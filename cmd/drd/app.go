@@ -13,8 +13,10 @@ import (
 	"github.com/urfave/cli/v3"
 )
 
-// version is set at build time with -ldflags "-X main.version=1.2.3";
-// otherwise it comes from the module's build information.
+// version is set at build time (make drd, make deb) with
+// -ldflags "-X main.version=$(git describe --tags --always --dirty)";
+// otherwise it comes from the module's build information, and a plain
+// go build in the work tree says "(devel)": a build nobody stamped.
 var version string
 
 // run runs one drd command line (args[0] is the program) and returns the
@@ -46,8 +48,11 @@ func newApp(env *env) *cli.Command {
 		},
 		HideVersion:     true,
 		HideHelpCommand: true,
-		OnUsageError:    onUsageError,
-		ExitErrHandler:  func(context.Context, *cli.Command, error) {}, // exitCode decides
+		// drd completion bash|zsh|fish prints a script that asks drd
+		// itself (--generate-shell-completion) for commands and flags.
+		EnableShellCompletion: true,
+		OnUsageError:          onUsageError,
+		ExitErrHandler:        func(context.Context, *cli.Command, error) {}, // exitCode decides
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			switch {
 			case cmd.Bool("version"):
@@ -62,6 +67,7 @@ func newApp(env *env) *cli.Command {
 	for _, c := range sortedCommands() {
 		app.Commands = append(app.Commands, c.cli(env))
 	}
+	app.Commands = append(app.Commands, generateCLI())
 	return app
 }
 
@@ -89,7 +95,7 @@ func versionString() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
-	return "devel"
+	return "(devel)"
 }
 
 // commandLine quotes argv for a shell, program named drd: it names the

@@ -102,6 +102,7 @@ func (c *command) cli(env *env) *cli.Command {
 		*stopOn = 1
 	}
 	return &cli.Command{
+		Metadata:                  map[string]any{"drd": c}, // for drd generate's man pages
 		StopOnNthArg:              stopOn,
 		Name:                      c.word(),
 		Usage:                     c.usage,
@@ -134,6 +135,7 @@ func (c *command) groupCLI(env *env) *cli.Command {
 		words = append(words, s.word())
 	}
 	return &cli.Command{
+		Metadata:        map[string]any{"drd": c},
 		Name:            c.name,
 		Usage:           c.usage,
 		Hidden:          c.hidden,

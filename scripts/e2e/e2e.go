@@ -23,7 +23,7 @@ const (
 	EnvLogs   = "DRD_E2E_LOGS"  // where VM logs go (default <cache>/logs)
 	EnvKeep   = "DRD_E2E_KEEP"  // "1" keeps the logs of passing scenarios too
 	EnvCPUs   = "DRD_E2E_CPUS"  // virtual CPUs of each VM (default 2)
-	EnvDRD    = "DRD_E2E_DRD"   // a drd binary to install instead of building ./cmd/drd
+	EnvDRD    = "DRD_E2E_DRD"   // a drd binary to package and install instead of building ./cmd/drd
 )
 
 // CacheDir is where built images are kept between runs.

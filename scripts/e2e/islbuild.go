@@ -13,10 +13,6 @@ import (
 	"github.com/drd-linux/drd/isl"
 )
 
-// GuestISLPath is where the harness installs the STAGEISL initramfs in
-// the guest at the first boot: where drd isl install takes it from.
-const GuestISLPath = "/usr/lib/drd/" + isl.ImageName
-
 // islImage builds the STAGEISL initramfs from the working tree (isl.Build,
 // as make isl) once per test binary, cached in <cache>/isl-<key>; the key
 // hashes the Go version, go.mod, go.sum, mkuimage's command line and the

@@ -177,9 +177,10 @@ find . -xdev -type f -exec sha256sum {} + | sed 's/^\([0-9a-f]*\)  \(.*\)$/\2|sh
 // volatile are paths that change on a running system after the snapshots
 // were taken, or that the clone rewrites on purpose.
 // LVM's metadata backups in /etc/lvm record the snapshots' removal;
-// GRUB's files are the clone's own (see docs/boot.md); drd installs its
-// boot-time unit and itself (/usr/lib/drd/drd) in both images, each with
-// its own times.
+// GRUB's files are the clone's own (see docs/boot.md); drd's package is
+// in /usr/lib/drd (the ISL initramfs) and its unit's enablement under
+// /etc/systemd/system; without the package, drd clone installs the unit
+// and itself (/usr/lib/drd/drd) in both images, each with its own times.
 var volatile = []string{"/var/log/", "/var/lib/systemd/", "/var/tmp/", "/tmp/", "/var/opt/drd", "/etc/fstab",
 	"/boot/grub/", "/etc/grub.d/", "/etc/systemd/system/", "/usr/lib/drd/", "/var/cache/", "/root/", "/etc/lvm/archive", "/etc/lvm/backup"}
 

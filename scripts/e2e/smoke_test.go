@@ -38,7 +38,7 @@ func smoke(t *testing.T, l Layout) {
 	ph.Time("check clone", func() {
 		// The same files, the file systems they belong to, the boot loader.
 		vm.MustRun(`set -e; m=` + cloneMount + `
-for f in /etc/os-release /etc/passwd /usr/bin/ls /usr/local/sbin/drd /etc/default/grub; do cmp "$f" "$m$f"; done
+for f in /etc/os-release /etc/passwd /usr/bin/ls /usr/sbin/drd /etc/default/grub; do cmp "$f" "$m$f"; done
 ls "$m"/boot/vmlinuz-* "$m"/boot/initrd.img-* "$m"/boot/grub/grub.cfg "$m"/boot/efi/EFI/BOOT/BOOTX64.EFI
 grep -q 'file system of /$' "$m/drd-e2e-fs.txt"
 grep -q 'file system of /boot$' "$m/boot/drd-e2e-fs.txt"

@@ -7,8 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
-	"github.com/drd-linux/drd/isl"
+	"github.com/drd-linux/drd/packaging"
 )
 
 // goBuild builds a package of this module with CGO off, once per test
@@ -44,38 +45,24 @@ var goBuild = func() func(ctx context.Context, pkg string) (string, error) {
 	}
 }()
 
-// toolsDisk makes the squashfs the guest reads the agent, drd, the
-// STAGEISL initramfs and the scenario's .debs from, in dir.
+// toolsDisk makes the squashfs the guest reads the agent, drd's package
+// (drd.deb: the drd and STAGEISL initramfs of the working tree, made as
+// make deb makes it, installed with dpkg -i at the first boot) and the
+// scenario's .debs from, in dir.
 func toolsDisk(ctx context.Context, dir string, opts Options, logf func(string, ...any)) (string, error) {
 	tree := filepath.Join(dir, "tools")
 	if err := os.MkdirAll(filepath.Join(tree, "debs"), 0o755); err != nil {
 		return "", err
 	}
-	bins := map[string]string{"agent": "github.com/drd-linux/drd/scripts/e2e/agent"}
-	if !opts.NoDRD {
-		bins["drd"] = "github.com/drd-linux/drd/cmd/drd"
+	agent, err := goBuild(ctx, "github.com/drd-linux/drd/scripts/e2e/agent")
+	if err != nil {
+		return "", err
 	}
-	for name, pkg := range bins {
-		if b := os.Getenv(EnvDRD); name == "drd" && b != "" {
-			if _, err := run(ctx, "cp", b, filepath.Join(tree, name)); err != nil {
-				return "", fmt.Errorf("copying the drd binary of %s: %w", EnvDRD, err)
-			}
-			continue
-		}
-		b, err := goBuild(ctx, pkg)
-		if err != nil {
-			return "", err
-		}
-		if _, err := run(ctx, "cp", b, filepath.Join(tree, name)); err != nil {
-			return "", err
-		}
+	if _, err := run(ctx, "cp", agent, filepath.Join(tree, "agent")); err != nil {
+		return "", err
 	}
 	if !opts.NoDRD {
-		img, err := islImage(ctx, logf)
-		if err != nil {
-			return "", err
-		}
-		if _, err := run(ctx, "cp", img, filepath.Join(tree, isl.ImageName)); err != nil {
+		if err := drdDeb(ctx, filepath.Join(tree, DrdDeb), logf); err != nil {
 			return "", err
 		}
 	}
@@ -89,4 +76,46 @@ func toolsDisk(ctx context.Context, dir string, opts Options, logf func(string, 
 		return "", err
 	}
 	return img, nil
+}
+
+// DrdDeb is drd's package on the tools disk.
+const DrdDeb = "drd.deb"
+
+// drdDeb makes drd's package as make deb does (packaging.Build) into
+// file: the drd of $DRD_E2E_DRD or of the working tree, stamped with git
+// describe, and the STAGEISL initramfs (islImage).
+func drdDeb(ctx context.Context, file string, logf func(string, ...any)) error {
+	modDir, err := run(ctx, "go", "env", "GOMOD")
+	if err != nil {
+		return err
+	}
+	src := filepath.Dir(strings.TrimSpace(modDir))
+	version, err := runIn(ctx, src, nil, "git", "describe", "--tags", "--always", "--dirty")
+	if err != nil {
+		return fmt.Errorf("versioning drd's package: %w", err)
+	}
+	version = strings.TrimSpace(version)
+	drd := os.Getenv(EnvDRD)
+	if drd == "" {
+		tmp, err := os.MkdirTemp("", "drd-e2e-drd")
+		if err != nil {
+			return err
+		}
+		drd = filepath.Join(tmp, "drd")
+		if _, err := runIn(ctx, src, []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath",
+			"-ldflags", "-s -w -X main.version="+version, "-o", drd, "./cmd/drd"); err != nil {
+			return fmt.Errorf("building drd from the working tree: %w", err)
+		}
+	}
+	img, err := islImage(ctx, logf)
+	if err != nil {
+		return err
+	}
+	out := filepath.Dir(file)
+	deb, err := packaging.Build(ctx, packaging.Options{Drd: drd, ISL: img, Source: src, Version: version,
+		Date: time.Now(), OutDir: out, Logf: logf, Compression: "gzip"})
+	if err != nil {
+		return fmt.Errorf("making drd's package for the guest: %w", err)
+	}
+	return os.Rename(deb, file)
 }

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/drd-linux/drd/isl"
 )
 
 // Options of a VM. The zero value is a VM with drd installed and one empty
@@ -224,8 +222,9 @@ if [ -d /run/drd-e2e/tools/debs ]; then cp /run/drd-e2e/tools/debs/*.deb /run/dr
 `
 	if vm.boots == 1 {
 		if !vm.opts.NoDRD {
-			setup += "install -m 0755 /run/drd-e2e/tools/drd /usr/local/sbin/drd\n" +
-				"install -D -m 0644 /run/drd-e2e/tools/" + isl.ImageName + " " + GuestISLPath + "\n"
+			// drd as users get it: its package (/usr/sbin/drd, the ISL
+			// initramfs, the boot-check unit enabled for the next boots).
+			setup += "dpkg -i /run/drd-e2e/tools/" + DrdDeb + "\n"
 		}
 		var install []string
 		for _, d := range vm.opts.Debs {
