@@ -100,6 +100,12 @@ func (m Machine) Mount(ctx context.Context, name string, r report.Reporter) (str
 	if err != nil {
 		return "", err
 	}
+	return m.mountImage(ctx, img, false, r)
+}
+
+// mountImage mounts img's critical file systems, read-only (nothing
+// written, not even a journal replayed) if readOnly.
+func (m Machine) mountImage(ctx context.Context, img *Image, readOnly bool, r report.Reporter) (string, error) {
 	dir := MountDir(m.Root, img.Name)
 	mounts, err := ReadMountinfo(m.ProcDir)
 	if err != nil {
@@ -144,7 +150,12 @@ func (m Machine) Mount(ctx context.Context, name string, r report.Reporter) (str
 		if err := os.MkdirAll(at, 0o755); err != nil {
 			return fail(err)
 		}
-		err := unix.Mount(d.Path, at, f.Type, 0, "")
+		var flags uintptr
+		var data string
+		if readOnly {
+			flags, data = unix.MS_RDONLY, readOnlyData(f.Type)
+		}
+		err := unix.Mount(d.Path, at, f.Type, flags, data)
 		if errors.Is(err, unix.ENODEV) && f.Type == "vfat" {
 			r.Note("%s (%s) not mounted: the running kernel has no vfat", f.MountPoint, d.Path)
 			continue
