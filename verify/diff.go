@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -130,7 +131,7 @@ type meta struct {
 	mode     fs.FileMode
 	uid, gid uint32
 	size     int64
-	mtime    unix.Timespec
+	mtime    syscall.Timespec
 	target   string
 }
 
@@ -180,7 +181,7 @@ func walkTree(ctx context.Context, root string, mounts []string) (map[string]met
 			if err != nil {
 				return nil, err
 			}
-			st := fi.Sys().(*unix.Stat_t)
+			st := fi.Sys().(*syscall.Stat_t)
 			m := meta{mode: fi.Mode(), uid: st.Uid, gid: st.Gid, size: st.Size, mtime: st.Mtim}
 			if fi.Mode()&fs.ModeSymlink != 0 {
 				if m.target, err = tr.Readlink(p); err != nil {
