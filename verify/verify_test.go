@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -173,5 +174,24 @@ func TestWriteLogRotates(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(LogPath(root) + ".1"); string(b) != "c" {
 		t.Errorf("verify.log.1 = %q", b)
+	}
+}
+
+// TestDocsListGenerated keeps docs/cli.md's list of generated and drd's
+// own files true.
+func TestDocsListGenerated(t *testing.T) {
+	doc, err := os.ReadFile("../docs/cli.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range GeneratedFiles {
+		if !strings.Contains(string(doc), "`"+p+"`") {
+			t.Errorf("docs/cli.md does not list the generated file %s", p)
+		}
+	}
+	for _, p := range DrdFiles {
+		if !strings.Contains(string(doc), "`"+strings.TrimSuffix(p, "**")+"`") {
+			t.Errorf("docs/cli.md does not list drd's file %s", p)
+		}
 	}
 }
