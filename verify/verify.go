@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/drd-linux/drd/internal/execrun"
 	"github.com/drd-linux/drd/internal/inroot"
 	"github.com/drd-linux/drd/pkgdb"
 )
@@ -79,6 +80,9 @@ type Options struct {
 	// SystemDirs are the directories searched for unknown files; nil:
 	// SystemDirs.
 	SystemDirs []string
+	// RPM runs rpm -Va for an image without dpkg but with an rpm
+	// database (nil: such an image is refused).
+	RPM execrun.Runner
 	// Logf, if set, gets a line about each step.
 	Logf func(format string, args ...any)
 }
@@ -139,8 +143,12 @@ func Verify(ctx context.Context, opt Options) (*Result, error) {
 		logf = func(string, ...any) {}
 	}
 	text, err := pkgdb.StatusText(opt.Root)
+	if errors.Is(err, fs.ErrNotExist) && HasRPM(opt.Root) && opt.RPM != nil {
+		logf("no dpkg database: the rpm packages, by rpm -Va")
+		return VerifyRPM(ctx, opt.Root, opt.RPM)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s has no dpkg database (%s): drd verify checks Debian-based images", opt.Root, pkgdb.DpkgStatus)
+		return nil, fmt.Errorf("%s has no dpkg database (%s) nor rpm database: drd verify checks Debian-based and rpm-based images", opt.Root, pkgdb.DpkgStatus)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the package database of %s: %w", opt.Root, err)

@@ -11,6 +11,7 @@ import (
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/internal/columns"
 	"github.com/drd-linux/drd/internal/console"
+	"github.com/drd-linux/drd/internal/execrun"
 	"github.com/drd-linux/drd/internal/options"
 	"github.com/drd-linux/drd/verify"
 )
@@ -49,7 +50,7 @@ func runVerify(ctx context.Context, inv *invocation) error {
 	name := imageArg(inv.args)
 	return inv.sys.withImage(ctx, inv.root, name, keep, inv.r, func(dir string, img *bootenv.Image) error {
 		inv.r.Step("Verifying %s against its package database", img.Name)
-		res, err := verify.Verify(ctx, verify.Options{Root: dir, Logf: inv.r.Note})
+		res, err := verify.Verify(ctx, verify.Options{Root: dir, RPM: execrun.Real{}, Logf: inv.r.Note})
 		if err != nil {
 			return fmt.Errorf("verifying %s: %w", img.Name, err)
 		}
