@@ -195,3 +195,29 @@ func TestDocsListGenerated(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyLinkLoops: directories of the image that are links in a
+// loop (to themselves, to each other) end the resolution of a package's
+// paths; the files behind them are not checked, with the kernel's reason.
+func TestVerifyLinkLoops(t *testing.T) {
+	root := fakeImage(t, map[string]string{
+		"var/lib/dpkg/status":         "Package: a\nStatus: install ok installed\nArchitecture: all\nVersion: 1\n",
+		"var/lib/dpkg/info/a.list":    "/usr/self/x\n/usr/ping/y\n",
+		"var/lib/dpkg/info/a.md5sums": sum("x") + "  usr/self/x\n" + sum("y") + "  usr/ping/y\n",
+		"usr/self":                    "->/usr/self",
+		"usr/ping":                    "->pong/z",
+		"usr/pong":                    "->../usr/ping",
+	})
+	res, err := Verify(context.Background(), Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 0 || len(res.Skipped) != 2 {
+		t.Fatalf("findings %+v, skipped %+v; want the two files skipped", res.Findings, res.Skipped)
+	}
+	for _, s := range res.Skipped {
+		if !strings.Contains(s.Reason, "too many links") {
+			t.Errorf("skipped %+v", s)
+		}
+	}
+}
