@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -67,7 +66,7 @@ type DiffOptions struct {
 	// MountsA, MountsB are the mount points of the images' other file
 	// systems (/boot, /boot/efi): the walk enters them and no others.
 	MountsA, MountsB []string
-	Workers          int // 0: two per CPU
+	Workers          int // 0: DefaultWorkers
 }
 
 // Diff compares two images: packages from their dpkg databases (pkgdb),
@@ -113,7 +112,7 @@ func Diff(ctx context.Context, opt DiffOptions) (*Difference, error) {
 	}
 	workers := opt.Workers
 	if workers <= 0 {
-		workers = 2 * runtime.NumCPU()
+		workers = DefaultWorkers
 	}
 	changed, err := differentContents(ctx, inroot.Mounts(opt.A), inroot.Mounts(opt.B), toRead, workers)
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 
 func main() {
 	root := flag.String("root", "", "the Debian root to check; empty: the root tests' minbase system, unpacked under /var/tmp/drd-bench")
-	workers := flag.Int("workers", 0, "drd verify's workers; 0: its default (two per CPU)")
+	workers := flag.Int("workers", 0, "drd verify's workers; 0: its default (verify.DefaultWorkers)")
 	flag.Parse()
 	if err := run(*root, *workers); err != nil {
 		fmt.Fprintln(os.Stderr, "benchverify:", err)
@@ -65,11 +65,13 @@ func run(root string, workers int) error {
 			return quiet(exec.CommandContext(ctx, "dpkg", "--root="+root, "--verify"))
 		}},
 	}
-	type result struct {
-		tool, cache string
-		d           time.Duration
-	}
-	var results []result
+	// Each figure is printed as soon as it is measured: a long run
+	// stopped half-way still shows what it measured. drd verify runs
+	// first in each cache state: its count of files and bytes is the
+	// measure of all three.
+	debsums := map[string]time.Duration{}
+	took := map[string]time.Duration{}
+	header := false
 	for _, cache := range []string{"cold", "warm"} {
 		for _, t := range tools {
 			if cache == "cold" {
@@ -81,20 +83,22 @@ func run(root string, workers int) error {
 			if err := t.run(ctx, root); err != nil {
 				return fmt.Errorf("%s: %w", t.name, err)
 			}
-			results = append(results, result{t.name, cache, time.Since(start)})
+			d := time.Since(start)
+			if !header {
+				fmt.Printf("root %s: %d packaged files, %.1f MB (as drd verify hashed them)\n", root, files, float64(bytes)/1e6)
+				fmt.Printf("%-14s %-5s %9s %10s %8s\n", "tool", "cache", "seconds", "files/s", "MB/s")
+				header = true
+			}
+			if t.name == "debsums -a" {
+				debsums[cache] = d
+			}
+			took[cache+" "+t.name] = d
+			s := d.Seconds()
+			fmt.Printf("%-14s %-5s %9.2f %10.0f %8.1f\n", t.name, cache, s, float64(files)/s, float64(bytes)/1e6/s)
 		}
-	}
-	fmt.Printf("root %s: %d packaged files, %.1f MB (as drd verify hashed them)\n", root, files, float64(bytes)/1e6)
-	fmt.Printf("%-14s %-5s %9s %10s %8s %12s\n", "tool", "cache", "seconds", "files/s", "MB/s", "x debsums")
-	base := map[string]time.Duration{}
-	for _, r := range results {
-		if r.tool == "debsums -a" {
-			base[r.cache] = r.d
-		}
-	}
-	for _, r := range results {
-		s := r.d.Seconds()
-		fmt.Printf("%-14s %-5s %9.2f %10.0f %8.1f %12.2f\n", r.tool, r.cache, s, float64(files)/s, float64(bytes)/1e6/s, s/base[r.cache].Seconds())
+		b := debsums[cache]
+		fmt.Printf("%s: drd verify %.2fx debsums -a, dpkg --verify %.2fx debsums -a\n", cache,
+			took[cache+" drd verify"].Seconds()/b.Seconds(), took[cache+" dpkg --verify"].Seconds()/b.Seconds())
 	}
 	return nil
 }
