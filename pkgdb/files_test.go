@@ -50,3 +50,29 @@ func TestReadInfo(t *testing.T) {
 		t.Errorf("no diversions file: %v %v", dv, err)
 	}
 }
+
+// TestReadJournal: the stanzas dpkg journalled in updates/ win over the
+// status file, in the order of their numbers; other files there do not
+// count.
+func TestReadJournal(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, filepath.Dir(DpkgStatus))
+	os.MkdirAll(filepath.Join(dir, "updates"), 0o755)
+	os.WriteFile(filepath.Join(root, DpkgStatus), []byte("Package: a\nStatus: install ok installed\nArchitecture: all\nVersion: 1\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "updates", "0002"), []byte("Package: a\nStatus: install ok installed\nArchitecture: all\nVersion: 3\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "updates", "0001"), []byte("Package: a\nStatus: install ok installed\nArchitecture: all\nVersion: 2\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "updates", "tmp.i"), []byte("Package: a\nStatus: install ok installed\nArchitecture: all\nVersion: 9\n"), 0o644)
+	if got := Read(root)["a:all"]; got != "3" {
+		t.Errorf("a is %q, want 3 (the last journal entry)", got)
+	}
+	text, err := StatusText(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := ParseInstalled(text); len(ps) != 1 || ps[0].Version != "3" {
+		t.Errorf("installed %+v", ps)
+	}
+	if _, err := StatusText(t.TempDir()); err == nil {
+		t.Error("a root without dpkg has a status")
+	}
+}
