@@ -131,7 +131,8 @@ var GeneratedFiles = []string{
 	"/etc/**.dpkg-bak",
 }
 
-// Verify checks the image at opt.Root against its dpkg database.
+// Verify checks the image at opt.Root against its dpkg database, or,
+// without one, its rpm database through opt.RPM (rpm.go).
 func Verify(ctx context.Context, opt Options) (*Result, error) {
 	if opt.Workers <= 0 {
 		opt.Workers = DefaultWorkers
