@@ -44,6 +44,11 @@ bench: deps
 bench-sync:
 	scripts/bench-sync
 
+.PHONY: bench-verify
+# drd verify against debsums -a and dpkg --verify, cold and warm (measures, never fails).
+bench-verify: deps
+	scripts/bench-verify
+
 .PHONY: bench-lvm
 # The same from LVM snapshots, in a layout (b) VM (scripts/e2e TestBenchLVM):
 # the booted root and the 100,000-file tree on LVs of sysvg.

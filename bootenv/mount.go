@@ -117,16 +117,16 @@ func MountDir(root, name string) string { return filepath.Join(root, MountsDir, 
 // Mount mounts every critical file system of an inactive image, parents
 // first, under /var/opt/drd/mnts/<name>.
 func (m Machine) Mount(ctx context.Context, name string, r report.Reporter) (string, error) {
-	return m.mount(ctx, name, 0, r)
+	return m.mount(ctx, name, false, r)
 }
 
 // MountReadOnly is Mount with every file system read-only: nothing of the
-// image is written (drd sync -p).
+// image is written, not even a journal replayed (drd sync -p).
 func (m Machine) MountReadOnly(ctx context.Context, name string, r report.Reporter) (string, error) {
-	return m.mount(ctx, name, unix.MS_RDONLY, r)
+	return m.mount(ctx, name, true, r)
 }
 
-func (m Machine) mount(ctx context.Context, name string, flags uintptr, r report.Reporter) (string, error) {
+func (m Machine) mount(ctx context.Context, name string, readOnly bool, r report.Reporter) (string, error) {
 	st, err := m.Scan(ctx)
 	if err != nil {
 		return "", err
@@ -135,6 +135,12 @@ func (m Machine) mount(ctx context.Context, name string, flags uintptr, r report
 	if err != nil {
 		return "", err
 	}
+	return m.mountImage(ctx, img, readOnly, r)
+}
+
+// mountImage mounts img's critical file systems, read-only (nothing
+// written, not even a journal replayed) if readOnly.
+func (m Machine) mountImage(ctx context.Context, img *Image, readOnly bool, r report.Reporter) (string, error) {
 	dir := MountDir(m.Root, img.Name)
 	mounts, err := ReadMountinfo(m.ProcDir)
 	if err != nil {
@@ -179,7 +185,12 @@ func (m Machine) mount(ctx context.Context, name string, flags uintptr, r report
 		if err := os.MkdirAll(at, 0o755); err != nil {
 			return fail(err)
 		}
-		err := unix.Mount(d.Path, at, f.Type, flags, "")
+		var flags uintptr
+		var data string
+		if readOnly {
+			flags, data = unix.MS_RDONLY, readOnlyData(f.Type)
+		}
+		err := unix.Mount(d.Path, at, f.Type, flags, data)
 		if errors.Is(err, unix.ENODEV) && f.Type == "vfat" {
 			r.Note("%s (%s) not mounted: the running kernel has no vfat", f.MountPoint, d.Path)
 			continue

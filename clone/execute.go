@@ -93,6 +93,7 @@ func (c *run) steps() []step {
 		step{"Copying the EFI system partition", c.copyESP},
 		step{"Fixing up the clone", c.fixup},
 		step{"Making the clone bootable", c.makeBootable},
+		step{"Verifying the booted image: the clone's starting baseline", c.startBaseline},
 		step{"Recording the clone", c.finish})
 }
 

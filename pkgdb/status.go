@@ -47,10 +47,20 @@ func ParseStatus(data string) Packages {
 // merges them into the status file: an interrupted dpkg leaves them
 // there, and they count.
 func Read(root string) Packages {
+	text, err := StatusText(root)
+	if err != nil {
+		return Packages{}
+	}
+	return ParseStatus(text)
+}
+
+// StatusText is dpkg's status file of the image at root followed by the
+// stanzas of its journal, in the order dpkg would merge them.
+func StatusText(root string) (string, error) {
 	tr := inroot.Mounts(root)
 	data, err := tr.ReadFile(DpkgStatus)
 	if err != nil {
-		return Packages{}
+		return "", err
 	}
 	text := string(data)
 	updates := filepath.Join(filepath.Dir(DpkgStatus), "updates")
@@ -64,7 +74,7 @@ func Read(root string) Packages {
 			text += "\n\n" + string(b) // later stanzas of a package win
 		}
 	}
-	return ParseStatus(text)
+	return text, nil
 }
 
 // Stamp tells whether dpkg's database in the image at root changed: a

@@ -2,24 +2,17 @@ package runcmd
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
 	"testing"
+
+	mb "github.com/drd-linux/drd/internal/minbase"
 )
 
-// The debootstrap'd system the root tests run commands in: built once
-// and cached as a tar file under /var/tmp/drd-cache, keyed by suite,
-// variant and package list; unpacked once per test run.
+// The debootstrap'd system the root tests run commands in:
+// internal/minbase's, cached under /var/tmp/drd-cache, unpacked once
+// per test run.
 var (
-	minbaseSuite    = "bookworm"
-	minbaseVariant  = "minbase"
-	minbasePackages = []string{"iproute2", "kmod", "nftables", "procps", "psmisc", "systemd"}
-
 	minbaseOnce sync.Once
 	minbaseDir  string
 	minbaseErr  error
@@ -32,47 +25,9 @@ func requireRoot(t testing.TB) {
 	}
 }
 
-// minbaseTar returns the cached tar file, making it with debootstrap
-// (about 90 s) when it is missing.
-func minbaseTar(ctx context.Context) (string, error) {
-	pkgs := append([]string(nil), minbasePackages...)
-	sort.Strings(pkgs)
-	cache := "/var/tmp/drd-cache"
-	tarFile := filepath.Join(cache, fmt.Sprintf("%s-%s-%s.tar", minbaseSuite, minbaseVariant, strings.Join(pkgs, ",")))
-	if _, err := os.Stat(tarFile); err == nil {
-		return tarFile, nil
-	}
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		return "", err
-	}
-	tmp, err := os.MkdirTemp(cache, ".build-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	root := filepath.Join(tmp, "root")
-	steps := [][]string{
-		{"debootstrap", "--variant=" + minbaseVariant, "--include=" + strings.Join(pkgs, ","), minbaseSuite, root, "http://deb.debian.org/debian"},
-		{"tar", "-C", root, "--numeric-owner", "--xattrs", "-cf", filepath.Join(tmp, "out.tar"), "."},
-	}
-	for _, s := range steps {
-		if out, err := exec.CommandContext(ctx, s[0], s[1:]...).CombinedOutput(); err != nil {
-			return "", fmt.Errorf("%s: %v\n%s", strings.Join(s, " "), err, out)
-		}
-	}
-	return tarFile, os.Rename(filepath.Join(tmp, "out.tar"), tarFile)
-}
-
-// untar unpacks the minbase tar into dir.
+// untar unpacks the minbase system into dir.
 func untar(ctx context.Context, dir string) error {
-	tarFile, err := minbaseTar(ctx)
-	if err != nil {
-		return err
-	}
-	if out, err := exec.CommandContext(ctx, "tar", "-C", dir, "--numeric-owner", "--xattrs", "-xf", tarFile).CombinedOutput(); err != nil {
-		return fmt.Errorf("unpacking %s: %v\n%s", tarFile, err, out)
-	}
-	return nil
+	return mb.Default.Unpack(ctx, dir)
 }
 
 // minbase returns a directory holding the minbase system, shared by the

@@ -38,6 +38,9 @@ type fake struct {
 	dir    string   // what mount returns
 	uid    int      // the caller's uid: 0 (root) unless a test says otherwise
 	host   efi.Vars // what hostEFI returns; nil: it fails, as on a BIOS machine
+	// images are the roots withImage gives ("" for the booted image,
+	// named sysimage_000); it records "with NAME ro|rw" in mounted.
+	images map[string]string
 }
 
 var testNow = time.Date(2026, 11, 21, 16, 45, 3, 0, time.UTC)
@@ -84,6 +87,18 @@ func (f *fake) system() system {
 			f.mounted = append(f.mounted, "umount "+name)
 			f.roots = append(f.roots, root)
 			return f.act(r)
+		},
+		withImage: func(ctx context.Context, root, name string, writable bool, r report.Reporter, fn func(string, *bootenv.Image) error) error {
+			f.roots = append(f.roots, root)
+			f.mounted = append(f.mounted, "with "+name+map[bool]string{true: " rw", false: " ro"}[writable])
+			dir, ok := f.images[name]
+			if !ok {
+				return errors.New("no image " + name)
+			}
+			if name == "" {
+				name = "sysimage_000"
+			}
+			return fn(dir, &bootenv.Image{Record: bootenv.Record{Name: name}})
 		},
 		delete: func(ctx context.Context, root string, opt bootenv.DeleteOptions, r report.Reporter) error {
 			f.deleted = append(f.deleted, opt)

@@ -25,6 +25,9 @@ type system struct {
 	scan   func(ctx context.Context, root string) (*bootenv.Status, error)
 	mount  func(ctx context.Context, root, name string, r report.Reporter) (string, error)
 	umount func(ctx context.Context, root, name string, r report.Reporter) error
+	// withImage gives fn an image's root: the booted one (name ""), or an
+	// inactive one, mounted for fn (read-only unless writable) if it was not.
+	withImage func(ctx context.Context, root, name string, writable bool, r report.Reporter, fn func(dir string, img *bootenv.Image) error) error
 	// activate switches the boot target (also deactivate); bootCheck is
 	// the boot-time pass; reboot restarts the machine.
 	activate  func(ctx context.Context, m bootenv.Machine, opt bootenv.ActivateOptions, r report.Reporter) error
@@ -57,6 +60,7 @@ func realSystem() system {
 		scan:      bootenv.Scan,
 		mount:     bootenv.Mount,
 		umount:    bootenv.Umount,
+		withImage: bootenv.WithImage,
 		activate:  activateOn,
 		bootCheck: bootCheckOn,
 		reboot: func(ctx context.Context) error {
