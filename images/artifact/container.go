@@ -199,12 +199,15 @@ type Reader struct {
 	header  []byte
 	Header  *Manifest
 	Signer  string // key ID that signed the header, when a trusted key did
-	peek    *tar.Header
-	peekErr error
-	next    int
-	cur     *memberReader
-	sizes   []int64
-	sums    []string
+	// ManifestSHA256 is the digest of the manifest (after Finish): the
+	// artifact's identity, binding its header and every member.
+	ManifestSHA256 string
+	peek           *tar.Header
+	peekErr        error
+	next           int
+	cur            *memberReader
+	sizes          []int64
+	sums           []string
 }
 
 // KeyID is how minisign names a key: its 64-bit ID in hex.
@@ -377,6 +380,8 @@ func (ar *Reader) Finish() (*Manifest, error) {
 				mem.Name, ar.sums[i], ar.sizes[i], mem.SHA256, mem.Size, ErrCorrupt)
 		}
 	}
+	msum := sha256.Sum256(data)
+	ar.ManifestSHA256 = hex.EncodeToString(msum[:])
 	if ar.Signer != "" && signer != ar.Signer {
 		ar.Signer += "," + signer
 	}

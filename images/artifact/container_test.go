@@ -3,8 +3,12 @@ package artifact
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"aead.dev/minisign"
@@ -145,5 +149,37 @@ func TestArtifactTamperingRefused(t *testing.T) {
 	}
 	if _, _, err := readAll(append(b[:at(b):at(b)], b[at(b):]...), nil); err != nil {
 		t.Errorf("the splice itself is wrong: %v", err)
+	}
+}
+
+func TestLoadTrust(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, TrustedDir)
+	os.MkdirAll(dir, 0o755)
+	pub, key, _ := minisign.GenerateKey(rand.Reader)
+	text, _ := pub.MarshalText()
+	os.WriteFile(filepath.Join(dir, "a.pub"), text, 0o644)
+	os.WriteFile(filepath.Join(dir, "README"), []byte("not a key"), 0o644)
+	keys, err := LoadTrust(root, nil)
+	if err != nil || len(keys) != 1 || keys[0].ID() != pub.ID() {
+		t.Fatalf("LoadTrust: %d keys, %v", len(keys), err)
+	}
+	os.WriteFile(filepath.Join(dir, "b.pub"), []byte("garbage"), 0o644)
+	if _, err := LoadTrust(root, nil); err == nil {
+		t.Error("a broken key in trusted.d was skipped")
+	}
+	sec, _ := key.MarshalText()
+	os.WriteFile(filepath.Join(root, "plain.key"), sec, 0o600)
+	if _, err := LoadSecretKey(filepath.Join(root, "plain.key")); err != nil {
+		t.Errorf("unencrypted key: %v", err)
+	}
+	// an encrypted key: the same bytes with the scrypt KDF named
+	lines := strings.Split(strings.TrimSpace(string(sec)), "\n")
+	raw, _ := base64.StdEncoding.DecodeString(lines[len(lines)-1])
+	copy(raw[2:4], "Sc")
+	enc := []byte(lines[0] + "\n" + base64.StdEncoding.EncodeToString(raw) + "\n")
+	os.WriteFile(filepath.Join(root, "enc.key"), enc, 0o600)
+	if _, err := LoadSecretKey(filepath.Join(root, "enc.key")); err == nil || !strings.Contains(err.Error(), "minisign -G -W") {
+		t.Errorf("encrypted key: %v", err)
 	}
 }

@@ -37,6 +37,10 @@ type PackOptions struct {
 	Progress func(PackStats)
 	// Logf receives notes (sockets skipped, mount points not crossed).
 	Logf func(format string, args ...any)
+	// Exclude lists names relative to the root ("var/opt/drd"): a
+	// directory named is written without its contents, anything else is
+	// left out.
+	Exclude []string
 }
 
 // Pack writes the tree at root (one file system: entries on another
@@ -195,7 +199,7 @@ func (p *packer) entry(name string, st *unix.Stat_t) error {
 	if p.opt.Progress != nil {
 		p.opt.Progress(p.stats)
 	}
-	if hdr.Typeflag != tar.TypeDir {
+	if hdr.Typeflag != tar.TypeDir || slices.Contains(p.opt.Exclude, name) {
 		return nil
 	}
 	if mountPoint {
@@ -224,6 +228,9 @@ func (p *packer) dir(name, full string) error {
 		var st unix.Stat_t
 		if err := unix.Lstat(p.full(child), &st); err != nil {
 			return fmt.Errorf("exporting %s: %w", p.full(child), err)
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR && slices.Contains(p.opt.Exclude, child) {
+			continue
 		}
 		if err := p.entry(child, &st); err != nil {
 			return err

@@ -32,8 +32,9 @@ type UnpackOptions struct {
 }
 
 // Unpack writes the tar that Pack wrote, read from r, into the directory
-// dst: normally the root of a freshly made, empty file system (a "lost+found"
-// there is fine). r is hostile input: every name must be relative, clean and
+// dst: normally the root of a freshly made file system (directories there,
+// such as lost+found, are taken as they are; anything else the archive
+// also holds is an error). r is hostile input: every name must be relative, clean and
 // free of "..", its parent must be a directory that the archive made
 // before, no path is followed through a symbolic link (the archive's own
 // links are stored, never used), an entry cannot be written twice, and a
@@ -227,8 +228,13 @@ func (u *unpacker) entry(hdr *tar.Header, tr *tar.Reader) error {
 			return fmt.Errorf("the directory appears twice")
 		}
 		err := unix.Mkdirat(pfd, base, 0o700)
-		if err == unix.EEXIST && name == "lost+found" {
-			err = nil // made by mkfs
+		if err == unix.EEXIST {
+			// made by mkfs (lost+found) or by the importer (its record's
+			// directory): a directory, not a link, is taken as it is
+			var st unix.Stat_t
+			if unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+				err = nil
+			}
 		}
 		if err != nil {
 			return err
