@@ -31,12 +31,19 @@ type run struct {
 	start time.Time
 	// snapsGone are the snapshots removed already.
 	snapsGone map[string]bool
+	// imp is the artifact of an import (Import); nil for a clone.
+	imp *importRun
 }
 
 // execute carries out a plan. On any failure, or when ctx is cancelled,
 // the clone's record says broken and every mount and loop is released.
-func execute(ctx context.Context, p *Plan, opt Options, r report.Reporter) (err error) {
-	c := &run{Plan: p, opt: opt, r: r, work: filepath.Join(opt.Root, bootenv.MountsDir), start: time.Now()}
+func execute(ctx context.Context, p *Plan, opt Options, r report.Reporter) error {
+	return executeRun(ctx, p, opt, r, nil)
+}
+
+// executeRun carries out a plan: a clone, or with imp an import.
+func executeRun(ctx context.Context, p *Plan, opt Options, r report.Reporter, imp *importRun) (err error) {
+	c := &run{Plan: p, opt: opt, r: r, work: filepath.Join(opt.Root, bootenv.MountsDir), start: time.Now(), imp: imp}
 	c.dst = make([]string, len(p.FS))
 	defer func() {
 		if uerr := c.u.run(); uerr != nil {
@@ -73,6 +80,15 @@ func (c *run) steps() []step {
 		{"Preparing the target", c.prepareTarget},
 		{"Making file systems", c.makeFileSystems},
 		{"Mounting the clone", c.mountClone},
+	}
+	if c.imp != nil {
+		return append(steps,
+			step{"Importing the artifact's file systems", c.unpackAll},
+			step{"Keeping this host's identity", c.keepHostIdentity},
+			step{"Copying the EFI system partition", c.copyESP},
+			step{"Fixing up the imported image", c.fixup},
+			step{"Making the imported image bootable", c.makeBootable},
+			step{"Recording the imported image", c.finish})
 	}
 	if len(c.Snaps) > 0 {
 		steps = append(steps,
@@ -459,7 +475,11 @@ func (c *run) finish(ctx context.Context) error {
 	}
 	c.rec.State = bootenv.Complete
 	c.rec.LastSync = time.Now().UTC()
-	c.rec.AddEvent("clone", "succeeded", fmt.Sprintf("from %s to %s in %s", c.Source.Disk, c.Target.Given, time.Since(c.start).Round(time.Second)))
+	if c.imp != nil {
+		c.rec.AddEvent("import", "succeeded", c.importEvent())
+	} else {
+		c.rec.AddEvent("clone", "succeeded", fmt.Sprintf("from %s to %s in %s", c.Source.Disk, c.Target.Given, time.Since(c.start).Round(time.Second)))
+	}
 	root := c.dst[c.rootIndex()]
 	if err := bootenv.WriteRecord(root, c.rec); err != nil {
 		c.rec.State = bootenv.Cloning

@@ -1,0 +1,172 @@
+package clone
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"aead.dev/minisign"
+
+	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/images/artifact"
+	"github.com/drd-linux/drd/internal/report"
+	"github.com/drd-linux/drd/pkgdb"
+)
+
+// ExportOptions of an export.
+type ExportOptions struct {
+	Root   string               // root of the booted image: "/" or --root
+	Image  string               // the inactive image to export; "": the only one
+	Output io.Writer            // where the artifact goes
+	Key    *minisign.PrivateKey // signs the artifact; nil: unsigned
+	Level  int                  // zstd level; 0: 3
+	// Seams for tests; zero values mean the real machine.
+	SysDir, ProcDir string
+}
+
+// Export writes an inactive image (complete, not being changed) as an
+// artifact (images/artifact) to opt.Output: one member per critical file
+// system but the ESP, which an import takes from the importing host.
+func Export(ctx context.Context, opt ExportOptions, r report.Reporter) (*artifact.Manifest, error) {
+	m := bootenv.Real(opt.Root)
+	if opt.SysDir != "" {
+		m.SysDir = opt.SysDir
+	}
+	if opt.ProcDir != "" {
+		m.ProcDir = opt.ProcDir
+	}
+	st, err := m.Scan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	img, err := st.Inactive(opt.Image)
+	if err != nil {
+		return nil, err
+	}
+	if img.State != bootenv.Complete {
+		return nil, fmt.Errorf("%s is %s: only a complete image can be exported (wait for what changes it, or clone again)", img.Name, img.State)
+	}
+	dir := bootenv.MountDir(m.Root, img.Name)
+	mounts, err := bootenv.ReadMountinfo(m.ProcDir)
+	if err != nil {
+		return nil, err
+	}
+	if len(bootenv.MountsUnder(mounts, dir)) == 0 {
+		if _, err := m.Mount(ctx, img.Name, r); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err := m.Umount(context.WithoutCancel(ctx), img.Name, r); err != nil {
+				r.Warn("unmounting %s: %v", img.Name, err)
+			}
+		}()
+	}
+	rec, err := json.Marshal(img.Record)
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.ReadFile(filepath.Join(m.Root, "etc/hostname"))
+	man := artifact.Manifest{
+		Kind: artifact.KindFull, Created: time.Now().UTC(), SourceHost: strings.TrimSpace(string(host)),
+		Image: rec, Exported: baseIdentity(dir),
+	}
+	if st.Booted != nil && img.Origin == st.Booted.ID {
+		man.Origin = baseIdentity(m.Root)
+	} else {
+		r.Note("%s was not cloned from the booted image: the artifact names no origin", img.Name)
+	}
+	fss := slices.Clone(img.FileSystems)
+	slices.SortStableFunc(fss, func(a, b bootenv.FileSystem) int {
+		return strings.Count(a.MountPoint, "/") - strings.Count(b.MountPoint, "/")
+	})
+	var total int64
+	for _, f := range fss {
+		if f.Type == "vfat" {
+			r.Note("%s (the ESP) is not exported: an import keeps the importing host's", f.MountPoint)
+			continue
+		}
+		name := memberFor(f.MountPoint, len(man.Members))
+		man.Members = append(man.Members, artifact.Member{Name: name})
+		man.FileSystems = append(man.FileSystems, artifact.FileSystem{
+			Mount: f.MountPoint, Type: f.Type, Label: f.Label, Size: f.Size, Used: f.Used, LV: f.LV, Member: name,
+		})
+		if f.VG != "" {
+			man.VG = f.VG
+		}
+		total += f.Used
+	}
+	w, err := artifact.NewWriter(opt.Output, man, opt.Key)
+	if err != nil {
+		return nil, fmt.Errorf("exporting %s: %w", img.Name, err)
+	}
+	start := time.Now()
+	var done artifact.PackStats
+	for _, f := range man.FileSystems {
+		r.Step("Exporting %s of %s", f.Mount, img.Name)
+		base := done
+		st, err := artifact.WriteFS(ctx, w, f.Member, filepath.Join(dir, f.Mount), opt.Level, artifact.PackOptions{
+			Logf:    r.Note,
+			Exclude: exportExcludes(f.Mount),
+			Progress: func(s artifact.PackStats) {
+				if s.Entries%256 == 0 {
+					r.Progress(report.Progress{What: "exporting " + f.Mount, Bytes: base.Bytes + s.Bytes, Total: total,
+						Entries: base.Entries + s.Entries, Elapsed: time.Since(start)})
+				}
+			},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("exporting %s of %s: %w", f.Mount, img.Name, err)
+		}
+		done.Bytes += st.Bytes
+		done.Entries += st.Entries
+		r.Note("%s: %d entries, %s", f.Mount, st.Entries, humanSize(st.Bytes))
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("exporting %s: %w", img.Name, err)
+	}
+	out := w.Manifest()
+	return &out, nil
+}
+
+// baseIdentity is the base identity of the image at root.
+func baseIdentity(root string) artifact.Identity {
+	ps := pkgdb.Read(root)
+	return artifact.Identity{OSRelease: pkgdb.OSRelease(root), Packages: pkgdb.Digest(ps), Count: len(ps)}
+}
+
+var memberOK = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+
+// memberFor names the member of the file system at mount: "root" for /,
+// "var_log" for /var/log.
+func memberFor(mount string, i int) string {
+	if mount == "/" {
+		return "root"
+	}
+	n := strings.ToLower(strings.ReplaceAll(strings.Trim(mount, "/"), "/", "_"))
+	if !memberOK.MatchString(n) || n == "root" {
+		return "fs" + strconv.Itoa(i)
+	}
+	return n
+}
+
+// exportExcludes are the names, relative to the file system at mount,
+// whose contents stay out of an artifact: drd's own records, logs and
+// mount points of the exporting host (bootenv.DataDir).
+func exportExcludes(mount string) []string {
+	data := bootenv.DataDir // "/var/opt/drd"
+	if mount == "/" {
+		return []string{strings.TrimPrefix(data, "/")}
+	}
+	if rel, ok := strings.CutPrefix(data, mount+"/"); ok {
+		return []string{rel}
+	}
+	return nil
+}
