@@ -15,17 +15,19 @@ import (
 // FuzzUnpack: whatever the archive, Unpack writes nothing outside its
 // target and fails only by error.
 func FuzzUnpack(f *testing.F) {
-	f.Add(makeTar(f, []entry{{name: ".", typ: tar.TypeDir}, {name: "d", typ: tar.TypeDir}, {name: "d/f", typ: tar.TypeReg, data: "abc"}, {name: "h", typ: tar.TypeLink, link: "d/f"}}))
-	f.Add(makeTar(f, []entry{{name: "a", typ: tar.TypeSymlink, link: ".."}, {name: "a/x", typ: tar.TypeReg, data: "x"}}))
-	f.Add(makeTar(f, []entry{{name: "f", typ: tar.TypeReg, data: "xy", pax: map[string]string{paxSparseSize: "9", paxSparseMap: "1,1,7,1"}}}))
-	f.Add(makeTar(f, []entry{{name: "p", typ: tar.TypeFifo}, {name: "x", typ: tar.TypeReg, pax: map[string]string{paxXattr + "user.a": "1"}}}))
-	f.Fuzz(func(t *testing.T, data []byte) {
+	f.Add(makeTar(f, []entry{{name: ".", typ: tar.TypeDir}, {name: "d", typ: tar.TypeDir}, {name: "d/f", typ: tar.TypeReg, data: "abc"}, {name: "h", typ: tar.TypeLink, link: "d/f"}}), false)
+	f.Add(makeTar(f, []entry{{name: "a", typ: tar.TypeSymlink, link: ".."}, {name: "a/x", typ: tar.TypeReg, data: "x"}}), false)
+	f.Add(makeTar(f, []entry{{name: "f", typ: tar.TypeReg, data: "xy", pax: map[string]string{paxSparseSize: "9", paxSparseMap: "1,1,7,1"}}}), false)
+	f.Add(makeTar(f, []entry{{name: "p", typ: tar.TypeFifo}, {name: "x", typ: tar.TypeReg, pax: map[string]string{paxXattr + "user.a": "1"}}}), false)
+	f.Add(makeTar(f, []entry{{name: "x", typ: tar.TypeReg, pax: map[string]string{paxWhiteout: "1"}}, {name: "planted/f", typ: tar.TypeReg, data: "x"}}), true)
+	f.Fuzz(func(t *testing.T, data []byte, delta bool) {
 		base := t.TempDir()
 		dst := filepath.Join(base, "dst")
 		os.Mkdir(dst, 0o755)
+		os.Symlink("../outside", filepath.Join(dst, "planted")) // as a base could hold
 		os.Mkdir(filepath.Join(base, "outside"), 0o755)
 		os.WriteFile(filepath.Join(base, "outside", "victim"), []byte("v"), 0o644)
-		Unpack(context.Background(), bytes.NewReader(data), dst, UnpackOptions{})
+		Unpack(context.Background(), bytes.NewReader(data), dst, UnpackOptions{Delta: delta})
 		assertOnly(t, base, "dst", "outside", "outside/victim")
 		if b, _ := os.ReadFile(filepath.Join(base, "outside", "victim")); string(b) != "v" {
 			t.Errorf("outside/victim changed: %q", b)

@@ -23,6 +23,8 @@ const (
 	paxSparseSize = "DRD.sparse.size"
 	paxSparseMap  = "DRD.sparse.map"
 	paxXattr      = "SCHILY.xattr."
+	// paxWhiteout marks an entry of a delta that removes the name.
+	paxWhiteout = "DRD.whiteout"
 )
 
 // PackStats counts what Pack wrote.
@@ -41,6 +43,14 @@ type PackOptions struct {
 	// directory named is written without its contents, anything else is
 	// left out.
 	Exclude []string
+	// Base, if set, makes a delta against the tree at Base (the image the
+	// exported one was cloned from): only entries that are new or differ
+	// (type, mode, owner, modification time, size, link target, device,
+	// extended attributes: as rsync, content is not compared when size and
+	// time agree) are written, and each entry of Base that root lacks is
+	// written as a whiteout (children before their directory). Unpack it
+	// with UnpackOptions.Delta over a copy of Base.
+	Base string
 }
 
 // Pack writes the tree at root (one file system: entries on another
@@ -95,6 +105,18 @@ func (p *packer) entry(name string, st *unix.Stat_t) error {
 		return err
 	}
 	full := p.full(name)
+	if p.opt.Base != "" && name != "." {
+		same, err := p.unchanged(name, full, st)
+		if err != nil {
+			return err
+		}
+		if same {
+			if st.Mode&unix.S_IFMT == unix.S_IFDIR && st.Dev == p.dev && !slices.Contains(p.opt.Exclude, name) {
+				return p.dir(name, full)
+			}
+			return nil
+		}
+	}
 	hdr := &tar.Header{
 		Name:       name,
 		Mode:       int64(st.Mode & 07777),
@@ -236,7 +258,118 @@ func (p *packer) dir(name, full string) error {
 			return err
 		}
 	}
+	if p.opt.Base == "" {
+		return nil
+	}
+	// A delta: what the base has here and root has not goes.
+	gone, err := readNames(p.baseFull(name))
+	if err != nil {
+		return err
+	}
+	for _, n := range gone {
+		child := n
+		if name != "." {
+			child = name + "/" + n
+		}
+		if slices.Contains(names, n) || slices.Contains(p.opt.Exclude, child) {
+			continue
+		}
+		if err := p.whiteout(child); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+func (p *packer) baseFull(name string) string {
+	if name == "." {
+		return p.opt.Base
+	}
+	return filepath.Join(p.opt.Base, name)
+}
+
+// readNames lists a directory of the base, sorted; nothing if it is not
+// one (any more).
+func readNames(dir string) ([]string, error) {
+	d, err := os.Open(dir)
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ENOTDIR) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("exporting a delta: reading the base: %w", err)
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if errors.Is(err, unix.ENOTDIR) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("exporting a delta: reading the base: %w", err)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// whiteout writes the removal of the base's entry name: for a directory,
+// of everything in it first.
+func (p *packer) whiteout(name string) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(p.baseFull(name), &st); err != nil {
+		return fmt.Errorf("exporting a delta: %w", err)
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		names, err := readNames(p.baseFull(name))
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			if err := p.whiteout(name + "/" + n); err != nil {
+				return err
+			}
+		}
+	}
+	hdr := &tar.Header{Name: name, Typeflag: tar.TypeReg, Format: tar.FormatPAX, PAXRecords: map[string]string{paxWhiteout: "1"}, ModTime: time.Unix(0, 0)}
+	if err := p.tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("exporting a delta: %w", err)
+	}
+	p.stats.Entries++
+	return nil
+}
+
+// unchanged tells whether the entry name of root equals the base's; when
+// the base has another type of entry there, its removal is written first.
+func (p *packer) unchanged(name, full string, st *unix.Stat_t) (bool, error) {
+	var bs unix.Stat_t
+	err := unix.Lstat(p.baseFull(name), &bs)
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
+		return false, nil // new (perhaps where the base has a file)
+	}
+	if err != nil {
+		return false, fmt.Errorf("exporting a delta: %w", err)
+	}
+	if bs.Mode&unix.S_IFMT != st.Mode&unix.S_IFMT {
+		return false, p.whiteout(name)
+	}
+	if bs.Mode != st.Mode || bs.Uid != st.Uid || bs.Gid != st.Gid || bs.Mtim != st.Mtim || bs.Rdev != st.Rdev ||
+		(st.Mode&unix.S_IFMT != unix.S_IFDIR && bs.Size != st.Size) {
+		return false, nil
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		a, err1 := os.Readlink(full)
+		b, err2 := os.Readlink(p.baseFull(name))
+		if err1 != nil || err2 != nil || a != b {
+			return false, nil
+		}
+	}
+	xa, err := readXattrs(full, &p.buf)
+	if err != nil {
+		return false, fmt.Errorf("exporting %s: %w", full, err)
+	}
+	xb, err := readXattrs(p.baseFull(name), &p.buf)
+	if err != nil {
+		return false, nil
+	}
+	return slices.EqualFunc(xa, xb, func(a, b xattr) bool { return a.name == b.name && string(a.value) == string(b.value) }), nil
 }
 
 // dataSegments lists the data of an open file as (offset, length) pairs,

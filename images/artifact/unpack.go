@@ -29,6 +29,10 @@ const (
 type UnpackOptions struct {
 	// Progress, if set, is called after each entry with the counts so far.
 	Progress func(PackStats)
+	// Delta applies a delta (PackOptions.Base) over dst, a copy of its
+	// base: entries may go into directories dst has (never through a
+	// link), replace what is there, and whiteouts remove names.
+	Delta bool
 }
 
 // Unpack writes the tar that Pack wrote, read from r, into the directory
@@ -120,7 +124,7 @@ func (u *unpacker) openParent(name string) (int, string, error) {
 	if dir == "" {
 		dir = "."
 	}
-	if !u.dirs[dir] {
+	if !u.dirs[dir] && !u.opt.Delta {
 		return -1, "", fmt.Errorf("its directory %q is not in the archive before it", dir)
 	}
 	fd, err := unix.Openat2(u.root, dir, &unix.OpenHow{
@@ -222,6 +226,19 @@ func (u *unpacker) entry(hdr *tar.Header, tr *tar.Reader) error {
 		return err
 	}
 	defer unix.Close(pfd)
+	if _, ok := hdr.PAXRecords[paxWhiteout]; ok {
+		if !u.opt.Delta || hdr.Typeflag != tar.TypeReg || hdr.Size != 0 {
+			return fmt.Errorf("a whiteout outside a delta")
+		}
+		return remove(pfd, base)
+	}
+	if u.opt.Delta && hdr.Typeflag != tar.TypeDir {
+		// the new entry replaces what the base had; a directory in the
+		// way was removed by whiteouts first, or this fails
+		if err := unix.Unlinkat(pfd, base, 0); err != nil && err != unix.ENOENT {
+			return fmt.Errorf("replacing it: %w", err)
+		}
+	}
 	switch hdr.Typeflag {
 	case tar.TypeDir:
 		if u.dirs[name] {
@@ -392,4 +409,17 @@ func (u *unpacker) dirMeta(hdr *tar.Header) error {
 		return errors.New("bad mode or owner")
 	}
 	return u.meta(hdr, fd, -1, "")
+}
+
+// remove removes the name base of the directory pfd: a file, a link or an
+// empty directory; a name already gone is fine.
+func remove(pfd int, base string) error {
+	err := unix.Unlinkat(pfd, base, 0)
+	if err == unix.EISDIR || err == unix.EPERM {
+		err = unix.Unlinkat(pfd, base, unix.AT_REMOVEDIR)
+	}
+	if err == unix.ENOENT {
+		return nil
+	}
+	return err
 }

@@ -133,3 +133,36 @@ func TestUnpackSparseAndLinks(t *testing.T) {
 		t.Errorf("link: %q", l)
 	}
 }
+
+// A delta goes into directories the target has, but never through a link
+// there, and its whiteouts stay inside.
+func TestUnpackDeltaStaysInside(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		entries []entry
+		want    string
+	}{
+		{"through a link of the base", []entry{{name: "planted/escaped", typ: tar.TypeReg, data: "x"}}, "too many levels of symbolic links"},
+		{"whiteout through a link", []entry{{name: "planted/victim", typ: tar.TypeReg, pax: map[string]string{paxWhiteout: "1"}}}, "too many levels of symbolic links"},
+		{"whiteout out", []entry{{name: "../outside/victim", typ: tar.TypeReg, pax: map[string]string{paxWhiteout: "1"}}}, "leads out"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			base := t.TempDir()
+			dst, outside := filepath.Join(base, "dst"), filepath.Join(base, "outside")
+			os.Mkdir(dst, 0o755)
+			os.Mkdir(outside, 0o755)
+			os.WriteFile(filepath.Join(outside, "victim"), []byte("v"), 0o644)
+			os.Symlink("../outside", filepath.Join(dst, "planted"))
+			_, err := Unpack(context.Background(), bytes.NewReader(makeTar(t, c.entries)), dst, UnpackOptions{Delta: true})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("Unpack: %v, want an error with %q", err, c.want)
+			}
+			assertOnly(t, base, "dst", "outside", "outside/victim")
+		})
+	}
+	// a whiteout in a full archive is refused
+	dst := t.TempDir()
+	if _, err := Unpack(context.Background(), bytes.NewReader(makeTar(t, []entry{{name: "x", typ: tar.TypeReg, pax: map[string]string{paxWhiteout: "1"}}})), dst, UnpackOptions{}); err == nil {
+		t.Error("a whiteout outside a delta was accepted")
+	}
+}
