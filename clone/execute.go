@@ -15,6 +15,7 @@ import (
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/clone/copyfs"
 	"github.com/drd-linux/drd/images"
+	"github.com/drd-linux/drd/images/artifact"
 	"github.com/drd-linux/drd/internal/report"
 )
 
@@ -81,7 +82,7 @@ func (c *run) steps() []step {
 		{"Making file systems", c.makeFileSystems},
 		{"Mounting the clone", c.mountClone},
 	}
-	if c.imp != nil {
+	if c.imp != nil && c.imp.ar.Header.Kind != artifact.KindDelta {
 		return append(steps,
 			step{"Importing the artifact's file systems", c.unpackAll},
 			step{"Keeping this host's identity", c.keepHostIdentity},
@@ -102,6 +103,11 @@ func (c *run) steps() []step {
 		steps = append(steps,
 			step{"Copying", c.copyAll},
 			step{"Second pass: copying what changed meanwhile", c.secondPass})
+	}
+	if c.imp != nil {
+		steps = append(steps,
+			step{"Applying the artifact's delta", c.unpackAll},
+			step{"Keeping this host's identity", c.keepHostIdentity})
 	}
 	return append(steps,
 		step{"Copying the EFI system partition", c.copyESP},

@@ -3,6 +3,7 @@ package clone
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -28,6 +29,9 @@ type ExportOptions struct {
 	Output io.Writer            // where the artifact goes
 	Key    *minisign.PrivateKey // signs the artifact; nil: unsigned
 	Level  int                  // zstd level; 0: 3
+	// Delta exports only what differs from the booted image, which the
+	// exported one must have been cloned from.
+	Delta bool
 	// Seams for tests; zero values mean the real machine.
 	SysDir, ProcDir string
 }
@@ -78,10 +82,18 @@ func Export(ctx context.Context, opt ExportOptions, r report.Reporter) (*artifac
 		Kind: artifact.KindFull, Created: time.Now().UTC(), SourceHost: strings.TrimSpace(string(host)),
 		Image: rec, Exported: baseIdentity(dir),
 	}
-	if st.Booted != nil && img.Origin == st.Booted.ID {
+	fromBooted := st.Booted != nil && img.Origin == st.Booted.ID
+	switch {
+	case fromBooted:
 		man.Origin = baseIdentity(m.Root)
-	} else {
+	case opt.Delta:
+		return nil, fmt.Errorf("%s was not cloned from the booted image: a delta is made against the booted image; export it whole (without -x delta)", img.Name)
+	default:
 		r.Note("%s was not cloned from the booted image: the artifact names no origin", img.Name)
+	}
+	if opt.Delta {
+		man.Kind = artifact.KindDelta
+		man.Origin.List = pkgdb.Read(m.Root)
 	}
 	fss := slices.Clone(img.FileSystems)
 	slices.SortStableFunc(fss, func(a, b bootenv.FileSystem) int {
@@ -108,12 +120,26 @@ func Export(ctx context.Context, opt ExportOptions, r report.Reporter) (*artifac
 		return nil, fmt.Errorf("exporting %s: %w", img.Name, err)
 	}
 	start := time.Now()
-	var done artifact.PackStats
+	var done struct {
+		artifact.PackStats
+		names []string
+	}
 	for _, f := range man.FileSystems {
 		r.Step("Exporting %s of %s", f.Mount, img.Name)
 		base := done
+		var u undo
+		var against string
+		if opt.Delta {
+			// the booted image's file system alone: what the clone started from
+			against = filepath.Join(m.Root, bootenv.MountsDir, ".source-export-"+img.Name, strconv.Itoa(len(done.names)))
+			if err := bindReadOnly(filepath.Join(m.Root, f.Mount), against, &u); err != nil {
+				return nil, errors.Join(err, u.run())
+			}
+			done.names = append(done.names, f.Mount)
+		}
 		st, err := artifact.WriteFS(ctx, w, f.Member, filepath.Join(dir, f.Mount), opt.Level, artifact.PackOptions{
 			Logf:    r.Note,
+			Base:    against,
 			Exclude: exportExcludes(f.Mount),
 			Progress: func(s artifact.PackStats) {
 				if s.Entries%256 == 0 {
@@ -122,6 +148,9 @@ func Export(ctx context.Context, opt ExportOptions, r report.Reporter) (*artifac
 				}
 			},
 		})
+		if uerr := u.run(); err == nil && uerr != nil {
+			err = uerr
+		}
 		if err != nil {
 			return nil, fmt.Errorf("exporting %s of %s: %w", f.Mount, img.Name, err)
 		}

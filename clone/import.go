@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/images/artifact"
 	"github.com/drd-linux/drd/internal/report"
+	"github.com/drd-linux/drd/pkgdb"
 )
 
 // ImportSource is an artifact to import.
@@ -37,7 +39,9 @@ type importRun struct {
 
 // Import makes a new inactive image on opt.Target from an artifact (a
 // clone from an artifact): the target checked, laid out, made and mounted
-// as drd clone does it, then filled from the artifact's members; this
+// as drd clone does it, then filled from the artifact's members (a delta:
+// the booted image, which must be of the delta's base, is cloned and the
+// delta applied over it); this
 // host's identity (IdentityFiles, /etc/drd/identity.list) kept; the ESP,
 // fix-ups, boot loader and records as after a clone. An artifact whose
 // signature or layout does not fit is refused before the target is
@@ -85,6 +89,11 @@ func Import(ctx context.Context, opt Options, src ImportSource, r report.Reporte
 	if imp.identity, err = identityPaths(opt.Root); err != nil {
 		return err
 	}
+	if ar.Header.Kind == artifact.KindDelta {
+		if err := sameBase(opt.Root, ar.Header.Origin); err != nil {
+			return fmt.Errorf("artifact %s: %w", src.Name, err)
+		}
+	}
 	if err := fitsLayout(p, ar.Header); err != nil {
 		return fmt.Errorf("artifact %s on %s: %w", src.Name, opt.Target, err)
 	}
@@ -94,6 +103,31 @@ func Import(ctx context.Context, opt Options, src ImportSource, r report.Reporte
 		return nil
 	}
 	return executeRun(ctx, p, opt, r, imp)
+}
+
+// sameBase checks that the booted image at root has the base identity a
+// delta needs, and says which packages differ when not.
+func sameBase(root string, need artifact.Identity) error {
+	have := baseIdentity(root)
+	if have.Packages == need.Packages && maps.Equal(have.OSRelease, need.OSRelease) {
+		return nil
+	}
+	var diffs []string
+	for k, v := range need.OSRelease {
+		if have.OSRelease[k] != v {
+			diffs = append(diffs, fmt.Sprintf("os-release %s is %q here, %q in the delta's base", k, have.OSRelease[k], v))
+		}
+	}
+	for _, c := range pkgdb.Diff(pkgdb.Packages(need.List), pkgdb.Read(root)) {
+		diffs = append(diffs, "this host "+c.Text())
+	}
+	if len(diffs) > 20 {
+		diffs = append(diffs[:20], fmt.Sprintf("and %d more", len(diffs)-20))
+	}
+	if len(diffs) == 0 {
+		diffs = []string{"the package lists differ"}
+	}
+	return fmt.Errorf("this host is not on the base the delta needs: %s; import a full artifact (drd export without -x delta), or bring this host to the canary's base first", strings.Join(diffs, "; "))
 }
 
 // fitsLayout checks that the artifact's file systems are the booted
@@ -159,7 +193,7 @@ func (c *run) unpackAll(ctx context.Context) error {
 			return fmt.Errorf("artifact %s: member %s (%s) has no file system here", c.imp.src.Name, name, mount)
 		}
 		base := done
-		st, err := artifact.ReadFS(ctx, mr, c.dst[i], artifact.UnpackOptions{Progress: func(s artifact.PackStats) {
+		st, err := artifact.ReadFS(ctx, mr, c.dst[i], artifact.UnpackOptions{Delta: h.Kind == artifact.KindDelta, Progress: func(s artifact.PackStats) {
 			if s.Entries%256 == 0 {
 				c.r.Progress(report.Progress{What: "importing " + mount, Bytes: base.Bytes + s.Bytes, Total: total,
 					Entries: base.Entries + s.Entries, Elapsed: time.Since(start)})
@@ -216,6 +250,6 @@ func (c *run) importEvent() string {
 	if signer == "" {
 		signer = "none checked"
 	}
-	return fmt.Sprintf("from artifact %s (manifest sha256 %s): %s of host %s, exported %s; signed by key %s",
-		c.imp.src.Name, c.imp.ar.ManifestSHA256, c.imp.exported.Name, m.SourceHost, m.Created.Format(time.RFC3339), signer)
+	return fmt.Sprintf("from %s artifact %s (manifest sha256 %s): %s of host %s, exported %s; signed by key %s",
+		m.Kind, c.imp.src.Name, c.imp.ar.ManifestSHA256, c.imp.exported.Name, m.SourceHost, m.Created.Format(time.RFC3339), signer)
 }

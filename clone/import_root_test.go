@@ -64,7 +64,7 @@ func hostSystem(t *testing.T, host string) *testsys.System {
 // canaryArtifact clones host A, installs a package into the clone (as
 // dpkg --root would: its files and its status stanza) and exports the
 // clone, signed with key (nil: unsigned).
-func canaryArtifact(t *testing.T, key *minisign.PrivateKey) (*testsys.System, []byte) {
+func canaryArtifact(t *testing.T, key *minisign.PrivateKey, delta bool) (*testsys.System, []byte) {
 	t.Helper()
 	ctx := context.Background()
 	a := hostSystem(t, "hosta")
@@ -87,7 +87,7 @@ func canaryArtifact(t *testing.T, key *minisign.PrivateKey) (*testsys.System, []
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	m, err := Export(ctx, ExportOptions{Root: a.Root, Output: &buf, Key: key}, report.Func(t.Logf))
+	m, err := Export(ctx, ExportOptions{Root: a.Root, Output: &buf, Key: key, Delta: delta}, report.Func(t.Logf))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestExportImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	otherPub, _, _ := minisign.GenerateKey(rand.Reader)
-	_, data := canaryArtifact(t, &key)
+	_, data := canaryArtifact(t, &key, false)
 	b := hostSystem(t, "hostb")
 	trust := []minisign.PublicKey{pub}
 	work := t.TempDir()
@@ -275,4 +275,52 @@ func fstabSpec(t *testing.T, data []byte, mount string) string {
 		}
 	}
 	return ""
+}
+
+// TestExportImportDelta: a delta of the canary's clone holds what the
+// package changed; imported on a host of the same base it gives the
+// package and keeps the host's identity; on a host whose base differs by
+// one package it is refused, naming the package, before the target is
+// made.
+func TestExportImportDelta(t *testing.T) {
+	ctx := context.Background()
+	_, data := canaryArtifact(t, nil, true)
+	b := hostSystem(t, "hostb")
+	work := t.TempDir()
+	if r, err := artifact.NewReader(bytes.NewReader(data), nil); err != nil || r.Header.Kind != artifact.KindDelta {
+		t.Fatalf("not a delta: %v", err)
+	}
+	target := filepath.Join(work, "b-delta.img")
+	if err := Import(ctx, Options{Root: b.Root, Target: target}, ImportSource{Name: "-", R: bytes.NewReader(data)}, report.Func(t.Logf)); err != nil {
+		t.Fatal(err)
+	}
+	c := openClone(t, target)
+	for name, want := range map[string]string{
+		"usr/bin/hello":  "#!/bin/sh\necho hello\n",
+		"etc/hostname":   "hostb\n",
+		"etc/machine-id": "hostb-machine-id\n",
+		"etc/motd":       "the build's motd\n",
+	} {
+		got, err := os.ReadFile(filepath.Join(c.root, name))
+		if err != nil || string(got) != want {
+			t.Errorf("/%s: %q, %v; want %q", name, got, err, want)
+		}
+	}
+	if ps := pkgdb.Read(c.root); ps["hello:amd64"] != "2.10-3" {
+		t.Errorf("the imported image's packages: %v", ps)
+	}
+
+	// B with one package more: refused, naming it; no target made.
+	status := baseStatus + "\nPackage: curl\nStatus: install ok installed\nArchitecture: amd64\nVersion: 7.88.1\n"
+	if err := os.WriteFile(filepath.Join(b.Root, "var/lib/dpkg/status"), []byte(status), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	refused := filepath.Join(work, "refused.img")
+	err := Import(ctx, Options{Root: b.Root, Target: refused}, ImportSource{Name: "-", R: bytes.NewReader(data)}, report.Func(t.Logf))
+	if err == nil || !strings.Contains(err.Error(), "installed curl 7.88.1") {
+		t.Errorf("another base: %v, want a refusal naming curl", err)
+	}
+	if _, err := os.Stat(refused); !os.IsNotExist(err) {
+		t.Error("a refused delta made the target")
+	}
 }

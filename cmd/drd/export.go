@@ -44,6 +44,7 @@ func init() {
 var exportSpecs = []options.Spec{
 	{Name: "sign_key", Type: options.String, Help: "sign the artifact with this minisign secret key FILE (unencrypted: minisign -G -W)"},
 	{Name: "zstd_level", Type: options.Int, Default: "3", Help: "zstd compression level, 1 (fastest) to 22 (smallest)"},
+	{Name: "delta", Type: options.Bool, Default: "false", Help: "export only what differs from the booted image, which the image was cloned from; the artifact names that base, and an import needs it booted"},
 }
 
 func runExport(ctx context.Context, inv *invocation) error {
@@ -59,7 +60,7 @@ func runExport(ctx context.Context, inv *invocation) error {
 	} else {
 		inv.r.Warn("the artifact is not signed: hosts with trusted keys refuse it; sign with -x sign_key=FILE")
 	}
-	opt := clone.ExportOptions{Root: inv.root, Image: name, Key: key, Level: int(inv.opts.Int("zstd_level"))}
+	opt := clone.ExportOptions{Root: inv.root, Image: name, Key: key, Level: int(inv.opts.Int("zstd_level")), Delta: inv.opts.Bool("delta")}
 	if out == "-" {
 		opt.Output = inv.stdout
 		_, err := inv.sys.export(ctx, opt, inv.r)

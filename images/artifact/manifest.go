@@ -53,7 +53,8 @@ const (
 
 // Kinds of artifact.
 const (
-	KindFull = "full" // every file of the image
+	KindFull  = "full"  // every file of the image
+	KindDelta = "delta" // what differs from Origin: import it over a clone of an image of that base
 )
 
 // Manifest describes an artifact: what image it holds, how that image was
@@ -88,6 +89,9 @@ type Identity struct {
 	OSRelease map[string]string `json:"os_release,omitempty"`
 	Packages  string            `json:"packages_sha256,omitempty"`
 	Count     int               `json:"packages,omitempty"`
+	// List is the packages themselves ("name:arch" to version): a delta
+	// carries its origin's, so that an importer can say which differ.
+	List map[string]string `json:"package_list,omitempty"`
 }
 
 // FileSystem is one critical file system of the exported image.
@@ -155,8 +159,11 @@ func (m *Manifest) Validate(final bool) error {
 	if m.Format != FormatVersion {
 		return fmt.Errorf("artifact format %d: this drd reads format %d only; use a drd of the same version as the exporting one", m.Format, FormatVersion)
 	}
-	if m.Kind != KindFull {
-		return fmt.Errorf("artifact kind %q: this drd knows %q", m.Kind, KindFull)
+	if m.Kind != KindFull && m.Kind != KindDelta {
+		return fmt.Errorf("artifact kind %q: this drd knows %q and %q", m.Kind, KindFull, KindDelta)
+	}
+	if m.Kind == KindDelta && m.Origin.Packages == "" {
+		return fmt.Errorf("manifest: a delta that names no base (origin packages)")
 	}
 	if len(m.SourceHost) > maxTextField || len(m.VG) > 128 {
 		return fmt.Errorf("manifest: a field is too long")
@@ -217,8 +224,8 @@ func (m *Manifest) Validate(final bool) error {
 		if id.Packages != "" && !hexDigest.MatchString(id.Packages) {
 			return fmt.Errorf("manifest: package digest %q is not a sha256", id.Packages)
 		}
-		if len(id.OSRelease) > 64 {
-			return fmt.Errorf("manifest: os-release has %d fields", len(id.OSRelease))
+		if len(id.OSRelease) > 64 || len(id.List) > 1<<17 {
+			return fmt.Errorf("manifest: os-release has %d fields, the package list %d", len(id.OSRelease), len(id.List))
 		}
 	}
 	return nil

@@ -13,7 +13,8 @@ func TestManifestValidate(t *testing.T) {
 	}{
 		{"good", func(*Manifest) {}, ""},
 		{"format", func(m *Manifest) { m.Format = 2 }, "format 2"},
-		{"kind", func(m *Manifest) { m.Kind = "delta" }, "kind"},
+		{"kind", func(m *Manifest) { m.Kind = "patch" }, "kind"},
+		{"delta without base", func(m *Manifest) { m.Kind = KindDelta }, "names no base"},
 		{"member name", func(m *Manifest) { m.Members[0].Name = "../root"; m.FileSystems[0].Member = "../root" }, "member name"},
 		{"member twice", func(m *Manifest) { m.Members[1].Name = "root" }, "twice"},
 		{"digest in header", func(m *Manifest) { m.Members[0].SHA256 = strings.Repeat("a", 64) }, "carries a digest"},
