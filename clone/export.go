@@ -128,6 +128,11 @@ func Export(ctx context.Context, opt ExportOptions, r report.Reporter) (*artifac
 		r.Step("Exporting %s of %s", f.Mount, img.Name)
 		base := done
 		var u undo
+		// the image's file system alone: files hidden under a mount point in it too
+		alone := filepath.Join(m.Root, bootenv.MountsDir, ".source-export-"+img.Name, "image-"+strconv.Itoa(len(done.names)))
+		if err := bindReadOnly(filepath.Join(dir, f.Mount), alone, &u); err != nil {
+			return nil, errors.Join(err, u.run())
+		}
 		var against string
 		if opt.Delta {
 			// the booted image's file system alone: what the clone started from
@@ -135,9 +140,9 @@ func Export(ctx context.Context, opt ExportOptions, r report.Reporter) (*artifac
 			if err := bindReadOnly(filepath.Join(m.Root, f.Mount), against, &u); err != nil {
 				return nil, errors.Join(err, u.run())
 			}
-			done.names = append(done.names, f.Mount)
 		}
-		st, err := artifact.WriteFS(ctx, w, f.Member, filepath.Join(dir, f.Mount), opt.Level, artifact.PackOptions{
+		done.names = append(done.names, f.Mount)
+		st, err := artifact.WriteFS(ctx, w, f.Member, alone, opt.Level, artifact.PackOptions{
 			Logf:    r.Note,
 			Base:    against,
 			Exclude: exportExcludes(f.Mount),

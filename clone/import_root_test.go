@@ -79,6 +79,10 @@ func canaryArtifact(t *testing.T, key *minisign.PrivateKey, delta bool) (*testsy
 	if err := os.WriteFile(filepath.Join(dir, "usr/bin/hello"), []byte("#!/bin/sh\necho hello\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// a file of the root file system hidden under its /boot mount point
+	if err := os.WriteFile(filepath.Join(bindAlone(t, dir), "boot/hidden-under-mount"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	status := baseStatus + "\nPackage: hello\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.10-3\n"
 	if err := os.WriteFile(filepath.Join(dir, "var/lib/dpkg/status"), []byte(status), 0o644); err != nil {
 		t.Fatal(err)
@@ -222,6 +226,9 @@ func TestExportImport(t *testing.T) {
 	}
 	if ps := pkgdb.Read(c.root); ps["hello:amd64"] != "2.10-3" {
 		t.Errorf("the imported image's packages: %v", ps)
+	}
+	if _, err := os.Stat(filepath.Join(c.root, "boot/hidden-under-mount")); err != nil {
+		t.Errorf("the file hidden under /boot was not exported: %v", err)
 	}
 	// B's fstab, pointed at the new image's devices; B's /home kept.
 	bFstab, _ := os.ReadFile(filepath.Join(b.Root, "etc/fstab"))
