@@ -3,7 +3,6 @@ package clone
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/images/artifact"
+	"github.com/drd-linux/drd/internal/execrun"
 	"github.com/drd-linux/drd/internal/report"
 	"github.com/drd-linux/drd/pkgdb"
 )
@@ -34,12 +34,16 @@ type ExportOptions struct {
 	Delta bool
 	// Seams for tests; zero values mean the real machine.
 	SysDir, ProcDir string
+	Runner          execrun.Runner // tune2fs, xfs_info; nil: the real ones
 }
 
 // Export writes an inactive image (complete, not being changed) as an
 // artifact (images/artifact) to opt.Output: one member per critical file
 // system but the ESP, which an import takes from the importing host.
 func Export(ctx context.Context, opt ExportOptions, r report.Reporter) (*artifact.Manifest, error) {
+	if opt.Runner == nil {
+		opt.Runner = execrun.Real{}
+	}
 	m := bootenv.Real(opt.Root)
 	if opt.SysDir != "" {
 		m.SysDir = opt.SysDir
@@ -115,36 +119,47 @@ func Export(ctx context.Context, opt ExportOptions, r report.Reporter) (*artifac
 		}
 		total += f.Used
 	}
+	// Each file system of the image alone (files hidden under a mount
+	// point in it too), and for a delta the booted image's alone: bound
+	// read-only before anything is written, so that the header holds the
+	// features.
+	var u undo
+	defer func() {
+		if err := u.run(); err != nil {
+			r.Warn("releasing the export's mounts: %v", err)
+		}
+	}()
+	work := filepath.Join(m.Root, bootenv.MountsDir, ".source-export-"+img.Name)
+	alone := make([]string, len(man.FileSystems))
+	against := make([]string, len(man.FileSystems))
+	for i := range man.FileSystems {
+		f := &man.FileSystems[i]
+		alone[i] = filepath.Join(work, "image-"+strconv.Itoa(i))
+		if err := bindReadOnly(filepath.Join(dir, f.Mount), alone[i], &u); err != nil {
+			return nil, err
+		}
+		if f.Features, err = fsFeatures(ctx, opt.Runner, m.ProcDir, f.Type, alone[i]); err != nil {
+			return nil, fmt.Errorf("exporting %s of %s: %w", f.Mount, img.Name, err)
+		}
+		if opt.Delta {
+			against[i] = filepath.Join(work, "booted-"+strconv.Itoa(i))
+			if err := bindReadOnly(filepath.Join(m.Root, f.Mount), against[i], &u); err != nil {
+				return nil, err
+			}
+		}
+	}
 	w, err := artifact.NewWriter(opt.Output, man, opt.Key)
 	if err != nil {
 		return nil, fmt.Errorf("exporting %s: %w", img.Name, err)
 	}
 	start := time.Now()
-	var done struct {
-		artifact.PackStats
-		names []string
-	}
-	for _, f := range man.FileSystems {
+	var done artifact.PackStats
+	for i, f := range man.FileSystems {
 		r.Step("Exporting %s of %s", f.Mount, img.Name)
 		base := done
-		var u undo
-		// the image's file system alone: files hidden under a mount point in it too
-		alone := filepath.Join(m.Root, bootenv.MountsDir, ".source-export-"+img.Name, "image-"+strconv.Itoa(len(done.names)))
-		if err := bindReadOnly(filepath.Join(dir, f.Mount), alone, &u); err != nil {
-			return nil, errors.Join(err, u.run())
-		}
-		var against string
-		if opt.Delta {
-			// the booted image's file system alone: what the clone started from
-			against = filepath.Join(m.Root, bootenv.MountsDir, ".source-export-"+img.Name, strconv.Itoa(len(done.names)))
-			if err := bindReadOnly(filepath.Join(m.Root, f.Mount), against, &u); err != nil {
-				return nil, errors.Join(err, u.run())
-			}
-		}
-		done.names = append(done.names, f.Mount)
-		st, err := artifact.WriteFS(ctx, w, f.Member, alone, opt.Level, artifact.PackOptions{
+		st, err := artifact.WriteFS(ctx, w, f.Member, alone[i], opt.Level, artifact.PackOptions{
 			Logf:    r.Note,
-			Base:    against,
+			Base:    against[i],
 			Exclude: exportExcludes(f.Mount),
 			Progress: func(s artifact.PackStats) {
 				if s.Entries%256 == 0 {
@@ -153,9 +168,6 @@ func Export(ctx context.Context, opt ExportOptions, r report.Reporter) (*artifac
 				}
 			},
 		})
-		if uerr := u.run(); err == nil && uerr != nil {
-			err = uerr
-		}
 		if err != nil {
 			return nil, fmt.Errorf("exporting %s of %s: %w", f.Mount, img.Name, err)
 		}
@@ -203,4 +215,45 @@ func exportExcludes(mount string) []string {
 		return []string{rel}
 	}
 	return nil
+}
+
+// fsFeatures are the features of the file system mounted at dir, as the
+// manifest's layout records them: tune2fs's for ext*, xfs_info's for xfs.
+func fsFeatures(ctx context.Context, run execrun.Runner, procDir, typ, dir string) ([]string, error) {
+	switch {
+	case typ == "xfs":
+		out, err := run.Run(ctx, "xfs_info", dir)
+		if err != nil {
+			return nil, err
+		}
+		p, err := parseXFSInfo(out)
+		if err != nil {
+			return nil, err
+		}
+		return append(slices.Clone(p.meta), p.inode...), nil
+	case strings.HasPrefix(typ, "ext"):
+		mounts, err := bootenv.ReadMountinfo(procDir)
+		if err != nil {
+			return nil, err
+		}
+		dev := ""
+		for _, m := range mounts {
+			if m.MountPoint == dir {
+				dev = m.Source
+			}
+		}
+		if !strings.HasPrefix(dev, "/dev/") {
+			return nil, fmt.Errorf("%s: no device is mounted there (%q)", dir, dev)
+		}
+		out, err := run.Run(ctx, "tune2fs", "-l", dev)
+		if err != nil {
+			return nil, err
+		}
+		p, err := parseTune2fs(out)
+		if err != nil {
+			return nil, err
+		}
+		return p.features, nil
+	}
+	return nil, nil
 }

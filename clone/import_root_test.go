@@ -8,10 +8,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"aead.dev/minisign"
+	"golang.org/x/sys/unix"
 
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/images/artifact"
@@ -80,7 +82,15 @@ func canaryArtifact(t *testing.T, key *minisign.PrivateKey, delta bool) (*testsy
 		t.Fatal(err)
 	}
 	// a file of the root file system hidden under its /boot mount point
-	if err := os.WriteFile(filepath.Join(bindAlone(t, dir), "boot/hidden-under-mount"), []byte("x"), 0o644); err != nil {
+	alone := t.TempDir()
+	if err := unix.Mount(dir, alone, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	err = os.WriteFile(filepath.Join(alone, "boot/hidden-under-mount"), []byte("x"), 0o644)
+	if uerr := unix.Unmount(alone, 0); uerr != nil {
+		t.Fatal(uerr)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	status := baseStatus + "\nPackage: hello\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.10-3\n"
@@ -97,6 +107,9 @@ func canaryArtifact(t *testing.T, key *minisign.PrivateKey, delta bool) (*testsy
 	}
 	if m.Origin.Packages != pkgdb.Digest(pkgdb.Read(a.Root)) || m.Exported.Packages == m.Origin.Packages || m.Exported.Count != 3 {
 		t.Errorf("base identities: origin %+v, exported %+v", m.Origin, m.Exported)
+	}
+	if fs := m.FileSystems[0]; fs.Mount != "/" || !slices.Contains(fs.Features, "extent") {
+		t.Errorf("layout of /: %+v, want ext4's features", fs)
 	}
 	if m.SourceHost != "hosta" {
 		t.Errorf("source host %q", m.SourceHost)
