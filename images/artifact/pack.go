@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -65,6 +66,23 @@ func Pack(ctx context.Context, root string, w io.Writer, opt PackOptions) (PackS
 		return PackStats{}, fmt.Errorf("exporting %s: %w", root, err)
 	}
 	p := &packer{ctx: ctx, root: root, dev: st.Dev, tw: tar.NewWriter(w), links: map[[2]uint64]string{}, opt: opt}
+	// Files are read in order, one at a time; a few goroutines ask the
+	// kernel to read ahead the files of the directory being written, so
+	// that a cold cache does not make every file a wait.
+	p.prefetch = make(chan string, 4096)
+	var wg sync.WaitGroup
+	for range prefetchers {
+		wg.Go(func() {
+			for path := range p.prefetch {
+				if fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NOATIME|unix.O_CLOEXEC|unix.O_NONBLOCK, 0); err == nil {
+					unix.Fadvise(fd, 0, 0, unix.FADV_WILLNEED)
+					unix.Close(fd)
+				}
+			}
+		})
+	}
+	defer wg.Wait()
+	defer close(p.prefetch)
 	if err := p.entry(".", &st); err != nil {
 		return p.stats, err
 	}
@@ -74,15 +92,19 @@ func Pack(ctx context.Context, root string, w io.Writer, opt PackOptions) (PackS
 	return p.stats, nil
 }
 
+// prefetchers are the goroutines that start the reading of files ahead.
+const prefetchers = 8
+
 type packer struct {
-	ctx   context.Context
-	root  string
-	dev   uint64
-	tw    *tar.Writer
-	links map[[2]uint64]string
-	opt   PackOptions
-	stats PackStats
-	buf   []byte
+	ctx      context.Context
+	prefetch chan string // files to read ahead
+	root     string
+	dev      uint64
+	tw       *tar.Writer
+	links    map[[2]uint64]string
+	opt      PackOptions
+	stats    PackStats
+	buf      []byte
 }
 
 func (p *packer) logf(format string, args ...any) {
@@ -242,15 +264,28 @@ func (p *packer) dir(name, full string) error {
 		return fmt.Errorf("exporting %s: %w", full, err)
 	}
 	slices.Sort(names)
-	for _, n := range names {
+	sts := make([]unix.Stat_t, len(names))
+	for i, n := range names {
 		child := n
 		if name != "." {
 			child = name + "/" + n
 		}
-		var st unix.Stat_t
-		if err := unix.Lstat(p.full(child), &st); err != nil {
+		if err := unix.Lstat(p.full(child), &sts[i]); err != nil {
 			return fmt.Errorf("exporting %s: %w", p.full(child), err)
 		}
+		if sts[i].Mode&unix.S_IFMT == unix.S_IFREG && sts[i].Size > 0 && sts[i].Blocks > 0 {
+			select {
+			case p.prefetch <- p.full(child):
+			default: // enough ahead
+			}
+		}
+	}
+	for i, n := range names {
+		child := n
+		if name != "." {
+			child = name + "/" + n
+		}
+		st := sts[i]
 		if st.Mode&unix.S_IFMT != unix.S_IFDIR && slices.Contains(p.opt.Exclude, child) {
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -67,6 +68,7 @@ type unpacker struct {
 	opt     UnpackOptions
 	stats   PackStats
 	sawRoot bool
+	buf     []byte // for copying file data
 }
 
 func (u *unpacker) run(tr *tar.Reader) error {
@@ -316,11 +318,16 @@ func (u *unpacker) regular(hdr *tar.Header, tr *tar.Reader, pfd int, base string
 	}
 	f := os.NewFile(uintptr(fd), path.Join(u.dst, hdr.Name))
 	defer f.Close()
-	if err := f.Truncate(size); err != nil {
-		return err
+	if size != hdr.Size { // holes: the size first, then the data segments
+		if err := f.Truncate(size); err != nil {
+			return err
+		}
+	}
+	if u.buf == nil {
+		u.buf = make([]byte, 256<<10)
 	}
 	for _, s := range segs {
-		n, err := io.Copy(io.NewOffsetWriter(f, s[0]), io.LimitReader(tr, s[1]))
+		n, err := io.CopyBuffer(io.NewOffsetWriter(f, s[0]), io.LimitReader(tr, s[1]), u.buf)
 		u.stats.Bytes += n
 		if err != nil {
 			return err
@@ -375,7 +382,7 @@ func (u *unpacker) meta(hdr *tar.Header, fd, pfd int, base string) error {
 	}
 	times := []unix.Timespec{tspec(hdr.AccessTime, hdr.ModTime), tspec(hdr.ModTime, time.Time{})}
 	if fd >= 0 {
-		err = unix.UtimesNanoAt(unix.AT_FDCWD, procPath, times, 0)
+		err = futimens(fd, (*[2]unix.Timespec)(times))
 	} else {
 		err = unix.UtimesNanoAt(pfd, base, times, unix.AT_SYMLINK_NOFOLLOW)
 	}
@@ -422,4 +429,13 @@ func remove(pfd int, base string) error {
 		return nil
 	}
 	return err
+}
+
+// futimens sets the times of an open file (utimensat with a NULL path).
+func futimens(fd int, ts *[2]unix.Timespec) error {
+	_, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(ts)), 0, 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
 }
