@@ -49,6 +49,12 @@ bench-sync:
 bench-verify: deps
 	scripts/bench-verify
 
+.PHONY: bench-export
+# drd export/import's format against tar --xattrs --acls -S | zstd -T0 -3
+# and zstd -d | tar -x, cold cache, ratios printed; measures, never fails.
+bench-export: deps
+	scripts/bench-export
+
 .PHONY: bench-lvm
 # The same from LVM snapshots, in a layout (b) VM (scripts/e2e TestBenchLVM):
 # the booted root and the 100,000-file tree on LVs of sysvg.

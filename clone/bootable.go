@@ -40,6 +40,7 @@ func (c *run) makeBootable(ctx context.Context) error {
 			renames[f.Src.UUID] = f.ID.UUID
 		}
 	}
+	maps.Copy(renames, c.importRenames())
 	grubRenames := maps.Clone(renames)
 	for _, f := range c.FS {
 		// root=/dev/mapper/vg-lv on the kernel command line: the clone's LV

@@ -15,6 +15,7 @@ import (
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/clone/copyfs"
 	"github.com/drd-linux/drd/images"
+	"github.com/drd-linux/drd/images/artifact"
 	"github.com/drd-linux/drd/internal/report"
 )
 
@@ -31,12 +32,19 @@ type run struct {
 	start time.Time
 	// snapsGone are the snapshots removed already.
 	snapsGone map[string]bool
+	// imp is the artifact of an import (Import); nil for a clone.
+	imp *importRun
 }
 
 // execute carries out a plan. On any failure, or when ctx is cancelled,
 // the clone's record says broken and every mount and loop is released.
-func execute(ctx context.Context, p *Plan, opt Options, r report.Reporter) (err error) {
-	c := &run{Plan: p, opt: opt, r: r, work: filepath.Join(opt.Root, bootenv.MountsDir), start: time.Now()}
+func execute(ctx context.Context, p *Plan, opt Options, r report.Reporter) error {
+	return executeRun(ctx, p, opt, r, nil)
+}
+
+// executeRun carries out a plan: a clone, or with imp an import.
+func executeRun(ctx context.Context, p *Plan, opt Options, r report.Reporter, imp *importRun) (err error) {
+	c := &run{Plan: p, opt: opt, r: r, work: filepath.Join(opt.Root, bootenv.MountsDir), start: time.Now(), imp: imp}
 	c.dst = make([]string, len(p.FS))
 	defer func() {
 		if uerr := c.u.run(); uerr != nil {
@@ -74,6 +82,15 @@ func (c *run) steps() []step {
 		{"Making file systems", c.makeFileSystems},
 		{"Mounting the clone", c.mountClone},
 	}
+	if c.imp != nil && c.imp.ar.Header.Kind != artifact.KindDelta {
+		return append(steps,
+			step{"Importing the artifact's file systems", c.unpackAll},
+			step{"Keeping this host's identity", c.keepHostIdentity},
+			step{"Copying the EFI system partition", c.copyESP},
+			step{"Fixing up the imported image", c.fixup},
+			step{"Making the imported image bootable", c.makeBootable},
+			step{"Recording the imported image", c.finish})
+	}
 	if len(c.Snaps) > 0 {
 		steps = append(steps,
 			step{"Taking snapshots of the critical logical volumes of " + c.VG.Source, c.takeSnapshots},
@@ -88,6 +105,11 @@ func (c *run) steps() []step {
 			step{"Copying", c.copyAll},
 			step{"Second pass: copying what changed meanwhile", c.secondPass},
 			step{"Recording what the copy wrote (for drd sync)", c.recordManifest})
+	}
+	if c.imp != nil {
+		steps = append(steps,
+			step{"Applying the artifact's delta", c.unpackAll},
+			step{"Keeping this host's identity", c.keepHostIdentity})
 	}
 	return append(steps,
 		step{"Copying the EFI system partition", c.copyESP},
@@ -462,7 +484,11 @@ func (c *run) finish(ctx context.Context) error {
 	}
 	c.rec.State = bootenv.Complete
 	c.rec.LastSync = time.Now().UTC()
-	c.rec.AddEvent("clone", "succeeded", fmt.Sprintf("from %s to %s in %s", c.Source.Disk, c.Target.Given, time.Since(c.start).Round(time.Second)))
+	if c.imp != nil {
+		c.rec.AddEvent("import", "succeeded", c.importEvent())
+	} else {
+		c.rec.AddEvent("clone", "succeeded", fmt.Sprintf("from %s to %s in %s", c.Source.Disk, c.Target.Given, time.Since(c.start).Round(time.Second)))
+	}
 	root := c.dst[c.rootIndex()]
 	if err := bootenv.WriteRecord(root, c.rec); err != nil {
 		c.rec.State = bootenv.Cloning

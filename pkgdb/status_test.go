@@ -29,3 +29,25 @@ func TestDiff(t *testing.T) {
 		t.Errorf("texts %q", texts)
 	}
 }
+
+func TestDigestIsOrderFreeAndVersionSensitive(t *testing.T) {
+	a := Packages{"bash:amd64": "5.2", "nginx:amd64": "1.22"}
+	b := Packages{"nginx:amd64": "1.22", "bash:amd64": "5.2"}
+	if Digest(a) != Digest(b) {
+		t.Error("the same packages gave two digests")
+	}
+	b["nginx:amd64"] = "1.23"
+	if Digest(a) == Digest(b) {
+		t.Error("another version gave the same digest")
+	}
+	if Digest(Packages{"a:x": "1", "b:x": "2"}) == Digest(Packages{"a:x": "1\nb:x=2"}) {
+		t.Error("a newline in a version forged another list")
+	}
+}
+
+func TestParseOSRelease(t *testing.T) {
+	got := ParseOSRelease("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n# c\nVERSION_ID='12'\nbad line\n")
+	if got["ID"] != "debian" || got["VERSION_ID"] != "12" || got["PRETTY_NAME"] != "Debian GNU/Linux 12 (bookworm)" || len(got) != 3 {
+		t.Errorf("got %v", got)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/drd-linux/drd/bootenv/efi"
 	"github.com/drd-linux/drd/clone"
 	"github.com/drd-linux/drd/clone/imagesync"
+	"github.com/drd-linux/drd/images/artifact"
 	"github.com/drd-linux/drd/internal/console"
 	"github.com/drd-linux/drd/internal/execrun"
 	"github.com/drd-linux/drd/internal/report"
@@ -21,7 +22,11 @@ import (
 // system is everything the commands reach outside cmd/drd: the engines
 // and the facts about the caller. Tests replace it with fakes.
 type system struct {
-	clone  func(ctx context.Context, opt clone.Options, r report.Reporter) error
+	clone func(ctx context.Context, opt clone.Options, r report.Reporter) error
+	// export writes an inactive image as an artifact; imprt makes a new
+	// image from one.
+	export func(ctx context.Context, opt clone.ExportOptions, r report.Reporter) (*artifact.Manifest, error)
+	imprt  func(ctx context.Context, opt clone.Options, src clone.ImportSource, r report.Reporter) error
 	scan   func(ctx context.Context, root string) (*bootenv.Status, error)
 	mount  func(ctx context.Context, root, name string, r report.Reporter) (string, error)
 	umount func(ctx context.Context, root, name string, r report.Reporter) error
@@ -57,6 +62,8 @@ type system struct {
 func realSystem() system {
 	return system{
 		clone:     clone.Run,
+		export:    clone.Export,
+		imprt:     clone.Import,
 		scan:      bootenv.Scan,
 		mount:     bootenv.Mount,
 		umount:    bootenv.Umount,
