@@ -30,6 +30,8 @@ type system struct {
 	bootCheck func(ctx context.Context, m bootenv.Machine, opt bootenv.CheckOptions, r report.Reporter) error
 	reboot    func(ctx context.Context) error
 	runcmd    func(ctx context.Context, opt runcmd.Options, r report.Reporter) error
+	// commit makes the booted image the base and retires the others.
+	commit func(ctx context.Context, root string, opt bootenv.CommitOptions, r report.Reporter) (bootenv.CommitPlan, error)
 	// delete removes an inactive image (also drd forget).
 	delete func(ctx context.Context, root string, opt bootenv.DeleteOptions, r report.Reporter) error
 	// islInstall puts STAGEISL into every image's /boot and menu.
@@ -58,8 +60,11 @@ func realSystem() system {
 			_, err := execrun.Real{}.Run(ctx, "systemctl", "reboot")
 			return err
 		},
-		runcmd:     runcmd.Run,
-		delete:     bootenv.Delete,
+		runcmd: runcmd.Run,
+		delete: bootenv.Delete,
+		commit: func(ctx context.Context, root string, opt bootenv.CommitOptions, r report.Reporter) (bootenv.CommitPlan, error) {
+			return bootenv.Real(root).Commit(ctx, opt, r)
+		},
 		islInstall: isl.Install,
 		hostEFI:    openHostEFI,
 		now:        time.Now,
