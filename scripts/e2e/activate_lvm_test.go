@@ -48,7 +48,9 @@ func TestActivateLVM(t *testing.T) {
 	// retired, and the next window's clone goes onto its disk, no
 	// -x overwrite=true.
 	sysDisk := strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + SysSerial))
-	vm.MustRun("! drd clone -p -t " + sysDisk + " >/dev/null 2>&1") // not retired yet: carries data
+	if r := vm.Run("drd clone -p -t " + sysDisk); r.Code != 1 || !strings.Contains(r.Stderr, "-x overwrite=true") {
+		t.Errorf("1b. drd clone -p onto the original's disk before drd commit: exit %d, want 1 and a refusal naming -x overwrite=true:\n%s", r.Code, r.Stderr)
+	}
 	ph.Time("commit", func() {
 		t.Log(vm.MustRun("drd commit -p 2>&1"))
 		t.Log(vm.MustRun("drd commit 2>&1"))
@@ -60,7 +62,7 @@ func TestActivateLVM(t *testing.T) {
 	if s, _ := st.state("sysimage_001"); s != "good" {
 		t.Fatalf("1b. after drd commit sysimage_001 is %q, want good", s)
 	}
-	t.Log(vm.MustRun("drd status"))
+	t.Log(vm.MustRun("drd status; lvs -o vg_name,lv_name,lv_attr 2>&1"))
 	ph.Time("clone onto the retired disk", func() { t.Log(vm.MustRun("drd clone -t " + sysDisk + " 2>&1")) })
 	if s, _ := readStatus(t, vm).state("sysimage_000"); s != "complete" {
 		t.Fatalf("1b. the clone onto the retired disk is %q, want complete", s)
