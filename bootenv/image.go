@@ -23,6 +23,7 @@ const (
 	Good      State = "good"      // passed its trial boot
 	Broken    State = "broken"    // a clone or runcmd was interrupted
 	Bad       State = "bad"       // failed its trial boot
+	Retired   State = "retired"   // another image was committed as the base: its disk may be reused
 )
 
 // Record is an image's identity and history, kept in

@@ -33,7 +33,25 @@ func makePlan(ctx context.Context, opt Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Source: src, Origin: origin, ID: bootenv.NewID()}
+	var deactivated []string
+	if facts.isBlock && !facts.partition && facts.signature != "" && !opt.Overwrite {
+		// Without -x overwrite=true, the one data a disk may carry is a
+		// retired image of this system (drd commit).
+		var r retiredOnDisk
+		if r, deactivated, err = retiredTarget(ctx, opt, facts.disk); err != nil {
+			return nil, err
+		}
+		if len(deactivated) > 0 {
+			if facts, err = readTarget(opt.SysDir, opt.ProcDir, opt.Target); err != nil {
+				return nil, err
+			}
+		}
+		facts.retired = r
+	}
+	p := &Plan{Source: src, Origin: origin, ID: bootenv.NewID(), Deactivated: deactivated}
+	if len(facts.retired.other) == 0 {
+		p.Reuses = facts.retired.image
+	}
 	p.Target = Target{Given: opt.Target, Size: facts.size}
 	if facts.isBlock {
 		p.Target.Disk = facts.disk

@@ -22,6 +22,11 @@ type Plan struct {
 	Snaps  []snapshot // snapshots the copy reads from; none: two passes
 	// NoSnaps says why a clone of a root on LVM copies without snapshots.
 	NoSnaps string
+	// Reuses is the retired image (drd commit) the target holds and the
+	// clone replaces, without -x overwrite=true; Deactivated are its
+	// volume groups the plan found active, unused, and deactivated.
+	Reuses      string
+	Deactivated []string
 }
 
 // Target is where the clone goes.

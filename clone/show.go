@@ -20,6 +20,12 @@ func showPlan(p *Plan, preview bool, r report.Reporter) {
 		}
 	}
 	r.Step("Clone %s to %s, %s", p.Name, where, humanSize(p.Target.Size))
+	if p.Reuses != "" {
+		r.Step("%s holds the retired image %s and nothing else: the clone replaces it", p.Target.Disk, p.Reuses)
+	}
+	for _, vg := range p.Deactivated {
+		r.Note("deactivated volume group %s of the retired image %s (active, unused)", vg, p.Reuses)
+	}
 	show := r.Note
 	if preview {
 		show = func(format string, args ...any) { r.Step(format, args...) }

@@ -18,13 +18,14 @@ type targetFacts struct {
 	path      string
 	isBlock   bool
 	exists    bool
-	partition bool     // a partition, not a whole disk
-	size      int64    // bytes (0 for an image file not made yet)
-	inUse     []string // why the disk is busy
-	signature string   // "gpt", "dos", "ext4"... found on it
-	disk      string   // /dev/vdb for a block device
-	wholeDisk string   // the disk a partition target is on, from sysfs: /dev/nvme0n1 of /dev/nvme0n1p2
-	loops     []string // loop devices already attached to this image file
+	partition bool          // a partition, not a whole disk
+	size      int64         // bytes (0 for an image file not made yet)
+	inUse     []string      // why the disk is busy
+	signature string        // "gpt", "dos", "ext4"... found on it
+	disk      string        // /dev/vdb for a block device
+	wholeDisk string        // the disk a partition target is on, from sysfs: /dev/nvme0n1 of /dev/nvme0n1p2
+	loops     []string      // loop devices already attached to this image file
+	retired   retiredOnDisk // the retired image the disk holds, and what else
 }
 
 // readTarget gathers the facts about a target, changing nothing.
@@ -125,7 +126,11 @@ func checkTarget(f targetFacts, src *bootenv.Layout, need int64, overwrite bool)
 		return fmt.Errorf("target %s has %s; the clone needs at least %s (the critical file systems' used space plus 10%%, and boot partitions): use a larger disk or -x image_size",
 			t, humanSize(f.size), humanSize(need))
 	}
-	if f.signature != "" && !overwrite {
+	if f.signature != "" && !overwrite && f.retired.image != "" && len(f.retired.other) > 0 {
+		return fmt.Errorf("target %s holds the retired image %s, but also %s: to overwrite all of it, run again with -x overwrite=true",
+			t, f.retired.image, strings.Join(f.retired.other, ", "))
+	}
+	if f.signature != "" && !overwrite && f.retired.image == "" {
 		return fmt.Errorf("target %s carries data (found: %s): to overwrite it, run again with -x overwrite=true", t, f.signature)
 	}
 	return nil

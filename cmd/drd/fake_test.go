@@ -23,8 +23,9 @@ type fake struct {
 	roots   []string // the root each engine got
 	isl     []isl.InstallOptions
 	deleted []bootenv.DeleteOptions
-	efi     []efi.Vars // the UEFI variables each engine got
-	opened  int        // calls of hostEFI
+	commits []bootenv.CommitOptions // calls of commit that were not refused
+	efi     []efi.Vars              // the UEFI variables each engine got
+	opened  int                     // calls of hostEFI
 
 	synced    []imagesync.Options
 	result    *imagesync.Result // what sync returns
@@ -104,6 +105,19 @@ func (f *fake) system() system {
 			f.deleted = append(f.deleted, opt)
 			f.roots = append(f.roots, root)
 			return f.act(r)
+		},
+		// commit decides on f.status as bootenv does, and records the
+		// commits it did not refuse.
+		commit: func(ctx context.Context, root string, opt bootenv.CommitOptions, r report.Reporter) (bootenv.CommitPlan, error) {
+			f.roots = append(f.roots, root)
+			if err := f.act(r); err != nil {
+				return bootenv.CommitPlan{}, err
+			}
+			p, err := bootenv.PlanCommit(f.status, opt.Image)
+			if err == nil {
+				f.commits = append(f.commits, opt)
+			}
+			return p, err
 		},
 		islInstall: func(ctx context.Context, opt isl.InstallOptions, r report.Reporter) error {
 			f.isl = append(f.isl, opt)

@@ -205,6 +205,9 @@ func formatImage(img *bootenv.Image, loc *time.Location, verbose bool) string {
 	if img.Booted {
 		heading += " (booted)"
 	}
+	if img.State == bootenv.Retired {
+		heading += " (retired: drd clone may reuse its disk)"
+	}
 	var b strings.Builder
 	b.WriteString(heading + ":\n")
 	head := []string{"MOUNT POINT", "DEVICE", "TYPE", "SIZE", "UUID"}

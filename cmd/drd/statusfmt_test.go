@@ -69,6 +69,13 @@ var statusCases = map[string]func() *bootenv.Status{
 		o.State, c.State = bootenv.Good, bootenv.Trial
 		return &bootenv.Status{Booted: c, Activated: "sysimage_001", Images: []*bootenv.Image{c, o}}
 	},
+	// The clone passed its trial boot and was committed: the original
+	// is retired.
+	"committed": func() *bootenv.Status {
+		st := goodClone()
+		st.Images[1].State = bootenv.Retired
+		return st
+	},
 	// The clone is activated on trial, two boots left.
 	"trial": func() *bootenv.Status {
 		st := statusOneClone()

@@ -43,6 +43,8 @@ type system struct {
 	runcmd    func(ctx context.Context, opt runcmd.Options, r report.Reporter) error
 	// sync brings the booted image's changes into an inactive image.
 	sync func(ctx context.Context, opt imagesync.Options, r report.Reporter) (*imagesync.Result, error)
+	// commit makes the booted image the base and retires the others.
+	commit func(ctx context.Context, root string, opt bootenv.CommitOptions, r report.Reporter) (bootenv.CommitPlan, error)
 	// delete removes an inactive image (also drd forget).
 	delete func(ctx context.Context, root string, opt bootenv.DeleteOptions, r report.Reporter) error
 	// islInstall puts STAGEISL into every image's /boot and menu.
@@ -78,9 +80,12 @@ func realSystem() system {
 			_, err := execrun.Real{}.Run(ctx, "systemctl", args...)
 			return err
 		},
-		runcmd:     runcmd.Run,
-		sync:       imagesync.Run,
-		delete:     bootenv.Delete,
+		runcmd: runcmd.Run,
+		sync:   imagesync.Run,
+		delete: bootenv.Delete,
+		commit: func(ctx context.Context, root string, opt bootenv.CommitOptions, r report.Reporter) (bootenv.CommitPlan, error) {
+			return bootenv.Real(root).Commit(ctx, opt, r)
+		},
 		islInstall: isl.Install,
 		hostEFI:    openHostEFI,
 		now:        time.Now,
