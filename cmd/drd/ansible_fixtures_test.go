@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/clone/imagesync"
 	"github.com/drd-linux/drd/runcmd"
 )
 
@@ -39,7 +40,7 @@ func TestAnsibleStatusFixtures(t *testing.T) {
 		t.Fatalf("no status fixtures under %s (%v)", ansibleFixtures, err)
 	}
 	states := []bootenv.State{bootenv.Cloning, bootenv.Complete, bootenv.Modifying, bootenv.Activated,
-		bootenv.Trial, bootenv.Booted, bootenv.Good, bootenv.Broken, bootenv.Bad, "retired"}
+		bootenv.Trial, bootenv.Booted, bootenv.Good, bootenv.Broken, bootenv.Bad, bootenv.Retired}
 	for _, p := range paths {
 		var st bootenv.Status
 		decodeStrict(t, p, &st)
@@ -63,5 +64,24 @@ func TestAnsibleRuncmdFixtures(t *testing.T) {
 	for _, p := range paths {
 		var rep runcmd.Report
 		decodeStrict(t, p, &rep)
+	}
+}
+
+// TestAnsibleSyncAndVerifyFixtures: the collection's drd_sync and
+// drd_verify modules were written against the contracts before
+// the commands existed; their fixtures decode into what drd sync --json
+// and drd verify --json print, field for field.
+func TestAnsibleSyncAndVerifyFixtures(t *testing.T) {
+	for dir, fresh := range map[string]func() any{
+		"sync":   func() any { return new(imagesync.Result) },
+		"verify": func() any { return new(verifyJSON) },
+	} {
+		paths, err := filepath.Glob(filepath.Join(ansibleFixtures, dir, "*.json"))
+		if err != nil || len(paths) == 0 {
+			t.Fatalf("no %s fixtures under %s (%v)", dir, ansibleFixtures, err)
+		}
+		for _, p := range paths {
+			decodeStrict(t, p, fresh())
+		}
 	}
 }
