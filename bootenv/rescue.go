@@ -25,14 +25,16 @@ var rootFSTypes = map[string]bool{"ext2": true, "ext3": true, "ext4": true, "xfs
 
 // RescueScan finds every drd image on the machine's block devices: each
 // file system with a record (image.json), read through a private
-// read-only mount. Status.Booted is nil.
+// read-only mount, the logical volumes of every volume group activated
+// first (rescueDevices). Status.Booted is nil; what could not be read
+// or activated is in Status.Warnings.
 func (m Machine) RescueScan(ctx context.Context) (*Status, error) {
-	devs, _, err := m.devices(ctx)
+	devs, warnings, err := m.rescueDevices()
 	if err != nil {
 		return nil, err
 	}
 	mounts, _ := ReadMountinfo(m.ProcDir)
-	st := &Status{}
+	st := &Status{Warnings: warnings}
 	seen := map[string]bool{}
 	for _, d := range devs {
 		if !rootFSTypes[d.FSType] {

@@ -15,6 +15,10 @@ type Status struct {
 	// ISL lists the images whose /boot has STAGEISL (drd isl install),
 	// in name order.
 	ISL []RecoveryOn `json:"isl,omitempty"`
+	// Warnings are what a rescue scan could not read or activate (an
+	// incomplete volume group, an LV it cannot make): images elsewhere
+	// are still listed.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // RecoveryOn is STAGEISL as installed in one image's /boot.

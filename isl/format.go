@@ -10,9 +10,11 @@ import (
 )
 
 // FormatList is the table of the list command.
+// What the scan could not read or activate (an incomplete volume group)
+// follows the table.
 func FormatList(st *bootenv.Status) string {
 	if len(st.Images) == 0 {
-		return "No drd system image found on any disk.\n"
+		return "No drd system image found on any disk.\n" + formatWarnings(st)
 	}
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
@@ -30,6 +32,15 @@ func FormatList(st *bootenv.Status) string {
 	}
 	w.Flush()
 	b.WriteString("(* the boot target)\n")
+	b.WriteString(formatWarnings(st))
+	return b.String()
+}
+
+func formatWarnings(st *bootenv.Status) string {
+	var b strings.Builder
+	for _, w := range st.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", w)
+	}
 	return b.String()
 }
 

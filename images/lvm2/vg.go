@@ -193,7 +193,7 @@ lvs:
 				if !ok {
 					where := ""
 					if p.Device != "" {
-						where = ", last seen as " + p.Device
+						where = " (last seen as " + p.Device + ")"
 					}
 					skipped = append(skipped, Skipped{lv.Name, fmt.Sprintf("its physical volume %s%s is missing", p.ID, where)})
 					continue lvs
