@@ -26,7 +26,7 @@ func FuzzReadPV(f *testing.F) {
 		devs, _ := Tables(vg, pvs)
 		for _, d := range devs {
 			for _, tg := range d.Targets {
-				if tg.Length <= 0 || tg.Start < 0 {
+				if tg.Length <= 0 || tg.Start < 0 || tg.Start+tg.Length > maxCount*vg.ExtentSize {
 					t.Errorf("%s: target %+v", d.Name, tg)
 				}
 			}

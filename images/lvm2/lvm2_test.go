@@ -232,3 +232,22 @@ func TestEncodeTargets(t *testing.T) {
 		t.Errorf("params of the second target: %q", b[first+40:])
 	}
 }
+
+// A segment that reaches past its PV's last extent (damaged metadata)
+// is not activated: the table would map another LV's or no data.
+func TestTablesOutsidePV(t *testing.T) {
+	found := readFixtures(t)
+	groups, _ := Assemble(found)
+	vg := *groups[0].VG
+	vg.LVs = []LV{
+		{Name: "past", ID: "x", Visible: true, Segments: []Segment{{0, 4, "striped", 0, []Stripe{{"pv0", vg.PVs[0].PECount - 2}}}}},
+		{Name: "last", ID: "y", Visible: true, Segments: []Segment{{0, 2, "striped", 0, []Stripe{{"pv0", vg.PVs[0].PECount - 2}}}}},
+	}
+	devs, skipped := Tables(&vg, groups[0].PVs)
+	if len(skipped) != 1 || skipped[0].LV != "past" || !strings.Contains(skipped[0].Reason, "outside") {
+		t.Errorf("skipped %v, want past (outside its PV)", skipped)
+	}
+	if len(devs) != 1 || devs[0].LV != "last" {
+		t.Errorf("devices %v, want last (its PV's last two extents)", devs)
+	}
+}

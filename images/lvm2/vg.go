@@ -46,6 +46,10 @@ type Stripe struct {
 	Extent int64
 }
 
+// maxCount bounds extent sizes and counts (LVM keeps them in 32 bits),
+// so that offsets in sectors stay far inside int64.
+const maxCount = 1 << 32
+
 // ParseVG parses a PV's text metadata into its volume group.
 func ParseVG(text []byte) (*VG, error) {
 	top, err := parseText(text)
@@ -62,8 +66,8 @@ func ParseVG(text []byte) (*VG, error) {
 		return nil, fmt.Errorf("LVM2 metadata of volume group %s: no id", vg.Name)
 	}
 	vg.Seqno, _ = s.num("seqno")
-	if vg.ExtentSize, ok = s.num("extent_size"); !ok || vg.ExtentSize <= 0 {
-		return nil, fmt.Errorf("LVM2 metadata of volume group %s: no extent_size", vg.Name)
+	if vg.ExtentSize, ok = s.num("extent_size"); !ok || vg.ExtentSize <= 0 || vg.ExtentSize > maxCount {
+		return nil, fmt.Errorf("LVM2 metadata of volume group %s: no extent_size, or one out of range", vg.Name)
 	}
 	if pvs := s.sub("physical_volumes"); pvs != nil {
 		for _, n := range pvs.subs {
@@ -72,8 +76,8 @@ func ParseVG(text []byte) (*VG, error) {
 			p.Device, _ = n.sec.str("device")
 			p.PEStart, _ = n.sec.num("pe_start")
 			p.PECount, _ = n.sec.num("pe_count")
-			if p.ID == "" || p.PEStart < 0 || p.PECount < 0 {
-				return nil, fmt.Errorf("LVM2 metadata of volume group %s: physical volume %s has no id or a negative pe_start/pe_count", vg.Name, n.name)
+			if p.ID == "" || p.PEStart < 0 || p.PECount < 0 || p.PEStart > maxCount<<16 || p.PECount > maxCount {
+				return nil, fmt.Errorf("LVM2 metadata of volume group %s: physical volume %s has no id, or pe_start/pe_count out of range", vg.Name, n.name)
 			}
 			vg.PVs = append(vg.PVs, p)
 		}
@@ -108,7 +112,7 @@ func parseLV(n named) (LV, error) {
 		seg.ExtentCount, _ = ss.num("extent_count")
 		seg.Type, _ = ss.str("type")
 		seg.StripeSize, _ = ss.num("stripe_size")
-		if seg.StartExtent < 0 || seg.ExtentCount <= 0 {
+		if seg.StartExtent < 0 || seg.ExtentCount <= 0 || seg.StartExtent > maxCount || seg.ExtentCount > maxCount {
 			return lv, fmt.Errorf("logical volume %s: segment%d has start_extent %d, extent_count %d", n.name, i, seg.StartExtent, seg.ExtentCount)
 		}
 		if seg.Type == "striped" || seg.Type == "linear" {
@@ -187,6 +191,11 @@ lvs:
 				p, ok := ref[st.PV]
 				if !ok {
 					skipped = append(skipped, Skipped{lv.Name, fmt.Sprintf("it names physical volume %s, which the metadata lacks", st.PV)})
+					continue lvs
+				}
+				per := seg.ExtentCount / int64(len(seg.Stripes))
+				if st.Extent > p.PECount-per {
+					skipped = append(skipped, Skipped{lv.Name, fmt.Sprintf("its extents %d-%d on physical volume %s are outside its %d extents: the metadata is damaged", st.Extent, st.Extent+per-1, p.ID, p.PECount)})
 					continue lvs
 				}
 				dev, ok := pvs[p.ID]
