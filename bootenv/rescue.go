@@ -25,16 +25,18 @@ var rootFSTypes = map[string]bool{"ext2": true, "ext3": true, "ext4": true, "xfs
 
 // RescueScan finds every drd image on the machine's block devices: each
 // file system with a record (image.json), read through a private
-// read-only mount. Status.Booted is nil. A file system it cannot read is
-// one of Status.Problems: it may be an image (an original has no drd
-// name to tell).
+// read-only mount, the logical volumes of every volume group activated
+// first (rescueDevices). Status.Booted is nil. A file system it cannot
+// read is one of Status.Problems (it may be an image: an original has no
+// drd name to tell); a volume group it could not activate whole is in
+// Status.Warnings.
 func (m Machine) RescueScan(ctx context.Context) (*Status, error) {
-	devs, _, err := m.devices(ctx)
+	devs, warnings, err := m.rescueDevices()
 	if err != nil {
 		return nil, err
 	}
 	mounts, _ := ReadMountinfo(m.ProcDir)
-	st := &Status{}
+	st := &Status{Warnings: warnings}
 	seen := map[string]bool{}
 	for _, d := range devs {
 		if !rootFSTypes[d.FSType] {

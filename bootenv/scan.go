@@ -27,6 +27,7 @@ type Machine struct {
 	Root, SysDir, ProcDir string
 	EFI                   efi.Vars       // the firmware's UEFI variables; nil: none written (BIOS, or not this machine's)
 	Runner                execrun.Runner // LVM's tools; nil: the real ones
+	Mapper                Mapper         // rescue mode's device-mapper (no LVM tools); nil: no LV made
 }
 
 // Real is the machine drd runs on, with the image's root at root. It

@@ -20,6 +20,10 @@ type Status struct {
 	// whose image cannot be read, a file system it could not unmount.
 	// The images above are every one it could read.
 	Problems []Problem `json:"problems,omitempty"`
+	// Warnings are what a rescue scan could not read or activate (an
+	// incomplete volume group, an LV it cannot make): images elsewhere
+	// are still listed.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Problem is one thing the scan could not do: on what, why, and what to

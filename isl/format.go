@@ -9,8 +9,9 @@ import (
 	"github.com/drd-linux/drd/bootenv"
 )
 
-// FormatList is the table of the list command, and what the scan could
-// not read.
+// FormatList is the table of the list command; what the scan could not
+// read (Problems) or activate (Warnings: an incomplete volume group)
+// follows the table.
 func FormatList(st *bootenv.Status) string {
 	if len(st.Images) == 0 {
 		return "No drd system image found on any disk.\n" + formatProblems(st)
@@ -35,12 +36,16 @@ func FormatList(st *bootenv.Status) string {
 	return b.String()
 }
 
-// formatProblems says what the scan could not do: "Could not read
+// formatProblems says what the scan could not do (and the volume groups
+// it could not activate whole): "Could not read
 // /dev/vdc2: ...", and what to do.
 func formatProblems(st *bootenv.Status) string {
 	var b strings.Builder
 	for _, p := range st.Problems {
 		fmt.Fprintf(&b, "Problem with %s: %s\n  What to do: %s\n", p.What, p.Why, p.Action)
+	}
+	for _, w := range st.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", w)
 	}
 	return b.String()
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/bootenv/efi"
+	"github.com/drd-linux/drd/images/lvm2"
 	"github.com/drd-linux/drd/isl"
 )
 
@@ -31,6 +32,9 @@ func main() {
 	// STAGEISL runs on the machine whose firmware it changes: the one
 	// place besides drd's main that opens it.
 	env := bootenv.Real("/")
+	// No LVM tools here: the logical volumes are made from their
+	// metadata with device-mapper ioctls (docs/isl.md).
+	env.Mapper = lvm2.Mapper{}
 	if _, err := os.Stat("/sys/firmware/efi"); err == nil {
 		if err := unix.Mount("efivarfs", efi.HostVarDir, "efivarfs", 0, ""); err != nil && err != unix.EBUSY {
 			fmt.Fprintf(os.Stderr, "stageisl: mounting efivarfs: %v (set will not change BootOrder)\n", err)

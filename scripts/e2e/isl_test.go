@@ -13,13 +13,16 @@ import (
 	"github.com/drd-linux/drd/bootenv"
 )
 
-// TestISL is issue 7's proof on layouts (a) BIOS and (c) UEFI, one VM
-// each: a clone that cannot boot is activated; from GRUB's menu the
-// STAGEISL entry (drd isl install) lists the images, shows the broken
-// clone as the boot target, sets the original back and boots it by
-// kexec; a later plain reboot boots the original too.
+// TestISL is issue 7's proof on layouts (a) BIOS and (c) UEFI, and
+// issue 19's on (b) LVM, one VM each: a clone that cannot boot is
+// activated; from GRUB's menu the STAGEISL entry (drd isl install) lists
+// the images, shows the broken clone as the boot target, sets the
+// original back and boots it by kexec; a later plain reboot boots the
+// original too. On LVM then the clone is mended, the original's disk
+// pulled, and STAGEISL (from the clone disk's GRUB) lists and boots the
+// clone on its drd_sysvg.
 func TestISL(t *testing.T) {
-	for _, l := range []Layout{LayoutBIOS, LayoutUEFI} {
+	for _, l := range []Layout{LayoutBIOS, LayoutUEFI, LayoutLVM} {
 		t.Run(l.Name, func(t *testing.T) { islScenario(t, l, false) })
 	}
 }
@@ -115,6 +118,48 @@ func islScenario(t *testing.T, l Layout, direct bool) {
 		rebootSettled(t, vm, 2)
 	}
 	wantRoot(t, vm, SysSerial, "plain reboot after STAGEISL")
+	t.Log(vm.MustRun("drd status"))
+	if l.Name == LayoutLVM.Name && !direct {
+		islWithoutOriginal(t, vm)
+	}
+}
+
+// islWithoutOriginal mends the clone (its init back), pulls the
+// original's disk and boots STAGEISL from the clone disk's GRUB: list
+// shows the clone (its VG activated by STAGEISL) and not the original,
+// set and boot start the clone.
+func islWithoutOriginal(t *testing.T, vm *VM) {
+	t.Helper()
+	ph := PhasesFor(t)
+	vm.MustRun(`set -e; m=$(drd mount -q); ln -sfn "$(readlink /usr/sbin/init)" $m/usr/sbin/init; drd umount -q`)
+	vm.Shutdown()
+	m := vm.m
+	m.Drives = nil
+	for i, d := range vm.m.Drives {
+		if d.Serial == SysSerial {
+			continue
+		}
+		d.Slot = vm.m.slot(i)
+		d.Boot = d.Serial == TargetSerial // SeaBIOS: the clone's disk and its GRUB
+		m.Drives = append(m.Drives, d)
+	}
+	startMachine(t, vm, m, "isl-without-"+SysSerial)
+	ph.Time("to STAGEISL without the original's disk", func() {
+		vm.ChooseGRUBEntry(bootenv.RecoveryHotkey, islStarted, 5*time.Minute)
+		vm.WaitISL(3 * time.Minute)
+	})
+	list := vm.ISL("list", islTimeout)
+	wantLine(t, list, `sysimage_001\b.*\s(complete|activated)\s`, "list without the original's disk: the clone")
+	if strings.Contains(list, "sysimage_000") {
+		t.Errorf("list shows the original, whose disk is gone:\n%s", list)
+	}
+	wantLine(t, vm.ISL("set sysimage_001", islTimeout), `sysimage_001 is the boot target\.`, "set sysimage_001")
+	vm.Send("boot\n")
+	ph.Time("boot the clone by kexec", func() {
+		vm.Wait(`Booting sysimage_001 \.\.\.`, islTimeout)
+		settle(t, vm, vm.bootID, 2)
+	})
+	wantRoot(t, vm, TargetSerial, "booted by STAGEISL without the original's disk")
 	t.Log(vm.MustRun("drd status"))
 }
 
