@@ -152,7 +152,7 @@ func TestNewestKernel(t *testing.T) {
 	if k, i := newestKernel([]string{"vmlinuz-5.10", "vmlinuz-5.9"}); k != "vmlinuz-5.10" || i != "" {
 		t.Errorf("newestKernel = %s %s", k, i)
 	}
-	if got := kernelArgs("BOOT_IMAGE=/vmlinuz-6.1 root=UUID=x ro console=ttyS0,115200 panic=10 quiet"); got != "ro console=ttyS0,115200 quiet" {
+	if got := kernelArgs("BOOT_IMAGE=/vmlinuz-6.1 root=UUID=x ro console=ttyS0,115200 panic=10 quiet drd.trial=sysimage_001"); got != "ro console=ttyS0,115200 quiet" {
 		t.Errorf("kernelArgs = %q", got)
 	}
 }
