@@ -56,8 +56,8 @@ const MinSoftRebootSystemd = 254
 // boots them) and its command line.
 type KexecPlan struct {
 	Image   string
-	Kernel  string // /boot/vmlinuz-6.1.0-28-amd64, in the image's root
-	Initrd  string // "" for none
+	Kernel  string // /vmlinuz-6.1.0-28-amd64 in the image's boot file system (/boot/vmlinuz-... when /boot is in /)
+	Initrd  string // the same; "" for none
 	Cmdline string
 }
 
@@ -78,9 +78,9 @@ func PlanKexec(mi grub.MenuImage, trial bool, panicSeconds int) (KexecPlan, erro
 	if trial && panicSeconds < 1 {
 		return KexecPlan{}, fmt.Errorf("kexec trial of %s: panic=%d: a trial kernel must reboot after a panic", mi.Name, panicSeconds)
 	}
-	p := KexecPlan{Image: mi.Name, Kernel: path.Join("/boot", mi.Kernel), Cmdline: mi.Cmdline}
+	p := KexecPlan{Image: mi.Name, Kernel: path.Join("/", mi.BootPrefix, mi.Kernel), Cmdline: mi.Cmdline}
 	if mi.Initrd != "" {
-		p.Initrd = path.Join("/boot", mi.Initrd)
+		p.Initrd = path.Join("/", mi.BootPrefix, mi.Initrd)
 	}
 	if trial {
 		p.Cmdline += fmt.Sprintf(" panic=%d %s=%s", panicSeconds, TrialArg, mi.Name)
@@ -115,6 +115,9 @@ type SwitchFacts struct {
 	KexecFileLoad                                bool // the kernel has kexec_file_load (CONFIG_KEXEC_FILE)
 	KexecLoadDisabled                            bool // kernel.kexec_load_disabled = 1
 	KexecLoadDisabledKnown                       bool // /proc/sys/kernel/kexec_load_disabled was read
+	// NoNextRoot is why drd cannot prepare /run/nextroot for a
+	// soft-reboot ("" when it can).
+	NoNextRoot string
 }
 
 // Choice is the switch drd uses and why; Refused lists, for each faster
@@ -133,6 +136,8 @@ func softRefusal(f SwitchFacts) string {
 		return "systemd's version is unknown: soft-reboot needs " + fmt.Sprint(MinSoftRebootSystemd)
 	case f.Systemd < MinSoftRebootSystemd:
 		return fmt.Sprintf("systemd %d < %d: soft-reboot needs %d", f.Systemd, MinSoftRebootSystemd, MinSoftRebootSystemd)
+	case f.NoNextRoot != "":
+		return f.NoNextRoot
 	case f.TargetKernel != f.RunningKernel:
 		return fmt.Sprintf("the target's kernel %s is not the running %s: soft-reboot keeps the kernel", f.TargetKernel, f.RunningKernel)
 	case f.TargetInitrd != f.RunningInitrd:
@@ -144,13 +149,15 @@ func softRefusal(f SwitchFacts) string {
 }
 
 // normArgs is a command line in a comparable form: the arguments drd
-// adds or the boot loader sets (BOOT_IMAGE=, panic=, drd.trial=) left out.
+// adds or the boot loader sets (BOOT_IMAGE=, panic=, drd.trial=) left
+// out, and root=, which a soft-reboot does not use (the new root is
+// /run/nextroot).
 func normArgs(c string) string {
 	var keep []string
 	for _, a := range strings.Fields(c) {
 		k, _, _ := strings.Cut(a, "=")
 		switch k {
-		case "BOOT_IMAGE", "panic", TrialArg, "initrd":
+		case "BOOT_IMAGE", "panic", TrialArg, "initrd", "root":
 			continue
 		}
 		keep = append(keep, a)
@@ -209,4 +216,22 @@ func ChooseSwitch(want Switch, f SwitchFacts) (Choice, error) {
 		return c, nil
 	}
 	return Choice{}, fmt.Errorf("reboot=%q: unknown switch", want)
+}
+
+// ParseSystemdVersion reads the version from the first line of
+// `systemctl --version` ("systemd 252 (252.30-1~deb12u2)").
+func ParseSystemdVersion(out string) (int, error) {
+	line, _, _ := strings.Cut(out, "\n")
+	f := strings.Fields(line)
+	if len(f) < 2 || f[0] != "systemd" {
+		return 0, fmt.Errorf("systemctl --version said %q: want \"systemd N ...\"", line)
+	}
+	n := 0
+	for _, c := range f[1] {
+		if c < '0' || c > '9' || n > 1e6 {
+			return 0, fmt.Errorf("systemctl --version said %q: %q is no version number", line, f[1])
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, nil
 }

@@ -23,7 +23,7 @@ func TestParseSwitch(t *testing.T) {
 }
 
 func TestPlanKexec(t *testing.T) {
-	mi := grub.MenuImage{Name: "sysimage_001", Kernel: "vmlinuz-6.1.0-28-amd64", Initrd: "initrd.img-6.1.0-28-amd64",
+	mi := grub.MenuImage{Name: "sysimage_001", BootPrefix: "/boot", Kernel: "vmlinuz-6.1.0-28-amd64", Initrd: "initrd.img-6.1.0-28-amd64",
 		Cmdline: "root=UUID=1234-abcd console=ttyS0"}
 	p, err := PlanKexec(mi, true, 10)
 	if err != nil {
@@ -41,9 +41,9 @@ func TestPlanKexec(t *testing.T) {
 	if err != nil || p.Cmdline != mi.Cmdline {
 		t.Errorf("lasting plan cmdline = %q, %v; want %q", p.Cmdline, err, mi.Cmdline)
 	}
-	mi.Initrd = ""
-	if p, _ = PlanKexec(mi, false, 10); p.Initrd != "" {
-		t.Errorf("no initramfs: plan has %q", p.Initrd)
+	mi.Initrd, mi.BootPrefix = "", ""
+	if p, _ = PlanKexec(mi, false, 10); p.Initrd != "" || p.Kernel != "/vmlinuz-6.1.0-28-amd64" {
+		t.Errorf("own /boot, no initramfs: plan %+v", p)
 	}
 	for _, bad := range []grub.MenuImage{
 		{Name: "sysimage_001", Kernel: "../vmlinuz", Cmdline: "root=x"},
@@ -96,6 +96,8 @@ func TestChooseSwitch(t *testing.T) {
 	deb12 := with(func(f *SwitchFacts) { f.Systemd = 252 })
 	newKernel := with(func(f *SwitchFacts) { f.TargetKernel = "vmlinuz-6.13" })
 	otherRoot := with(func(f *SwitchFacts) { f.TargetCmdline = "root=UUID=b ro" })
+	otherArgs := with(func(f *SwitchFacts) { f.TargetCmdline = "root=UUID=b ro mitigations=off" })
+	noNextRoot := with(func(f *SwitchFacts) { f.NoNextRoot = "drd does not prepare /run/nextroot yet" })
 	otherInitrd := with(func(f *SwitchFacts) { f.TargetInitrd = "initrd.img-6.12.new" })
 	disabled := with(func(f *SwitchFacts) { f.Systemd = 252; f.KexecLoadDisabled = true })
 	noFile := with(func(f *SwitchFacts) { f.Systemd = 252; f.KexecFileLoad = false })
@@ -111,7 +113,9 @@ func TestChooseSwitch(t *testing.T) {
 		{"auto soft", SwitchAuto, same, SwitchSoft, nil, ""},
 		{"auto debian 12", SwitchAuto, deb12, SwitchKexec, []string{"systemd 252 < 254: soft-reboot needs 254"}, ""},
 		{"auto new kernel", SwitchAuto, newKernel, SwitchKexec, []string{"kernel vmlinuz-6.13 is not the running"}, ""},
-		{"auto other root", SwitchAuto, otherRoot, SwitchKexec, []string{"command line"}, ""},
+		{"auto other root (a clone)", SwitchAuto, otherRoot, SwitchSoft, nil, ""},
+		{"auto other arguments", SwitchAuto, otherArgs, SwitchKexec, []string{"command line"}, ""},
+		{"auto no nextroot", SwitchAuto, noNextRoot, SwitchKexec, []string{"does not prepare /run/nextroot"}, ""},
 		{"auto other initramfs", SwitchAuto, otherInitrd, SwitchKexec, []string{"initramfs"}, ""},
 		{"auto kexec disabled", SwitchAuto, disabled, SwitchFirmware, []string{"systemd 252", "kernel.kexec_load_disabled=1"}, ""},
 		{"auto no kexec_file_load", SwitchAuto, noFile, SwitchFirmware, []string{"systemd 252", "kexec_file_load"}, ""},
@@ -148,4 +152,30 @@ func TestChooseSwitch(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestParseSystemdVersion(t *testing.T) {
+	for in, want := range map[string]int{
+		"systemd 252 (252.30-1~deb12u2)\n+PAM +AUDIT": 252,
+		"systemd 257 (257.7-1)":                       257,
+	} {
+		if got, err := ParseSystemdVersion(in); err != nil || got != want {
+			t.Errorf("ParseSystemdVersion(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "udev 252", "systemd", "systemd 25x", "systemd 99999999999999999999"} {
+		if _, err := ParseSystemdVersion(bad); err == nil {
+			t.Errorf("ParseSystemdVersion(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzParseSystemdVersion(f *testing.F) {
+	f.Add("systemd 252 (252.30-1~deb12u2)")
+	f.Add("systemd 2x")
+	f.Fuzz(func(t *testing.T, s string) {
+		if n, err := ParseSystemdVersion(s); err == nil && (n < 0 || n > 1e7) {
+			t.Fatalf("ParseSystemdVersion(%q) = %d", s, n)
+		}
+	})
 }
