@@ -29,7 +29,9 @@ type system struct {
 	activate  func(ctx context.Context, m bootenv.Machine, opt bootenv.ActivateOptions, r report.Reporter) error
 	bootCheck func(ctx context.Context, m bootenv.Machine, opt bootenv.CheckOptions, r report.Reporter) error
 	reboot    func(ctx context.Context) error
-	runcmd    func(ctx context.Context, opt runcmd.Options, r report.Reporter) error
+	// switcher restarts into an image by firmware, kexec or soft-reboot.
+	switcher bootenv.Switcher
+	runcmd   func(ctx context.Context, opt runcmd.Options, r report.Reporter) error
 	// delete removes an inactive image (also drd forget).
 	delete func(ctx context.Context, root string, opt bootenv.DeleteOptions, r report.Reporter) error
 	// islInstall puts STAGEISL into every image's /boot and menu.
@@ -58,6 +60,7 @@ func realSystem() system {
 			_, err := execrun.Real{}.Run(ctx, "systemctl", "reboot")
 			return err
 		},
+		switcher:   realSwitcher{run: execrun.Real{}},
 		runcmd:     runcmd.Run,
 		delete:     bootenv.Delete,
 		islInstall: isl.Install,
