@@ -3,6 +3,7 @@ package bootenv
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/drd-linux/drd/internal/report"
 )
@@ -226,7 +227,11 @@ func (m Machine) chooseAndLoad(ctx context.Context, opt ActivateOptions, target 
 	if err != nil {
 		return choice, nil, err
 	}
-	r.Step("Rebooting by %s when done: %s", choice.Switch, choice.Why)
+	why := choice.Why
+	if len(choice.Refused) > 0 {
+		why += " (not by " + strings.Join(choice.Refused, "; not by ") + ")"
+	}
+	r.Step("Rebooting by %s when done: %s", choice.Switch, why)
 	if plan == nil || opt.Preview {
 		return choice, plan, nil
 	}

@@ -181,6 +181,14 @@ func TestActivateOnLoop(t *testing.T) {
 	// the firmware, and the trial is GRUB's.
 	os.WriteFile(filepath.Join(proc, "sys/kernel/kexec_load_disabled"), []byte("1\n"), 0o644)
 	sw = &fakeSwitcher{systemd: 252}
+	var said []string
+	if err := km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Reboot: bootenv.SwitchAuto, Switcher: sw, Force: true, Preview: true},
+		report.Func(func(f string, a ...any) { said = append(said, fmt.Sprintf(f, a...)) })); err != nil {
+		t.Fatal(err)
+	}
+	if all := strings.Join(said, "\n"); !strings.Contains(all, "Rebooting by firmware when done: the faster switches are refused (not by soft: systemd 252 < 254: soft-reboot needs 254; not by kexec: kernel.kexec_load_disabled=1") || sw.restarted != "" {
+		t.Errorf("-p did not say why firmware, or restarted (%q):\n%s", sw.restarted, all)
+	}
 	if err := km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Tries: 2, Reboot: bootenv.SwitchAuto, Switcher: sw, Force: true}, report.Func(t.Logf)); err != nil {
 		t.Fatal(err)
 	}

@@ -112,9 +112,6 @@ func (m Machine) chooseSwitch(ctx context.Context, opt ActivateOptions, target *
 	if err != nil {
 		return c, nil, err
 	}
-	for _, why := range c.Refused {
-		r.Note("not by %s", why)
-	}
 	if c.Switch != SwitchKexec {
 		return c, nil, nil
 	}
