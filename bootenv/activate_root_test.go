@@ -3,6 +3,7 @@ package bootenv_test
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -196,11 +197,40 @@ func TestActivateOnLoop(t *testing.T) {
 		t.Errorf("kexec disabled: kernel read %q, restarted by %q; want none, firmware", sw.kernel, sw.restarted)
 	}
 	editenv(t, filepath.Join(s.Root, "boot/grub/drdenv"), "drd_next=sysimage_000", "drd_trial="+cl.Name)
+
+	// kexec allowed but its load fails: asked for kexec, nothing is
+	// written; with auto, the firmware and GRUB's trial. A preview loads
+	// nothing.
+	os.WriteFile(filepath.Join(proc, "sys/kernel/kexec_load_disabled"), []byte("0\n"), 0o644)
+	if err := km.Activate(ctx, bootenv.ActivateOptions{Deactivate: true}, report.Discard); err != nil {
+		t.Fatal(err)
+	}
+	sw = &fakeSwitcher{systemd: 252}
+	if err := km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Reboot: bootenv.SwitchKexec, Switcher: sw, Force: true, Preview: true}, report.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if sw.kernel != "" || sw.restarted != "" {
+		t.Errorf("a preview loaded %q or restarted by %q", sw.kernel, sw.restarted)
+	}
+	sw = &fakeSwitcher{systemd: 252, loadErr: errors.New("kexec_file_load: operation not permitted")}
+	err = km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Reboot: bootenv.SwitchKexec, Switcher: sw, Force: true}, report.Discard)
+	if err == nil || !strings.Contains(err.Error(), "nothing was changed") || sw.restarted != "" {
+		t.Errorf("kexec load failed: err %v, restarted %q; want an error saying nothing changed", err, sw.restarted)
+	}
+	editenv(t, filepath.Join(s.Root, "boot/grub/drdenv"), "drd_next=sysimage_000", "drd_trial=")
+	if err := km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Reboot: bootenv.SwitchAuto, Switcher: sw, Force: true}, report.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if sw.restarted != bootenv.SwitchFirmware {
+		t.Errorf("auto after a failed kexec load restarted by %q, want firmware", sw.restarted)
+	}
+	editenv(t, filepath.Join(s.Root, "boot/grub/drdenv"), "drd_next=sysimage_000", "drd_trial="+cl.Name)
 }
 
 // fakeSwitcher records what Activate asks of the machine.
 type fakeSwitcher struct {
 	systemd   int
+	loadErr   error
 	loaded    bootenv.KexecPlan
 	kernel    string // the kernel's contents, read where KexecLoad was pointed
 	restarted bootenv.Switch
@@ -209,6 +239,9 @@ type fakeSwitcher struct {
 func (f *fakeSwitcher) SystemdVersion(context.Context) (int, error) { return f.systemd, nil }
 
 func (f *fakeSwitcher) KexecLoad(bootDir string, p bootenv.KexecPlan) error {
+	if f.loadErr != nil {
+		return f.loadErr
+	}
 	b, err := os.ReadFile(filepath.Join(bootDir, p.Kernel))
 	if err != nil {
 		return err
