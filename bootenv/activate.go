@@ -93,13 +93,24 @@ func (m Machine) Activate(ctx context.Context, opt ActivateOptions, r report.Rep
 		return nil
 	}
 	if direct {
+		prior := target.State
 		marks := []Mark{{Image: target.Name, State: Trial, Action: "activate", Result: "succeeded",
 			Detail: fmt.Sprintf("kexec trial; the boot target stays %s", booted.Name)}}
 		if err := m.applyMarks(st, marks, r); err != nil {
 			return err
 		}
 		r.Step("Done: %s", what)
-		return m.restart(ctx, opt, choice, r)
+		err := m.restart(ctx, opt, choice, r)
+		if err != nil {
+			// No kexec: the image is not on trial; a stale trial state
+			// would make the next boot check call it bad.
+			back := []Mark{{Image: target.Name, State: orState(prior, Complete), Action: "activate", Result: "failed",
+				Detail: "the kexec trial did not start: " + err.Error()}}
+			if merr := m.applyMarks(st, back, r); merr != nil {
+				r.Warn("%v", merr)
+			}
+		}
+		return err
 	}
 	var marks []Mark
 	for _, img := range st.Images {
@@ -245,4 +256,11 @@ func (m Machine) chooseAndLoad(ctx context.Context, opt ActivateOptions, target 
 		return Choice{Switch: SwitchFirmware, Why: "kexec failed to load"}, nil, nil
 	}
 	return choice, plan, nil
+}
+
+func orState(s, alt State) State {
+	if s == "" {
+		return alt
+	}
+	return s
 }

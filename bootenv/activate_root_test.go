@@ -218,6 +218,20 @@ func TestActivateOnLoop(t *testing.T) {
 		t.Errorf("kexec load failed: err %v, restarted %q; want an error saying nothing changed", err, sw.restarted)
 	}
 	editenv(t, filepath.Join(s.Root, "boot/grub/drdenv"), "drd_next=sysimage_000", "drd_trial=")
+	// systemctl kexec fails: the image is not left on trial.
+	sw = &fakeSwitcher{systemd: 252, execErr: errors.New("systemctl kexec: exit status 1")}
+	if err := km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Reboot: bootenv.SwitchKexec, Switcher: sw, Force: true}, report.Discard); err == nil {
+		t.Error("a failed systemctl kexec was not an error")
+	}
+	if st, err = bootenv.Scan(ctx, s.Root); err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range st.Images {
+		if img.Name == cl.Name && img.State == bootenv.Trial {
+			t.Errorf("%s left on trial after its kexec did not start", img.Name)
+		}
+	}
+	sw = &fakeSwitcher{systemd: 252, loadErr: errors.New("kexec_file_load: operation not permitted")}
 	if err := km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Reboot: bootenv.SwitchAuto, Switcher: sw, Force: true}, report.Discard); err != nil {
 		t.Fatal(err)
 	}
@@ -231,6 +245,7 @@ func TestActivateOnLoop(t *testing.T) {
 type fakeSwitcher struct {
 	systemd   int
 	loadErr   error
+	execErr   error
 	loaded    bootenv.KexecPlan
 	kernel    string // the kernel's contents, read where KexecLoad was pointed
 	restarted bootenv.Switch
@@ -252,7 +267,7 @@ func (f *fakeSwitcher) KexecLoad(bootDir string, p bootenv.KexecPlan) error {
 
 func (f *fakeSwitcher) Restart(_ context.Context, s bootenv.Switch) error {
 	f.restarted = s
-	return nil
+	return f.execErr
 }
 
 // editenv runs grub-editenv list on a block and checks lines in it.
