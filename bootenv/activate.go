@@ -75,7 +75,7 @@ func (m Machine) Activate(ctx context.Context, opt ActivateOptions, r report.Rep
 	}
 	var choice Choice
 	if opt.Reboot != SwitchNone && !opt.Deactivate {
-		if choice, _, err = m.chooseAndLoad(ctx, opt, target, r); err != nil {
+		if choice, err = m.chooseAndLoad(ctx, opt, target, r); err != nil {
 			return err
 		}
 	} else if opt.Reboot != SwitchNone {
@@ -227,16 +227,16 @@ func (m Machine) applyMarks(st *Status, marks []Mark, r report.Reporter) error {
 // preview, loads the kernel a kexec boots (before anything is written, so
 // a failed load changes nothing); for auto a failed load falls back to
 // the firmware. target's /boot is open only meanwhile.
-func (m Machine) chooseAndLoad(ctx context.Context, opt ActivateOptions, target *Image, r report.Reporter) (Choice, *KexecPlan, error) {
+func (m Machine) chooseAndLoad(ctx context.Context, opt ActivateOptions, target *Image, r report.Reporter) (Choice, error) {
 	f, _, _ := bootFS(target)
 	dir, release, err := m.openFS(target, f.MountPoint, false)
 	if err != nil {
-		return Choice{}, nil, fmt.Errorf("opening the /boot of %s to choose how to reboot into it: %w", target.Name, err)
+		return Choice{}, fmt.Errorf("opening the /boot of %s to choose how to reboot into it: %w", target.Name, err)
 	}
 	defer release()
-	choice, plan, err := m.chooseSwitch(ctx, opt, target, dir, r)
+	choice, plan, err := m.chooseSwitch(ctx, opt, target, dir)
 	if err != nil {
-		return choice, nil, err
+		return choice, err
 	}
 	why := choice.Why
 	if len(choice.Refused) > 0 {
@@ -244,18 +244,18 @@ func (m Machine) chooseAndLoad(ctx context.Context, opt ActivateOptions, target 
 	}
 	r.Step("Rebooting by %s when done: %s", choice.Switch, why)
 	if plan == nil || opt.Preview {
-		return choice, plan, nil
+		return choice, nil
 	}
 	r.Step("Loading the kernel of %s (%s, %s) with kexec_file_load", target.Name, plan.Kernel, orText(plan.Initrd, "no initramfs"))
 	r.Note("kexec command line: %s", plan.Cmdline)
 	if err := opt.Switcher.KexecLoad(dir, *plan); err != nil {
 		if opt.Reboot != SwitchAuto {
-			return choice, nil, fmt.Errorf("loading the kernel of %s for kexec: %w; nothing was changed; use -x reboot=firmware", target.Name, err)
+			return choice, fmt.Errorf("loading the kernel of %s for kexec: %w; nothing was changed; use -x reboot=firmware", target.Name, err)
 		}
 		r.Warn("loading the kernel of %s for kexec failed: %v; rebooting by the firmware instead", target.Name, err)
-		return Choice{Switch: SwitchFirmware, Why: "kexec failed to load"}, nil, nil
+		return Choice{Switch: SwitchFirmware, Why: "kexec failed to load"}, nil
 	}
-	return choice, plan, nil
+	return choice, nil
 }
 
 func orState(s, alt State) State {

@@ -8,8 +8,6 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-
-	"github.com/drd-linux/drd/internal/report"
 )
 
 // Switcher is what restarting into an image needs from the running
@@ -94,7 +92,7 @@ func (m Machine) runningFacts() menuFacts {
 
 // chooseSwitch decides the switch into target and says why, for a
 // preview too; bootDir is target's boot file system, opened.
-func (m Machine) chooseSwitch(ctx context.Context, opt ActivateOptions, target *Image, bootDir string, r report.Reporter) (Choice, *KexecPlan, error) {
+func (m Machine) chooseSwitch(ctx context.Context, opt ActivateOptions, target *Image, bootDir string) (Choice, *KexecPlan, error) {
 	if opt.Reboot == SwitchNone || opt.Reboot == SwitchFirmware {
 		c, err := ChooseSwitch(opt.Reboot, SwitchFacts{})
 		return c, nil, err
