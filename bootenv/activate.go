@@ -3,6 +3,7 @@ package bootenv
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/drd-linux/drd/internal/report"
 )
@@ -15,6 +16,10 @@ type ActivateOptions struct {
 	Tries      int    // trial boots before GRUB returns to the booted image
 	Force      bool   // activate an image that failed its trial boot
 	Preview    bool
+	// Reboot is how to restart into the target when done (SwitchNone:
+	// not at all); Switcher does it (required unless SwitchNone).
+	Reboot   Switch
+	Switcher Switcher
 }
 
 // Activate makes an image the boot target of every following boot, or
@@ -68,9 +73,44 @@ func (m Machine) Activate(ctx context.Context, opt ActivateOptions, r report.Rep
 	if next.Trial != "" {
 		what = fmt.Sprintf("%s boots on trial for at most %d boots, then %s again unless its trial passes", next.Trial, next.Tries, next.Next)
 	}
+	var choice Choice
+	if opt.Reboot != SwitchNone && !opt.Deactivate {
+		if choice, err = m.chooseAndLoad(ctx, opt, target, r); err != nil {
+			return err
+		}
+	} else if opt.Reboot != SwitchNone {
+		choice = Choice{Switch: SwitchFirmware, Why: "asked for"}
+	}
+	// A kexec trial leaves the persistent boot target as it is: the
+	// trial is carried by the kexec command line (drd.trial=), and a
+	// panic, hang or reset boots the booted image by the firmware.
+	direct := opt.Trial && choice.Switch == SwitchKexec
+	if direct {
+		what = fmt.Sprintf("%s boots once on trial by kexec; the boot target stays %s until its health checks pass", target.Name, booted.Name)
+	}
 	if opt.Preview {
 		r.Step("Preview: %s (nothing was written)", what)
 		return nil
+	}
+	if direct {
+		prior := target.State
+		marks := []Mark{{Image: target.Name, State: Trial, Action: "activate", Result: "succeeded",
+			Detail: fmt.Sprintf("kexec trial; the boot target stays %s", booted.Name)}}
+		if err := m.applyMarks(st, marks, r); err != nil {
+			return err
+		}
+		r.Step("Done: %s", what)
+		err := m.restart(ctx, opt, choice, r)
+		if err != nil {
+			// No kexec: the image is not on trial; a stale trial state
+			// would make the next boot check call it bad.
+			back := []Mark{{Image: target.Name, State: orState(prior, Complete), Action: "activate", Result: "failed",
+				Detail: "the kexec trial did not start: " + err.Error()}}
+			if merr := m.applyMarks(st, back, r); merr != nil {
+				r.Warn("%v", merr)
+			}
+		}
+		return err
 	}
 	var marks []Mark
 	for _, img := range st.Images {
@@ -93,6 +133,21 @@ func (m Machine) Activate(ctx context.Context, opt ActivateOptions, r report.Rep
 		return err
 	}
 	r.Step("Done: %s", what)
+	return m.restart(ctx, opt, choice, r)
+}
+
+// restart restarts the machine by the chosen switch, if any.
+func (m Machine) restart(ctx context.Context, opt ActivateOptions, c Choice, r report.Reporter) error {
+	if c.Switch == SwitchNone {
+		return nil
+	}
+	if opt.Switcher == nil {
+		return fmt.Errorf("reboot=%s: no way to restart was given (a bug in the caller)", c.Switch)
+	}
+	r.Step("Rebooting by %s", c.Switch)
+	if err := opt.Switcher.Restart(ctx, c.Switch); err != nil {
+		return fmt.Errorf("rebooting by %s: %w", c.Switch, err)
+	}
 	return nil
 }
 
@@ -169,4 +224,46 @@ func (m Machine) applyMarks(st *Status, marks []Mark, r report.Reporter) error {
 		}
 	}
 	return nil
+}
+
+// chooseAndLoad decides how to reboot into target and, unless this is a
+// preview, loads the kernel a kexec boots (before anything is written, so
+// a failed load changes nothing); for auto a failed load falls back to
+// the firmware. target's /boot is open only meanwhile.
+func (m Machine) chooseAndLoad(ctx context.Context, opt ActivateOptions, target *Image, r report.Reporter) (Choice, error) {
+	f, _, _ := bootFS(target)
+	dir, release, err := m.openFS(target, f.MountPoint, false)
+	if err != nil {
+		return Choice{}, fmt.Errorf("opening the /boot of %s to choose how to reboot into it: %w", target.Name, err)
+	}
+	defer release()
+	choice, plan, err := m.chooseSwitch(ctx, opt, target, dir)
+	if err != nil {
+		return choice, err
+	}
+	why := choice.Why
+	if len(choice.Refused) > 0 {
+		why += " (not by " + strings.Join(choice.Refused, "; not by ") + ")"
+	}
+	r.Step("Rebooting by %s when done: %s", choice.Switch, why)
+	if plan == nil || opt.Preview {
+		return choice, nil
+	}
+	r.Step("Loading the kernel of %s (%s, %s) with kexec_file_load", target.Name, plan.Kernel, orText(plan.Initrd, "no initramfs"))
+	r.Note("kexec command line: %s", plan.Cmdline)
+	if err := opt.Switcher.KexecLoad(dir, *plan); err != nil {
+		if opt.Reboot != SwitchAuto {
+			return choice, fmt.Errorf("loading the kernel of %s for kexec: %w; nothing was changed; use -x reboot=firmware", target.Name, err)
+		}
+		r.Warn("loading the kernel of %s for kexec failed: %v; rebooting by the firmware instead", target.Name, err)
+		return Choice{Switch: SwitchFirmware, Why: "kexec failed to load"}, nil
+	}
+	return choice, nil
+}
+
+func orState(s, alt State) State {
+	if s == "" {
+		return alt
+	}
+	return s
 }

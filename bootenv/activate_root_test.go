@@ -3,6 +3,7 @@ package bootenv_test
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -128,6 +129,145 @@ func TestActivateOnLoop(t *testing.T) {
 	if err := m.Activate(ctx, bootenv.ActivateOptions{Image: "sysimage_000", Trial: true}, report.Discard); err == nil {
 		t.Error("a trial of the booted image was accepted")
 	}
+
+	// A kexec trial (auto on systemd 252 with kexec_file_load): the
+	// clone's kernel is loaded with its GRUB entry's command line plus
+	// panic= and drd.trial=; the blocks stay as they were; the clone's
+	// record says trial. /proc is a fake one for the kernel's facts.
+	proc := t.TempDir()
+	for p, data := range map[string]string{
+		"cmdline":                        "BOOT_IMAGE=/vmlinuz-6.1.0-28-amd64 root=UUID=" + rootUUID + " ro console=ttyS0\n",
+		"sys/kernel/osrelease":           "6.1.0-28-amd64\n",
+		"sys/kernel/kexec_load_disabled": "0\n",
+	} {
+		os.MkdirAll(filepath.Dir(filepath.Join(proc, p)), 0o755)
+		if err := os.WriteFile(filepath.Join(proc, p), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("/proc/self", filepath.Join(proc, "self")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.Root, "boot/config-6.1.0-28-amd64"), []byte("CONFIG_KEXEC=y\nCONFIG_KEXEC_FILE=y\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	km := m
+	km.ProcDir = proc
+	sw := &fakeSwitcher{systemd: 252}
+	if err := km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Tries: 2, Reboot: bootenv.SwitchAuto, Switcher: sw}, report.Func(t.Logf)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"root=UUID=" + cloneRootUUID, "console=ttyS0", "panic=10", "drd.trial=" + cl.Name} {
+		if !strings.Contains(sw.loaded.Cmdline, want) {
+			t.Errorf("kexec command line %q lacks %q", sw.loaded.Cmdline, want)
+		}
+	}
+	if sw.kernel == "" || sw.restarted != bootenv.SwitchKexec {
+		t.Errorf("kernel read %q, restarted by %q; want the clone's kernel, kexec", sw.kernel, sw.restarted)
+	}
+	if st, err = bootenv.Scan(ctx, s.Root); err != nil {
+		t.Fatal(err)
+	}
+	if st.Boot == nil || st.Boot.Seq != seq+2 || st.Boot.Trial != "" || st.Boot.Next != "sysimage_000" {
+		t.Fatalf("after a kexec trial the persistent target changed: %+v", st.Boot)
+	}
+	for _, img := range st.Images {
+		if img.Name == cl.Name && img.State != bootenv.Trial {
+			t.Errorf("%s is %s after its kexec trial was started, want trial", img.Name, img.State)
+		}
+	}
+	editenv(t, filepath.Join(s.Root, "boot/grub/drdenv"), "drd_next=sysimage_000", "drd_trial=")
+
+	// On this kernel's facts with kexec_load_disabled=1, auto reboots by
+	// the firmware, and the trial is GRUB's.
+	os.WriteFile(filepath.Join(proc, "sys/kernel/kexec_load_disabled"), []byte("1\n"), 0o644)
+	sw = &fakeSwitcher{systemd: 252}
+	var said []string
+	if err := km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Reboot: bootenv.SwitchAuto, Switcher: sw, Force: true, Preview: true},
+		report.Func(func(f string, a ...any) { said = append(said, fmt.Sprintf(f, a...)) })); err != nil {
+		t.Fatal(err)
+	}
+	if all := strings.Join(said, "\n"); !strings.Contains(all, "Rebooting by firmware when done: the faster switches are refused (not by soft: systemd 252 < 254: soft-reboot needs 254; not by kexec: kernel.kexec_load_disabled=1") || sw.restarted != "" {
+		t.Errorf("-p did not say why firmware, or restarted (%q):\n%s", sw.restarted, all)
+	}
+	if err := km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Tries: 2, Reboot: bootenv.SwitchAuto, Switcher: sw, Force: true}, report.Func(t.Logf)); err != nil {
+		t.Fatal(err)
+	}
+	if sw.kernel != "" || sw.restarted != bootenv.SwitchFirmware {
+		t.Errorf("kexec disabled: kernel read %q, restarted by %q; want none, firmware", sw.kernel, sw.restarted)
+	}
+	editenv(t, filepath.Join(s.Root, "boot/grub/drdenv"), "drd_next=sysimage_000", "drd_trial="+cl.Name)
+
+	// kexec allowed but its load fails: asked for kexec, nothing is
+	// written; with auto, the firmware and GRUB's trial. A preview loads
+	// nothing.
+	os.WriteFile(filepath.Join(proc, "sys/kernel/kexec_load_disabled"), []byte("0\n"), 0o644)
+	if err := km.Activate(ctx, bootenv.ActivateOptions{Deactivate: true}, report.Discard); err != nil {
+		t.Fatal(err)
+	}
+	sw = &fakeSwitcher{systemd: 252}
+	if err := km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Reboot: bootenv.SwitchKexec, Switcher: sw, Force: true, Preview: true}, report.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if sw.kernel != "" || sw.restarted != "" {
+		t.Errorf("a preview loaded %q or restarted by %q", sw.kernel, sw.restarted)
+	}
+	sw = &fakeSwitcher{systemd: 252, loadErr: errors.New("kexec_file_load: operation not permitted")}
+	err = km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Reboot: bootenv.SwitchKexec, Switcher: sw, Force: true}, report.Discard)
+	if err == nil || !strings.Contains(err.Error(), "nothing was changed") || sw.restarted != "" {
+		t.Errorf("kexec load failed: err %v, restarted %q; want an error saying nothing changed", err, sw.restarted)
+	}
+	editenv(t, filepath.Join(s.Root, "boot/grub/drdenv"), "drd_next=sysimage_000", "drd_trial=")
+	// systemctl kexec fails: the image is not left on trial.
+	sw = &fakeSwitcher{systemd: 252, execErr: errors.New("systemctl kexec: exit status 1")}
+	if err := km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Reboot: bootenv.SwitchKexec, Switcher: sw, Force: true}, report.Discard); err == nil {
+		t.Error("a failed systemctl kexec was not an error")
+	}
+	if st, err = bootenv.Scan(ctx, s.Root); err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range st.Images {
+		if img.Name == cl.Name && img.State == bootenv.Trial {
+			t.Errorf("%s left on trial after its kexec did not start", img.Name)
+		}
+	}
+	sw = &fakeSwitcher{systemd: 252, loadErr: errors.New("kexec_file_load: operation not permitted")}
+	if err := km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Reboot: bootenv.SwitchAuto, Switcher: sw, Force: true}, report.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if sw.restarted != bootenv.SwitchFirmware {
+		t.Errorf("auto after a failed kexec load restarted by %q, want firmware", sw.restarted)
+	}
+	editenv(t, filepath.Join(s.Root, "boot/grub/drdenv"), "drd_next=sysimage_000", "drd_trial="+cl.Name)
+}
+
+// fakeSwitcher records what Activate asks of the machine.
+type fakeSwitcher struct {
+	systemd   int
+	loadErr   error
+	execErr   error
+	loaded    bootenv.KexecPlan
+	kernel    string // the kernel's contents, read where KexecLoad was pointed
+	restarted bootenv.Switch
+}
+
+func (f *fakeSwitcher) SystemdVersion(context.Context) (int, error) { return f.systemd, nil }
+
+func (f *fakeSwitcher) KexecLoad(bootDir string, p bootenv.KexecPlan) error {
+	if f.loadErr != nil {
+		return f.loadErr
+	}
+	b, err := os.ReadFile(filepath.Join(bootDir, p.Kernel))
+	if err != nil {
+		return err
+	}
+	f.loaded, f.kernel = p, string(b)
+	return nil
+}
+
+func (f *fakeSwitcher) Restart(_ context.Context, s bootenv.Switch) error {
+	f.restarted = s
+	return f.execErr
 }
 
 // editenv runs grub-editenv list on a block and checks lines in it.

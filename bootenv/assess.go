@@ -52,7 +52,14 @@ func (m Machine) BootCheck(ctx context.Context, opt CheckOptions, r report.Repor
 	if have {
 		cur = *st.Boot
 	}
-	a := Assess(cur, have, booted.Name)
+	cmdline, _ := os.ReadFile(filepath.Join(m.ProcDir, "cmdline"))
+	var inTrial []string
+	for _, img := range st.Images {
+		if img.State == Trial {
+			inTrial = append(inTrial, img.Name)
+		}
+	}
+	a := AssessDirect(Assess(cur, have, booted.Name), cur, booted.Name, TrialFromCmdline(string(cmdline)), inTrial)
 	if booted.State == Activated || booted.State == Trial && !a.RunChecks {
 		a.Marks = append(a.Marks, Mark{Image: booted.Name, State: Booted, Action: "boot", Result: "succeeded", Detail: "the activated image booted"})
 	}

@@ -236,7 +236,7 @@ func kernelArgs(cmdline string) string {
 	for _, a := range strings.Fields(cmdline) {
 		k, _, _ := strings.Cut(a, "=")
 		switch k {
-		case "BOOT_IMAGE", "root", "panic", "initrd":
+		case "BOOT_IMAGE", "root", "panic", "initrd", TrialArg:
 			continue
 		}
 		keep = append(keep, a)

@@ -152,7 +152,7 @@ func TestNewestKernel(t *testing.T) {
 	if k, i := newestKernel([]string{"vmlinuz-5.10", "vmlinuz-5.9"}); k != "vmlinuz-5.10" || i != "" {
 		t.Errorf("newestKernel = %s %s", k, i)
 	}
-	if got := kernelArgs("BOOT_IMAGE=/vmlinuz-6.1 root=UUID=x ro console=ttyS0,115200 panic=10 quiet"); got != "ro console=ttyS0,115200 quiet" {
+	if got := kernelArgs("BOOT_IMAGE=/vmlinuz-6.1 root=UUID=x ro console=ttyS0,115200 panic=10 quiet drd.trial=sysimage_001"); got != "ro console=ttyS0,115200 quiet" {
 		t.Errorf("kernelArgs = %q", got)
 	}
 }
@@ -165,4 +165,60 @@ func TestCheckFailure(t *testing.T) {
 	if got := checkFailure(errors.New("signal: killed")); got != "(signal: killed)" {
 		t.Errorf("checkFailure = %q", got)
 	}
+}
+
+// A kexec trial keeps the block (next: the original) and is known by
+// drd.trial= on the kernel command line.
+func TestAssessDirect(t *testing.T) {
+	block := BootState{Seq: 4, Next: "sysimage_000"}
+	t.Run("kexec trial booted", func(t *testing.T) {
+		a := AssessDirect(Assess(block, true, "sysimage_001"), block, "sysimage_001", "sysimage_001", []string{"sysimage_001"})
+		if !a.RunChecks || a.Write != nil {
+			t.Fatalf("RunChecks %v, write %+v: want the checks and no block change", a.RunChecks, a.Write)
+		}
+		if len(a.Marks) != 1 || a.Marks[0].State != Trial || a.Marks[0].Image != "sysimage_001" || !strings.Contains(a.Marks[0].Detail, "stays sysimage_000") {
+			t.Fatalf("marks %+v", a.Marks)
+		}
+		// Its checks pass: it becomes the target; they fail: the original stays.
+		if next, mk := PassTrial(block, "sysimage_001"); next.Next != "sysimage_001" || mk.State != Good {
+			t.Errorf("pass: %+v %+v", next, mk)
+		}
+		if next, mk := FailTrial(block, "sysimage_001", "check x failed"); next.Next != "sysimage_000" || next.Trial != "" || mk.State != Bad {
+			t.Errorf("fail: %+v %+v", next, mk)
+		}
+	})
+	t.Run("without the marker", func(t *testing.T) {
+		a := AssessDirect(Assess(block, true, "sysimage_001"), block, "sysimage_001", "", nil)
+		if a.RunChecks {
+			t.Fatal("checks without a trial")
+		}
+	})
+	t.Run("marker of another image", func(t *testing.T) {
+		a := AssessDirect(Assess(block, true, "sysimage_000"), block, "sysimage_000", "sysimage_001", nil)
+		if a.RunChecks {
+			t.Fatal("checks for an image that did not boot")
+		}
+	})
+	t.Run("kexec trial hung, firmware booted the original", func(t *testing.T) {
+		a := AssessDirect(Assess(block, true, "sysimage_000"), block, "sysimage_000", "", []string{"sysimage_001"})
+		if a.RunChecks || a.Write != nil {
+			t.Fatalf("RunChecks %v, write %+v", a.RunChecks, a.Write)
+		}
+		var bad *Mark
+		for i := range a.Marks {
+			if a.Marks[i].Image == "sysimage_001" {
+				bad = &a.Marks[i]
+			}
+		}
+		if bad == nil || bad.State != Bad || !strings.Contains(bad.Reason, "sysimage_000 booted by the firmware") {
+			t.Fatalf("marks %+v: want sysimage_001 bad", a.Marks)
+		}
+	})
+	t.Run("GRUB trial is Assess's", func(t *testing.T) {
+		trial := BootState{Seq: 5, Next: "sysimage_000", Trial: "sysimage_001", Tries: 1}
+		a := AssessDirect(Assess(trial, true, "sysimage_001"), trial, "sysimage_001", "", []string{"sysimage_001"})
+		if !a.RunChecks || len(a.Marks) != 1 || a.Marks[0].State != Trial {
+			t.Fatalf("%+v", a)
+		}
+	})
 }

@@ -237,3 +237,48 @@ func TestBootCheckTrialDidNotComeUp(t *testing.T) {
 		t.Errorf("the booted image's record changed: %s, %+v", got.State, got.History)
 	}
 }
+
+// A kexec trial: the block still names the original (sysimage_000) as
+// the target and has no trial; /proc/cmdline says drd.trial=. The boot
+// check runs the health checks; a failure keeps the original as the
+// target and reboots (by the firmware) into it. (A pass writes the menu,
+// which needs the root's UUID that this fake machine's scan cannot find:
+// TestAssessDirect has it.)
+func TestBootCheckKexecTrial(t *testing.T) {
+	for _, pass := range []bool{false} {
+		t.Run(fmt.Sprintf("pass=%v", pass), func(t *testing.T) {
+			m, _ := unitMachine(t, trialRecord(), &BootState{Seq: 7, Next: "sysimage_000"})
+			mustWrite(t, filepath.Join(m.ProcDir, "cmdline"), "root=UUID=0ld ro quiet panic=10 drd.trial=sysimage_001\n", 0o644)
+			check := filepath.Join(m.Root, ChecksDir, "10-web")
+			mustWrite(t, check, "#!/bin/sh\n", 0o755)
+			run := &execrun.Fake{Out: map[string]string{"systemctl --no-block reboot": ""}}
+			if pass {
+				run.Out[check] = ""
+			} else {
+				run.Errs = map[string]error{check: errors.New(`running "` + check + "\": exit status 1\ndown")}
+			}
+			var out said
+			if err := m.BootCheck(context.Background(), CheckOptions{Runner: run}, out.reporter()); err != nil {
+				t.Fatalf("BootCheck: %v\n%s", err, &out)
+			}
+			if !slices.Contains(run.Ran, check) {
+				t.Fatalf("the health check did not run: %q\n%s", run.Ran, &out)
+			}
+			blk, err := ReadBlock(filepath.Join(m.Root, BlockPath))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := readRec(t, m.Root)
+			rebooted := slices.Contains(run.Ran, "systemctl --no-block reboot")
+			if pass {
+				if blk.Next != "sysimage_001" || blk.Trial != "" || rec.State != Good || rebooted {
+					t.Errorf("after a passed kexec trial: block %+v, state %s, rebooted %v\n%s", blk, rec.State, rebooted, &out)
+				}
+				return
+			}
+			if blk.Next != "sysimage_000" || blk.Trial != "" || rec.State != Bad || !rebooted {
+				t.Errorf("after a failed kexec trial: block %+v, state %s, rebooted %v\n%s", blk, rec.State, rebooted, &out)
+			}
+		})
+	}
+}

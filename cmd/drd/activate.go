@@ -28,16 +28,26 @@ var activateSpecs = []options.Spec{
 	{Name: "trial", Type: options.Bool, Default: "false", Help: "boot the image on trial: the next boots only, counted; it becomes the boot target once its health checks pass"},
 	{Name: "tries", Type: options.Int, Default: "2", Help: "trial boots before GRUB returns to the booted image (1 to 9)", Min: 1, Max: bootenv.MaxTries},
 	{Name: "force", Type: options.Bool, Default: "false", Help: "activate an image that failed its trial boot"},
-	{Name: "reboot", Type: options.Bool, Default: "false", Help: "reboot when done"},
+	{Name: "reboot", Type: options.String, Default: "false", Choices: []string{"false", "true", "firmware", "kexec", "soft", "auto"},
+		Help: "reboot into the target when done: firmware (= true), kexec, soft (systemd soft-reboot) or auto, the fastest safe one (docs/boot.md)"},
 	{Name: "sync", Type: options.String, Default: "false", Choices: []string{"false", "true", "shutdown"}, Help: "true: first bring the booted image's changes since the clone into the image (drd sync); a failed sync stops the activation, conflicts are warned of (exit code 2); shutdown: that too, and a final sync during the shutdown of the reboot, after the services stopped (a failed one calls the switch off)"},
 	efiVarsSpec,
 }
 
 func runActivate(ctx context.Context, inv *invocation) error {
 	name := imageArg(inv.args)
+	sw, err := bootenv.ParseSwitch(inv.opts.String("reboot"))
+	if err != nil {
+		return err
+	}
 	opt := bootenv.ActivateOptions{
 		Image: name, Trial: inv.opts.Bool("trial"), Tries: int(inv.opts.Int("tries")),
 		Force: inv.opts.Bool("force"), Preview: inv.preview,
+		Reboot: sw, Switcher: inv.sys.switcher,
+	}
+	if inv.opts.String("sync") == "shutdown" && sw != bootenv.SwitchNone && sw != bootenv.SwitchFirmware {
+		return fmt.Errorf("activating %s: -x sync=shutdown goes with a firmware reboot only for now (-x reboot=true): "+
+			"calling off a kexec or soft reboot whose final sync failed is not written yet", imageWord(name))
 	}
 	m, err := machine(inv)
 	if err != nil {
@@ -59,21 +69,24 @@ func runActivate(ctx context.Context, inv *invocation) error {
 		}
 		opt.Image = name
 	}
+	if inv.opts.String("sync") == "shutdown" && !inv.preview {
+		// Armed before the activation: with -x reboot= it restarts the
+		// machine itself. Its stop syncs only into the activated image.
+		if err := armShutdownSync(ctx, inv, name); err != nil {
+			return fmt.Errorf("activating %s: nothing was switched: %w", imageWord(name), err)
+		}
+	}
 	if err := inv.sys.activate(ctx, m, opt, inv.r); err != nil {
 		return fmt.Errorf("activating %s: %w", imageWord(name), err)
 	}
-	if inv.opts.String("sync") == "shutdown" && !inv.preview {
-		if err := armShutdownSync(ctx, inv, name); err != nil {
-			return err
-		}
-	}
-	return maybeReboot(ctx, inv)
+	return nil
 }
 
-// maybeReboot reboots when -x reboot=true asks for it.
+// maybeReboot reboots when -x reboot=true asks for it (drd deactivate;
+// drd activate reboots by the switch -x reboot= chooses).
 func maybeReboot(ctx context.Context, inv *invocation) error {
-	if !inv.opts.Bool("reboot") || inv.preview {
-		return nil
+	if sw, err := bootenv.ParseSwitch(inv.opts.String("reboot")); err != nil || sw == bootenv.SwitchNone || inv.preview {
+		return err
 	}
 	inv.r.Step("Rebooting")
 	if err := inv.sys.reboot(ctx); err != nil {

@@ -16,7 +16,7 @@ func init() {
 		preview: true,
 		locks:   true,
 		options: []options.Spec{
-			{Name: "reboot", Type: options.Bool, Default: "false", Help: "reboot when done"},
+			{Name: "reboot", Type: options.String, Default: "false", Choices: []string{"false", "true", "firmware"}, Help: "reboot when done (true: by the firmware)"},
 			efiVarsSpec,
 		},
 		run: runDeactivate,

@@ -100,6 +100,12 @@ func TestActivateSyncAtShutdown(t *testing.T) {
 	if len(f.systemctl) != 0 {
 		t.Errorf("a preview started the unit: %v", f.systemctl)
 	}
+	// A kexec has no shutdown to call off yet: refused before anything.
+	f = &fake{}
+	code, _, stderr := drd(t, f, t.TempDir(), "activate", "-x", "sync=shutdown", "-x", "reboot=kexec", "sysimage_001")
+	if code != 1 || !strings.Contains(stderr, "firmware reboot only") || len(f.systemctl) != 0 || len(f.synced) != 0 {
+		t.Errorf("sync=shutdown with reboot=kexec: exit %d, systemctl %v, synced %d\n%s", code, f.systemctl, len(f.synced), stderr)
+	}
 }
 
 func TestSyncAtShutdownCallsTheSwitchOff(t *testing.T) {

@@ -75,7 +75,7 @@ func armShutdownSync(ctx context.Context, inv *invocation, image string) error {
 	}
 	for _, args := range [][]string{{"daemon-reload"}, {"restart", shutdownUnit}} {
 		if err := inv.sys.systemctl(ctx, args...); err != nil {
-			return fmt.Errorf("-x sync=shutdown: starting %s (the switch is made; sync by hand with drd sync before rebooting): %w", shutdownUnit, err)
+			return fmt.Errorf("-x sync=shutdown: starting %s: %w", shutdownUnit, err)
 		}
 	}
 	inv.r.Note("%s started: its stop syncs into %s as the system shuts down", shutdownUnit, image)

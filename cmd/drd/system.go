@@ -38,6 +38,8 @@ type system struct {
 	activate  func(ctx context.Context, m bootenv.Machine, opt bootenv.ActivateOptions, r report.Reporter) error
 	bootCheck func(ctx context.Context, m bootenv.Machine, opt bootenv.CheckOptions, r report.Reporter) error
 	reboot    func(ctx context.Context) error
+	// switcher restarts into an image by firmware, kexec or soft-reboot.
+	switcher bootenv.Switcher
 	// systemctl runs systemctl (the unit of -x sync=shutdown).
 	systemctl func(ctx context.Context, args ...string) error
 	runcmd    func(ctx context.Context, opt runcmd.Options, r report.Reporter) error
@@ -86,6 +88,7 @@ func realSystem() system {
 		commit: func(ctx context.Context, root string, opt bootenv.CommitOptions, r report.Reporter) (bootenv.CommitPlan, error) {
 			return bootenv.Real(root).Commit(ctx, opt, r)
 		},
+		switcher:   realSwitcher{run: execrun.Real{}},
 		islInstall: isl.Install,
 		hostEFI:    openHostEFI,
 		now:        time.Now,
