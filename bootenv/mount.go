@@ -137,29 +137,38 @@ func (m Machine) Mount(ctx context.Context, name string, r report.Reporter) (str
 	if img.State == Broken || img.State == Cloning {
 		r.Warn("%s is %s: its contents may be incomplete", img.Name, img.State)
 	}
+	// What this call attached and activated it undoes when a later step
+	// fails (a mount refused, busy or of a bad file system, a volume group
+	// that does not activate): a failed drd mount leaves no loop device
+	// of its own behind. One attached before (by an earlier drd mount,
+	// or the administrator's) is not this call's to detach.
+	var attached string
+	var activated []string
+	var done []string
+	fail := func(err error) (string, error) {
+		return "", errors.Join(err, m.undoMount(context.WithoutCancel(ctx), done, activated, attached))
+	}
 	if img.ImageFile != "" || img.Disk == "" {
 		// Scan attached the file only while it looked; attach it for good.
 		if err := m.attachForMount(img); err != nil {
 			return "", err
 		}
+		attached = img.Disk
 	}
 	for _, vg := range imageVGs(img.FileSystems) {
 		if err := m.ActivateVG(ctx, vg); err != nil {
-			return "", fmt.Errorf("mounting %s: %w", img.Name, err)
+			return fail(fmt.Errorf("mounting %s: %w", img.Name, err))
 		}
+		activated = append(activated, vg)
 		r.Note("volume group %s activated", vg)
 	}
 	devs, _, err := m.devices(ctx)
 	if err != nil {
-		return "", err
+		return fail(err)
 	}
 	fss := append([]FileSystem(nil), img.FileSystems...)
 	sort.SliceStable(fss, func(i, j int) bool { return depth(fss[i].MountPoint) < depth(fss[j].MountPoint) })
 	r.Step("Mounting %s at %s", img.Name, dir)
-	var done []string
-	fail := func(err error) (string, error) {
-		return "", errors.Join(err, unmountAll(done))
-	}
 	for _, f := range fss {
 		d, ok := devs.BySpec("UUID=" + f.UUID)
 		if !ok {
@@ -181,6 +190,28 @@ func (m Machine) Mount(ctx context.Context, name string, r report.Reporter) (str
 		r.Note("%-10s %s", f.MountPoint, d.Path)
 	}
 	return dir, nil
+}
+
+// undoMount undoes what a Mount that failed half-way did: it unmounts
+// dirs, and when the Mount attached the image's file itself (loop, not
+// ""), deactivates the volume groups it activated on it and detaches the
+// loop device. It goes on past a failure and reports every one.
+func (m Machine) undoMount(ctx context.Context, dirs, vgs []string, loop string) error {
+	errs := []error{unmountAll(dirs)}
+	if loop == "" {
+		return errors.Join(errs...)
+	}
+	for i := len(vgs) - 1; i >= 0; i-- {
+		if err := m.DeactivateVG(ctx, vgs[i]); err != nil {
+			errs = append(errs, fmt.Errorf("volume group %s stays active: %w", vgs[i], err))
+		}
+	}
+	if images.AttachedByDrd(loop) {
+		if err := images.DetachLoop(loop); err != nil {
+			errs = append(errs, fmt.Errorf("%w: detach it with losetup -d %s once nothing holds it", err, loop))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // unmountAll undoes a Mount that failed half-way: it unmounts dirs in
