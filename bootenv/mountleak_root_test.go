@@ -2,10 +2,7 @@ package bootenv_test
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/hex"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,7 +25,7 @@ func TestFailedMountDetachesItsLoop(t *testing.T) {
 		want  string
 	}{
 		{"bad /boot file system", func(t *testing.T, root, target string, img *bootenv.Image) {
-			spoilExt(t, target, fsAt(t, img, "/boot").UUID)
+			testsys.SpoilExt(t, target, fsAt(t, img, "/boot").UUID)
 		}, "mounting /boot of"},
 		{"mount directory is a file", func(t *testing.T, root, target string, img *bootenv.Image) {
 			dir := bootenv.MountDir(root, img.Name)
@@ -67,7 +64,7 @@ func TestFailedMountDetachesItsLoop(t *testing.T) {
 				t.Fatalf("Mount: %v, want an error saying %q", err, tc.want)
 			}
 			t.Logf("Mount: %v", err)
-			if loops := losetupOf(t, target); loops != "" {
+			if loops := testsys.LosetupOf(t, target); loops != "" {
 				t.Errorf("a failed Mount left its loop device attached to %s:\n%s", target, loops)
 			}
 		})
@@ -84,52 +81,6 @@ func fsAt(t *testing.T, img *bootenv.Image, mp string) bootenv.FileSystem {
 	}
 	t.Fatalf("%s has no %s: %+v", img.Name, mp, img.FileSystems)
 	return bootenv.FileSystem{}
-}
-
-// spoilExt sets an incompatible feature no kernel knows in the superblock
-// of the ext file system with uuid in image file target: the probe still
-// finds it, the kernel refuses to mount it.
-func spoilExt(t *testing.T, target, uuid string) {
-	t.Helper()
-	parts, err := images.ReadGPT(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := hex.DecodeString(strings.ReplaceAll(uuid, "-", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.OpenFile(target, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	for _, p := range parts {
-		sb := make([]byte, 1024)
-		if _, err := f.ReadAt(sb, p.Start+1024); err != nil {
-			t.Fatal(err)
-		}
-		if string(sb[0x68:0x78]) != string(want) {
-			continue
-		}
-		incompat := binary.LittleEndian.Uint32(sb[0x60:]) | 0x80000000
-		binary.LittleEndian.PutUint32(sb[0x60:], incompat)
-		if _, err := f.WriteAt(sb[0x60:0x64], p.Start+1024+0x60); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Fatalf("no partition of %s holds the file system %s", target, uuid)
-}
-
-// losetupOf is what losetup lists attached to file (empty: nothing).
-func losetupOf(t *testing.T, file string) string {
-	t.Helper()
-	out, err := exec.Command("losetup", "-j", file).CombinedOutput()
-	if err != nil {
-		t.Fatalf("losetup -j %s: %v\n%s", file, err, out)
-	}
-	return strings.TrimSpace(string(out))
 }
 
 // detachLoopsOf unmounts what the test mounted of root and detaches every
