@@ -176,7 +176,7 @@ func (m Machine) Mount(ctx context.Context, name string, r report.Reporter) (str
 		}
 		at := filepath.Join(dir, f.MountPoint)
 		if err := os.MkdirAll(at, 0o755); err != nil {
-			return fail(err)
+			return fail(fmt.Errorf("making the mount point of %s of %s: %w: remove what is in the way", f.MountPoint, img.Name, err))
 		}
 		err := unix.Mount(d.Path, at, f.Type, 0, "")
 		if errors.Is(err, unix.ENODEV) && f.Type == "vfat" {
@@ -184,12 +184,23 @@ func (m Machine) Mount(ctx context.Context, name string, r report.Reporter) (str
 			continue
 		}
 		if err != nil {
-			return fail(fmt.Errorf("mounting %s of %s (%s) at %s: %w", f.MountPoint, img.Name, d.Path, at, err))
+			return fail(fmt.Errorf("mounting %s of %s (%s) at %s: %w%s", f.MountPoint, img.Name, d.Path, at, err, mountHint(err)))
 		}
 		done = append(done, at)
 		r.Note("%-10s %s", f.MountPoint, d.Path)
 	}
 	return dir, nil
+}
+
+// mountHint says what to do about a mount that failed with err.
+func mountHint(err error) string {
+	switch {
+	case errors.Is(err, unix.EBUSY):
+		return ": another program has the device open; run drd mount again when it lets go"
+	case errors.Is(err, unix.EINVAL), errors.Is(err, unix.EBADMSG), errors.Is(err, unix.EUCLEAN):
+		return ": the file system is damaged or of a kind this kernel cannot mount; check it (fsck), or clone the image again"
+	}
+	return ""
 }
 
 // undoMount undoes what a Mount that failed half-way did: it unmounts

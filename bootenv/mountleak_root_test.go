@@ -26,7 +26,7 @@ func TestFailedMountDetachesItsLoop(t *testing.T) {
 	}{
 		{"bad /boot file system", func(t *testing.T, root, target string, img *bootenv.Image) {
 			testsys.SpoilExt(t, target, fsAt(t, img, "/boot").UUID)
-		}, "mounting /boot of"},
+		}, "check it (fsck)"},
 		{"mount directory is a file", func(t *testing.T, root, target string, img *bootenv.Image) {
 			dir := bootenv.MountDir(root, img.Name)
 			os.MkdirAll(filepath.Dir(dir), 0o755)
