@@ -94,3 +94,41 @@ func detachLoopsOf(t *testing.T, ctx context.Context, root, file string) {
 		}
 	}
 }
+
+// TestScanOfUnreadableImageFileDetaches: the scan (drd status, activate,
+// mount, runcmd) attaches a registered image file read-only while it
+// looks; when the clone's / there does not mount (a file system the
+// kernel refuses), the scan still detaches the loop devices it attached.
+func TestScanOfUnreadableImageFileDetaches(t *testing.T) {
+	s := testsys.ForTest(t, testsys.Options{})
+	ctx := context.Background()
+	target := filepath.Join(t.TempDir(), "clone.img")
+	t.Cleanup(func() { detachLoopsOf(t, ctx, s.Root, target) })
+	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: target}, report.Func(t.Logf)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := bootenv.Scan(ctx, s.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root string
+	for _, img := range st.Images {
+		if img.ImageFile == target {
+			root = fsAt(t, img, "/").UUID
+		}
+	}
+	if root == "" {
+		t.Fatalf("Scan found no image in %s: %+v", target, st.Images)
+	}
+	testsys.SpoilExt(t, target, root)
+	st, err = bootenv.Scan(ctx, s.Root)
+	t.Logf("Scan of an image file whose / does not mount: %v", err)
+	if err == nil {
+		for _, p := range st.Problems {
+			t.Logf("problem: %+v", p)
+		}
+	}
+	if loops := testsys.LosetupOf(t, target); loops != "" {
+		t.Errorf("Scan left its loop device attached to %s:\n%s", target, loops)
+	}
+}
