@@ -148,7 +148,7 @@ func (m Machine) Mount(ctx context.Context, name string, r report.Reporter) (str
 	fail := func(err error) (string, error) {
 		return "", errors.Join(err, m.undoMount(context.WithoutCancel(ctx), done, activated, attached))
 	}
-	if img.ImageFile != "" || img.Disk == "" {
+	if (img.ImageFile != "" || img.Disk == "") && !m.ownWritableLoop(img) {
 		// Scan attached the file only while it looked; attach it for good.
 		if err := m.attachForMount(img); err != nil {
 			return "", err
@@ -235,6 +235,18 @@ func unmountAll(dirs []string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ownWritableLoop tells whether img's file is attached already, with its
+// partitions, at a writable loop device drd attached (left by a drd mount
+// whose umount could not detach it): the mount uses it rather than attach
+// the file a second time, and drd umount detaches it.
+func (m Machine) ownWritableLoop(img *Image) bool {
+	if img.ImageFile == "" || img.Disk == "" || !images.AttachedByDrd(img.Disk) {
+		return false
+	}
+	d, err := images.DeviceByPath(m.SysDir, img.Disk)
+	return err == nil && !d.ReadOnly && d.BackingFile == img.ImageFile
 }
 
 // attachForMount attaches an image's file read-write with its partitions.

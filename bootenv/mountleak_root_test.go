@@ -132,3 +132,53 @@ func TestScanOfUnreadableImageFileDetaches(t *testing.T) {
 		t.Errorf("Scan left its loop device attached to %s:\n%s", target, loops)
 	}
 }
+
+// TestMountUsesItsLeftoverLoop: an image file still attached at a loop
+// device drd attached (a drd umount that could not detach it) is mounted
+// through that device, not attached a second time, and drd umount then
+// leaves no loop device attached to the file.
+func TestMountUsesItsLeftoverLoop(t *testing.T) {
+	s := testsys.ForTest(t, testsys.Options{})
+	ctx := context.Background()
+	target := filepath.Join(t.TempDir(), "clone.img")
+	t.Cleanup(func() { detachLoopsOf(t, ctx, s.Root, target) })
+	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: target}, report.Func(t.Logf)); err != nil {
+		t.Fatal(err)
+	}
+	parts, err := images.ReadGPT(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := images.AttachLoop(target, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := images.ShowPartitions(left, parts); err != nil {
+		t.Fatal(err)
+	}
+	st, err := bootenv.Scan(ctx, s.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	for _, img := range st.Images {
+		if img.ImageFile == target {
+			name = img.Name
+		}
+	}
+	if name == "" {
+		t.Fatalf("Scan found no image in %s: %+v", target, st.Images)
+	}
+	if _, err := bootenv.Mount(ctx, s.Root, name, report.Func(t.Logf)); err != nil {
+		t.Fatal(err)
+	}
+	if loops, _ := images.LoopsOf("/sys", target); len(loops) != 1 || loops[0] != left {
+		t.Errorf("Mount with %s attached at %s (by drd) already: the file is attached at %v, want only %s", target, left, loops, left)
+	}
+	if err := bootenv.Umount(ctx, s.Root, name, report.Func(t.Logf)); err != nil {
+		t.Fatal(err)
+	}
+	if loops := testsys.LosetupOf(t, target); loops != "" {
+		t.Errorf("Umount left loop devices attached to %s:\n%s", target, loops)
+	}
+}
