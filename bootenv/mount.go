@@ -214,12 +214,12 @@ func (m Machine) undoMount(ctx context.Context, dirs, vgs []string, loop string)
 	}
 	for i := len(vgs) - 1; i >= 0; i-- {
 		if err := m.DeactivateVG(ctx, vgs[i]); err != nil {
-			errs = append(errs, fmt.Errorf("volume group %s stays active: %w", vgs[i], err))
+			errs = append(errs, fmt.Errorf("volume group %s stays active (%w): deactivate it with vgchange -an %s", vgs[i], err, vgs[i]))
 		}
 	}
 	if images.AttachedByDrd(loop) {
 		if err := images.DetachLoop(loop); err != nil {
-			errs = append(errs, fmt.Errorf("%w: detach it with losetup -d %s once nothing holds it", err, loop))
+			errs = append(errs, err) // says that the kernel detaches it once its holder lets go
 		}
 	}
 	return errors.Join(errs...)
