@@ -153,29 +153,38 @@ func (m Machine) mountImage(ctx context.Context, img *Image, readOnly bool, r re
 	if img.State == Broken || img.State == Cloning {
 		r.Warn("%s is %s: its contents may be incomplete", img.Name, img.State)
 	}
-	if img.ImageFile != "" || img.Disk == "" {
+	// What this call attached and activated it undoes when a later step
+	// fails (a mount refused, busy or of a bad file system, a volume group
+	// that does not activate): a failed drd mount leaves no loop device
+	// of its own behind. One attached before (by an earlier drd mount,
+	// or the administrator's) is not this call's to detach.
+	var attached string
+	var activated []string
+	var done []string
+	fail := func(err error) (string, error) {
+		return "", errors.Join(err, m.undoMount(context.WithoutCancel(ctx), done, activated, attached))
+	}
+	if (img.ImageFile != "" || img.Disk == "") && !m.ownWritableLoop(img) {
 		// Scan attached the file only while it looked; attach it for good.
 		if err := m.attachForMount(img); err != nil {
 			return "", err
 		}
+		attached = img.Disk
 	}
 	for _, vg := range imageVGs(img.FileSystems) {
 		if err := m.ActivateVG(ctx, vg); err != nil {
-			return "", fmt.Errorf("mounting %s: %w", img.Name, err)
+			return fail(fmt.Errorf("mounting %s: %w", img.Name, err))
 		}
+		activated = append(activated, vg)
 		r.Note("volume group %s activated", vg)
 	}
 	devs, _, err := m.devices(ctx)
 	if err != nil {
-		return "", err
+		return fail(err)
 	}
 	fss := append([]FileSystem(nil), img.FileSystems...)
 	sort.SliceStable(fss, func(i, j int) bool { return depth(fss[i].MountPoint) < depth(fss[j].MountPoint) })
 	r.Step("Mounting %s at %s", img.Name, dir)
-	var done []string
-	fail := func(err error) (string, error) {
-		return "", errors.Join(err, unmountAll(done))
-	}
 	for _, f := range fss {
 		d, ok := devs.BySpec("UUID=" + f.UUID)
 		if !ok {
@@ -183,7 +192,7 @@ func (m Machine) mountImage(ctx context.Context, img *Image, readOnly bool, r re
 		}
 		at := filepath.Join(dir, f.MountPoint)
 		if err := os.MkdirAll(at, 0o755); err != nil {
-			return fail(err)
+			return fail(fmt.Errorf("making the mount point of %s of %s: %w: remove what is in the way", f.MountPoint, img.Name, err))
 		}
 		var flags uintptr
 		var data string
@@ -196,12 +205,45 @@ func (m Machine) mountImage(ctx context.Context, img *Image, readOnly bool, r re
 			continue
 		}
 		if err != nil {
-			return fail(fmt.Errorf("mounting %s of %s (%s) at %s: %w", f.MountPoint, img.Name, d.Path, at, err))
+			return fail(fmt.Errorf("mounting %s of %s (%s) at %s: %w%s", f.MountPoint, img.Name, d.Path, at, err, mountHint(err)))
 		}
 		done = append(done, at)
 		r.Note("%-10s %s", f.MountPoint, d.Path)
 	}
 	return dir, nil
+}
+
+// mountHint says what to do about a mount that failed with err.
+func mountHint(err error) string {
+	switch {
+	case errors.Is(err, unix.EBUSY):
+		return ": another program has the device open; run drd mount again when it lets go"
+	case errors.Is(err, unix.EINVAL), errors.Is(err, unix.EBADMSG), errors.Is(err, unix.EUCLEAN):
+		return ": the file system is damaged or of a kind this kernel cannot mount; check it (fsck), or clone the image again"
+	}
+	return ""
+}
+
+// undoMount undoes what a Mount that failed half-way did: it unmounts
+// dirs, and when the Mount attached the image's file itself (loop, not
+// ""), deactivates the volume groups it activated on it and detaches the
+// loop device. It goes on past a failure and reports every one.
+func (m Machine) undoMount(ctx context.Context, dirs, vgs []string, loop string) error {
+	errs := []error{unmountAll(dirs)}
+	if loop == "" {
+		return errors.Join(errs...)
+	}
+	for i := len(vgs) - 1; i >= 0; i-- {
+		if err := m.DeactivateVG(ctx, vgs[i]); err != nil {
+			errs = append(errs, fmt.Errorf("volume group %s stays active (%w): deactivate it with vgchange -an %s", vgs[i], err, vgs[i]))
+		}
+	}
+	if images.AttachedByDrd(loop) {
+		if err := images.DetachLoop(loop); err != nil {
+			errs = append(errs, err) // says that the kernel detaches it once its holder lets go
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // unmountAll undoes a Mount that failed half-way: it unmounts dirs in
@@ -214,6 +256,18 @@ func unmountAll(dirs []string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ownWritableLoop tells whether img's file is attached already, with its
+// partitions, at a writable loop device drd attached (left by a drd mount
+// whose umount could not detach it): the mount uses it rather than attach
+// the file a second time, and drd umount detaches it.
+func (m Machine) ownWritableLoop(img *Image) bool {
+	if img.ImageFile == "" || img.Disk == "" || !images.AttachedByDrd(img.Disk) {
+		return false
+	}
+	d, err := images.DeviceByPath(m.SysDir, img.Disk)
+	return err == nil && !d.ReadOnly && d.BackingFile == img.ImageFile
 }
 
 // attachForMount attaches an image's file read-write with its partitions.

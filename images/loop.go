@@ -123,7 +123,10 @@ func openWhenPresent(dev string, mode int, wait time.Duration) (*os.File, error)
 //
 // A partition that udev (or another program's blkid) probes for a moment
 // after it appeared is busy for that moment: the partitions are asked to
-// go a few times (about a second) before a busy one is an error.
+// go a few times (about a second). A partition still busy then (held by
+// a mount or another program) does not keep the device attached for
+// good: the detach is requested all the same, and the kernel carries it
+// out, partitions and all, when the last holder lets go.
 func DetachLoop(dev string) error {
 	var err error
 	for i := 0; i < 10; i++ {
@@ -132,7 +135,8 @@ func DetachLoop(dev string) error {
 		}
 		time.Sleep(time.Duration(i+1) * 20 * time.Millisecond)
 	}
-	if err != nil {
+	busy := err
+	if err != nil && !errors.Is(err, unix.EBUSY) {
 		return fmt.Errorf("detaching %s: %w", dev, err)
 	}
 	f, err := os.OpenFile(dev, os.O_RDONLY, 0)
@@ -153,6 +157,9 @@ func DetachLoop(dev string) error {
 	for i := 0; file != "" && i < 10; i++ {
 		time.Sleep(time.Duration(i+1) * 20 * time.Millisecond)
 		file = LoopBackingFile(sysRoot, dev)
+	}
+	if file != "" && busy != nil {
+		return fmt.Errorf("detaching %s from %s: %w; the kernel detaches the device when it is closed", dev, file, busy)
 	}
 	if file != "" {
 		return fmt.Errorf("detaching %s from %s: the device is still open (mounted or held); the kernel detaches it when it is closed", dev, file)

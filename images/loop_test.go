@@ -315,9 +315,6 @@ func TestInUseLoop(t *testing.T) {
 	if err := HidePartitions(dev); err == nil || !strings.Contains(err.Error(), "mounted") {
 		t.Errorf("HidePartitions with a mounted partition: %v", err)
 	}
-	if err := DetachLoop(dev); err == nil {
-		t.Errorf("DetachLoop with a mounted partition succeeded")
-	}
 	unmount()
 	if reasons, err := InUse(sysRoot, "/proc", d); err != nil || len(reasons) != 0 {
 		t.Errorf("InUse after unmount = %q, %v", reasons, err)
@@ -383,5 +380,86 @@ func TestShowPartitionsRelayout(t *testing.T) {
 	}
 	if kernel, _ := Partitions(sysRoot, dev); len(kernel) != 0 {
 		t.Errorf("after HidePartitions the kernel shows %+v", kernel)
+	}
+}
+
+// TestDetachLoopHeldPartition detaches a loop device while one of its
+// partitions is held (open in another program, mounted): DetachLoop says
+// the device is still open, and once the holder lets go the kernel has
+// detached it, rather than leaving it attached to the file for good.
+func TestDetachLoopHeldPartition(t *testing.T) {
+	requireRoot(t)
+	for _, tc := range []struct {
+		name string
+		hold func(t *testing.T, part string) (release func())
+	}{
+		{"open", func(t *testing.T, part string) func() {
+			f, err := os.Open(part)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return func() { f.Close() }
+		}},
+		{"mounted", func(t *testing.T, part string) func() {
+			run(t, "mkfs.ext4", "-q", "-F", part)
+			mnt := t.TempDir()
+			if err := unix.Mount(part, mnt, "ext4", 0, ""); err != nil {
+				t.Fatal(err)
+			}
+			mounted := true
+			t.Cleanup(func() {
+				if mounted {
+					unix.Unmount(mnt, 0)
+				}
+			})
+			return func() {
+				if err := unix.Unmount(mnt, 0); err != nil {
+					t.Errorf("unmounting %s: %v", mnt, err)
+				}
+				mounted = false
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img := sparseFile(t, t.TempDir(), "disk.img", 16*mib)
+			parts, err := WriteGPT(img, []Part{{Name: "root", Type: LinuxFS}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dev, err := AttachLoop(img, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				loops, _ := LoopsOf(sysRoot, img)
+				for _, l := range loops {
+					if err := DetachLoop(l); err != nil {
+						t.Logf("cleanup: %v", err)
+					}
+				}
+			})
+			if err := ShowPartitions(dev, parts); err != nil {
+				t.Fatal(err)
+			}
+			part := PartitionPath(dev, 1)
+			release := tc.hold(t, part)
+			err = DetachLoop(dev)
+			release()
+			if err == nil || !strings.Contains(err.Error(), "detaches the device when it is closed") {
+				t.Errorf("DetachLoop(%s) with %s held: %v, want an error saying the kernel detaches it when it is closed", dev, part, err)
+			}
+			t.Logf("DetachLoop: %v", err)
+			var loops []string
+			for i := 0; i < 20; i++ {
+				if loops, _ = LoopsOf(sysRoot, img); len(loops) == 0 {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if len(loops) != 0 {
+				out, _ := exec.Command("losetup", "-j", img).CombinedOutput()
+				t.Errorf("%s stays attached after its holder let go:\n%s", img, out)
+			}
+		})
 	}
 }

@@ -59,7 +59,7 @@ func TestRuncmdBootLoader(t *testing.T) {
 	}
 
 	file := filepath.Join(t.TempDir(), "clone.img")
-	t.Cleanup(func() { bootenv.Umount(context.Background(), s.Root, "", report.Discard) })
+	cleanupImage(t, s.Root, file)
 	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: file}, report.Func(t.Logf)); err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/clone"
+	"github.com/drd-linux/drd/images"
 	"github.com/drd-linux/drd/internal/eventlog"
 	"github.com/drd-linux/drd/internal/report"
 	"github.com/drd-linux/drd/internal/testsys"
@@ -62,11 +63,29 @@ func clonedMinbase(t testing.TB, ctx context.Context) *testsys.System {
 	if err := os.WriteFile(filepath.Join(s.Root, "etc/fstab"), fstab, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: filepath.Join(t.TempDir(), "clone.img")}, report.Func(t.Logf)); err != nil {
+	target := filepath.Join(t.TempDir(), "clone.img")
+	cleanupImage(t, s.Root, target)
+	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: target}, report.Func(t.Logf)); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { bootenv.Umount(context.Background(), s.Root, "", report.Discard) })
 	return s
+}
+
+// cleanupImage unmounts, at the end of the test, the image mounted under
+// root and detaches every loop device attached to file, an image file the
+// test makes: registered before the clone, it leaves nothing attached
+// also when a clone, mount or run fails half-way (the test's file, so
+// every loop of it is the test's).
+func cleanupImage(t testing.TB, root, file string) {
+	t.Cleanup(func() {
+		bootenv.Umount(context.Background(), root, "", report.Discard)
+		loops, _ := images.LoopsOf("/sys", file)
+		for _, l := range loops {
+			if err := images.DetachLoop(l); err != nil {
+				t.Logf("cleanup: %v", err)
+			}
+		}
+	})
 }
 
 // makeDeb builds a package with dpkg-deb into dir.
