@@ -24,16 +24,7 @@ func TestDeleteAndForget(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	file, gone := filepath.Join(dir, "clone.img"), filepath.Join(dir, "gone.img")
-	diskFile := filepath.Join(dir, "disk.img")
-	if err := os.WriteFile(diskFile, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	os.Truncate(diskFile, 2<<30)
-	disk, err := images.AttachLoop(diskFile, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { images.DetachLoop(disk) })
+	disk := loopDisk(t, "disk.img", 2<<30)
 	names := map[string]string{}
 	for _, target := range []string{file, gone, disk} {
 		if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: target}, report.Func(t.Logf)); err != nil {

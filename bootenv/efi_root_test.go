@@ -13,7 +13,6 @@ import (
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/bootenv/efi"
 	"github.com/drd-linux/drd/clone"
-	"github.com/drd-linux/drd/images"
 	"github.com/drd-linux/drd/internal/execrun"
 	"github.com/drd-linux/drd/internal/report"
 	"github.com/drd-linux/drd/internal/testsys"
@@ -59,19 +58,7 @@ func TestFirmwareOnLoop(t *testing.T) {
 		}
 	}
 
-	file := filepath.Join(t.TempDir(), "target.img")
-	if err := os.WriteFile(file, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	os.Truncate(file, 1<<30)
-	disk, err := images.AttachLoop(file, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		images.HidePartitions(disk)
-		images.DetachLoop(disk)
-	})
+	disk := loopDisk(t, "target.img", 1<<30)
 	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: disk, EFI: v}, report.Func(t.Logf)); err != nil {
 		t.Fatal(err)
 	}

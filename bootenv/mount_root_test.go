@@ -26,13 +26,7 @@ func TestMountUmountImageFile(t *testing.T) {
 	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: target}, report.Func(t.Logf)); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		bootenv.Umount(ctx, s.Root, "", report.Discard)
-		loops, _ := images.LoopsOf("/sys", target)
-		for _, l := range loops {
-			images.DetachLoop(l)
-		}
-	})
+	releaseImageFile(t, s.Root, target)
 
 	st, err := bootenv.Scan(ctx, s.Root)
 	if err != nil {

@@ -2,14 +2,11 @@ package bootenv_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/clone"
-	"github.com/drd-linux/drd/images"
 	"github.com/drd-linux/drd/internal/report"
 	"github.com/drd-linux/drd/internal/testsys"
 )
@@ -22,19 +19,7 @@ func TestScanListsEveryImageButAnUnreadableOne(t *testing.T) {
 	ctx := context.Background()
 	var disks []string
 	for _, name := range []string{"good.img", "bad.img"} {
-		file := filepath.Join(t.TempDir(), name)
-		if err := os.WriteFile(file, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		os.Truncate(file, 1<<30)
-		disk, err := images.AttachLoop(file, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			images.HidePartitions(disk)
-			images.DetachLoop(disk)
-		})
+		disk := loopDisk(t, name, 1<<30)
 		if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: disk}, report.Func(t.Logf)); err != nil {
 			t.Fatal(err)
 		}

@@ -54,16 +54,23 @@ func (o *Options) defaults() {
 	}
 }
 
-// Run checks, plans and (unless Preview) carries out a clone.
-func Run(ctx context.Context, opt Options, r report.Reporter) error {
-	opt.defaults()
+// discover releases what an earlier interrupted run left (unless
+// Preview) and plans the copy of the booted image at opt.Root: the
+// start of a clone and of an import.
+func discover(ctx context.Context, opt Options, r report.Reporter) (*Plan, error) {
 	if !opt.Preview {
 		if err := releaseStale(ctx, opt, r); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	r.Step("Discovering the booted system image at %s", opt.Root)
-	p, err := makePlan(ctx, opt)
+	return makePlan(ctx, opt)
+}
+
+// Run checks, plans and (unless Preview) carries out a clone.
+func Run(ctx context.Context, opt Options, r report.Reporter) error {
+	opt.defaults()
+	p, err := discover(ctx, opt, r)
 	if err != nil {
 		return err
 	}

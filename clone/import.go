@@ -76,13 +76,7 @@ func Import(ctx context.Context, opt Options, src ImportSource, r report.Reporte
 		signer = "no key checked"
 	}
 	r.Note("artifact %s: %s exported on %s on %s, signer %s", src.Name, imp.exported.Name, ar.Header.SourceHost, ar.Header.Created.Format(time.DateTime), signer)
-	if !opt.Preview {
-		if err := releaseStale(ctx, opt, r); err != nil {
-			return err
-		}
-	}
-	r.Step("Discovering the booted system image at %s", opt.Root)
-	p, err := makePlan(ctx, opt)
+	p, err := discover(ctx, opt, r)
 	if err != nil {
 		return err
 	}

@@ -221,7 +221,7 @@ func TestExportImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := openClone(t, target)
-	for name, want := range map[string]string{
+	wantImported(t, c.root, map[string]string{
 		"usr/bin/hello":                    "#!/bin/sh\necho hello\n",
 		"etc/hostname":                     "hostb\n",
 		"etc/hosts":                        "127.0.1.1 hostb\n",
@@ -231,15 +231,7 @@ func TestExportImport(t *testing.T) {
 		"etc/ssh/ssh_host_ed25519_key.pub": "hostb public key\n",
 		"etc/network/interfaces":           "auto eth0 # hostb\n",
 		"etc/motd":                         "the build's motd\n",
-	} {
-		got, err := os.ReadFile(filepath.Join(c.root, name))
-		if err != nil || string(got) != want {
-			t.Errorf("/%s: %q, %v; want %q", name, got, err, want)
-		}
-	}
-	if ps := pkgdb.Read(c.root); ps["hello:amd64"] != "2.10-3" {
-		t.Errorf("the imported image's packages: %v", ps)
-	}
+	})
 	if _, err := os.Stat(filepath.Join(c.root, "boot/hidden-under-mount")); err != nil {
 		t.Errorf("the file hidden under /boot was not exported: %v", err)
 	}
@@ -264,6 +256,21 @@ func TestExportImport(t *testing.T) {
 }
 
 // edges are the first and last MiB of a disk, hashed.
+// wantImported checks the imported image at root: each file's content
+// (path relative to root) and the canary package hello at 2.10-3.
+func wantImported(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for name, want := range files {
+		got, err := os.ReadFile(filepath.Join(root, name))
+		if err != nil || string(got) != want {
+			t.Errorf("/%s: %q, %v; want %q", name, got, err, want)
+		}
+	}
+	if ps := pkgdb.Read(root); ps["hello:amd64"] != "2.10-3" {
+		t.Errorf("the imported image's packages: %v", ps)
+	}
+}
+
 func edges(t *testing.T, dev string) [2][32]byte {
 	t.Helper()
 	f, err := os.Open(dev)
@@ -315,20 +322,12 @@ func TestExportImportDelta(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := openClone(t, target)
-	for name, want := range map[string]string{
+	wantImported(t, c.root, map[string]string{
 		"usr/bin/hello":  "#!/bin/sh\necho hello\n",
 		"etc/hostname":   "hostb\n",
 		"etc/machine-id": "hostb-machine-id\n",
 		"etc/motd":       "the build's motd\n",
-	} {
-		got, err := os.ReadFile(filepath.Join(c.root, name))
-		if err != nil || string(got) != want {
-			t.Errorf("/%s: %q, %v; want %q", name, got, err, want)
-		}
-	}
-	if ps := pkgdb.Read(c.root); ps["hello:amd64"] != "2.10-3" {
-		t.Errorf("the imported image's packages: %v", ps)
-	}
+	})
 
 	// B with one package more: refused, naming it; no target made.
 	status := baseStatus + "\nPackage: curl\nStatus: install ok installed\nArchitecture: amd64\nVersion: 7.88.1\n"

@@ -3,6 +3,8 @@ package images
 import (
 	"encoding/binary"
 	"io"
+
+	"github.com/drd-linux/drd/images/lvm2"
 )
 
 // probeLVM2 finds an LVM2 physical volume label in one of the first four
@@ -23,23 +25,9 @@ func probeLVM2(r io.ReaderAt, size int64) (Signature, bool, error) {
 		if off < 32 || off+32 > 512 {
 			continue
 		}
-		return Signature{Type: "LVM2_member", UUID: formatLVMUUID(l[off : off+32])}, true, nil
+		return Signature{Type: "LVM2_member", UUID: lvm2.FormatUUID(l[off : off+32])}, true, nil
 	}
 	return Signature{}, false, nil
-}
-
-// formatLVMUUID dashes a 32-character LVM UUID as 6-4-4-4-4-4-6.
-func formatLVMUUID(b []byte) string {
-	s := string(b)
-	out := make([]byte, 0, 38)
-	for i, n := range []int{6, 4, 4, 4, 4, 4, 6} {
-		if i > 0 {
-			out = append(out, '-')
-		}
-		out = append(out, s[:n]...)
-		s = s[n:]
-	}
-	return string(out)
 }
 
 const mdMagic = 0xa92b4efc

@@ -203,9 +203,6 @@ func TestFormatUUID(t *testing.T) {
 			t.Errorf("formatUUID(%x) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
-	if got := formatLVMUUID([]byte("pRkso9LitzpXt0uhc91ud3VsuarM5nmJ")); got != "pRkso9-Litz-pXt0-uhc9-1ud3-Vsua-rM5nmJ" {
-		t.Errorf("formatLVMUUID = %q", got)
-	}
 }
 
 // mdFixture writes Linux RAID superblocks by hand (no md driver needed).

@@ -108,6 +108,21 @@ func readDir(fd int, buf []byte) ([]dirent, error) {
 	}
 }
 
+// ReadNames lists the names of the open directory fd (getdents64) in
+// directory order, without "." and "..", reading in batches as big as
+// buf. clone/imagesync's walk reads its directories with it.
+func ReadNames(fd int, buf []byte) ([]string, error) {
+	ents, err := readDir(fd, buf)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.name
+	}
+	return names, nil
+}
+
 // errBadDirent reports a getdents64 buffer that does not parse.
 var errBadDirent = errors.New("malformed directory entry from getdents64")
 

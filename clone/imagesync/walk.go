@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/drd-linux/drd/clone/copyfs"
 )
 
 // stat is one entry of a walk: its path relative to the walked tree and
@@ -163,7 +165,7 @@ func (w *walker) one(rel string, ino uint64, buf []byte) ([]stat, error) {
 		w.changed(rel)
 		return nil, nil
 	}
-	names, err := readNames(fd, buf)
+	names, err := copyfs.ReadNames(fd, buf)
 	if err != nil {
 		return nil, &os.PathError{Op: "reading the directory", Path: rel, Err: err}
 	}
@@ -189,41 +191,6 @@ func (w *walker) one(rel string, ino uint64, buf []byte) ([]stat, error) {
 		}
 	}
 	return subs, nil
-}
-
-// readNames lists the names of the open directory fd (getdents64),
-// without "." and "..".
-func readNames(fd int, buf []byte) ([]string, error) {
-	var names []string
-	for {
-		n, err := unix.Getdents(fd, buf)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if n <= 0 {
-			return names, nil
-		}
-		for b := buf[:n]; len(b) >= 19; {
-			reclen := int(b[16]) | int(b[17])<<8
-			if reclen < 19 || reclen > len(b) {
-				return nil, errors.New("malformed directory entry from getdents64")
-			}
-			name := b[19:reclen]
-			for i, c := range name {
-				if c == 0 {
-					name = name[:i]
-					break
-				}
-			}
-			if s := string(name); s != "" && s != "." && s != ".." {
-				names = append(names, s)
-			}
-			b = b[reclen:]
-		}
-	}
 }
 
 func joinRel(dir, name string) string {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -49,9 +48,7 @@ func runDiff(ctx context.Context, inv *invocation) error {
 			}
 			d.A, d.B = a.Name, b.Name
 			if inv.cmd.Bool("json") {
-				enc := json.NewEncoder(inv.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(d)
+				return writeJSON(inv.stdout, d)
 			}
 			_, err = fmt.Fprint(inv.stdout, formatDiff(d, inv.level >= console.Verbose))
 			return err

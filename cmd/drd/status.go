@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/urfave/cli/v3"
@@ -35,9 +34,7 @@ func runStatus(ctx context.Context, inv *invocation) error {
 		st = &bootenv.Status{}
 	}
 	if inv.cmd.Bool("json") {
-		enc := json.NewEncoder(inv.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(st); err != nil {
+		if err := writeJSON(inv.stdout, st); err != nil {
 			return fmt.Errorf("writing the status: %w", err)
 		}
 		return nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -55,9 +54,7 @@ func reportSync(inv *invocation, res *imagesync.Result) error {
 		return err
 	}
 	if inv.cmd.Bool("json") {
-		enc := json.NewEncoder(inv.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
+		if err := writeJSON(inv.stdout, res); err != nil {
 			return fmt.Errorf("writing the result: %w", err)
 		}
 		return nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -75,12 +74,10 @@ func runVerify(ctx context.Context, inv *invocation) error {
 			if inv.level >= console.Verbose {
 				shown = res.Findings
 			}
-			enc := json.NewEncoder(inv.stdout)
-			enc.SetIndent("", "  ")
 			if shown == nil {
 				shown = []verify.Finding{}
 			}
-			if err := enc.Encode(verifyJSON{Image: img.Name, Findings: shown, Counts: verify.Counts(shown)}); err != nil {
+			if err := writeJSON(inv.stdout, verifyJSON{Image: img.Name, Findings: shown, Counts: verify.Counts(shown)}); err != nil {
 				return fmt.Errorf("writing the findings: %w", err)
 			}
 		} else if _, err := fmt.Fprint(inv.stdout, text); err != nil {

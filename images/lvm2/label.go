@@ -51,7 +51,7 @@ func ReadPV(r io.ReaderAt, size int64) (PV, error) {
 		return pv, fmt.Errorf("the LVM2 label's header offset %d is outside its sector", off)
 	}
 	h := sec[off:]
-	pv.UUID = dashUUID(h[0:32])
+	pv.UUID = FormatUUID(h[0:32])
 	pv.DevSize = int64(binary.LittleEndian.Uint64(h[32:40]))
 	// Two lists of (offset, size), each ended by a zero pair: data
 	// areas, then metadata areas.
@@ -150,8 +150,9 @@ func crc(b []byte) uint32 {
 	return c
 }
 
-// dashUUID writes a 32-character LVM UUID as 6-4-4-4-4-4-6.
-func dashUUID(b []byte) string {
+// FormatUUID writes a 32-character LVM UUID as 6-4-4-4-4-4-6, as LVM's
+// tools and blkid show it. images' signature probe uses it too.
+func FormatUUID(b []byte) string {
 	s := string(b)
 	out := make([]byte, 0, 38)
 	for i, n := range []int{6, 4, 4, 4, 4, 4, 6} {

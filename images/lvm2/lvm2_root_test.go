@@ -1,4 +1,4 @@
-package lvm2
+package lvm2_test
 
 import (
 	"fmt"
@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/drd-linux/drd/images"
+	"github.com/drd-linux/drd/images/lvm2"
 )
 
 // TestAgainstLVMTools makes a VG of two PVs on loop devices with LVM's
@@ -72,14 +73,14 @@ func TestAgainstLVMTools(t *testing.T) {
 	for _, line := range strings.Split(lvm("lvs", "--noheadings", "--segments", "--separator", "|", "-o", "lv_name,seg_pe_ranges", vgName), "\n") {
 		f := strings.Split(strings.TrimSpace(line), "|")
 		if len(f) == 2 {
-			want[DMName(vgName, f[0])] += strings.TrimSpace(f[1]) + ";"
+			want[lvm2.DMName(vgName, f[0])] += strings.TrimSpace(f[1]) + ";"
 		}
 	}
 
 	if len(want) != 3 {
 		t.Fatalf("lvs reports %v, want root, my-var and stripe", want)
 	}
-	var found []Found
+	var found []lvm2.Found
 	numbers := map[string]string{}
 	for _, dev := range loops {
 		var st unix.Stat_t
@@ -90,21 +91,21 @@ func TestAgainstLVMTools(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pv, err := ReadPV(f, 48<<20)
+		pv, err := lvm2.ReadPV(f, 48<<20)
 		f.Close()
 		if err != nil {
 			t.Fatalf("%s: %v", dev, err)
 		}
 		n := fmt.Sprintf("%d:%d", unix.Major(st.Rdev), unix.Minor(st.Rdev))
 		numbers[n] = dev
-		found = append(found, Found{Path: dev, Dev: n, PV: pv})
+		found = append(found, lvm2.Found{Path: dev, Dev: n, PV: pv})
 	}
-	groups, errs := Assemble(found)
+	groups, errs := lvm2.Assemble(found)
 	if len(errs) > 0 || len(groups) != 1 || groups[0].VG.Name != vgName {
 		t.Fatalf("groups %+v, errors %v", groups, errs)
 	}
 	vg := groups[0].VG
-	devs, skipped := Tables(vg, groups[0].PVs)
+	devs, skipped := lvm2.Tables(vg, groups[0].PVs)
 	if len(skipped) > 0 {
 		t.Errorf("skipped %v", skipped)
 	}

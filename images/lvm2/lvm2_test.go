@@ -251,3 +251,9 @@ func TestTablesOutsidePV(t *testing.T) {
 		t.Errorf("devices %v, want last (its PV's last two extents)", devs)
 	}
 }
+
+func TestFormatUUID(t *testing.T) {
+	if got := FormatUUID([]byte("pRkso9LitzpXt0uhc91ud3VsuarM5nmJ")); got != "pRkso9-Litz-pXt0-uhc9-1ud3-Vsua-rM5nmJ" {
+		t.Errorf("FormatUUID = %q", got)
+	}
+}

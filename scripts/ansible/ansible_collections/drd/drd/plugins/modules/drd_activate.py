@@ -42,13 +42,9 @@ options:
     description: C(-x force=true), activate an image that failed its trial (state C(bad)).
     type: bool
     default: false
-  efi_vars:
-    description: C(-x efi_vars=), whose UEFI variables drd writes.
-    type: str
-    choices: [auto, host, none]
-  root:
-    description: drd's C(--root DIR).
-    type: path
+extends_documentation_fragment:
+  - drd.drd.drd
+  - drd.drd.drd.efi_vars
 attributes:
   check_mode:
     support: full

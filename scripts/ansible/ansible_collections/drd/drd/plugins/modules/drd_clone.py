@@ -55,13 +55,9 @@ options:
     description: C(-x snapshot=), for a root on LVM.
     type: str
     choices: [auto, always, never]
-  efi_vars:
-    description: C(-x efi_vars=), whose UEFI variables drd writes.
-    type: str
-    choices: [auto, host, none]
-  root:
-    description: drd's C(--root DIR).
-    type: path
+extends_documentation_fragment:
+  - drd.drd.drd
+  - drd.drd.drd.efi_vars
 attributes:
   check_mode:
     support: full

@@ -27,9 +27,8 @@ options:
   image:
     description: The image to commit; left out, the booted one.
     type: str
-  root:
-    description: drd's C(--root DIR).
-    type: path
+extends_documentation_fragment:
+  - drd.drd.drd
 attributes:
   check_mode:
     support: full

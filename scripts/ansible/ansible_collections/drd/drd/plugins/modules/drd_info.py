@@ -14,12 +14,8 @@ description:
   - Read-only; takes no lock; never changes anything.
 version_added: 0.1.0
 author: drd developers (@drd-linux)
-options:
-  root:
-    description:
-      - drd's C(--root DIR), the root of the system image drd acts on.
-        Left out, drd acts on the running system.
-    type: path
+extends_documentation_fragment:
+  - drd.drd.drd
 attributes:
   check_mode:
     support: full

@@ -55,9 +55,8 @@ options:
         question waits for an answer nobody gives.
     type: bool
     default: true
-  root:
-    description: drd's C(--root DIR).
-    type: path
+extends_documentation_fragment:
+  - drd.drd.drd
 attributes:
   check_mode:
     support: full

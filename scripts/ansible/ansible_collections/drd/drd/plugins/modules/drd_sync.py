@@ -38,9 +38,8 @@ options:
         beside it as C(FILE.drd-booted).
     type: bool
     default: false
-  root:
-    description: drd's C(--root DIR).
-    type: path
+extends_documentation_fragment:
+  - drd.drd.drd
 attributes:
   check_mode:
     support: full

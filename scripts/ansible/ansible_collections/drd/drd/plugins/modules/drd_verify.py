@@ -26,9 +26,8 @@ options:
     description: Fail when drd exits 2 (something new is missing or modified).
     type: bool
     default: false
-  root:
-    description: drd's C(--root DIR).
-    type: path
+extends_documentation_fragment:
+  - drd.drd.drd
 attributes:
   check_mode:
     support: full
