@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // The boot-time pass as a systemd unit, in every image: after the boot is
@@ -51,25 +52,29 @@ func Packaged(root string) bool {
 // never become good and nobody would know): the unit fails, and says why
 // on the console and in the journal.
 func UnitText(drdPath string) string {
-	return unitText(drdPath, cloneMark, "", "run drd clone again, or copy drd to "+drdPath)
+	return unitText(drdPath+" boot-check", cloneMark, "run drd clone again, or copy drd to "+drdPath)
 }
 
 // PackagedUnitText is the unit drd's package installs as PackagedUnitPath.
 // The package is installed before any clone: until drd clone has written
-// this image's record (RecordPath), there is nothing to assess, and the
-// pass is skipped (systemctl status drd-boot-check says so) rather than
-// write drd's boot files into a system drd does not manage yet.
+// this image's record there is nothing to assess, and drd boot-check
+// -x managed_only=true says so and exits 0 rather than write drd's boot
+// files into a system drd does not manage yet. (Not a
+// ConditionPathExists= on RecordPath: with /var on a file system of its
+// own the record lives beneath /var's mount point, on the root file
+// system, where no path shows it once /var is mounted; see onRootFS.)
 func PackagedUnitText() string {
-	return unitText(PackagedDrdPath, "# drd: the boot-time pass (docs/boot.md). Installed by the drd package.",
-		"ConditionPathExists="+RecordPath+"\n", "reinstall the drd package (apt install --reinstall drd)")
+	return unitText(PackagedDrdPath+" boot-check -x managed_only=true", "# drd: the boot-time pass (docs/boot.md). Installed by the drd package.",
+		"reinstall the drd package (apt install --reinstall drd)")
 }
 
-func unitText(drdPath, mark, condition, fix string) string {
+func unitText(command, mark, fix string) string {
+	drdPath, _, _ := strings.Cut(command, " ")
 	return mark + `
 [Unit]
 Description=drd boot assessment: record the booted system image, judge a trial boot
 Documentation=man:drd-boot-check(8)
-` + condition + `Wants=boot-complete.target
+Wants=boot-complete.target
 After=boot-complete.target multi-user.target local-fs.target
 
 [Service]
@@ -77,7 +82,7 @@ Type=oneshot
 StandardOutput=journal+console
 StandardError=journal+console
 ExecStartPre=/bin/sh -c 'test -x ` + drdPath + ` || { echo "drd-boot-check: ` + drdPath + ` is missing: the boot check cannot run, a trial boot will not be confirmed (it falls back at the next reboot); ` + fix + `" >&2; exit 1; }'
-ExecStart=` + drdPath + ` boot-check
+ExecStart=` + command + `
 RemainAfterExit=yes
 TimeoutStartSec=30min
 
