@@ -2,10 +2,12 @@ package clone
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/images"
@@ -174,7 +176,7 @@ func (c *run) removeOldVGs(ctx context.Context) error {
 func (c *run) makeVG(ctx context.Context) error {
 	v := c.VG
 	pv := v.pvPath(c.Plan, c.disk)
-	if _, err := c.opt.Runner.Run(ctx, "pvcreate", "-ff", "-y", pv); err != nil {
+	if err := c.pvcreate(ctx, pv); err != nil {
 		return fmt.Errorf("making %s a physical volume for the clone: %w", pv, err)
 	}
 	if _, err := c.opt.Runner.Run(ctx, "vgcreate", "-s", strconv.FormatInt(extentSize, 10)+"b", v.Name, pv); err != nil {
@@ -207,3 +209,30 @@ func (c *run) makeVG(ctx context.Context) error {
 	}
 	return nil
 }
+
+// pvcreate makes pv a physical volume. Right after the partition table is
+// written udev may still be re-reading it (its watch on the disk): the
+// partition comes and goes, and pvcreate says "No device found" (seen
+// once in a VM). Then it waits for udev's queue and tries again, a few
+// times; any other failure is final.
+func (c *run) pvcreate(ctx context.Context, pv string) error {
+	var err error
+	for try := 1; ; try++ {
+		_, err = c.opt.Runner.Run(ctx, "pvcreate", "-ff", "-y", pv)
+		if err == nil || try == pvcreateTries || !strings.Contains(err.Error(), "No device found") {
+			return err
+		}
+		c.opt.Runner.Run(ctx, "udevadm", "settle", "--timeout=10") // best effort: without udev there is nothing to wait for
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(pvcreatePause):
+		}
+	}
+}
+
+// How often and how far apart pvcreate is tried when the device is gone.
+const (
+	pvcreateTries = 5
+	pvcreatePause = 500 * time.Millisecond
+)

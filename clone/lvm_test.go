@@ -393,3 +393,42 @@ func TestRewriteDevicesLVM(t *testing.T) {
 		t.Run(tt.file, func(t *testing.T) { checkRewriteGolden(t, tt.file, tt.field, tt.lines, renames) })
 	}
 }
+
+// flakyPV fails pvcreate with "No device found" a number of times, as
+// LVM does while udev re-reads a new partition table, then succeeds.
+type flakyPV struct {
+	fails int
+	ran   []string
+}
+
+func (f *flakyPV) Run(_ context.Context, name string, args ...string) ([]byte, error) {
+	line := strings.Join(append([]string{name}, args...), " ")
+	f.ran = append(f.ran, line)
+	if name == "pvcreate" && f.fails > 0 {
+		f.fails--
+		return nil, errors.New("running \"" + line + "\": exit status 5\n  No device found for /dev/vdc4.")
+	}
+	return nil, nil
+}
+
+// TestPVCreateWaitsForUdev: a partition udev is still re-reading is
+// waited for (udevadm settle, then pvcreate again); another failure, or
+// one that lasts, is reported.
+func TestPVCreateWaitsForUdev(t *testing.T) {
+	f := &flakyPV{fails: 1}
+	c := &run{opt: Options{Runner: f}, r: report.Func(t.Logf)}
+	if err := c.pvcreate(context.Background(), "/dev/vdc4"); err != nil {
+		t.Fatalf("a device back after udev settled: %v", err)
+	}
+	if want := []string{"pvcreate -ff -y /dev/vdc4", "udevadm settle --timeout=10", "pvcreate -ff -y /dev/vdc4"}; !reflect.DeepEqual(f.ran, want) {
+		t.Errorf("ran %q, want %q", f.ran, want)
+	}
+	f = &flakyPV{fails: pvcreateTries}
+	c.opt.Runner = f
+	if err := c.pvcreate(context.Background(), "/dev/vdc4"); err == nil || !strings.Contains(err.Error(), "No device found") {
+		t.Errorf("a device that never comes back: %v", err)
+	}
+	if n := strings.Count(strings.Join(f.ran, "\n"), "pvcreate"); n != pvcreateTries {
+		t.Errorf("pvcreate tried %d times, want %d", n, pvcreateTries)
+	}
+}
