@@ -29,7 +29,7 @@ func TestActivateOnLoop(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(s.Root, "boot/vmlinuz-6.1.0-9-amd64"), []byte("old kernel"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	disk := loopDisk(t, "target.img", 1<<30)
+	disk := testsys.LoopDisk(t, "target.img", 1<<30)
 	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: disk}, report.Func(t.Logf)); err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func TestDeleteAndForget(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	file, gone := filepath.Join(dir, "clone.img"), filepath.Join(dir, "gone.img")
-	disk := loopDisk(t, "disk.img", 2<<30)
+	disk := testsys.LoopDisk(t, "disk.img", 2<<30)
 	names := map[string]string{}
 	for _, target := range []string{file, gone, disk} {
 		if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: target}, report.Func(t.Logf)); err != nil {

@@ -58,7 +58,7 @@ func TestFirmwareOnLoop(t *testing.T) {
 		}
 	}
 
-	disk := loopDisk(t, "target.img", 1<<30)
+	disk := testsys.LoopDisk(t, "target.img", 1<<30)
 	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: disk, EFI: v}, report.Func(t.Logf)); err != nil {
 		t.Fatal(err)
 	}

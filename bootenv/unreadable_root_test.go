@@ -19,7 +19,7 @@ func TestScanListsEveryImageButAnUnreadableOne(t *testing.T) {
 	ctx := context.Background()
 	var disks []string
 	for _, name := range []string{"good.img", "bad.img"} {
-		disk := loopDisk(t, name, 1<<30)
+		disk := testsys.LoopDisk(t, name, 1<<30)
 		if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: disk}, report.Func(t.Logf)); err != nil {
 			t.Fatal(err)
 		}

@@ -40,7 +40,7 @@ func TestInstallOnLoop(t *testing.T) {
 	ctx := context.Background()
 	r := report.Func(t.Logf)
 	s, version := buildWithKernel(t)
-	disk := loopDisk(t)
+	disk := testsys.LoopDisk(t, "target.img", 1<<30)
 	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: disk}, r); err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestInstallBeforeClone(t *testing.T) {
 		t.Fatalf("STAGEISL on %+v, want sysimage_000 only", st.ISL)
 	}
 	testsys.MustContain(t, filepath.Join(s.Root, "boot/grub/drd.cfg"), "menuentry '"+bootenv.RecoveryTitle+"'")
-	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: loopDisk(t)}, r); err != nil {
+	if err := clone.Run(ctx, clone.Options{Root: s.Root, Target: testsys.LoopDisk(t, "target.img", 1<<30)}, r); err != nil {
 		t.Fatal(err)
 	}
 	st := scan(t, s.Root)
@@ -340,24 +340,6 @@ func scan(t *testing.T, root string) *bootenv.Status {
 		t.Fatal(err)
 	}
 	return st
-}
-
-func loopDisk(t *testing.T) string {
-	t.Helper()
-	file := filepath.Join(t.TempDir(), "target.img")
-	if err := os.WriteFile(file, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	os.Truncate(file, 1<<30)
-	disk, err := images.AttachLoop(file, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		images.HidePartitions(disk)
-		images.DetachLoop(disk)
-	})
-	return disk
 }
 
 func mustNotContain(t *testing.T, p, s string) {
