@@ -167,6 +167,10 @@ func (w *walker) one(rel string, ino uint64, buf []byte) ([]stat, error) {
 	}
 	names, err := copyfs.ReadNames(fd, buf)
 	if err != nil {
+		if changedUnder(err) { // removed after it was opened: as it is now
+			w.changed(rel)
+			return nil, nil
+		}
 		return nil, &os.PathError{Op: "reading the directory", Path: rel, Err: err}
 	}
 	d := &walkDir{rel: rel, fd: fd, ents: make([]stat, 0, len(names))}
