@@ -17,13 +17,17 @@ const (
 )
 
 // basePackages are installed on top of debootstrap's minbase: a kernel,
-// systemd, the file system, LVM and GRUB tools drd works with. No network,
-// no ssh: the harness talks to the guest through the agent.
+// systemd, the file system, LVM and GRUB tools drd works with. The harness
+// talks to the guest through the agent; a VM started with Options.Network
+// also gets a NIC on QEMU's user network (DHCP by systemd-networkd, DNS
+// from QEMU) for scenarios that fetch from a mirror, and sshd for those
+// that drive the guest as an administrator's tools do (Ansible).
 var basePackages = []string{
 	"systemd-sysv", "udev", "dbus", "linux-image-amd64", "initramfs-tools", "zstd", "kmod",
 	"e2fsprogs", "dosfstools", "xfsprogs", "lvm2", "fdisk", "procps",
 	"grub-pc", "grub-efi-amd64-bin", "efibootmgr",
-	"passt", // the runcmd jail's user-mode network (docs/runcmd.md)
+	"passt",          // the runcmd jail's user-mode network (docs/runcmd.md)
+	"openssh-server", // Ansible's way in (Options.Network, SSHPort)
 }
 
 // Base is a debootstrapped system as a file-system image the builder VM
@@ -120,6 +124,13 @@ sync
 echo o > /proc/sysrq-trigger
 sleep 60
 `},
+		// The NIC of Options.Network: DHCP from QEMU's user network, whose
+		// DNS forwarder is 10.0.2.3. Nothing waits for it at boot.
+		"/etc/systemd/network/80-drd-e2e.network":                              {0o644, "[Match]\nType=ether\n\n[Network]\nDHCP=ipv4\n"},
+		"/etc/systemd/system/multi-user.target.wants/systemd-networkd.service": {os.ModeSymlink, "/lib/systemd/system/systemd-networkd.service"},
+		"/etc/systemd/system/sockets.target.wants/systemd-networkd.socket":     {os.ModeSymlink, "/lib/systemd/system/systemd-networkd.socket"},
+		"/etc/systemd/system/systemd-networkd-wait-online.service":             mask,
+		"/etc/resolv.conf": {0o644, "nameserver 10.0.2.3\n"},
 		// Timers that would only wake up a test VM.
 		"/etc/systemd/system/apt-daily.timer":         mask,
 		"/etc/systemd/system/apt-daily-upgrade.timer": mask,

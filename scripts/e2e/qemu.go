@@ -49,6 +49,8 @@ type machine struct {
 	MemMiB   int
 	CPUs     int
 	NoReboot bool // a guest reboot ends QEMU
+	Network  bool // a virtio NIC on QEMU's user network (no option ROM)
+	SSHPort  int  // with Network: this host port on 127.0.0.1 forwards to the guest's port 22
 
 	Serial, Agent, QMP string // unix sockets: console, agent port ("" for none), monitor
 }
@@ -60,12 +62,13 @@ func qemuArgs(m machine) []string {
 		"-name", m.Name,
 		"-machine", "q35", "-accel", "tcg",
 		"-m", strconv.Itoa(m.MemMiB), "-smp", strconv.Itoa(m.CPUs),
-		"-nodefaults", "-no-user-config", "-display", "none", "-nic", "none",
+		"-nodefaults", "-no-user-config", "-display", "none",
 		"-chardev", "socket,id=ser0,path=" + m.Serial + ",server=on,wait=on",
 		"-serial", "chardev:ser0",
 		"-qmp", "unix:" + m.QMP + ",server=on,wait=off",
 		"-device", "virtio-rng-pci",
 	}
+	a = append(a, netArgs(m)...)
 	if m.Firmware == UEFI {
 		a = append(a,
 			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+ovmfCode,
@@ -108,4 +111,17 @@ func cpus() int {
 		return n
 	}
 	return 2
+}
+
+// netArgs gives m its NIC, or none. The NIC has no option ROM, so that no
+// firmware tries a network boot before the disks.
+func netArgs(m machine) []string {
+	if !m.Network {
+		return []string{"-nic", "none"}
+	}
+	user := "user,id=net0"
+	if m.SSHPort != 0 {
+		user += fmt.Sprintf(",hostfwd=tcp:127.0.0.1:%d-:22", m.SSHPort)
+	}
+	return []string{"-netdev", user, "-device", "virtio-net-pci,netdev=net0,romfile=,addr=0x8"}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,6 +23,8 @@ type Options struct {
 	MemMiB         int           // default 1024
 	BootTimeout    time.Duration // from start or reboot to a running system; default 300 s
 	CommandTimeout time.Duration // default for Run; default 10 min
+	Network        bool          // a NIC on QEMU's user network: the guest reaches the mirror (and the host's 10.0.2.2)
+	SSH            bool          // with Network: a host port forwards to the guest's sshd (VM.SSHPort)
 }
 
 // Extra is an empty raw disk attached to a VM.
@@ -93,7 +96,12 @@ func start(t testing.TB, l Layout, opts Options) (*VM, error) {
 	if err != nil {
 		return nil, err
 	}
-	vm.m = machine{Name: "drd-e2e-" + vm.Name, Firmware: l.Firmware, MemMiB: opts.MemMiB, CPUs: cpus()}
+	vm.m = machine{Name: "drd-e2e-" + vm.Name, Firmware: l.Firmware, MemMiB: opts.MemMiB, CPUs: cpus(), Network: opts.Network}
+	if opts.Network && opts.SSH {
+		if vm.m.SSHPort, err = freePort(); err != nil {
+			return nil, err
+		}
+	}
 	for i, d := range l.Disks {
 		ov := filepath.Join(vm.dir, d.Serial+".qcow2")
 		if _, err := run(ctx, "qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", img.Disks[d.Serial], ov); err != nil {
@@ -378,3 +386,17 @@ func (vm *VM) Running() bool { return vm.p != nil && vm.p.running() }
 
 // BootID is the kernel's boot ID of the current boot.
 func (vm *VM) BootID() string { return vm.bootID }
+
+// SSHPort is the port on the host's 127.0.0.1 that reaches the guest's
+// sshd (Options.SSH), 0 without one.
+func (vm *VM) SSHPort() int { return vm.m.SSHPort }
+
+// freePort is a TCP port on 127.0.0.1 that nothing listens on now.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port for the guest's ssh: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
