@@ -238,3 +238,41 @@ func stopDuration(journal string) (time.Duration, bool) {
 	}
 	return time.Duration((last - first) * float64(time.Second)), n >= 2
 }
+
+// TestSyncKexec is -x sync=shutdown with -x reboot=kexec on layout (a):
+// systemctl kexec runs the same shutdown transaction as a reboot, so the
+// final sync runs after the services stopped and before the kexec: the
+// clone, entered by kexec (no firmware, no GRUB: no BOOT_IMAGE= on its
+// command line), has what a service wrote until it was stopped.
+func TestSyncKexec(t *testing.T) {
+	Require(t)
+	ph := PhasesFor(t)
+	vm := Boot(t, LayoutBIOS, Options{BootTimeout: 10 * time.Minute})
+	target := strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + TargetSerial))
+	ph.Time("clone", func() { vm.MustRun("drd clone -t " + target) })
+	vm.MustRun(`set -e; useradd --no-create-home carol; echo "booted: before the kexec" > /var/log/drd-e2e.log
+systemd-run --unit=drd-e2e-ticker --quiet sh -c 'trap "echo stopped >> /var/log/drd-e2e-ticker.log; exit 0" TERM; while :; do echo tick >> /var/log/drd-e2e-ticker.log; sleep 0.2; done'
+sleep 1; test -s /var/log/drd-e2e-ticker.log`)
+	prev := vm.bootID
+	vm.p.console.Skip()
+	if _, _, err := vm.p.agent.start("drd activate -x sync=shutdown -x reboot=kexec sysimage_001 >/root/activate.log 2>&1"); err != nil {
+		t.Fatal(err)
+	}
+	ph.Time("kexec with the final sync", func() { settle(t, vm, prev, 2) })
+	wantRoot(t, vm, TargetSerial, "after drd activate -x sync=shutdown -x reboot=kexec")
+	if b := vm.BootInfo(); strings.Contains(b.Cmdline, "BOOT_IMAGE=") {
+		t.Errorf("the clone was booted by GRUB, not by kexec: %s", b.Cmdline)
+	}
+	vm.MustRun(`fail() { echo "$*" >&2; exit 1; }
+grep -q '^carol:' /etc/passwd || fail "carol is not in the clone's /etc/passwd"
+grep -q 'booted: before the kexec' /var/log/drd-e2e.log || fail "/var/log/drd-e2e.log"
+test "$(tail -n 1 /var/log/drd-e2e-ticker.log)" = stopped || fail "the ticker's log ends with $(tail -n 1 /var/log/drd-e2e-ticker.log), not stopped"`)
+	m := strings.TrimSpace(vm.MustRun("drd mount -q sysimage_000"))
+	t.Log(vm.MustRun("cat " + m + "/root/activate.log"))
+	jl := vm.MustRun("journalctl -D " + m + "/var/log/journal -b 0 -o short-unix --no-pager -u drd-sync-at-shutdown.service")
+	t.Logf("the shutdown sync in the original's journal:\n%s", jl)
+	if d, ok := stopDuration(jl); ok {
+		t.Logf("the shutdown sync before the kexec took %.2f s", d.Seconds())
+	}
+	vm.MustRun("drd umount -q sysimage_000")
+}
