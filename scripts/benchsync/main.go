@@ -221,13 +221,14 @@ func run(ctx context.Context, dir string, n int) error {
 	return nil
 }
 
-// renameCandidates are the directories of /usr/share/doc and
-// /usr/share/locale (a package's documents, a language's messages: what
-// a package upgrade or an administrator renames whole), leaves left alone
-// by the file changes so that each is a clean rename.
+// renameCandidates are the directories of /usr/share/doc,
+// /usr/share/locale, /usr/share/zoneinfo, Perl's and Python's libraries
+// (what a package upgrade or an administrator renames whole, from a few
+// entries to a few hundred), left alone by the file changes so that
+// each is a clean rename.
 func renameCandidates(root string) []string {
 	var dirs []string
-	for _, parent := range []string{"usr/share/doc", "usr/share/locale"} {
+	for _, parent := range []string{"usr/share/doc", "usr/share/locale", "usr/share/zoneinfo", "usr/share/perl/5.36", "usr/lib/python3.11"} {
 		ents, _ := os.ReadDir(filepath.Join(root, parent))
 		for _, e := range ents {
 			if e.IsDir() {
