@@ -55,7 +55,7 @@ type syncResult struct {
 func syncScenario(t *testing.T, l Layout) {
 	Require(t)
 	ph := PhasesFor(t)
-	vm := Boot(t, l, Options{Debs: []Deb{svcDeb}, BootTimeout: 10 * time.Minute})
+	vm := Boot(t, l, Options{Debs: []Deb{svcDeb}, BootTimeout: 20 * time.Minute})
 	wantRoot(t, vm, SysSerial, "first boot")
 	target := strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + TargetSerial))
 
