@@ -247,7 +247,7 @@ func stopDuration(journal string) (time.Duration, bool) {
 func TestSyncKexec(t *testing.T) {
 	Require(t)
 	ph := PhasesFor(t)
-	vm := Boot(t, LayoutBIOS, Options{BootTimeout: 10 * time.Minute})
+	vm := Boot(t, LayoutBIOS, Options{BootTimeout: 20 * time.Minute})
 	target := strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + TargetSerial))
 	ph.Time("clone", func() { vm.MustRun("drd clone -t " + target) })
 	vm.MustRun(`set -e; useradd --no-create-home carol; echo "booted: before the kexec" > /var/log/drd-e2e.log
