@@ -44,6 +44,7 @@ const (
 	opSynced             // the two agree already: record them
 	opDrop               // gone on both sides: forget it
 	opClone              // the clone's own now: the manifest says so
+	opMoved              // below a directory renamed: moved with it, as .m recorded
 )
 
 // decision is what a sync does with the entry rel of one file system.
@@ -55,8 +56,9 @@ type decision struct {
 	m      *Entry       // the manifest's; nil: none
 	reason string       // opConflict
 	// then, after the work: the booted entry as copied
-	copied unix.Stat_t
-	done   bool
+	copied  unix.Stat_t
+	done    bool
+	renamed bool // opRename: the clone's entry was moved
 }
 
 // fsSync is the sync of one file system.
@@ -267,6 +269,7 @@ func (s *fsSync) plan() {
 			s.decideChanged(d)
 		}
 	}
+	s.matchDirRenames(deleted, added)
 	s.matchRenames(deleted, added)
 	for _, d := range added {
 		if d.op == opKeep {
@@ -310,6 +313,113 @@ func (s *fsSync) matchRenames(deleted, added []*decision) {
 		from.op = opDrop
 		delete(byIno, a.b.Ino)
 	}
+}
+
+// matchDirRenames finds the directories added on the booted side that
+// are a directory the manifest knows at a path the booted image no longer
+// has (the same inode): renamed. The clone's directory is renamed, not
+// its tree copied anew, when nothing below it changed on either side:
+// every entry below is the one the manifest recorded, at the same place
+// under the new name (booted side), still what drd wrote, and no entry
+// was added or removed in it (clone's side). Otherwise the entries are
+// decided one by one (a renamed directory below may still match).
+func (s *fsSync) matchDirRenames(deleted, added []*decision) {
+	byIno := map[uint64]*decision{}
+	gone := map[*decision]bool{}
+	for _, d := range deleted {
+		gone[d] = true
+		if d.m.Src.Type == TypeDir && d.m.Flags&FlagConflict == 0 {
+			byIno[d.m.Src.Ino] = d
+		}
+	}
+	if len(byIno) == 0 {
+		return
+	}
+	isNew := map[*decision]bool{}
+	for _, a := range added {
+		isNew[a] = true
+	}
+	for _, a := range added { // sorted: a directory before what is below it
+		if a.op != opKeep || typeOf(a.b.Mode) != TypeDir {
+			continue
+		}
+		from, ok := byIno[a.b.Ino]
+		if !ok || from.op != opKeep || s.left(a.rel) {
+			continue
+		}
+		olds, news := s.below(from.rel), s.below(a.rel)
+		if !s.dirRenamed(from, a, olds, news, gone, isNew) {
+			continue
+		}
+		a.op, a.from = opRename, from.rel
+		from.op = opDrop
+		for k := range olds {
+			olds[k].op = opDrop
+			news[k].op, news[k].m = opMoved, olds[k].m
+		}
+		delete(byIno, a.b.Ino)
+	}
+}
+
+// dirRenamed tells whether the directory from (the manifest's, gone on
+// the booted side) was renamed to to with nothing below it changed on
+// either side; olds and news are the decisions below each.
+func (s *fsSync) dirRenamed(from, to *decision, olds, news []*decision, gone, isNew map[*decision]bool) bool {
+	if len(olds) != len(news) {
+		return false
+	}
+	if oc, nc := s.clone(from.rel), s.clone(to.rel); !cloneSame(from.m.Dst, oc) || nc.exists || nc.bad || !s.xattrSame(from.rel, from.m.Dst.Xattr) {
+		return false
+	}
+	children := map[string][]string{from.rel: nil} // the manifest's names in each directory below from
+	for k, o := range olds {
+		n := news[k]
+		if !gone[o] || !isNew[n] || o.op != opKeep || n.op != opKeep || o.m.Flags&FlagConflict != 0 ||
+			strings.TrimPrefix(o.rel, from.rel) != strings.TrimPrefix(n.rel, to.rel) ||
+			!bootedSame(o.m.Src, n.b) || s.left(n.rel) || !cloneSame(o.m.Dst, s.clone(o.rel)) {
+			return false
+		}
+		parent, name := splitParent(o.rel)
+		children[parent] = append(children[parent], name)
+		if _, ok := children[o.rel]; !ok && o.m.Src.Type == TypeDir {
+			children[o.rel] = nil
+		}
+	}
+	// No entry added or removed by the clone in any directory below.
+	buf := make([]byte, 32<<10)
+	for dir, want := range children {
+		fd, err := openDir(s.dstFd, dir)
+		if err != nil {
+			return false
+		}
+		names, err := copyfs.ReadNames(fd, buf)
+		unix.Close(fd)
+		if err != nil || len(names) != len(want) {
+			return false
+		}
+		have := map[string]bool{}
+		for _, n := range names {
+			have[n] = true
+		}
+		for _, n := range want {
+			if !have[n] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// below returns the decisions about the entries below directory rel
+// (they are next to each other: the decisions are sorted by path).
+func (s *fsSync) below(rel string) []*decision {
+	p := rel + "/"
+	i := sort.Search(len(s.decisions), func(i int) bool { return s.decisions[i].rel >= p })
+	j := i
+	for j < len(s.decisions) && strings.HasPrefix(s.decisions[j].rel, p) {
+		j++
+	}
+	return s.decisions[i:j]
 }
 
 // decideAdded: an entry the booted image has and the manifest does not.
@@ -600,6 +710,7 @@ func (s *fsSync) apply(x *copyfs.Entries, res *Result) error {
 		if err := x.Rename(d.from, d.rel); err != nil {
 			return err
 		}
+		d.renamed = true
 		st, ok, err := x.Meta(d.rel)
 		if err != nil {
 			return err
@@ -874,6 +985,10 @@ func (s *fsSync) manifest() ([]Entry, error) {
 			}
 		case opClone:
 			out = append(out, Entry{Rel: d.rel, Src: d.m.Src})
+		case opMoved:
+			if e, ok := s.moved(d); ok {
+				out = append(out, e)
+			}
 		case opConflict:
 			e := Entry{Rel: d.rel, Flags: FlagConflict}
 			if d.b != nil {
@@ -920,6 +1035,25 @@ func (s *fsSync) manifest() ([]Entry, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Rel < out[j].Rel })
 	return out, nil
+}
+
+// moved is the manifest entry of d, moved with a renamed directory: as
+// recorded, at its new path; none when the rename was not made.
+func (s *fsSync) moved(d *decision) (Entry, bool) {
+	for p := d.rel; p != ""; {
+		p, _ = splitParent(p)
+		for _, r := range s.find(p) {
+			if r.op == opRename {
+				if !r.renamed {
+					return Entry{}, false
+				}
+				e := *d.m
+				e.Rel = d.rel
+				return e, true
+			}
+		}
+	}
+	return Entry{}, false
 }
 
 // fresh is the clone's entry rel now, nil when there is none.

@@ -45,9 +45,8 @@ func runActivate(ctx context.Context, inv *invocation) error {
 		Force: inv.opts.Bool("force"), Preview: inv.preview,
 		Reboot: sw, Switcher: inv.sys.switcher,
 	}
-	if inv.opts.String("sync") == "shutdown" && sw != bootenv.SwitchNone && sw != bootenv.SwitchFirmware {
-		return fmt.Errorf("activating %s: -x sync=shutdown goes with a firmware reboot only for now (-x reboot=true): "+
-			"calling off a kexec or soft reboot whose final sync failed is not written yet", imageWord(name))
+	if err := shutdownSyncSwitch(inv.opts.String("sync"), sw, opt.Trial); err != nil {
+		return fmt.Errorf("activating %s: %w", imageWord(name), err)
 	}
 	m, err := machine(inv)
 	if err != nil {

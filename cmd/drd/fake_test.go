@@ -27,11 +27,13 @@ type fake struct {
 	efi     []efi.Vars              // the UEFI variables each engine got
 	opened  int                     // calls of hostEFI
 
-	synced    []imagesync.Options
-	result    *imagesync.Result // what sync returns
-	syncFail  error             // if set, sync fails with this
-	systemctl [][]string
-	activated []bootenv.ActivateOptions
+	synced     []imagesync.Options
+	result     *imagesync.Result // what sync returns
+	syncFail   error             // if set, sync fails with this
+	systemctl  [][]string
+	unloaded   int   // kexecUnload calls
+	unloadFail error // what kexecUnload returns
+	activated  []bootenv.ActivateOptions
 
 	warn   string // if set, every engine warns this
 	fail   error  // if set, every engine fails with this
@@ -139,6 +141,7 @@ func (f *fake) system() system {
 			}
 			return f.result, nil
 		},
+		kexecUnload: func() error { f.unloaded++; return f.unloadFail },
 		systemctl: func(ctx context.Context, args ...string) error {
 			f.systemctl = append(f.systemctl, args)
 			return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -100,11 +101,25 @@ func TestActivateSyncAtShutdown(t *testing.T) {
 	if len(f.systemctl) != 0 {
 		t.Errorf("a preview started the unit: %v", f.systemctl)
 	}
-	// A kexec has no shutdown to call off yet: refused before anything.
+	// A lasting switch by kexec: systemctl kexec stops the unit in the
+	// same shutdown transaction as a reboot; armed before the kexec.
 	f = &fake{}
-	code, _, stderr := drd(t, f, t.TempDir(), "activate", "-x", "sync=shutdown", "-x", "reboot=kexec", "sysimage_001")
-	if code != 1 || !strings.Contains(stderr, "firmware reboot only") || len(f.systemctl) != 0 || len(f.synced) != 0 {
-		t.Errorf("sync=shutdown with reboot=kexec: exit %d, systemctl %v, synced %d\n%s", code, f.systemctl, len(f.synced), stderr)
+	if code, _, stderr := drd(t, f, t.TempDir(), "activate", "-x", "sync=shutdown", "-x", "reboot=kexec", "sysimage_001"); code != 0 ||
+		len(f.synced) != 1 || len(f.systemctl) != 2 || len(f.activated) != 1 || f.activated[0].Reboot != bootenv.SwitchKexec {
+		t.Errorf("sync=shutdown with reboot=kexec: exit %d, systemctl %v, synced %d, activated %+v\n%s", code, f.systemctl, len(f.synced), f.activated, stderr)
+	}
+	// A kexec trial and a soft-reboot: refused before anything.
+	for _, args := range [][]string{{"-x", "reboot=kexec", "-x", "trial=true"}, {"-x", "reboot=auto", "-x", "trial=true"}, {"-x", "reboot=soft"}} {
+		f = &fake{}
+		code, _, stderr := drd(t, f, t.TempDir(), append(append([]string{"activate", "-x", "sync=shutdown"}, args...), "sysimage_001")...)
+		if code != 1 || !strings.Contains(stderr, "-x sync=shutdown with") || len(f.systemctl) != 0 || len(f.synced) != 0 || len(f.activated) != 0 {
+			t.Errorf("sync=shutdown %v: exit %d, systemctl %v, synced %d\n%s", args, code, f.systemctl, len(f.synced), stderr)
+		}
+	}
+	// A trial by the firmware is fine.
+	f = &fake{}
+	if code, _, stderr := drd(t, f, t.TempDir(), "activate", "-x", "sync=shutdown", "-x", "reboot=true", "-x", "trial=true", "sysimage_001"); code != 0 || len(f.systemctl) != 2 {
+		t.Errorf("sync=shutdown with a firmware trial: exit %d, systemctl %v\n%s", code, f.systemctl, stderr)
 	}
 }
 
@@ -119,10 +134,21 @@ func TestSyncAtShutdownCallsTheSwitchOff(t *testing.T) {
 	if len(f.activated) != 1 || !f.activated[0].Deactivate {
 		t.Errorf("the switch was not called off: %+v", f.activated)
 	}
+	if f.unloaded != 1 {
+		t.Errorf("a kexec kernel loaded for the switch was not unloaded (%d calls): systemd would kexec into the clone", f.unloaded)
+	}
+	// The unload fails: the boot target is still switched back, and the
+	// error says that the machine may still kexec.
+	f = &fake{status: st, syncFail: errEngine, unloadFail: errors.New("EBUSY")}
+	code, _, stderr = drd(t, f, root, "sync-at-shutdown", "sysimage_001")
+	if code != 1 || !strings.Contains(stderr, "calling the switch off failed too") || !strings.Contains(stderr, "may still kexec into sysimage_001") ||
+		len(f.activated) != 1 || !f.activated[0].Deactivate {
+		t.Errorf("a failed unload: exit %d, activated %+v\n%s", code, f.activated, stderr)
+	}
 	// Synced: nothing called off.
 	f = &fake{status: st}
-	if code, _, _ := drd(t, f, root, "sync-at-shutdown", "sysimage_001"); code != 0 || len(f.activated) != 0 || len(f.synced) != 1 {
-		t.Errorf("exit %d, activated %+v, synced %d", code, f.activated, len(f.synced))
+	if code, _, _ := drd(t, f, root, "sync-at-shutdown", "sysimage_001"); code != 0 || len(f.activated) != 0 || len(f.synced) != 1 || f.unloaded != 0 {
+		t.Errorf("exit %d, activated %+v, synced %d, unloaded %d", code, f.activated, len(f.synced), f.unloaded)
 	}
 	// No longer the activated image: no sync.
 	f = &fake{status: &bootenv.Status{Activated: "sysimage_000"}}

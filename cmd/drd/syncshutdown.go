@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/clone/imagesync"
@@ -57,6 +60,38 @@ TimeoutStopSec=30min
 `, exe, image)
 }
 
+// shutdownSyncSwitch says whether -x sync=shutdown goes with the switch:
+// the final sync runs in the shutdown transaction of systemctl reboot
+// and of systemctl kexec alike, and a failed one calls a kexec off by
+// unloading its kernel (the firmware reboot that follows boots the
+// booted image). Not yet: a kexec trial (it keeps the boot target and
+// marks the image on trial, which calling off would have to undo) and a
+// soft-reboot (drd prepares no /run/nextroot yet).
+func shutdownSyncSwitch(sync string, sw bootenv.Switch, trial bool) error {
+	if sync != "shutdown" {
+		return nil
+	}
+	switch {
+	case sw == bootenv.SwitchSoft:
+		return fmt.Errorf("-x sync=shutdown with -x reboot=soft: drd does not soft-reboot yet; use -x reboot=true or kexec")
+	case trial && (sw == bootenv.SwitchKexec || sw == bootenv.SwitchAuto):
+		return fmt.Errorf("-x sync=shutdown with -x trial=true and -x reboot=%s: calling off a kexec trial whose final sync failed is not written yet; "+
+			"use -x reboot=true for a trial, or a lasting switch (no -x trial=true) by kexec", sw)
+	}
+	return nil
+}
+
+// unloadKexec unloads the kernel loaded for a kexec, if any: systemd's
+// shutdown then reboots by the firmware. A kernel without
+// kexec_file_load can have nothing loaded by drd.
+func unloadKexec() error {
+	err := unix.KexecFileLoad(-1, -1, "", unix.KEXEC_FILE_UNLOAD)
+	if err == nil || errors.Is(err, unix.ENOSYS) {
+		return nil
+	}
+	return fmt.Errorf("unloading the kexec kernel (kexec_file_load KEXEC_FILE_UNLOAD): %w", err)
+}
+
 // armShutdownSync writes and starts the unit for image.
 func armShutdownSync(ctx context.Context, inv *invocation, image string) error {
 	if image == "" || strings.ContainsAny(image, " \t\n%\\\"'$;") {
@@ -98,19 +133,28 @@ func runSyncAtShutdown(ctx context.Context, inv *invocation) error {
 	if err == nil {
 		return reportSyncSummary(inv, res)
 	}
+	// First the kexec, if one is loaded: systemd's shutdown would boot
+	// it whatever the boot target says; then the boot target.
+	var errs []error
+	if uerr := inv.sys.kexecUnload(); uerr != nil {
+		errs = append(errs, fmt.Errorf("%w: the machine may still kexec into %s", uerr, name))
+	}
 	m, merr := machine(inv)
 	if merr == nil {
 		merr = inv.sys.activate(ctx, m, bootenv.ActivateOptions{Deactivate: true}, inv.r)
 	}
+	if merr != nil {
+		errs = append(errs, fmt.Errorf("%w; run drd deactivate", merr))
+	}
 	why := fmt.Sprintf("the final sync into %s failed (%v): the switch was called off, the booted image boots again", name, err)
+	if len(errs) > 0 {
+		why = fmt.Sprintf("the final sync into %s failed (%v), and calling the switch off failed too: %v", name, err, errors.Join(errs...))
+	}
 	if rec, rerr := bootenv.ReadRecord(inv.root); rerr == nil {
 		rec.AddEvent("sync", "failed", why)
 		if werr := bootenv.WriteRecord(inv.root, rec); werr != nil {
 			inv.r.Warn("recording it: %v", werr)
 		}
-	}
-	if merr != nil {
-		return fmt.Errorf("the final sync into %s failed (%v), and calling the switch off failed too: %w; run drd deactivate", name, err, merr)
 	}
 	return fmt.Errorf("%s", why)
 }

@@ -42,7 +42,10 @@ type system struct {
 	switcher bootenv.Switcher
 	// systemctl runs systemctl (the unit of -x sync=shutdown).
 	systemctl func(ctx context.Context, args ...string) error
-	runcmd    func(ctx context.Context, opt runcmd.Options, r report.Reporter) error
+	// kexecUnload unloads a kernel loaded for a kexec (a failed final
+	// sync calls off a kexec switch).
+	kexecUnload func() error
+	runcmd      func(ctx context.Context, opt runcmd.Options, r report.Reporter) error
 	// sync brings the booted image's changes into an inactive image.
 	sync func(ctx context.Context, opt imagesync.Options, r report.Reporter) (*imagesync.Result, error)
 	// commit makes the booted image the base and retires the others.
@@ -78,6 +81,7 @@ func realSystem() system {
 			_, err := execrun.Real{}.Run(ctx, "systemctl", "reboot")
 			return err
 		},
+		kexecUnload: unloadKexec,
 		systemctl: func(ctx context.Context, args ...string) error {
 			_, err := execrun.Real{}.Run(ctx, "systemctl", args...)
 			return err

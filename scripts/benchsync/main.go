@@ -41,7 +41,7 @@ const (
 
 func main() {
 	dir := flag.String("dir", "/var/tmp/drd-bench", "where the image files live")
-	changes := flag.Int("changes", 40, "changes of each of the 10 kinds")
+	changes := flag.Int("changes", 40, "changes of each of the 10 kinds of file changes; a quarter as many directory renames")
 	flag.Parse()
 	if err := run(context.Background(), *dir, *changes); err != nil {
 		fmt.Fprintln(os.Stderr, "benchsync:", err)
@@ -166,11 +166,15 @@ func run(ctx context.Context, dir string, n int) error {
 		rex = append(rex, "--exclude=/"+p+"/***", "--exclude=/"+p)
 	}
 	fmt.Printf("Debian root: %d entries; manifest %d bytes, recorded at clone time in %s (cold cache)\n", len(entries), len(manifest), recorded.Round(time.Millisecond))
-	made, err := change(b.mnt, n)
+	made, err := change(b.mnt, n, renameCandidates(b.mnt))
 	if err != nil {
 		return err
 	}
-	fmt.Printf("changes on the booted side: %d (%d kinds)\n", made, 10)
+	renamed, below, err := renameDirs(b.mnt, n/4)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("changes on the booted side: %d (10 kinds), and %d directories renamed (%d entries below them)\n", made, renamed, below)
 
 	timeSync := func() (time.Duration, *imagesync.Result, error) {
 		if err := dropCaches(); err != nil {
@@ -217,13 +221,52 @@ func run(ctx context.Context, dir string, n int) error {
 	return nil
 }
 
+// renameCandidates are the directories of /usr/share/doc,
+// /usr/share/locale, /usr/share/zoneinfo, Perl's and Python's libraries
+// (what a package upgrade or an administrator renames whole, from a few
+// entries to a few hundred), left alone by the file changes so that
+// each is a clean rename.
+func renameCandidates(root string) []string {
+	var dirs []string
+	for _, parent := range []string{"usr/share/doc", "usr/share/locale", "usr/share/zoneinfo", "usr/share/perl/5.36", "usr/lib/python3.11"} {
+		ents, _ := os.ReadDir(filepath.Join(root, parent))
+		for _, e := range ents {
+			if e.IsDir() {
+				dirs = append(dirs, filepath.Join(root, parent, e.Name()))
+			}
+		}
+	}
+	rnd := rand.New(rand.NewPCG(11, 17))
+	rnd.Shuffle(len(dirs), func(i, j int) { dirs[i], dirs[j] = dirs[j], dirs[i] })
+	return dirs
+}
+
+// renameDirs renames the first n of renameCandidates; it returns how many
+// and the entries below them.
+func renameDirs(root string, n int) (int, int, error) {
+	dirs := renameCandidates(root)
+	if len(dirs) < n {
+		return 0, 0, fmt.Errorf("only %d directories to rename", len(dirs))
+	}
+	below := 0
+	for _, d := range dirs[:n] {
+		filepath.Walk(d, func(string, os.FileInfo, error) error { below++; return nil })
+		below-- // d itself
+		if err := os.Rename(d, d+".renamed"); err != nil {
+			return 0, 0, err
+		}
+	}
+	return n, below, nil
+}
+
 // change makes n changes of each of ten kinds in the tree at root, chosen
-// by a fixed seed among its regular files: appends, rewrites, chmod,
-// chown, xattrs, new files, deletions, renames, new directories, links.
-func change(root string, n int) (int, error) {
+// by a fixed seed among its regular files outside the directories in
+// keep: appends, rewrites, chmod, chown, xattrs, new files, deletions,
+// renames, new directories, links.
+func change(root string, n int, keep []string) (int, error) {
 	var files []string
 	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && fi.Mode().IsRegular() && !strings.Contains(p, "/var/lib/dpkg/") && !strings.Contains(p, "/var/cache/apt/") {
+		if err == nil && fi.Mode().IsRegular() && !strings.Contains(p, "/var/lib/dpkg/") && !strings.Contains(p, "/var/cache/apt/") && !within(p, keep) {
 			files = append(files, p)
 		}
 		return nil
@@ -280,4 +323,13 @@ func change(root string, n int) (int, error) {
 		}
 	}
 	return made, nil
+}
+
+func within(p string, dirs []string) bool {
+	for _, d := range dirs {
+		if strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
 }
