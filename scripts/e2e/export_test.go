@@ -39,7 +39,7 @@ func TestExportImport(t *testing.T) {
 func exportScenario(t *testing.T, l Layout) {
 	Require(t)
 	ph := PhasesFor(t)
-	vm := Boot(t, l, Options{Debs: []Deb{helloDeb}, BootTimeout: 10 * time.Minute,
+	vm := Boot(t, l, Options{Debs: []Deb{helloDeb}, BootTimeout: 15 * time.Minute, CommandTimeout: 45 * time.Minute,
 		Disks: []Extra{{Serial: TargetSerial}, {Serial: ImportSerial}, {Serial: DeltaSerial}}})
 	disk := func(serial string) string {
 		return strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + serial))
