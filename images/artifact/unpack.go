@@ -10,8 +10,6 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -56,37 +54,8 @@ func Unpack(ctx context.Context, r io.Reader, dst string, opt UnpackOptions) (Pa
 	}
 	defer unix.Close(rootfd)
 	u := &unpacker{ctx: ctx, dst: dst, root: rootfd, files: map[string]bool{}, dirs: map[string]bool{".": true}, opt: opt}
-	if !opt.Delta {
-		// files are written on a few goroutines; a delta, which replaces
-		// and removes names, is applied in the archive's order
-		u.jobs, u.ahead = make(chan *fileJob, 256), newBudget(readAhead)
-		jobs := u.jobs
-		for range fileWriters {
-			u.writers.Go(func() { u.writeFiles(jobs) })
-		}
-	}
 	err = u.run(tar.NewReader(r))
-	if werr := u.stopWriters(); err == nil {
-		err = werr
-	}
-	if err == nil {
-		err = u.dirMetas()
-	}
 	return u.stats, err
-}
-
-// fileWriters are the goroutines that write files (up to wholeMax, 64 MiB
-// of data ahead) while the archive is read on.
-const fileWriters = 4
-
-// fileJob is a file read whole from the archive, to be written.
-type fileJob struct {
-	hdr  *tar.Header
-	pfd  int // its directory, the job's own descriptor
-	base string
-	size int64
-	segs [][2]int64
-	data []byte
 }
 
 type unpacker struct {
@@ -100,80 +69,6 @@ type unpacker struct {
 	stats   PackStats
 	sawRoot bool
 	buf     []byte // for copying file data
-	jobs    chan *fileJob
-	ahead   *budget
-	writers sync.WaitGroup
-	inJobs  sync.WaitGroup // files handed to the writers and not written yet
-	failed  atomic.Bool
-	errMu   sync.Mutex
-	err     error // the writers' first
-}
-
-// writeFiles writes the files handed over, until the jobs end; after a
-// failure it only lets them go.
-func (u *unpacker) writeFiles(jobs <-chan *fileJob) {
-	for j := range jobs {
-		if !u.failed.Load() {
-			if err := u.writeFile(j); err != nil {
-				u.errMu.Lock()
-				if u.err == nil {
-					u.err = fmt.Errorf("unpacking %q into %s: %w", j.hdr.Name, u.dst, err)
-				}
-				u.errMu.Unlock()
-				u.failed.Store(true)
-			}
-		}
-		unix.Close(j.pfd)
-		u.ahead.give(int64(len(j.data)))
-		u.inJobs.Done()
-	}
-}
-
-// writerErr is the writers' first error, if any.
-func (u *unpacker) writerErr() error {
-	if !u.failed.Load() {
-		return nil
-	}
-	u.errMu.Lock()
-	defer u.errMu.Unlock()
-	return u.err
-}
-
-// stopWriters ends the jobs, waits for the writers and returns their
-// first error.
-func (u *unpacker) stopWriters() error {
-	if u.jobs == nil {
-		return nil
-	}
-	close(u.jobs)
-	u.jobs = nil
-	u.writers.Wait()
-	return u.writerErr()
-}
-
-func (u *unpacker) writeFile(j *fileJob) error {
-	fd, err := unix.Openat(j.pfd, j.base, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	if j.size != j.hdr.Size {
-		if err := unix.Ftruncate(fd, j.size); err != nil {
-			return err
-		}
-	}
-	data := j.data
-	for _, s := range j.segs {
-		for off, chunk := s[0], data[:s[1]]; len(chunk) > 0; {
-			n, err := unix.Pwrite(fd, chunk, off)
-			if err != nil {
-				return err
-			}
-			chunk, off = chunk[n:], off+int64(n)
-		}
-		data = data[s[1]:]
-	}
-	return u.meta(j.hdr, fd, -1, "")
 }
 
 func (u *unpacker) run(tr *tar.Reader) error {
@@ -194,19 +89,10 @@ func (u *unpacker) run(tr *tar.Reader) error {
 		if err := u.entry(hdr, tr); err != nil {
 			return fmt.Errorf("unpacking %q into %s: %w", hdr.Name, u.dst, err)
 		}
-		if err := u.writerErr(); err != nil {
-			return err
-		}
 		if u.opt.Progress != nil {
 			u.opt.Progress(u.stats)
 		}
 	}
-	return nil
-}
-
-// dirMetas gives the directories their metadata, deepest first, once
-// everything is in.
-func (u *unpacker) dirMetas() error {
 	for i := len(u.pending) - 1; i >= 0; i-- {
 		hdr := u.pending[i]
 		if err := u.dirMeta(hdr); err != nil {
@@ -382,10 +268,6 @@ func (u *unpacker) entry(hdr *tar.Header, tr *tar.Reader) error {
 		if checkName(lname) != nil || !u.files[lname] {
 			return fmt.Errorf("hard link to %q, which is no file unpacked before", lname)
 		}
-		u.inJobs.Wait() // the file may be on its way still
-		if err := u.writerErr(); err != nil {
-			return err
-		}
 		lfd, lbase, err := u.openParent(lname)
 		if err != nil {
 			return err
@@ -430,9 +312,6 @@ func (u *unpacker) regular(hdr *tar.Header, tr *tar.Reader, pfd int, base string
 	if hdr.Size < 0 || hdr.Size > MaxFileSize {
 		return fmt.Errorf("bad size %d", hdr.Size)
 	}
-	if u.jobs != nil && hdr.Size <= wholeMax {
-		return u.handOver(hdr, tr, pfd, base, size, segs)
-	}
 	fd, err := unix.Openat(pfd, base, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return err
@@ -459,31 +338,6 @@ func (u *unpacker) regular(hdr *tar.Header, tr *tar.Reader, pfd int, base string
 	}
 	u.files[hdr.Name] = true
 	return u.meta(hdr, fd, -1, "")
-}
-
-// handOver reads a file's data whole and hands it to the writers.
-func (u *unpacker) handOver(hdr *tar.Header, tr *tar.Reader, pfd int, base string, size int64, segs [][2]int64) error {
-	if err := u.ahead.take(hdr.Size); err != nil {
-		return err
-	}
-	data := make([]byte, hdr.Size)
-	n, err := io.ReadFull(tr, data)
-	u.stats.Bytes += int64(n)
-	if err == io.ErrUnexpectedEOF || err == io.EOF {
-		err = fmt.Errorf("the archive ends inside the file")
-	}
-	var dfd int
-	if err == nil {
-		dfd, err = unix.Dup(pfd)
-	}
-	if err != nil {
-		u.ahead.give(hdr.Size)
-		return err
-	}
-	u.files[hdr.Name] = true
-	u.inJobs.Add(1)
-	u.jobs <- &fileJob{hdr: hdr, pfd: dfd, base: base, size: size, segs: segs, data: data}
-	return nil
 }
 
 // meta gives an entry its owner, extended attributes, mode and times, in
