@@ -138,9 +138,15 @@ func (c *run) installEFI(ctx context.Context, renames map[string]string, grubDir
 			esp = &c.FS[i]
 		}
 	}
-	lib := filepath.Join(c.opt.Root, "usr/lib/grub/x86_64-efi")
 	if esp == nil {
 		return nil
+	}
+	// GRUB of the image itself (its packages': an imported image's may be
+	// newer than this host's), its modules and its core image from the
+	// same place; the booted image's when the image has none.
+	lib := filepath.Join(c.dst[c.rootIndex()], "usr/lib/grub/x86_64-efi")
+	if _, err := os.Stat(lib); err != nil {
+		lib = filepath.Join(c.opt.Root, "usr/lib/grub/x86_64-efi")
 	}
 	if _, err := os.Stat(lib); err != nil {
 		c.r.Note("no %s: the clone's ESP keeps the booted image's loaders", lib)
@@ -164,10 +170,8 @@ func (c *run) installEFI(ctx context.Context, renames map[string]string, grubDir
 			}
 		}
 	}
-	if _, err := os.Stat(filepath.Join(grubDir, "x86_64-efi")); err != nil {
-		if err := copyDir(lib, filepath.Join(grubDir, "x86_64-efi")); err != nil {
-			return fmt.Errorf("copying GRUB's EFI modules to the clone: %w", err)
-		}
+	if err := copyDir(lib, filepath.Join(grubDir, "x86_64-efi")); err != nil {
+		return fmt.Errorf("copying GRUB's EFI modules to the clone: %w", err)
 	}
 	tmp, err := os.MkdirTemp("", "drd-grub-efi-")
 	if err != nil {

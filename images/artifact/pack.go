@@ -60,51 +60,89 @@ type PackOptions struct {
 // number, modes, every extended attribute (POSIX ACLs and file
 // capabilities included), nanosecond times and device nodes. Entries come
 // in a fixed order (sorted, parents first); the root is ".".
+//
+// One goroutine walks the tree in that order, a few read the entries
+// ahead of the writer (extended attributes, holes, and the data of files
+// up to 8 MiB, at most 64 MiB ahead), and the caller's writes them in
+// the walk's order: the output is the same as one goroutine's.
 func Pack(ctx context.Context, root string, w io.Writer, opt PackOptions) (PackStats, error) {
 	var st unix.Stat_t
 	if err := unix.Lstat(root, &st); err != nil {
 		return PackStats{}, fmt.Errorf("exporting %s: %w", root, err)
 	}
-	p := &packer{ctx: ctx, root: root, dev: st.Dev, tw: tar.NewWriter(w), links: map[[2]uint64]string{}, opt: opt}
-	// Files are read in order, one at a time; a few goroutines ask the
-	// kernel to read ahead the files of the directory being written, so
-	// that a cold cache does not make every file a wait.
-	p.prefetch = make(chan string, 4096)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p := &packer{ctx: ctx, root: root, dev: st.Dev, links: map[[2]uint64]string{}, opt: opt,
+		order: make(chan *item, inFlight), work: make(chan *item, inFlight), ahead: newBudget(readAhead)}
+	stop := context.AfterFunc(ctx, p.ahead.cancel)
+	defer stop()
 	var wg sync.WaitGroup
-	for range prefetchers {
+	for range readers {
 		wg.Go(func() {
-			for path := range p.prefetch {
-				if fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NOATIME|unix.O_CLOEXEC|unix.O_NONBLOCK, 0); err == nil {
-					unix.Fadvise(fd, 0, 0, unix.FADV_WILLNEED)
-					unix.Close(fd)
+			var buf []byte
+			for it := range p.work {
+				if it.err = ctx.Err(); it.err == nil {
+					it.err = p.prepare(it, &buf)
 				}
+				close(it.done)
 			}
 		})
 	}
-	defer wg.Wait()
-	defer close(p.prefetch)
-	if err := p.entry(".", &st); err != nil {
-		return p.stats, err
+	wg.Go(func() {
+		defer close(p.work)
+		defer close(p.order)
+		p.walkErr = p.entry(".", &st)
+	})
+	stats, err := p.write(tar.NewWriter(w))
+	if err != nil {
+		cancel()
+		for it := range p.order { // the walk stops; close what was opened ahead
+			<-it.done
+			if it.f != nil {
+				it.f.Close()
+			}
+		}
 	}
-	if err := p.tw.Close(); err != nil {
-		return p.stats, fmt.Errorf("exporting %s: %w", root, err)
+	wg.Wait()
+	if err == nil {
+		err = p.walkErr
 	}
-	return p.stats, nil
+	return stats, err
 }
 
-// prefetchers are the goroutines that start the reading of files ahead.
-const prefetchers = 8
+// Bounds of Pack's reading ahead.
+const (
+	readers   = 8        // goroutines reading entries ahead of the writer
+	inFlight  = 1024     // entries walked ahead of the writer
+	readAhead = 64 << 20 // bytes of file data read ahead
+	wholeMax  = 8 << 20  // larger files are read by the writer as it writes them
+)
 
 type packer struct {
-	ctx      context.Context
-	prefetch chan string // files to read ahead
-	root     string
-	dev      uint64
-	tw       *tar.Writer
-	links    map[[2]uint64]string
-	opt      PackOptions
-	stats    PackStats
-	buf      []byte
+	ctx     context.Context
+	root    string
+	dev     uint64
+	links   map[[2]uint64]string
+	opt     PackOptions
+	buf     []byte     // the walk's, for extended attributes
+	order   chan *item // entries in the order they are written
+	work    chan *item // entries to read ahead
+	ahead   *budget    // bytes of file data read ahead
+	walkErr error
+}
+
+// item is one entry on its way from the walk to the writer.
+type item struct {
+	name  string
+	st    unix.Stat_t
+	hdr   *tar.Header // complete when walked (a hard link, a whiteout); else made by prepare
+	mount bool        // a mount point: written as an empty directory
+	done  chan struct{}
+	err   error
+	f     *os.File   // a regular file the writer reads (data nil)
+	segs  [][2]int64 // its data segments
+	data  []byte     // its data, read ahead
+	taken int64      // bytes of the read-ahead budget it holds
 }
 
 func (p *packer) logf(format string, args ...any) {
@@ -122,6 +160,99 @@ func (p *packer) full(name string) string {
 
 func timespec(t unix.Timespec) time.Time { return time.Unix(t.Sec, t.Nsec) }
 
+// write writes the entries in the walk's order as they are ready.
+func (p *packer) write(tw *tar.Writer) (PackStats, error) {
+	var stats PackStats
+	for it := range p.order {
+		<-it.done
+		if it.err != nil {
+			if it.f != nil {
+				it.f.Close()
+			}
+			return stats, it.err
+		}
+		err := p.writeItem(tw, it, &stats)
+		if it.f != nil {
+			it.f.Close()
+		}
+		p.ahead.give(it.taken)
+		if err != nil {
+			return stats, err
+		}
+		if p.opt.Progress != nil {
+			p.opt.Progress(stats)
+		}
+	}
+	if p.walkErr != nil {
+		return stats, p.walkErr
+	}
+	if err := tw.Close(); err != nil {
+		return stats, fmt.Errorf("exporting %s: %w", p.root, err)
+	}
+	return stats, nil
+}
+
+func (p *packer) writeItem(tw *tar.Writer, it *item, stats *PackStats) error {
+	full := p.full(it.name)
+	if err := tw.WriteHeader(it.hdr); err != nil {
+		return fmt.Errorf("exporting %s: %w", full, err)
+	}
+	stats.Entries++
+	if it.data != nil {
+		n, err := tw.Write(it.data)
+		stats.Bytes += int64(n)
+		if err != nil {
+			return fmt.Errorf("exporting %s: %w", full, err)
+		}
+	} else if it.f != nil {
+		for _, s := range it.segs {
+			n, err := io.Copy(tw, io.NewSectionReader(it.f, s[0], s[1]))
+			stats.Bytes += n
+			if err != nil {
+				return fmt.Errorf("exporting %s: %w", full, err)
+			}
+			if n != s[1] {
+				return fmt.Errorf("exporting %s: it shrank while being read: export an image nothing changes", full)
+			}
+		}
+	}
+	if it.mount {
+		p.logf("%s is a mount point: exported empty", full)
+	}
+	return nil
+}
+
+// emit hands an entry of the walk to the writer, and to the readers when
+// it needs reading.
+func (p *packer) emit(it *item) error {
+	it.done = make(chan struct{})
+	read := it.hdr == nil
+	if read && it.st.Mode&unix.S_IFMT == unix.S_IFREG && it.st.Size <= wholeMax {
+		if err := p.ahead.take(it.st.Size); err != nil {
+			return err
+		}
+		it.taken = it.st.Size
+	}
+	select {
+	case p.order <- it:
+	case <-p.ctx.Done():
+		return p.ctx.Err()
+	}
+	if !read {
+		close(it.done)
+		return nil
+	}
+	select {
+	case p.work <- it:
+	case <-p.ctx.Done():
+		it.err = p.ctx.Err()
+		close(it.done)
+		return it.err
+	}
+	return nil
+}
+
+// entry walks the entry name (and, for a directory, what it holds).
 func (p *packer) entry(name string, st *unix.Stat_t) error {
 	if err := p.ctx.Err(); err != nil {
 		return err
@@ -139,8 +270,36 @@ func (p *packer) entry(name string, st *unix.Stat_t) error {
 			return nil
 		}
 	}
-	hdr := &tar.Header{
-		Name:       name,
+	it := &item{name: name, st: *st}
+	typ := st.Mode & unix.S_IFMT
+	if typ == unix.S_IFSOCK {
+		p.logf("socket %s not exported", full)
+		return nil
+	}
+	if typ != unix.S_IFDIR && st.Nlink > 1 {
+		key := [2]uint64{st.Dev, st.Ino}
+		if first, ok := p.links[key]; ok {
+			it.hdr = p.header(it)
+			it.hdr.Typeflag, it.hdr.Linkname = tar.TypeLink, first
+		} else {
+			p.links[key] = name
+		}
+	}
+	it.mount = typ == unix.S_IFDIR && st.Dev != p.dev
+	if err := p.emit(it); err != nil {
+		return err
+	}
+	if typ != unix.S_IFDIR || it.mount || slices.Contains(p.opt.Exclude, name) {
+		return nil
+	}
+	return p.dir(name, full)
+}
+
+// header is the part of an entry's tar header its stat gives.
+func (p *packer) header(it *item) *tar.Header {
+	st := &it.st
+	return &tar.Header{
+		Name:       it.name,
 		Mode:       int64(st.Mode & 07777),
 		Uid:        int(st.Uid),
 		Gid:        int(st.Gid),
@@ -150,36 +309,29 @@ func (p *packer) entry(name string, st *unix.Stat_t) error {
 		Format:     tar.FormatPAX,
 		PAXRecords: map[string]string{},
 	}
-	var segs [][2]int64
-	var f *os.File
-	mountPoint := false
-	typ := st.Mode & unix.S_IFMT
-	if typ != unix.S_IFDIR && typ != unix.S_IFSOCK && st.Nlink > 1 {
-		key := [2]uint64{st.Dev, st.Ino}
-		if first, ok := p.links[key]; ok {
-			hdr.Typeflag, hdr.Linkname = tar.TypeLink, first
-			typ = 0 // a name of an entry written before
-		} else {
-			p.links[key] = name
-		}
-	}
-	switch typ {
-	case 0:
+}
+
+// prepare makes an entry's header and reads what the writer needs: its
+// extended attributes, a link's target, a file's holes and (up to
+// wholeMax) its data, or the file open for the writer.
+func (p *packer) prepare(it *item, buf *[]byte) error {
+	full := p.full(it.name)
+	hdr := p.header(it)
+	st := &it.st
+	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFDIR:
 		hdr.Typeflag = tar.TypeDir
-		mountPoint = st.Dev != p.dev
 	case unix.S_IFREG:
 		hdr.Typeflag = tar.TypeReg
-		var err error
-		f, err = os.OpenFile(full, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NOATIME, 0)
+		f, err := os.OpenFile(full, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NOATIME, 0)
 		if errors.Is(err, unix.EPERM) {
 			f, err = os.OpenFile(full, os.O_RDONLY|unix.O_NOFOLLOW, 0)
 		}
 		if err != nil {
 			return fmt.Errorf("exporting %s: %w", full, err)
 		}
-		defer f.Close()
-		segs, err = dataSegments(int(f.Fd()), st.Size)
+		it.f = f
+		segs, err := dataSegments(int(f.Fd()), st.Size)
 		if err != nil {
 			return fmt.Errorf("exporting %s: finding its holes: %w", full, err)
 		}
@@ -197,6 +349,25 @@ func (p *packer) entry(name string, st *unix.Stat_t) error {
 		} else {
 			segs = [][2]int64{{0, st.Size}}
 		}
+		it.segs = segs
+		if it.taken > 0 || st.Size == 0 {
+			it.data = make([]byte, 0, hdr.Size)
+			for _, s := range segs {
+				n := len(it.data)
+				it.data = it.data[:n+int(s[1])]
+				if _, err := f.ReadAt(it.data[n:], s[0]); err != nil {
+					if errors.Is(err, io.EOF) {
+						return fmt.Errorf("exporting %s: it shrank while being read: export an image nothing changes", full)
+					}
+					return fmt.Errorf("exporting %s: %w", full, err)
+				}
+			}
+			f.Close()
+			it.f = nil
+		} else {
+			// the writer reads it as it writes it; its start is asked for now
+			unix.Fadvise(int(f.Fd()), 0, wholeMax, unix.FADV_WILLNEED)
+		}
 	case unix.S_IFLNK:
 		target, err := os.Readlink(full)
 		if err != nil {
@@ -211,46 +382,16 @@ func (p *packer) entry(name string, st *unix.Stat_t) error {
 		hdr.Devmajor, hdr.Devminor = int64(unix.Major(st.Rdev)), int64(unix.Minor(st.Rdev))
 	case unix.S_IFIFO:
 		hdr.Typeflag = tar.TypeFifo
-	default:
-		p.logf("socket %s not exported", full)
-		return nil
 	}
-	if hdr.Typeflag != tar.TypeLink {
-		xs, err := readXattrs(full, &p.buf)
-		if err != nil {
-			return fmt.Errorf("exporting %s: %w", full, err)
-		}
-		for _, x := range xs {
-			hdr.PAXRecords[paxXattr+x.name] = string(x.value)
-		}
-	}
-	if err := p.tw.WriteHeader(hdr); err != nil {
+	xs, err := readXattrs(full, buf)
+	if err != nil {
 		return fmt.Errorf("exporting %s: %w", full, err)
 	}
-	p.stats.Entries++
-	if f != nil {
-		for _, s := range segs {
-			n, err := io.Copy(p.tw, io.NewSectionReader(f, s[0], s[1]))
-			p.stats.Bytes += n
-			if err != nil {
-				return fmt.Errorf("exporting %s: %w", full, err)
-			}
-			if n != s[1] {
-				return fmt.Errorf("exporting %s: it shrank while being read: export an image nothing changes", full)
-			}
-		}
+	for _, x := range xs {
+		hdr.PAXRecords[paxXattr+x.name] = string(x.value)
 	}
-	if p.opt.Progress != nil {
-		p.opt.Progress(p.stats)
-	}
-	if hdr.Typeflag != tar.TypeDir || slices.Contains(p.opt.Exclude, name) {
-		return nil
-	}
-	if mountPoint {
-		p.logf("%s is a mount point: exported empty", full)
-		return nil
-	}
-	return p.dir(name, full)
+	it.hdr = hdr
+	return nil
 }
 
 func (p *packer) dir(name, full string) error {
@@ -272,12 +413,6 @@ func (p *packer) dir(name, full string) error {
 		}
 		if err := unix.Lstat(p.full(child), &sts[i]); err != nil {
 			return fmt.Errorf("exporting %s: %w", p.full(child), err)
-		}
-		if sts[i].Mode&unix.S_IFMT == unix.S_IFREG && sts[i].Size > 0 && sts[i].Blocks > 0 {
-			select {
-			case p.prefetch <- p.full(child):
-			default: // enough ahead
-			}
 		}
 	}
 	for i, n := range names {
@@ -364,11 +499,7 @@ func (p *packer) whiteout(name string) error {
 		}
 	}
 	hdr := &tar.Header{Name: name, Typeflag: tar.TypeReg, Format: tar.FormatPAX, PAXRecords: map[string]string{paxWhiteout: "1"}, ModTime: time.Unix(0, 0)}
-	if err := p.tw.WriteHeader(hdr); err != nil {
-		return fmt.Errorf("exporting a delta: %w", err)
-	}
-	p.stats.Entries++
-	return nil
+	return p.emit(&item{name: name, hdr: hdr})
 }
 
 // unchanged tells whether the entry name of root equals the base's; when
@@ -473,4 +604,49 @@ func readXattrs(path string, buf *[]byte) ([]xattr, error) {
 	}
 	slices.SortFunc(out, func(a, b xattr) int { return strings.Compare(a.name, b.name) })
 	return out, nil
+}
+
+// budget is a count of bytes that can be taken, waiting, and given back.
+type budget struct {
+	mu       sync.Mutex
+	cond     *sync.Cond
+	free     int64
+	max      int64
+	canceled bool
+}
+
+func newBudget(max int64) *budget {
+	b := &budget{free: max, max: max}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+// take waits until n bytes (at most the whole budget) are free and takes
+// them; it fails once the budget is canceled.
+func (b *budget) take(n int64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n = min(n, b.max)
+	for b.free < n && !b.canceled {
+		b.cond.Wait()
+	}
+	if b.canceled {
+		return context.Canceled
+	}
+	b.free -= n
+	return nil
+}
+
+func (b *budget) give(n int64) {
+	b.mu.Lock()
+	b.free += min(n, b.max)
+	b.mu.Unlock()
+	b.cond.Broadcast()
+}
+
+func (b *budget) cancel() {
+	b.mu.Lock()
+	b.canceled = true
+	b.mu.Unlock()
+	b.cond.Broadcast()
 }
