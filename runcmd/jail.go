@@ -148,7 +148,7 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 	// before it starts the command.
 	var netErr error
 	if spec.Pasta {
-		p, err := startPasta(pastaBin, cmd.Process.Pid, 10*time.Second)
+		p, err := startPasta(pastaBin, cmd.Process.Pid, 10*time.Second, spec.DNSHost)
 		if err != nil {
 			netErr = err
 			cmd.Process.Kill()

@@ -42,8 +42,8 @@ var ErrNoPasta = errors.New("pasta (package passt) is not installed: install it 
 
 // pastaArgs is pasta's command line for the network namespace open as
 // pasta's fd 3, writing its PID into pidFile when the namespace is ready.
-func pastaArgs(pidFile string) []string {
-	return []string{
+func pastaArgs(pidFile string, dns bool) []string {
+	args := []string{
 		"--foreground", "--quiet",
 		"--runas", "0", // as nobody it cannot join a namespace of root's; it drops its capabilities anyway
 		"--config-net",               // addresses and routes of the host's outbound link, in the jail only
@@ -53,6 +53,12 @@ func pastaArgs(pidFile string) []string {
 		"-T", "none", "-U", "none", // no port of the host's loopback into the jail
 		"--pid", pidFile,
 	}
+	if dns {
+		// UDP to dnsForward:53 goes to the first nameserver of pasta's
+		// /etc/resolv.conf (dns.go), and its answers come back from there.
+		args = append(args, "--dns-forward", dnsForward)
+	}
+	return args
 }
 
 // pasta is a running pasta process.
@@ -66,8 +72,11 @@ type pasta struct {
 // startPasta connects the network namespace of process pid (the jail's
 // init, as the booted system sees it) to the outside through the pasta
 // at bin, and returns once the namespace has its link, addresses and
-// routes.
-func startPasta(bin string, pid int, timeout time.Duration) (*pasta, error) {
+// routes. With dnsHost (an address on the booted system's loopback:
+// the image's resolver, dns.go) pasta starts through drd in a mount
+// namespace of its own whose /etc/resolv.conf names dnsHost, and
+// forwards the jail's DNS queries to dnsForward there.
+func startPasta(bin string, pid int, timeout time.Duration, dnsHost string) (*pasta, error) {
 	ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
 	if err != nil {
 		return nil, fmt.Errorf("opening the jail's network namespace: %w", err)
@@ -79,10 +88,15 @@ func startPasta(bin string, pid int, timeout time.Duration) (*pasta, error) {
 	}
 	pidFile := filepath.Join(dir, "pid")
 	p := &pasta{dir: dir}
-	p.cmd = exec.Command(bin, pastaArgs(pidFile)...)
+	p.cmd = exec.Command(bin, pastaArgs(pidFile, dnsHost != "")...)
+	p.cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGTERM}
+	if dnsHost != "" {
+		p.cmd = exec.Command("/proc/self/exe", append([]string{PastaArg, dnsHost, bin}, pastaArgs(pidFile, true)...)...)
+		p.cmd.Args[0] = "drd"
+		p.cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGTERM, Cloneflags: unix.CLONE_NEWNS}
+	}
 	p.cmd.Stderr = &p.stderr
 	p.cmd.ExtraFiles = []*os.File{ns}
-	p.cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGTERM}
 	if err := p.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("starting %s for the jail's network: %w", bin, err)
