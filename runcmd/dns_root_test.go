@@ -69,6 +69,7 @@ func TestJailDNSOnLoopback(t *testing.T) {
 	hostConf, _ := os.ReadFile("/etc/resolv.conf")
 
 	in := planInput(Options{Root: "/", Argv: []string{"sh", "-c", "cat /etc/resolv.conf; getent hosts drd-dns-test.example"}}, "sysimage_001", root)
+	in.Staging = false // no policy-rc.d placeholder to remove after: runJail does not
 	_, out, err := runJail(t, context.Background(), in)
 	if err != nil {
 		t.Fatal(err)

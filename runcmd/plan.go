@@ -26,6 +26,8 @@ type Spec struct {
 	// DNSHost, with Pasta: the image's resolver on the booted system's
 	// loopback, to which pasta forwards the jail's queries (dns.go).
 	DNSHost string `json:"dnsHost,omitempty"`
+	// Network is the jail's network made ahead (Jail.Prepare), for Pasta.
+	Network *JailNet `json:"-"`
 	// GraceMillis is how long leftover processes get between SIGTERM and
 	// SIGKILL when the command has ended.
 	GraceMillis int

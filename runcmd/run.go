@@ -66,6 +66,12 @@ type Jailer interface {
 	Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporter) (*Result, error)
 }
 
+// preparer is a Jailer that can start a spec's network ahead of Run
+// (Jail.Prepare).
+type preparer interface {
+	Prepare(spec *Spec, r report.Reporter) error
+}
+
 // RealImages are the images of the machine, through bootenv.
 type RealImages struct{}
 
@@ -264,6 +270,16 @@ func runIn(ctx context.Context, opt Options, name, dir, unsafeList string, rep *
 // and after the run the package changes go into its history and the
 // event log.
 func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep *Report, r report.Reporter) error {
+	spec := Plan(planInput(opt, name, dir))
+	// pasta starts now, while drd stages its files, reads the package
+	// database and writes the record (its start is most of the jail's
+	// cost: docs/runcmd.md).
+	if p, ok := opt.Jailer.(preparer); ok {
+		if err := p.Prepare(spec, r); err != nil {
+			return err
+		}
+		defer spec.Network.Close()
+	}
 	rec, err := bootenv.ReadRecord(dir)
 	if err != nil {
 		return fmt.Errorf("reading the record of %s: %w", name, err)
@@ -273,7 +289,6 @@ func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep
 		return err
 	}
 	defer staging.close()
-	spec := Plan(planInput(opt, name, dir))
 	spec.Files = staging.files()
 	before, stamp := pkgdb.Read(dir), pkgdb.Stamp(dir)
 
