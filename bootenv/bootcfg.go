@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 
 	"github.com/drd-linux/drd/bootenv/grub"
+	"github.com/drd-linux/drd/internal/inroot"
 	"github.com/drd-linux/drd/internal/report"
 )
 
@@ -77,15 +79,19 @@ func (m Machine) WriteBootConfig(st *Status, next *BootState, need []string, r r
 		if err != nil {
 			return err
 		}
-		grubDir := filepath.Join(o.dir, grubDirRel(o.fs.MountPoint))
-		changed, err := writeIfChanged(filepath.Join(grubDir, "drd.cfg"), cfg, 0o644)
+		// Inside the image's boot file system: a /boot/grub (or a file
+		// in it) that a package of the image made a link never leads
+		// drd's writes onto the booted system's files.
+		tr := inroot.Mounts(o.dir)
+		grubDir := grubDirRel(o.fs.MountPoint)
+		changed, err := writeIfChangedIn(tr, path.Join(grubDir, "drd.cfg"), cfg, 0o644)
 		if err != nil {
 			return fmt.Errorf("writing the boot menu of %s: %w", o.img.Name, err)
 		}
 		if changed {
 			r.Note("%s: wrote %s", o.img.Name, MenuPath)
 		}
-		if err := hookGrubCfg(filepath.Join(grubDir, "grub.cfg")); err != nil {
+		if err := hookGrubCfgIn(tr, path.Join(grubDir, "grub.cfg")); err != nil {
 			return fmt.Errorf("adding drd's menu to the grub.cfg of %s: %w", o.img.Name, err)
 		}
 	}
@@ -93,7 +99,7 @@ func (m Machine) WriteBootConfig(st *Status, next *BootState, need []string, r r
 		return nil
 	}
 	for _, o := range open {
-		if err := WriteBlock(filepath.Join(o.dir, blockRel(o.fs.MountPoint)), *next); err != nil {
+		if err := writeBlockIn(inroot.Mounts(o.dir), blockRel(o.fs.MountPoint), *next); err != nil {
 			return fmt.Errorf("writing the boot target into %s's %s: %w", o.img.Name, BlockPath, err)
 		}
 		r.Note("%s: %s says seq %d, next %s, trial %q (%d tries)", o.img.Name, BlockPath, next.Seq, next.Next, next.Trial, next.Tries)
@@ -133,6 +139,35 @@ func writeIfChanged(p string, data []byte, perm fs.FileMode) (bool, error) {
 		return false, nil
 	}
 	return true, WriteFileAtomic(p, data, perm)
+}
+
+// writeIfChangedIn is writeIfChanged for the file rel in the tree tr
+// (an image's file system): never through a link that leaves it.
+func writeIfChangedIn(tr inroot.Tree, rel string, data []byte, perm fs.FileMode) (bool, error) {
+	if old, err := tr.ReadFile(rel); err == nil && bytes.Equal(old, data) {
+		return false, nil
+	}
+	if err := tr.MkdirAll(path.Dir(rel), 0o755); err != nil {
+		return true, err
+	}
+	return true, tr.WriteFile(rel, data, perm)
+}
+
+// hookGrubCfgIn is hookGrubCfg for the grub.cfg rel in the tree tr.
+func hookGrubCfgIn(tr inroot.Tree, rel string) error {
+	old, err := tr.ReadFile(rel)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	st, err := tr.Lstat(rel)
+	if err != nil {
+		return err
+	}
+	_, err = writeIfChangedIn(tr, rel, grub.InsertHook(old), st.Mode().Perm())
+	return err
 }
 
 // hookGrubCfg adds the 05_drd section to a grub.cfg that lacks it. A

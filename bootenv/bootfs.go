@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/drd-linux/drd/bootenv/grub"
+	"github.com/drd-linux/drd/internal/inroot"
 	"github.com/drd-linux/drd/internal/mount"
 )
 
@@ -141,7 +142,7 @@ func (m Machine) readBootStates(st *Status) (*BootState, error) {
 		if err != nil {
 			continue // a disk that went away has no say
 		}
-		s, err := ReadBlock(filepath.Join(dir, blockRel(f.MountPoint)))
+		s, err := readBlockIn(inroot.Mounts(dir), blockRel(f.MountPoint))
 		if rec := readRecovery(dir, f.MountPoint); rec != nil {
 			st.ISL = append(st.ISL, RecoveryOn{Image: img.Name, Recovery: *rec})
 		}
@@ -252,7 +253,7 @@ func menuImage(img *Image, bootDir, args string) (grub.MenuImage, error) {
 	if !ok || root.UUID == "" {
 		return grub.MenuImage{}, fmt.Errorf("%s: no UUID of its root file system in its record", img.Name)
 	}
-	ents, err := os.ReadDir(filepath.Join(bootDir, strings.TrimPrefix(prefix, "/")))
+	ents, err := inroot.Mounts(bootDir).ReadDir(path.Join(".", prefix))
 	if err != nil {
 		return grub.MenuImage{}, fmt.Errorf("listing the kernels of %s: %w", img.Name, err)
 	}

@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"strconv"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/drd-linux/drd/bootenv/grub"
+	"github.com/drd-linux/drd/internal/inroot"
 )
 
 // Where drd keeps its GRUB files, relative to an image's root: the
@@ -118,6 +122,60 @@ func ReadBlock(path string) (BootState, error) {
 		return s, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
+}
+
+// readBlockIn is ReadBlock for the block rel in the tree tr (an image's
+// boot file system): never through a link that leaves it.
+func readBlockIn(tr inroot.Tree, rel string) (BootState, error) {
+	b, err := tr.ReadFile(rel)
+	if err != nil {
+		return BootState{}, err
+	}
+	s, err := DecodeState(b)
+	if err != nil {
+		return s, fmt.Errorf("%s in %s: %w", rel, tr.Dir, err)
+	}
+	return s, nil
+}
+
+// writeBlockIn is WriteBlock for the block rel in the tree tr (an
+// image's boot file system): an existing block is opened inside tr,
+// never through a link (one at rel is replaced, as a missing block is
+// made).
+func writeBlockIn(tr inroot.Tree, rel string, s BootState) error {
+	data, err := EncodeState(s)
+	if err != nil {
+		return err
+	}
+	if i := lastVarEnd(data); i > 512 {
+		return fmt.Errorf("writing %s: the variables take %d bytes, more than one sector", rel, i)
+	}
+	f, err := tr.Open(rel, os.O_RDWR|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, unix.ELOOP) {
+			return fmt.Errorf("opening %s in %s: %w", rel, tr.Dir, err)
+		}
+		if err := tr.MkdirAll(path.Dir(rel), 0o755); err != nil {
+			return err
+		}
+		return tr.WriteFile(rel, data, 0o644)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() || st.Size() != grub.EnvSize {
+		f.Close()
+		return tr.WriteFile(rel, data, 0o644)
+	}
+	if _, err := f.WriteAt(data, 0); err != nil {
+		return fmt.Errorf("writing %s in %s: %w", rel, tr.Dir, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("syncing %s in %s: %w", rel, tr.Dir, err)
+	}
+	return f.Close()
 }
 
 // WriteBlock writes s to the block at path and syncs it. An existing

@@ -3,12 +3,13 @@ package bootenv
 import (
 	"encoding/json"
 	"fmt"
-	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/drd-linux/drd/bootenv/grub"
+	"github.com/drd-linux/drd/internal/inroot"
 )
 
 // STAGEISL in every image's /boot (docs/isl.md): drd isl install puts the
@@ -50,8 +51,9 @@ func recoveryRel(mountPoint string) string {
 // not installed (or only in part: a menu entry must never boot a file
 // that is missing).
 func readRecovery(bootTop, mountPoint string) *Recovery {
-	dir := filepath.Join(bootTop, recoveryRel(mountPoint))
-	data, err := os.ReadFile(filepath.Join(dir, RecoveryManifest))
+	tr := inroot.Mounts(bootTop) // never through a link the image holds
+	dir := recoveryRel(mountPoint)
+	data, err := tr.ReadFile(path.Join(dir, RecoveryManifest))
 	if err != nil {
 		return nil
 	}
@@ -60,7 +62,7 @@ func readRecovery(bootTop, mountPoint string) *Recovery {
 		return nil
 	}
 	for _, f := range RecoveryFiles {
-		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || !fi.Mode().IsRegular() {
+		if fi, err := tr.Lstat(path.Join(dir, f)); err != nil || !fi.Mode().IsRegular() {
 			return nil
 		}
 	}

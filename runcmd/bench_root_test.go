@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/internal/report"
@@ -132,5 +133,29 @@ func BenchmarkStage(b *testing.B) {
 			b.Fatal(err)
 		}
 		st.close()
+	}
+}
+
+// BenchmarkJailNet: the jail's network alone, from nothing to a
+// namespace pasta has configured (newJailNet, then pasta's readiness):
+// what Jail.Prepare starts ahead of the jail, and what the jail waits
+// for when drd's own work before it is shorter. Run as root:
+//
+//	go test -run '^$' -bench JailNet -benchtime 10x ./runcmd
+func BenchmarkJailNet(b *testing.B) {
+	requireRoot(b)
+	bin, err := exec.LookPath("pasta")
+	if err != nil || !routeOut("/proc") {
+		b.Skip("no pasta, or no route out")
+	}
+	for b.Loop() {
+		n, err := newJailNet(bin, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := n.p.wait(30 * time.Second); err != nil {
+			b.Fatal(err)
+		}
+		n.Close()
 	}
 }

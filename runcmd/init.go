@@ -45,6 +45,8 @@ func Main(args []string) (code int, ok bool) {
 			unix.CloseOnExec(fd)
 		}
 		return initMain(os.NewFile(3, "spec"), os.NewFile(4, "status")), true
+	case PastaArg:
+		return pastaMain(args[2:]), true
 	case InspectArg:
 		return inspectMain(os.Stdin, os.Stderr, stagingDir, slices.Contains(args[2:], confHookArg)), true
 	}

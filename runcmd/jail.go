@@ -40,35 +40,60 @@ type Jail struct {
 	Pasta   string        // pasta's path, for a Spec with Pasta; "" finds it in PATH
 }
 
-// Run runs spec's command in a jail and waits for it and everything it
-// started. A cancelled ctx sends the command SIGTERM, and SIGKILL to the
-// whole jail after j.Kill; Run then returns ctx's error with the Result.
-func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporter) (*Result, error) {
+func (j *Jail) defaults() {
 	if j.ProcDir == "" {
 		j.ProcDir = "/proc"
 	}
 	if j.Kill == 0 {
 		j.Kill = 10 * time.Second
 	}
-	start := time.Now()
-	if spec.Pasta && !routeOut(j.ProcDir) {
+}
+
+// Prepare starts the jail's network for spec (its namespace, and pasta
+// on it) when spec asks for pasta, so that pasta starts while the caller
+// does the rest of its work; Run then starts the init in that namespace,
+// and closes it when the jail is gone. A caller that prepared a spec and
+// does not run it closes spec.Network itself.
+func (j Jail) Prepare(spec *Spec, r report.Reporter) error {
+	j.defaults()
+	if !spec.Pasta || spec.Network != nil {
+		return nil
+	}
+	if !routeOut(j.ProcDir) {
 		// pasta would fail ("No external routable interface"): a server
 		// with no route out gets a jail with no network, as -x network=false.
 		spec.Pasta = false
 		r.Note("the booted system has no default route: the runcmd environment has no network either (packages from -x depot= still install)")
+		return nil
 	}
-	pastaBin := j.Pasta
-	switch {
-	case spec.Pasta && pastaBin == "":
+	bin := j.Pasta
+	if bin == "" {
 		var err error
-		if pastaBin, err = exec.LookPath("pasta"); err != nil {
-			return nil, ErrNoPasta
+		if bin, err = exec.LookPath("pasta"); err != nil {
+			return ErrNoPasta
 		}
-	case spec.Pasta:
-		if _, err := os.Stat(pastaBin); err != nil {
-			return nil, fmt.Errorf("%s: %w", pastaBin, ErrNoPasta)
-		}
-	case !spec.Net:
+	} else if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("%s: %w", bin, ErrNoPasta)
+	}
+	n, err := newJailNet(bin, spec.DNSHost)
+	if err != nil {
+		return err
+	}
+	spec.Network = n
+	return nil
+}
+
+// Run runs spec's command in a jail and waits for it and everything it
+// started. A cancelled ctx sends the command SIGTERM, and SIGKILL to the
+// whole jail after j.Kill; Run then returns ctx's error with the Result.
+func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporter) (*Result, error) {
+	j.defaults()
+	start := time.Now()
+	if err := j.Prepare(spec, r); err != nil {
+		return nil, err
+	}
+	defer spec.Network.Close()
+	if !spec.Net {
 		r.Warn("-x network=host: the command shares the booted system's network namespace: its services on 127.0.0.1 and its abstract Unix sockets are reachable from package scripts")
 	}
 	relay, stdio, err := newRelay(stdio)
@@ -96,8 +121,8 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 	defer statusW.Close()
 
 	flags := unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP
-	if spec.Net {
-		flags |= unix.CLONE_NEWNET
+	if spec.Net && spec.Network == nil {
+		flags |= unix.CLONE_NEWNET // with only a loopback link
 	}
 	cmd := exec.Command("/proc/self/exe", InitArg)
 	cmd.Args[0] = "drd"
@@ -124,7 +149,12 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 		attr.UseCgroupFD, attr.CgroupFD = true, cg.fd
 	}
 	cmd.SysProcAttr = attr
-	if err := cmd.Start(); err != nil {
+	startInit := cmd.Start
+	if spec.Network != nil {
+		// The init starts in the namespace pasta is connecting already.
+		startInit = func() error { return inNetNS(spec.Network.ns, cmd.Start) }
+	}
+	if err := startInit(); err != nil {
 		if cg != nil {
 			cg.close()
 		}
@@ -147,13 +177,11 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 	// The init builds the tree meanwhile, and waits for the network
 	// before it starts the command.
 	var netErr error
-	if spec.Pasta {
-		p, err := startPasta(pastaBin, cmd.Process.Pid, 10*time.Second)
-		if err != nil {
+	if spec.Network != nil {
+		if err := spec.Network.p.wait(10 * time.Second); err != nil {
 			netErr = err
 			cmd.Process.Kill()
 		} else {
-			defer p.stop()
 			netW.Write([]byte{1})
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -42,8 +43,8 @@ var ErrNoPasta = errors.New("pasta (package passt) is not installed: install it 
 
 // pastaArgs is pasta's command line for the network namespace open as
 // pasta's fd 3, writing its PID into pidFile when the namespace is ready.
-func pastaArgs(pidFile string) []string {
-	return []string{
+func pastaArgs(pidFile string, dns bool) []string {
+	args := []string{
 		"--foreground", "--quiet",
 		"--runas", "0", // as nobody it cannot join a namespace of root's; it drops its capabilities anyway
 		"--config-net",               // addresses and routes of the host's outbound link, in the jail only
@@ -53,36 +54,47 @@ func pastaArgs(pidFile string) []string {
 		"-T", "none", "-U", "none", // no port of the host's loopback into the jail
 		"--pid", pidFile,
 	}
+	if dns {
+		// UDP to dnsForward:53 goes to the first nameserver of pasta's
+		// /etc/resolv.conf (dns.go), and its answers come back from there.
+		args = append(args, "--dns-forward", dnsForward)
+	}
+	return args
 }
 
 // pasta is a running pasta process.
 type pasta struct {
-	cmd    *exec.Cmd
-	exited chan error
-	dir    string
-	stderr bytes.Buffer
+	cmd     *exec.Cmd
+	exited  chan error
+	dir     string
+	pidFile string
+	ready   bool
+	stderr  bytes.Buffer
 }
 
 // startPasta connects the network namespace of process pid (the jail's
 // init, as the booted system sees it) to the outside through the pasta
 // at bin, and returns once the namespace has its link, addresses and
-// routes.
-func startPasta(bin string, pid int, timeout time.Duration) (*pasta, error) {
-	ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
-	if err != nil {
-		return nil, fmt.Errorf("opening the jail's network namespace: %w", err)
-	}
-	defer ns.Close()
+// routes. With dnsHost (an address on the booted system's loopback:
+// the image's resolver, dns.go) pasta starts through drd in a mount
+// namespace of its own whose /etc/resolv.conf names dnsHost, and
+// forwards the jail's DNS queries to dnsForward there.
+func startPasta(bin string, ns *os.File, dnsHost string) (*pasta, error) {
 	dir, err := os.MkdirTemp("", "drd-pasta-")
 	if err != nil {
 		return nil, err
 	}
 	pidFile := filepath.Join(dir, "pid")
-	p := &pasta{dir: dir}
-	p.cmd = exec.Command(bin, pastaArgs(pidFile)...)
+	p := &pasta{dir: dir, pidFile: pidFile}
+	p.cmd = exec.Command(bin, pastaArgs(pidFile, dnsHost != "")...)
+	p.cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGTERM}
+	if dnsHost != "" {
+		p.cmd = exec.Command("/proc/self/exe", append([]string{PastaArg, dnsHost, bin}, pastaArgs(pidFile, true)...)...)
+		p.cmd.Args[0] = "drd"
+		p.cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGTERM, Cloneflags: unix.CLONE_NEWNS}
+	}
 	p.cmd.Stderr = &p.stderr
 	p.cmd.ExtraFiles = []*os.File{ns}
-	p.cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGTERM}
 	if err := p.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("starting %s for the jail's network: %w", bin, err)
@@ -90,22 +102,28 @@ func startPasta(bin string, pid int, timeout time.Duration) (*pasta, error) {
 	exited := make(chan error, 1)
 	p.exited = exited
 	go func() { exited <- p.cmd.Wait() }()
+	return p, nil
+}
+
+// wait returns once pasta has configured the namespace (it writes its
+// PID then), or fails when pasta ends or timeout passes first.
+func (p *pasta) wait(timeout time.Duration) error {
+	if p.ready {
+		return nil
+	}
 	deadline := time.After(timeout)
 	for {
-		// pasta writes its PID once the namespace is configured.
-		if b, err := os.ReadFile(pidFile); err == nil && len(bytes.TrimSpace(b)) > 0 {
-			return p, nil
+		if b, err := os.ReadFile(p.pidFile); err == nil && len(bytes.TrimSpace(b)) > 0 {
+			p.ready = true
+			return nil
 		}
 		select {
-		case err := <-exited:
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("pasta, the jail's network, failed (%v): %s", err, strings.TrimSpace(p.stderr.String()))
+		case err := <-p.exited:
+			p.exited <- err
+			return fmt.Errorf("pasta, the jail's network, failed (%v): %s", err, strings.TrimSpace(p.stderr.String()))
 		case <-deadline:
-			p.cmd.Process.Kill()
-			<-exited
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("pasta, the jail's network, was not ready after %v: %s", timeout, strings.TrimSpace(p.stderr.String()))
-		case <-time.After(5 * time.Millisecond):
+			return fmt.Errorf("pasta, the jail's network, was not ready after %v: %s", timeout, strings.TrimSpace(p.stderr.String()))
+		case <-time.After(2 * time.Millisecond):
 		}
 	}
 }
@@ -115,6 +133,81 @@ func (p *pasta) stop() {
 	p.cmd.Process.Kill()
 	<-p.exited
 	os.RemoveAll(p.dir)
+}
+
+// JailNet is the jail's network made ahead of the jail (Jail.Prepare):
+// a network namespace with no process in it yet, and the pasta that
+// connects it, starting while drd does the rest of its work. The jail's
+// init is started in it.
+type JailNet struct {
+	ns *os.File
+	p  *pasta
+}
+
+// newJailNet makes a network namespace and starts pasta (at bin) on it.
+func newJailNet(bin, dnsHost string) (*JailNet, error) {
+	ns, err := newNetNS()
+	if err != nil {
+		return nil, err
+	}
+	p, err := startPasta(bin, ns, dnsHost)
+	if err != nil {
+		ns.Close()
+		return nil, err
+	}
+	return &JailNet{ns: ns, p: p}, nil
+}
+
+// Close ends pasta and lets go of the namespace.
+func (n *JailNet) Close() {
+	if n == nil || n.p == nil {
+		return
+	}
+	n.p.stop()
+	n.ns.Close()
+	n.p = nil
+}
+
+// newNetNS makes a network namespace with only a loopback link, and no
+// process in it: the returned file holds it.
+func newNetNS() (*os.File, error) {
+	var ns *os.File
+	err := inNetNS(nil, func() error {
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			return fmt.Errorf("making the jail's network namespace: %w", err)
+		}
+		var err error
+		ns, err = os.Open("/proc/thread-self/ns/net")
+		return err
+	})
+	return ns, err
+}
+
+// inNetNS runs f on a thread of its own in the network namespace ns
+// (nil: f moves the thread itself), and puts the thread back into this
+// process's namespace after: what f starts (a process) is in ns. A
+// thread that cannot be put back is never used again.
+func inNetNS(ns *os.File, f func() error) error {
+	runtime.LockOSThread()
+	orig, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		runtime.UnlockOSThread()
+		return err
+	}
+	defer orig.Close()
+	if ns != nil {
+		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			return fmt.Errorf("entering the jail's network namespace: %w", err)
+		}
+	}
+	ferr := f()
+	if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
+		// Locked and never unlocked: the thread ends with its goroutine.
+		return errors.Join(ferr, fmt.Errorf("leaving the jail's network namespace: %w", err))
+	}
+	runtime.UnlockOSThread()
+	return ferr
 }
 
 // waitNetwork is the init's side: it waits for drd's byte on ready,

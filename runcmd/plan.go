@@ -23,6 +23,11 @@ type Spec struct {
 	// through pasta (netns.go); without it the namespace has only a
 	// loopback link.
 	Pasta bool `json:"pasta,omitempty"`
+	// DNSHost, with Pasta: the image's resolver on the booted system's
+	// loopback, to which pasta forwards the jail's queries (dns.go).
+	DNSHost string `json:"dnsHost,omitempty"`
+	// Network is the jail's network made ahead (Jail.Prepare), for Pasta.
+	Network *JailNet `json:"-"`
 	// GraceMillis is how long leftover processes get between SIGTERM and
 	// SIGKILL when the command has ended.
 	GraceMillis int
@@ -103,10 +108,15 @@ type PlanInput struct {
 	// drd itself) are handed to the jail as Spec.Files 0 and 1, attached
 	// at /run/drd and /run/drd/out.
 	Staging bool
-	// ResolvConf, if not empty, is written at ResolvTarget in the jail's
-	// /run: the image's /etc/resolv.conf points into /run, which is empty.
+	// ResolvConf, if not empty, is the jail's resolv.conf: written at
+	// ResolvTarget in the jail's /run when the image's /etc/resolv.conf
+	// points into /run, which is empty; bound over the image's file (from
+	// the jail's /run) when ResolvTarget is /etc/resolv.conf.
 	ResolvConf   string
 	ResolvTarget string
+	// DNSHost: the image's resolver is on the booted system's loopback;
+	// ResolvConf names dnsForward instead, and pasta forwards (dns.go).
+	DNSHost string
 	// PolicyRC tells whether the image has a /usr/sbin/policy-rc.d of its
 	// own (then it is covered, not created).
 	PolicyRC bool
@@ -114,6 +124,10 @@ type PlanInput struct {
 	// (its debconf): the jail's /dev gets an empty file at each path.
 	BootDevices []string
 }
+
+// resolvDir holds, in the jail's /run, the resolv.conf bound over the
+// image's (dns.go).
+const resolvDir = "/run/drd-resolv"
 
 // noDev are the flags of every mount in the jail but its /dev: no device
 // node, setuid bit or program of the mount works.
@@ -166,9 +180,15 @@ func Plan(in PlanInput) *Spec {
 		Mount{Kind: KindDir, Target: "/tmp", Mode: 0o1777},
 		Mount{Kind: KindFS, Type: "tmpfs", Source: "tmpfs", Target: "/tmp", Flags: unix.MS_NOSUID | unix.MS_NODEV, Data: "mode=1777"},
 	)
-	if in.ResolvConf != "" && strings.HasPrefix(in.ResolvTarget, "/run/") {
+	switch {
+	case in.ResolvConf != "" && strings.HasPrefix(in.ResolvTarget, "/run/"):
 		m = append(m, Mount{Kind: KindDir, Target: filepath.Dir(in.ResolvTarget), Mode: 0o755},
 			Mount{Kind: KindWrite, Target: in.ResolvTarget, Data: in.ResolvConf, Mode: 0o644})
+	case in.ResolvConf != "" && in.ResolvTarget == "/etc/resolv.conf":
+		// Over the image's file, which stays as it is on disk.
+		m = append(m, Mount{Kind: KindDir, Target: resolvDir, Mode: 0o755},
+			Mount{Kind: KindWrite, Target: resolvDir + "/resolv.conf", Data: in.ResolvConf, Mode: 0o644},
+			Mount{Kind: KindBind, Source: at(resolvDir + "/resolv.conf"), Target: "/etc/resolv.conf", ReadOnly: true, Flags: noDev})
 	}
 	// drd's files: policy-rc.d (services are never started), the apt
 	// hook that judges packages, and drd itself to run it.
@@ -207,6 +227,7 @@ func Plan(in PlanInput) *Spec {
 		Drop:        slices.Clone(Dropped),
 		Net:         in.NoNet || !in.HostNet,
 		Pasta:       !in.NoNet && !in.HostNet,
+		DNSHost:     in.DNSHost,
 		GraceMillis: 2000,
 	}
 }

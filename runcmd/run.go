@@ -66,6 +66,12 @@ type Jailer interface {
 	Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporter) (*Result, error)
 }
 
+// preparer is a Jailer that can start a spec's network ahead of Run
+// (Jail.Prepare).
+type preparer interface {
+	Prepare(spec *Spec, r report.Reporter) error
+}
+
 // RealImages are the images of the machine, through bootenv.
 type RealImages struct{}
 
@@ -264,6 +270,16 @@ func runIn(ctx context.Context, opt Options, name, dir, unsafeList string, rep *
 // and after the run the package changes go into its history and the
 // event log.
 func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep *Report, r report.Reporter) error {
+	spec := Plan(planInput(opt, name, dir))
+	// pasta starts now, while drd stages its files, reads the package
+	// database and writes the record (its start is most of the jail's
+	// cost: docs/runcmd.md).
+	if p, ok := opt.Jailer.(preparer); ok {
+		if err := p.Prepare(spec, r); err != nil {
+			return err
+		}
+		defer spec.Network.Close()
+	}
 	rec, err := bootenv.ReadRecord(dir)
 	if err != nil {
 		return fmt.Errorf("reading the record of %s: %w", name, err)
@@ -273,7 +289,6 @@ func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep
 		return err
 	}
 	defer staging.close()
-	spec := Plan(planInput(opt, name, dir))
 	spec.Files = staging.files()
 	before, stamp := pkgdb.Read(dir), pkgdb.Stamp(dir)
 
@@ -377,7 +392,7 @@ func missingPlaceholders(dir string, spec *Spec) []string {
 func planInput(opt Options, name, dir string) PlanInput {
 	in := PlanInput{Root: dir, Image: name, Argv: opt.Argv, Env: opt.Env, Depots: opt.Depots, NoNet: opt.NoNetwork, HostNet: opt.HostNetwork,
 		Staging: true, BootDevices: installDevices(dir)}
-	in.ResolvTarget, in.ResolvConf = resolvConf(opt.Root, dir)
+	in.ResolvTarget, in.ResolvConf, in.DNSHost = resolvConf(opt.Root, dir, !opt.NoNetwork && !opt.HostNetwork)
 	if _, err := inroot.Mounts(dir).Lstat("usr/sbin/policy-rc.d"); err == nil {
 		in.PolicyRC = true
 	}
@@ -525,23 +540,41 @@ var aptArgs = []string{
 const aptDryConf = `APT::Get::Assume-Yes "true";
 `
 
-// resolvConf: when the image's /etc/resolv.conf is a link into /run
-// (systemd-resolved, resolvconf), the jail's empty /run would leave it
-// dangling: the booted system's resolver configuration is written there.
-func resolvConf(root, dir string) (target, content string) {
-	link, err := inroot.Mounts(dir).Readlink("etc/resolv.conf")
-	if err != nil {
-		return "", ""
+// resolvConf is the jail's resolver configuration for the image at dir
+// (booted system at root), and where it goes: when the image's
+// /etc/resolv.conf is a link into /run (systemd-resolved, resolvconf),
+// the jail's empty /run would leave it dangling: the booted system's
+// resolver configuration is written there. With pasta (own), a resolver
+// on loopback is replaced by dnsForward, and host is its address
+// (dns.go); a regular file of the image is then covered, not changed.
+func resolvConf(root, dir string, own bool) (target, content, host string) {
+	tr := inroot.Mounts(dir)
+	link, err := tr.Readlink("etc/resolv.conf")
+	var data []byte
+	if err == nil {
+		if !filepath.IsAbs(link) {
+			link = filepath.Join("/etc", link)
+		}
+		if !strings.HasPrefix(link, "/run/") {
+			return "", "", ""
+		}
+		if data, err = os.ReadFile(filepath.Join(root, "etc/resolv.conf")); err != nil {
+			return "", "", ""
+		}
+		target, content = link, string(data)
+	} else {
+		if data, err = tr.ReadFile("etc/resolv.conf"); err != nil {
+			return "", "", ""
+		}
+		target = "/etc/resolv.conf" // only when it is rewritten
 	}
-	if !filepath.IsAbs(link) {
-		link = filepath.Join("/etc", link)
+	if own {
+		if out, h := jailResolv(data, dnsForward); h != "" {
+			return target, string(out), h
+		}
 	}
-	if !strings.HasPrefix(link, "/run/") {
-		return "", ""
+	if target == "/etc/resolv.conf" {
+		return "", "", ""
 	}
-	data, err := os.ReadFile(filepath.Join(root, "etc/resolv.conf"))
-	if err != nil {
-		return "", ""
-	}
-	return link, string(data)
+	return target, content, ""
 }

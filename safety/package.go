@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
 	"github.com/drd-linux/drd/internal/execrun"
+	"github.com/drd-linux/drd/internal/inroot"
 	"github.com/drd-linux/drd/pkgdb"
 )
 
@@ -81,7 +83,8 @@ const dpkgAdmin = "var/lib/dpkg"
 // Multi-Arch: same package). It is what runs when the package is removed
 // or upgraded.
 func ReadInstalled(root, name string) (*Package, error) {
-	data, err := os.ReadFile(filepath.Join(root, dpkgAdmin, "status"))
+	tr := inroot.Mounts(root) // never through a link the image holds
+	data, err := tr.ReadFile(path.Join(dpkgAdmin, "status"))
 	if err != nil {
 		return nil, fmt.Errorf("reading the packages of the image: %w", err)
 	}
@@ -100,7 +103,7 @@ func ReadInstalled(root, name string) (*Package, error) {
 	}
 	for _, s := range scriptNames {
 		for _, base := range []string{pkg + ":" + arch, pkg} {
-			if b, err := os.ReadFile(filepath.Join(root, dpkgAdmin, "info", base+"."+s)); err == nil {
+			if b, err := tr.ReadFile(path.Join(dpkgAdmin, "info", base+"."+s)); err == nil {
 				p.Scripts[s] = string(b)
 				break
 			}

@@ -17,39 +17,46 @@ const (
 	depotList = depotDir + "/depot.list"
 )
 
-// TestRuncmd is issue 5's proof in a VM, on layout (a): clone, then
-// drd runcmd apt-get install -y nginx-light from real Debian packages
-// (fetched on the host into a local repository the guest sees as a
-// depot: the guest has no network). nginx must be installed and enabled
-// in the clone, and neither installed nor running on the booted system.
+// TestRuncmd is issue 5's and issue 12's proof in a VM, on layout (a)
+// with a NIC on QEMU's user network: clone, then drd runcmd apt-get
+// update and apt-get install -y nginx-light from http://deb.debian.org
+// through the jail's own network (pasta, docs/runcmd.md). nginx must be
+// installed and enabled in the clone, and neither installed nor running
+// on the booted system. Then a kernel of another flavour
+// (linux-image-cloud-amd64) is installed in the jail: its postinst runs
+// update-initramfs and the GRUB hook there (drd's shim: the clone is
+// marked for update-grub); the clone, activated on trial, boots that
+// kernel, its boot check regenerates grub.cfg and marks it good
+// (issue 14 asks for a kernel upgrade in runcmd too).
 func TestRuncmd(t *testing.T) {
 	Require(t)
-	ctx := context.Background()
 	ph := PhasesFor(t)
-	var depot Deb
-	ph.Time("depot", func() { depot = aptDepot(t, ctx, LayoutBIOS, "nginx-light") })
-	vm := Boot(t, LayoutBIOS, Options{Debs: []Deb{depot}})
+	vm := Boot(t, LayoutBIOS, Options{Network: true})
 	target := strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + TargetSerial))
 	ph.Time("clone", func() { vm.MustRun("drd clone -t " + target) })
-	// The depot is a directory of the booted system (unpacked, not
-	// installed: the booted system's package database stays as it was).
-	vm.MustRun("dpkg-deb -x /run/drd-e2e/debs/" + depot.fileName() + " / && ls " + depotDir)
+	// DHCP is not waited for at boot; without a default route drd runs
+	// the jail without a network.
+	vm.MustRun(`for i in $(seq 60); do awk '$2 == "00000000" {f=1} END {exit !f}' /proc/net/route && exit 0; sleep 1; done; echo "no default route after 60 s" >&2; exit 1`)
 
-	apt := "apt-get -o Dir::Etc::SourceList=" + depotList + " "
 	runcmd := func(cmd string) string {
-		r := vm.Run("drd runcmd -x depot=" + depotDir + " -x name=e2e-nginx -x 'note=web tier' " + cmd)
-		t.Logf("drd runcmd %s: exit %d\n%s%s", cmd, r.Code, r.Stdout, r.Stderr)
+		r := vm.Run("drd runcmd -x name=e2e-nginx -x 'note=web tier' " + cmd + " 2>&1")
+		t.Logf("drd runcmd %s: exit %d\n%s", cmd, r.Code, r.Stdout)
 		if r.Code != 0 && r.Code != 2 {
 			t.Fatalf("drd runcmd %s: exit %d", cmd, r.Code)
 		}
-		return r.Stdout + r.Stderr
+		return r.Stdout
 	}
-	ph.Time("runcmd", func() {
-		runcmd(apt + "update")
-		out := runcmd("-v " + apt + "install -y nginx-light")
+	ph.Time("runcmd nginx", func() {
+		if out := runcmd("apt-get update"); !strings.Contains(out, "deb.debian.org") {
+			t.Errorf("apt-get update in the jail did not reach deb.debian.org")
+		}
+		out := runcmd("-v apt-get install -y nginx-light")
 		if !regexp.MustCompile(`install nginx-common \S+: neutralized by the runcmd environment: .*deb-systemd-invoke`).MatchString(out) &&
 			!regexp.MustCompile(`install nginx-common \S+: neutralized by the runcmd environment: .*invoke-rc.d`).MatchString(out) {
 			t.Errorf("drd runcmd does not say what neutralized nginx-common's scripts")
+		}
+		if !strings.Contains(out, "http://deb.debian.org") {
+			t.Errorf("apt-get install did not download from deb.debian.org")
 		}
 	})
 
@@ -61,7 +68,7 @@ test -e /etc/systemd/system/multi-user.target.wants/nginx.service && fail "nginx
 test -e /usr/sbin/nginx && fail "/usr/sbin/nginx on the booted system"
 test -e /usr/sbin/policy-rc.d && fail "policy-rc.d on the booted system"
 exit 0`)
-	// The clone: installed, enabled, no policy-rc.d or depot left.
+	// The clone: installed, enabled, no policy-rc.d left.
 	m := strings.TrimSpace(vm.MustRun("drd mount -q"))
 	st := vm.MustRun("dpkg-query --admindir=" + m + "/var/lib/dpkg -W -f '${Package} ${Status}\\n' nginx-light nginx-common nginx")
 	for _, p := range []string{"nginx-light", "nginx-common", "nginx"} {
@@ -72,8 +79,7 @@ exit 0`)
 	vm.MustRun(`set -e; m=` + m + `
 readlink "$m/etc/systemd/system/multi-user.target.wants/nginx.service" | grep -q nginx.service
 test -x "$m/usr/sbin/nginx"
-test ! -e "$m/usr/sbin/policy-rc.d"
-test ! -e "$m` + depotDir + `"`)
+test ! -e "$m/usr/sbin/policy-rc.d"`)
 	vm.MustRun("drd umount")
 	// The records: the runcmd record in the booted system's event log (drd
 	// mount and umount wrote theirs after it), the image's history.
@@ -86,6 +92,43 @@ test ! -e "$m` + depotDir + `"`)
 	vm.MustRun("test -s /var/opt/drd/log/session.log && test -s /var/opt/drd/log/session.log.1")
 	if s := vm.MustRun("drd status -v"); !strings.Contains(s, "nginx-light") {
 		t.Errorf("drd status -v does not show the package changes:\n%s", s)
+	}
+
+	// A kernel in the jail: update-initramfs runs there, the GRUB hook
+	// is drd's shim; nothing of it reaches the booted system.
+	bootedKernel := strings.TrimSpace(vm.MustRun("uname -r"))
+	ph.Time("runcmd kernel", func() {
+		out := runcmd("apt-get install -y linux-image-cloud-amd64")
+		for _, w := range []string{"update-initramfs: Generating /boot/initrd.img-", "skipped in the runcmd environment: update-grub"} {
+			if !strings.Contains(out, w) {
+				t.Errorf("drd runcmd apt-get install linux-image-cloud-amd64 did not say %q", w)
+			}
+		}
+	})
+	vm.MustRun(`fail() { echo "$*" >&2; exit 1; }
+dpkg-query -W -f '${Package} ${Status}\n' 'linux-image-*cloud*' 2>/dev/null | grep ' installed$' && fail "the cloud kernel is installed on the booted system"
+ls /boot/*cloud* 2>/dev/null && fail "a cloud kernel in the booted system's /boot"
+ls -d /lib/modules/*cloud* 2>/dev/null && fail "cloud kernel modules on the booted system"
+exit 0`)
+	k := vm.MustRun(`set -e; m=$(drd mount -q)
+ls $m/boot/vmlinuz-*-cloud-amd64 $m/boot/initrd.img-*-cloud-amd64
+test -e $m/var/opt/drd/grub-cfg-stale
+drd umount -q`)
+	t.Logf("the clone's new kernel:\n%s", k)
+
+	// The clone boots the new kernel on trial and passes its boot check.
+	t.Log(vm.MustRun("drd activate -x trial=true 2>&1"))
+	rebootSettled(t, vm, 2)
+	wantRoot(t, vm, TargetSerial, "trial boot after the kernel install")
+	if r := strings.TrimSpace(vm.MustRun("uname -r")); !strings.HasSuffix(r, "-cloud-amd64") {
+		t.Errorf("the clone booted kernel %s, want the cloud kernel drd runcmd installed (the original runs %s)", r, bootedKernel)
+	}
+	vm.MustRun(`for i in $(seq 120); do test -e /var/opt/drd/grub-cfg-stale || break; sleep 1; done; ! test -e /var/opt/drd/grub-cfg-stale`)
+	vm.MustRun(`grep -q 'cloud-amd64' /boot/grub/grub.cfg`)
+	if st := readStatus(t, vm); st.Booted.Name != "sysimage_001" {
+		t.Fatalf("after the trial boot: %+v", st)
+	} else if s, _ := st.state("sysimage_001"); s != "good" {
+		t.Errorf("the clone is %q after its trial boot, want good", s)
 	}
 }
 
