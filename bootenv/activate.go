@@ -20,6 +20,9 @@ type ActivateOptions struct {
 	// not at all); Switcher does it (required unless SwitchNone).
 	Reboot   Switch
 	Switcher Switcher
+	// Watchdog is the deadline, in seconds, of the softdog a kexec trial
+	// arms until its boot check passes (0: none; TrialWatchdogArgs).
+	Watchdog int
 }
 
 // Activate makes an image the boot target of every following boot, or

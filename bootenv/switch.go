@@ -113,7 +113,7 @@ func (m Machine) chooseSwitch(ctx context.Context, opt ActivateOptions, target *
 	if c.Switch != SwitchKexec {
 		return c, nil, nil
 	}
-	p, err := PlanKexec(mi, opt.Trial, PanicSeconds)
+	p, err := PlanKexec(mi, opt.Trial, PanicSeconds, opt.Watchdog)
 	if err != nil {
 		return c, nil, err
 	}
