@@ -84,21 +84,35 @@ func (m Machine) Activate(ctx context.Context, opt ActivateOptions, r report.Rep
 	} else if opt.Reboot != SwitchNone {
 		choice = Choice{Switch: SwitchFirmware, Why: "asked for"}
 	}
-	// A kexec trial leaves the persistent boot target as it is: the
-	// trial is carried by the kexec command line (drd.trial=), and a
-	// panic, hang or reset boots the booted image by the firmware.
-	direct := opt.Trial && choice.Switch == SwitchKexec
+	// A kexec or soft-reboot trial leaves the persistent boot target as
+	// it is: the trial is carried by the kexec command line (drd.trial=)
+	// or a file in /run (SoftTrialPath), and a panic, hang or reset boots
+	// the booted image by the firmware.
+	direct := opt.Trial && (choice.Switch == SwitchKexec || choice.Switch == SwitchSoft)
 	if direct {
-		what = fmt.Sprintf("%s boots once on trial by kexec; the boot target stays %s until its health checks pass", target.Name, booted.Name)
+		what = fmt.Sprintf("%s boots once on trial by %s; the boot target stays %s until its health checks pass", target.Name, choice.Switch, booted.Name)
 	}
 	if opt.Preview {
 		r.Step("Preview: %s (nothing was written)", what)
 		return nil
 	}
+	if choice.Switch == SwitchSoft {
+		undo, err := m.prepareSoft(ctx, target, opt.Trial, r)
+		if err != nil {
+			return err
+		}
+		switched := false
+		defer func() {
+			if !switched {
+				undo()
+			}
+		}()
+		opt.Switcher = switchedWhenDone{opt.Switcher, &switched}
+	}
 	if direct {
 		prior := target.State
 		marks := []Mark{{Image: target.Name, State: Trial, Action: "activate", Result: "succeeded",
-			Detail: fmt.Sprintf("kexec trial; the boot target stays %s", booted.Name)}}
+			Detail: fmt.Sprintf("%s trial; the boot target stays %s", choice.Switch, booted.Name)}}
 		if err := m.applyMarks(st, marks, r); err != nil {
 			return err
 		}
@@ -108,7 +122,7 @@ func (m Machine) Activate(ctx context.Context, opt ActivateOptions, r report.Rep
 			// No kexec: the image is not on trial; a stale trial state
 			// would make the next boot check call it bad.
 			back := []Mark{{Image: target.Name, State: orState(prior, Complete), Action: "activate", Result: "failed",
-				Detail: "the kexec trial did not start: " + err.Error()}}
+				Detail: fmt.Sprintf("the %s trial did not start: %v", choice.Switch, err)}}
 			if merr := m.applyMarks(st, back, r); merr != nil {
 				r.Warn("%v", merr)
 			}
@@ -137,6 +151,18 @@ func (m Machine) Activate(ctx context.Context, opt ActivateOptions, r report.Rep
 	}
 	r.Step("Done: %s", what)
 	return m.restart(ctx, opt, choice, r)
+}
+
+// switchedWhenDone is a Switcher that records a restart that was set off.
+type switchedWhenDone struct {
+	Switcher
+	done *bool
+}
+
+func (s switchedWhenDone) Restart(ctx context.Context, sw Switch) error {
+	err := s.Switcher.Restart(ctx, sw)
+	*s.done = err == nil
+	return err
 }
 
 // restart restarts the machine by the chosen switch, if any.

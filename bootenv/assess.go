@@ -62,7 +62,11 @@ func (m Machine) BootCheck(ctx context.Context, opt CheckOptions, r report.Repor
 			inTrial = append(inTrial, img.Name)
 		}
 	}
-	a := AssessDirect(Assess(cur, have, booted.Name), cur, booted.Name, TrialFromCmdline(string(cmdline)), inTrial)
+	trial := TrialFromCmdline(string(cmdline))
+	if soft := m.takeSoftTrial(); trial == "" {
+		trial = soft
+	}
+	a := AssessDirect(Assess(cur, have, booted.Name), cur, booted.Name, trial, inTrial)
 	if booted.State == Activated || booted.State == Trial && !a.RunChecks {
 		a.Marks = append(a.Marks, Mark{Image: booted.Name, State: Booted, Action: "boot", Result: "succeeded", Detail: "the activated image booted"})
 	}
