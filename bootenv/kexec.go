@@ -164,7 +164,11 @@ func softRefusal(f SwitchFacts) string {
 // /run/nextroot).
 func normArgs(c string) string {
 	var keep []string
+	trialWatchdog := watchdogArmedBy(c)
 	for _, a := range strings.Fields(c) {
+		if trialWatchdog && isTrialWatchdogArg(a) {
+			continue
+		}
 		k, _, _ := strings.Cut(a, "=")
 		switch k {
 		case "BOOT_IMAGE", "panic", TrialArg, "initrd", "root":

@@ -61,6 +61,13 @@ func watchdogArmedBy(cmdline string) bool {
 	return false
 }
 
+// isTrialWatchdogArg reports whether a is one of TrialWatchdogArgs'
+// arguments.
+func isTrialWatchdogArg(a string) bool {
+	k, _, _ := strings.Cut(a, "=")
+	return a == "modules_load=softdog" || k == "softdog.soft_active_on_boot" || k == "softdog.soft_margin"
+}
+
 // SoftdogDevice is the /dev name (watchdog1) of the loaded softdog, read
 // from sysDir/class/watchdog/*/identity; "" when softdog is not loaded.
 func SoftdogDevice(sysDir string) (string, error) {

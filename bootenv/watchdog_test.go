@@ -102,3 +102,22 @@ func TestDisarmTrialWatchdog(t *testing.T) {
 		t.Errorf("no stopper is not reported:\n%s", &out)
 	}
 }
+
+// The menu refresh copies the running command line into drd.cfg: a
+// trial's softdog must not become every boot's (it would reset the
+// machine after soft_margin at each boot that is no trial). An
+// administrator's own modules_load= and softdog settings stay.
+func TestKernelArgsDropTrialWatchdog(t *testing.T) {
+	wd, _ := TrialWatchdogArgs(900)
+	in := "root=UUID=x ro quiet panic=10 " + wd + " drd.trial=sysimage_001"
+	if got := kernelArgs(in); got != "ro quiet" {
+		t.Errorf("kernelArgs(%q) = %q, want ro quiet", in, got)
+	}
+	own := "root=UUID=x ro modules_load=softdog softdog.soft_margin=30"
+	if got := kernelArgs(own); got != "ro modules_load=softdog softdog.soft_margin=30" {
+		t.Errorf("kernelArgs(%q) = %q: the administrator's own softdog dropped", own, got)
+	}
+	if normArgs(in) != normArgs("root=UUID=y ro quiet") {
+		t.Errorf("a trial's watchdog makes the command lines differ for soft-reboot: %q", normArgs(in))
+	}
+}
