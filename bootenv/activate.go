@@ -20,9 +20,14 @@ type ActivateOptions struct {
 	// not at all); Switcher does it (required unless SwitchNone).
 	Reboot   Switch
 	Switcher Switcher
-	// Watchdog is the deadline, in seconds, of the softdog a kexec trial
-	// arms until its boot check passes (0: none; TrialWatchdogArgs).
-	Watchdog int
+	// Watchdog is the deadline, in seconds, of the softdog a kexec or
+	// soft-reboot trial arms until its boot check passes (0: none;
+	// TrialWatchdogArgs). A soft-reboot trial arms it with ArmWatchdog
+	// right before the soft reboot, and stops it with StopWatchdog if the
+	// soft reboot is refused (nil: no watchdog for a soft trial).
+	Watchdog     int
+	ArmWatchdog  WatchdogArmer
+	StopWatchdog WatchdogStopper
 }
 
 // Activate makes an image the boot target of every following boot, or
@@ -97,7 +102,8 @@ func (m Machine) Activate(ctx context.Context, opt ActivateOptions, r report.Rep
 		return nil
 	}
 	if choice.Switch == SwitchSoft {
-		undo, err := m.prepareSoft(ctx, target, opt.Trial, r)
+		arm := opt.Trial && opt.Watchdog > 0 && opt.ArmWatchdog != nil && opt.StopWatchdog != nil
+		undo, err := m.prepareSoft(ctx, target, opt.Trial, arm, r)
 		if err != nil {
 			return err
 		}
@@ -107,7 +113,18 @@ func (m Machine) Activate(ctx context.Context, opt ActivateOptions, r report.Rep
 				undo()
 			}
 		}()
-		opt.Switcher = switchedWhenDone{opt.Switcher, &switched}
+		sw := switchedWhenDone{Switcher: opt.Switcher, done: &switched}
+		if arm {
+			sw.arm = func() error { return opt.ArmWatchdog(opt.Watchdog) }
+			sw.stop = func() {
+				if dev, err := SoftdogDevice(m.SysDir); err == nil && dev != "" {
+					if err := opt.StopWatchdog(dev); err != nil {
+						r.Warn("the soft reboot did not happen and the trial's watchdog /dev/%s could not be stopped: %v; it resets the machine", dev, err)
+					}
+				}
+			}
+		}
+		opt.Switcher = sw
 	}
 	if direct {
 		prior := target.State
@@ -153,15 +170,27 @@ func (m Machine) Activate(ctx context.Context, opt ActivateOptions, r report.Rep
 	return m.restart(ctx, opt, choice, r)
 }
 
-// switchedWhenDone is a Switcher that records a restart that was set off.
+// switchedWhenDone is a Switcher that records a restart that was set
+// off, and arms a watchdog (arm, nil for none) just before it; stop
+// stops it again when the restart is refused.
 type switchedWhenDone struct {
 	Switcher
 	done *bool
+	arm  func() error
+	stop func()
 }
 
 func (s switchedWhenDone) Restart(ctx context.Context, sw Switch) error {
+	if s.arm != nil {
+		if err := s.arm(); err != nil {
+			return fmt.Errorf("arming the trial's watchdog (softdog): %w; -x watchdog=0 soft-reboots without one", err)
+		}
+	}
 	err := s.Switcher.Restart(ctx, sw)
 	*s.done = err == nil
+	if err != nil && s.stop != nil {
+		s.stop()
+	}
 	return err
 }
 

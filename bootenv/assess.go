@@ -63,7 +63,8 @@ func (m Machine) BootCheck(ctx context.Context, opt CheckOptions, r report.Repor
 		}
 	}
 	trial := TrialFromCmdline(string(cmdline))
-	if soft := m.takeSoftTrial(); trial == "" {
+	soft, softWatchdog := m.takeSoftTrial()
+	if trial == "" {
 		trial = soft
 	}
 	a := AssessDirect(Assess(cur, have, booted.Name), cur, booted.Name, trial, inTrial)
@@ -104,7 +105,7 @@ func (m Machine) BootCheck(ctx context.Context, opt CheckOptions, r report.Repor
 	if reason == "" {
 		r.Step("%s passed its trial boot: it is good and boots from now on", booted.Name)
 		err := m.putFirst(booted, r)
-		m.disarmTrialWatchdog(string(cmdline), opt.StopWatchdog, r)
+		m.disarmTrialWatchdog(watchdogArmedBy(string(cmdline)) || softWatchdog && soft == booted.Name, opt.StopWatchdog, r)
 		return err
 	}
 	r.Warn("%s failed its trial boot: %s; %s boots next", booted.Name, reason, next.Next)
@@ -118,11 +119,12 @@ func (m Machine) BootCheck(ctx context.Context, opt CheckOptions, r report.Repor
 	return nil
 }
 
-// disarmTrialWatchdog stops the softdog a trial's command line armed
-// (TrialWatchdogArgs), after the trial passed and was made the target.
-// A failed trial keeps it: it guards the reboot into the last good image.
-func (m Machine) disarmTrialWatchdog(cmdline string, stop WatchdogStopper, r report.Reporter) {
-	if !watchdogArmedBy(cmdline) {
+// disarmTrialWatchdog stops the softdog a trial armed (its command line,
+// TrialWatchdogArgs, or drd before a soft reboot), after the trial
+// passed and was made the target. A failed trial keeps it: it guards
+// the reboot into the last good image.
+func (m Machine) disarmTrialWatchdog(armed bool, stop WatchdogStopper, r report.Reporter) {
+	if !armed {
 		return
 	}
 	dev, err := SoftdogDevice(m.SysDir)
@@ -131,7 +133,7 @@ func (m Machine) disarmTrialWatchdog(cmdline string, stop WatchdogStopper, r rep
 		r.Warn("the trial's watchdog (softdog) could not be found: %v; if it is running it resets the machine (into the image that passed)", err)
 		return
 	case dev == "":
-		r.Note("the trial's command line arms softdog, but it is not loaded: no watchdog to stop")
+		r.Note("the trial armed softdog, but it is not loaded: no watchdog to stop")
 		return
 	case stop == nil:
 		r.Warn("the trial's watchdog /dev/%s runs and nothing was given to stop it: it resets the machine (into the image that passed)", dev)

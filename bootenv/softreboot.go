@@ -52,7 +52,7 @@ func (m Machine) nextRootRefusal(mounts []MountInfo) string {
 // and, for a trial, writes SoftTrialPath; the returned undo unmounts
 // them and removes the marker, for an activation that stops before the
 // soft reboot.
-func (m Machine) prepareSoft(ctx context.Context, target *Image, trial bool, r report.Reporter) (undo func(), err error) {
+func (m Machine) prepareSoft(ctx context.Context, target *Image, trial, watchdog bool, r report.Reporter) (undo func(), err error) {
 	mounts, err := ReadMountinfo(m.ProcDir)
 	if err != nil {
 		return nil, err
@@ -77,7 +77,11 @@ func (m Machine) prepareSoft(ctx context.Context, target *Image, trial bool, r r
 	}
 	if trial {
 		if err := os.MkdirAll(filepath.Dir(marker), 0o755); err == nil {
-			err = os.WriteFile(marker, []byte(target.Name+"\n"), 0o644)
+			content := target.Name + "\n"
+			if watchdog {
+				content += softWatchdogLine + "\n"
+			}
+			err = os.WriteFile(marker, []byte(content), 0o644)
 		}
 		if err != nil {
 			undo()
@@ -88,23 +92,31 @@ func (m Machine) prepareSoft(ctx context.Context, target *Image, trial bool, r r
 	return undo, nil
 }
 
+// softWatchdogLine, a line of the trial marker, says drd armed softdog
+// before the soft reboot (the kernel stays, and so does softdog).
+const softWatchdogLine = "watchdog"
+
 // takeSoftTrial reads and removes the soft-reboot trial marker: the
-// image it names ("" for none or a malformed one). Removed at once, so
-// a later soft reboot of the same image is no trial.
-func (m Machine) takeSoftTrial() string {
+// image it names ("" for none or a malformed one) and whether drd armed
+// softdog for it. Removed at once, so a later soft reboot of the same
+// image is no trial.
+func (m Machine) takeSoftTrial() (string, bool) {
 	p := filepath.Join(m.Root, SoftTrialPath)
 	b, err := os.ReadFile(p)
 	if err != nil {
-		return ""
+		return "", false
 	}
 	os.Remove(p)
-	return TrialFromMarker(string(b))
+	name := TrialFromMarker(string(b))
+	_, rest, _ := strings.Cut(string(b), "\n")
+	return name, name != "" && strings.TrimSpace(rest) == softWatchdogLine
 }
 
-// TrialFromMarker is the image a SoftTrialPath file names, "" for a
-// malformed one.
+// TrialFromMarker is the image a SoftTrialPath file names on its first
+// line, "" for a malformed one.
 func TrialFromMarker(s string) string {
-	name := strings.TrimSpace(s)
+	first, _, _ := strings.Cut(s, "\n")
+	name := strings.TrimSpace(first)
 	if !imageNameRE.MatchString(name) {
 		return ""
 	}
@@ -123,5 +135,5 @@ func (m Machine) PrepareNextRoot(ctx context.Context, name string, trial bool, r
 	if err != nil {
 		return nil, err
 	}
-	return m.prepareSoft(ctx, img, trial, r)
+	return m.prepareSoft(ctx, img, trial, false, r)
 }

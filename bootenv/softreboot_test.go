@@ -37,7 +37,7 @@ func TestNextRootRefusal(t *testing.T) {
 
 func TestTrialFromMarker(t *testing.T) {
 	for in, want := range map[string]string{
-		"sysimage_001\n": "sysimage_001", "sysimage_002": "sysimage_002",
+		"sysimage_001\n": "sysimage_001", "sysimage_002": "sysimage_002", "sysimage_003\nwatchdog\n": "sysimage_003",
 		"": "", "../etc\n": "", "sysimage_001 sysimage_002": "",
 	} {
 		if got := TrialFromMarker(in); got != want {
@@ -85,5 +85,68 @@ func TestBootCheckSoftTrial(t *testing.T) {
 	}
 	if rec := readRec(t, m.Root); blk.Next != "sysimage_000" || rec.State != Bad {
 		t.Errorf("after a failed soft-reboot trial: block %+v, state %s\n%s", blk, rec.State, &out)
+	}
+}
+
+func TestTakeSoftTrial(t *testing.T) {
+	m := Machine{Root: t.TempDir()}
+	marker := filepath.Join(m.Root, SoftTrialPath)
+	for content, want := range map[string]struct {
+		name     string
+		watchdog bool
+	}{
+		"sysimage_001\n":           {"sysimage_001", false},
+		"sysimage_001\nwatchdog\n": {"sysimage_001", true},
+		"../x\nwatchdog\n":         {"", false},
+	} {
+		mustWrite(t, marker, content, 0o644)
+		name, wd := m.takeSoftTrial()
+		if name != want.name || wd != want.watchdog {
+			t.Errorf("marker %q: %q, %v; want %q, %v", content, name, wd, want.name, want.watchdog)
+		}
+		if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("marker %q stays after it was taken", content)
+		}
+	}
+	if name, wd := m.takeSoftTrial(); name != "" || wd {
+		t.Errorf("no marker: %q, %v", name, wd)
+	}
+}
+
+// restartRecorder is a Switcher that records restarts and fails them
+// with err.
+type restartRecorder struct {
+	Switcher
+	log *[]string
+	err error
+}
+
+func (r restartRecorder) Restart(ctx context.Context, s Switch) error {
+	*r.log = append(*r.log, "restart "+string(s))
+	return r.err
+}
+
+// A soft-reboot trial arms softdog just before the soft reboot; a
+// refused soft reboot stops it again (else it resets the machine), and a
+// watchdog that cannot be armed calls the soft reboot off.
+func TestSwitchedWhenDoneArmsTheWatchdog(t *testing.T) {
+	for _, tc := range []struct {
+		armErr, restartErr error
+		want               []string
+		switched           bool
+	}{
+		{nil, nil, []string{"arm", "restart soft"}, true},
+		{nil, errors.New("refused"), []string{"arm", "restart soft", "stop"}, false},
+		{errors.New("no softdog"), nil, []string{"arm"}, false},
+	} {
+		var log []string
+		done := false
+		sw := switchedWhenDone{Switcher: restartRecorder{log: &log, err: tc.restartErr}, done: &done,
+			arm:  func() error { log = append(log, "arm"); return tc.armErr },
+			stop: func() { log = append(log, "stop") }}
+		err := sw.Restart(context.Background(), SwitchSoft)
+		if !slices.Equal(log, tc.want) || done != tc.switched || (err == nil) != tc.switched {
+			t.Errorf("arm %v, restart %v: did %q, switched %v, err %v; want %q", tc.armErr, tc.restartErr, log, done, err, tc.want)
+		}
 	}
 }

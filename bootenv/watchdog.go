@@ -92,3 +92,9 @@ func SoftdogDevice(sysDir string) (string, error) {
 // WatchdogStopper stops a watchdog device by its magic close (opens
 // /dev/NAME, writes 'V', closes): cmd/drd wires the real one.
 type WatchdogStopper func(name string) error
+
+// WatchdogArmer loads softdog if need be and starts it for seconds on
+// the running kernel (open, set the timeout, close without the magic
+// character): what a soft-reboot trial gets, whose kernel stays.
+// cmd/drd wires the real one.
+type WatchdogArmer func(seconds int) error

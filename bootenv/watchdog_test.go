@@ -83,21 +83,21 @@ func TestDisarmTrialWatchdog(t *testing.T) {
 	var stopped []string
 	stop := func(dev string) error { stopped = append(stopped, dev); return nil }
 	var out said
-	m.disarmTrialWatchdog("root=x panic=10", stop, out.reporter())
+	m.disarmTrialWatchdog(watchdogArmedBy("root=x panic=10"), stop, out.reporter())
 	if len(stopped) != 0 {
 		t.Errorf("a watchdog drd did not arm was stopped: %q", stopped)
 	}
-	m.disarmTrialWatchdog("root=x softdog.soft_active_on_boot=1", stop, out.reporter())
+	m.disarmTrialWatchdog(watchdogArmedBy("root=x softdog.soft_active_on_boot=1"), stop, out.reporter())
 	if len(stopped) != 1 || stopped[0] != "watchdog0" || !out.has("Stopped the trial's watchdog (/dev/watchdog0)") {
 		t.Errorf("stopped %q\n%s", stopped, &out)
 	}
 	out = said{}
-	m.disarmTrialWatchdog("softdog.soft_active_on_boot=1", func(string) error { return errors.New("device busy") }, out.reporter())
+	m.disarmTrialWatchdog(true, func(string) error { return errors.New("device busy") }, out.reporter())
 	if !out.has("stopping the trial's watchdog /dev/watchdog0: device busy") {
 		t.Errorf("a failed stop is not reported:\n%s", &out)
 	}
 	out = said{}
-	m.disarmTrialWatchdog("softdog.soft_active_on_boot=1", nil, out.reporter())
+	m.disarmTrialWatchdog(true, nil, out.reporter())
 	if !out.has("nothing was given to stop it") {
 		t.Errorf("no stopper is not reported:\n%s", &out)
 	}
