@@ -106,7 +106,7 @@ chmod 755 $m/etc/drd/checks.d/10-record; drd umount -q`)
 		t.Fatalf("2. the trial image is %q, want good", s)
 	}
 	wantEFI(t, vm, l, "2. confirmed kexec trial", "", "sysimage_001", "")
-	if r := vm.Run("grep -n 'softdog\\|drd.trial' /boot/grub/drd.cfg"); r.Code == 0 {
+	if r := vm.Run(`grep -nE '^[[:space:]]*linux .*(softdog|drd\.trial=)' /boot/grub/drd.cfg`); r.Code == 0 {
 		t.Errorf("2. the trial's arguments went into drd's menu for every boot:\n%s", r.Stdout)
 	}
 	if out := vm.MustRun("journalctl -b -u drd-boot-check.service --no-pager"); !strings.Contains(out, "Stopped the trial's watchdog") {
