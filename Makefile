@@ -61,6 +61,13 @@ bench-export: deps
 bench-lvm:
 	DRD_E2E=1 DRD_BENCH=1 go test -count=1 -v -timeout 240m -run 'TestBenchLVM$$' ./scripts/e2e
 
+.PHONY: bench-outage
+# issue 18: the outage of a switch into the clone by firmware, kexec (and
+# soft where systemd has it), in a layout (a) VM (scripts/e2e
+# TestBenchOutage): to the new kernel and to its sshd; medians, never fails on time.
+bench-outage:
+	DRD_E2E=1 DRD_BENCH=1 go test -count=1 -v -timeout 120m -run 'TestBenchOutage$$' ./scripts/e2e
+
 .PHONY: e2e
 # VM end-to-end scenarios (scripts/e2e, docs/e2e.md): as root, with QEMU,
 # OVMF and debootstrap installed. Images are built first and cached in

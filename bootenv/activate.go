@@ -20,6 +20,14 @@ type ActivateOptions struct {
 	// not at all); Switcher does it (required unless SwitchNone).
 	Reboot   Switch
 	Switcher Switcher
+	// Watchdog is the deadline, in seconds, of the softdog a kexec or
+	// soft-reboot trial arms until its boot check passes (0: none;
+	// TrialWatchdogArgs). A soft-reboot trial arms it with ArmWatchdog
+	// right before the soft reboot, and stops it with StopWatchdog if the
+	// soft reboot is refused (nil: no watchdog for a soft trial).
+	Watchdog     int
+	ArmWatchdog  WatchdogArmer
+	StopWatchdog WatchdogStopper
 }
 
 // Activate makes an image the boot target of every following boot, or
@@ -81,21 +89,47 @@ func (m Machine) Activate(ctx context.Context, opt ActivateOptions, r report.Rep
 	} else if opt.Reboot != SwitchNone {
 		choice = Choice{Switch: SwitchFirmware, Why: "asked for"}
 	}
-	// A kexec trial leaves the persistent boot target as it is: the
-	// trial is carried by the kexec command line (drd.trial=), and a
-	// panic, hang or reset boots the booted image by the firmware.
-	direct := opt.Trial && choice.Switch == SwitchKexec
+	// A kexec or soft-reboot trial leaves the persistent boot target as
+	// it is: the trial is carried by the kexec command line (drd.trial=)
+	// or a file in /run (SoftTrialPath), and a panic, hang or reset boots
+	// the booted image by the firmware.
+	direct := opt.Trial && (choice.Switch == SwitchKexec || choice.Switch == SwitchSoft)
 	if direct {
-		what = fmt.Sprintf("%s boots once on trial by kexec; the boot target stays %s until its health checks pass", target.Name, booted.Name)
+		what = fmt.Sprintf("%s boots once on trial by %s; the boot target stays %s until its health checks pass", target.Name, choice.Switch, booted.Name)
 	}
 	if opt.Preview {
 		r.Step("Preview: %s (nothing was written)", what)
 		return nil
 	}
+	if choice.Switch == SwitchSoft {
+		arm := opt.Trial && opt.Watchdog > 0 && opt.ArmWatchdog != nil && opt.StopWatchdog != nil
+		undo, err := m.prepareSoft(ctx, target, opt.Trial, arm, r)
+		if err != nil {
+			return err
+		}
+		switched := false
+		defer func() {
+			if !switched {
+				undo()
+			}
+		}()
+		sw := switchedWhenDone{Switcher: opt.Switcher, done: &switched}
+		if arm {
+			sw.arm = func() error { return opt.ArmWatchdog(opt.Watchdog) }
+			sw.stop = func() {
+				if dev, err := SoftdogDevice(m.SysDir); err == nil && dev != "" {
+					if err := opt.StopWatchdog(dev); err != nil {
+						r.Warn("the soft reboot did not happen and the trial's watchdog /dev/%s could not be stopped: %v; it resets the machine", dev, err)
+					}
+				}
+			}
+		}
+		opt.Switcher = sw
+	}
 	if direct {
 		prior := target.State
 		marks := []Mark{{Image: target.Name, State: Trial, Action: "activate", Result: "succeeded",
-			Detail: fmt.Sprintf("kexec trial; the boot target stays %s", booted.Name)}}
+			Detail: fmt.Sprintf("%s trial; the boot target stays %s", choice.Switch, booted.Name)}}
 		if err := m.applyMarks(st, marks, r); err != nil {
 			return err
 		}
@@ -105,7 +139,7 @@ func (m Machine) Activate(ctx context.Context, opt ActivateOptions, r report.Rep
 			// No kexec: the image is not on trial; a stale trial state
 			// would make the next boot check call it bad.
 			back := []Mark{{Image: target.Name, State: orState(prior, Complete), Action: "activate", Result: "failed",
-				Detail: "the kexec trial did not start: " + err.Error()}}
+				Detail: fmt.Sprintf("the %s trial did not start: %v", choice.Switch, err)}}
 			if merr := m.applyMarks(st, back, r); merr != nil {
 				r.Warn("%v", merr)
 			}
@@ -134,6 +168,30 @@ func (m Machine) Activate(ctx context.Context, opt ActivateOptions, r report.Rep
 	}
 	r.Step("Done: %s", what)
 	return m.restart(ctx, opt, choice, r)
+}
+
+// switchedWhenDone is a Switcher that records a restart that was set
+// off, and arms a watchdog (arm, nil for none) just before it; stop
+// stops it again when the restart is refused.
+type switchedWhenDone struct {
+	Switcher
+	done *bool
+	arm  func() error
+	stop func()
+}
+
+func (s switchedWhenDone) Restart(ctx context.Context, sw Switch) error {
+	if s.arm != nil {
+		if err := s.arm(); err != nil {
+			return fmt.Errorf("arming the trial's watchdog (softdog): %w; -x watchdog=0 soft-reboots without one", err)
+		}
+	}
+	err := s.Switcher.Restart(ctx, sw)
+	*s.done = err == nil
+	if err != nil && s.stop != nil {
+		s.stop()
+	}
+	return err
 }
 
 // restart restarts the machine by the chosen switch, if any.

@@ -27,6 +27,9 @@ type CheckOptions struct {
 	HealthTimeout time.Duration
 	Runner        execrun.Runner // health checks and systemctl
 	NoReboot      bool           // after a failed trial, do not reboot (tests)
+	// StopWatchdog stops the trial's softdog once the trial passed (nil:
+	// a trial that armed one warns that it will reset the machine).
+	StopWatchdog WatchdogStopper
 }
 
 // BootCheck runs at every boot, after boot-complete.target: it records
@@ -59,7 +62,12 @@ func (m Machine) BootCheck(ctx context.Context, opt CheckOptions, r report.Repor
 			inTrial = append(inTrial, img.Name)
 		}
 	}
-	a := AssessDirect(Assess(cur, have, booted.Name), cur, booted.Name, TrialFromCmdline(string(cmdline)), inTrial)
+	trial := TrialFromCmdline(string(cmdline))
+	soft, softWatchdog := m.takeSoftTrial()
+	if trial == "" {
+		trial = soft
+	}
+	a := AssessDirect(Assess(cur, have, booted.Name), cur, booted.Name, trial, inTrial)
 	if booted.State == Activated || booted.State == Trial && !a.RunChecks {
 		a.Marks = append(a.Marks, Mark{Image: booted.Name, State: Booted, Action: "boot", Result: "succeeded", Detail: "the activated image booted"})
 	}
@@ -96,7 +104,9 @@ func (m Machine) BootCheck(ctx context.Context, opt CheckOptions, r report.Repor
 	}
 	if reason == "" {
 		r.Step("%s passed its trial boot: it is good and boots from now on", booted.Name)
-		return m.putFirst(booted, r)
+		err := m.putFirst(booted, r)
+		m.disarmTrialWatchdog(watchdogArmedBy(string(cmdline)) || softWatchdog && soft == booted.Name, opt.StopWatchdog, r)
+		return err
 	}
 	r.Warn("%s failed its trial boot: %s; %s boots next", booted.Name, reason, next.Next)
 	if opt.NoReboot {
@@ -107,6 +117,33 @@ func (m Machine) BootCheck(ctx context.Context, opt CheckOptions, r report.Repor
 		return fmt.Errorf("rebooting into %s: %w", next.Next, err)
 	}
 	return nil
+}
+
+// disarmTrialWatchdog stops the softdog a trial armed (its command line,
+// TrialWatchdogArgs, or drd before a soft reboot), after the trial
+// passed and was made the target. A failed trial keeps it: it guards
+// the reboot into the last good image.
+func (m Machine) disarmTrialWatchdog(armed bool, stop WatchdogStopper, r report.Reporter) {
+	if !armed {
+		return
+	}
+	dev, err := SoftdogDevice(m.SysDir)
+	switch {
+	case err != nil:
+		r.Warn("the trial's watchdog (softdog) could not be found: %v; if it is running it resets the machine (into the image that passed)", err)
+		return
+	case dev == "":
+		r.Note("the trial armed softdog, but it is not loaded: no watchdog to stop")
+		return
+	case stop == nil:
+		r.Warn("the trial's watchdog /dev/%s runs and nothing was given to stop it: it resets the machine (into the image that passed)", dev)
+		return
+	}
+	if err := stop(dev); err != nil {
+		r.Warn("stopping the trial's watchdog /dev/%s: %v; it resets the machine (into the image that passed) unless something else feeds it", dev, err)
+		return
+	}
+	r.Step("Stopped the trial's watchdog (/dev/%s)", dev)
 }
 
 // runChecks runs every executable of checks.d in name order and returns

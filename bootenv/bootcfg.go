@@ -20,6 +20,13 @@ import (
 // return to the last good image.
 const PanicSeconds = 10
 
+// grubTrialArgs are what GRUB's trial entry adds after panic=: the
+// trial's watchdog (DefaultWatchdogSeconds).
+func grubTrialArgs() string {
+	a, _ := TrialWatchdogArgs(DefaultWatchdogSeconds)
+	return a
+}
+
 // WriteBootConfig writes drd's menu (drd.cfg) into every bootable image's
 // /boot and then, if next is not nil, drd's environment block: the
 // inactive images' copies first, each synced, the booted image's last.
@@ -75,7 +82,7 @@ func (m Machine) WriteBootConfig(st *Status, next *BootState, need []string, r r
 	}
 	sort.SliceStable(menu, func(i, j int) bool { return menu[i].Name < menu[j].Name })
 	for _, o := range open {
-		cfg, err := grub.Menu{Self: o.img.Name, Images: menu, Panic: PanicSeconds, Recovery: menuRecovery(o.img, o.dir)}.Encode()
+		cfg, err := grub.Menu{Self: o.img.Name, Images: menu, Panic: PanicSeconds, TrialArgs: grubTrialArgs(), Recovery: menuRecovery(o.img, o.dir)}.Encode()
 		if err != nil {
 			return err
 		}

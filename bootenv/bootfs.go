@@ -234,7 +234,11 @@ func leadRun(s string) (string, string) {
 // between images (root=, the BOOT_IMAGE GRUB adds, drd's trial panic=).
 func kernelArgs(cmdline string) string {
 	var keep []string
+	trialWatchdog := watchdogArmedBy(cmdline)
 	for _, a := range strings.Fields(cmdline) {
+		if trialWatchdog && isTrialWatchdogArg(a) {
+			continue // a trial's softdog (TrialWatchdogArgs) must not outlive it
+		}
 		k, _, _ := strings.Cut(a, "=")
 		switch k {
 		case "BOOT_IMAGE", "root", "panic", "initrd", TrialArg:

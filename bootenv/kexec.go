@@ -64,8 +64,10 @@ type KexecPlan struct {
 // PlanKexec is the kexec of drd's menu entry mi: the same kernel,
 // initramfs and command line GRUB would boot; a trial adds what a GRUB
 // trial gets (panic=, so a panic reboots by the firmware into the
-// persistent target) and the trial marker the boot check reads.
-func PlanKexec(mi grub.MenuImage, trial bool, panicSeconds int) (KexecPlan, error) {
+// persistent target), the trial watchdog (TrialWatchdogArgs of
+// watchdogSeconds, 0 none: a hang resets by the firmware too) and the
+// trial marker the boot check reads.
+func PlanKexec(mi grub.MenuImage, trial bool, panicSeconds, watchdogSeconds int) (KexecPlan, error) {
 	if !grub.FileRE.MatchString(mi.Kernel) {
 		return KexecPlan{}, fmt.Errorf("kexec into %s: kernel %q is no file name in /boot", mi.Name, mi.Kernel)
 	}
@@ -83,7 +85,15 @@ func PlanKexec(mi grub.MenuImage, trial bool, panicSeconds int) (KexecPlan, erro
 		p.Initrd = path.Join("/", mi.BootPrefix, mi.Initrd)
 	}
 	if trial {
-		p.Cmdline += fmt.Sprintf(" panic=%d %s=%s", panicSeconds, TrialArg, mi.Name)
+		wd, err := TrialWatchdogArgs(watchdogSeconds)
+		if err != nil {
+			return KexecPlan{}, fmt.Errorf("kexec trial of %s: %w", mi.Name, err)
+		}
+		p.Cmdline += fmt.Sprintf(" panic=%d", panicSeconds)
+		if wd != "" {
+			p.Cmdline += " " + wd
+		}
+		p.Cmdline += fmt.Sprintf(" %s=%s", TrialArg, mi.Name)
 	}
 	return p, nil
 }
@@ -154,7 +164,11 @@ func softRefusal(f SwitchFacts) string {
 // /run/nextroot).
 func normArgs(c string) string {
 	var keep []string
+	trialWatchdog := watchdogArmedBy(c)
 	for _, a := range strings.Fields(c) {
+		if trialWatchdog && isTrialWatchdogArg(a) {
+			continue
+		}
 		k, _, _ := strings.Cut(a, "=")
 		switch k {
 		case "BOOT_IMAGE", "panic", TrialArg, "initrd", "root":

@@ -25,7 +25,7 @@ func TestParseSwitch(t *testing.T) {
 func TestPlanKexec(t *testing.T) {
 	mi := grub.MenuImage{Name: "sysimage_001", BootPrefix: "/boot", Kernel: "vmlinuz-6.1.0-28-amd64", Initrd: "initrd.img-6.1.0-28-amd64",
 		Cmdline: "root=UUID=1234-abcd console=ttyS0"}
-	p, err := PlanKexec(mi, true, 10)
+	p, err := PlanKexec(mi, true, 10, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,12 +37,12 @@ func TestPlanKexec(t *testing.T) {
 	if TrialFromCmdline(p.Cmdline) != "sysimage_001" {
 		t.Errorf("the boot check does not find the trial in %q", p.Cmdline)
 	}
-	p, err = PlanKexec(mi, false, 10)
+	p, err = PlanKexec(mi, false, 10, 0)
 	if err != nil || p.Cmdline != mi.Cmdline {
 		t.Errorf("lasting plan cmdline = %q, %v; want %q", p.Cmdline, err, mi.Cmdline)
 	}
 	mi.Initrd, mi.BootPrefix = "", ""
-	if p, _ = PlanKexec(mi, false, 10); p.Initrd != "" || p.Kernel != "/vmlinuz-6.1.0-28-amd64" {
+	if p, _ = PlanKexec(mi, false, 10, 0); p.Initrd != "" || p.Kernel != "/vmlinuz-6.1.0-28-amd64" {
 		t.Errorf("own /boot, no initramfs: plan %+v", p)
 	}
 	for _, bad := range []grub.MenuImage{
@@ -50,11 +50,11 @@ func TestPlanKexec(t *testing.T) {
 		{Name: "sysimage_001", Kernel: "vmlinuz", Initrd: "a/b", Cmdline: "root=x"},
 		{Name: "sysimage_001", Kernel: "vmlinuz", Cmdline: "quiet"},
 	} {
-		if _, err := PlanKexec(bad, false, 10); err == nil {
+		if _, err := PlanKexec(bad, false, 10, 0); err == nil {
 			t.Errorf("PlanKexec(%+v) accepted", bad)
 		}
 	}
-	if _, err := PlanKexec(grub.MenuImage{Name: "sysimage_001", Kernel: "vmlinuz", Cmdline: "root=x"}, true, 0); err == nil {
+	if _, err := PlanKexec(grub.MenuImage{Name: "sysimage_001", Kernel: "vmlinuz", Cmdline: "root=x"}, true, 0, 0); err == nil {
 		t.Error("a trial without panic= accepted")
 	}
 }

@@ -138,10 +138,15 @@ func (m Machine) mount(ctx context.Context, name string, readOnly bool, r report
 	return m.mountImage(ctx, img, readOnly, r)
 }
 
-// mountImage mounts img's critical file systems, read-only (nothing
-// written, not even a journal replayed) if readOnly.
+// mountImage mounts img's critical file systems under drd's mount
+// directory, read-only (nothing written, not even a journal replayed) if
+// readOnly.
 func (m Machine) mountImage(ctx context.Context, img *Image, readOnly bool, r report.Reporter) (string, error) {
-	dir := MountDir(m.Root, img.Name)
+	return m.mountImageAt(ctx, img, MountDir(m.Root, img.Name), readOnly, r)
+}
+
+// mountImageAt mounts img's critical file systems, parents first, at dir.
+func (m Machine) mountImageAt(ctx context.Context, img *Image, dir string, readOnly bool, r report.Reporter) (string, error) {
 	mounts, err := ReadMountinfo(m.ProcDir)
 	if err != nil {
 		return "", err
@@ -315,7 +320,12 @@ func (m Machine) Umount(ctx context.Context, name string, r report.Reporter) err
 			return fmt.Errorf("several images are mounted (%s): name one", strings.Join(names, ", "))
 		}
 	}
-	dir := MountDir(m.Root, name)
+	return m.umountAt(ctx, name, MountDir(m.Root, name), mounts, r)
+}
+
+// umountAt unmounts image name from dir, children first, and detaches
+// the loop device of an image file.
+func (m Machine) umountAt(ctx context.Context, name, dir string, mounts []MountInfo, r report.Reporter) error {
 	under := MountsUnder(mounts, dir)
 	if len(under) == 0 {
 		return fmt.Errorf("%s is not mounted at %s", name, dir)

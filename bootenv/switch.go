@@ -24,10 +24,6 @@ type Switcher interface {
 	Restart(ctx context.Context, s Switch) error
 }
 
-// noNextRoot is why drd does not soft-reboot yet: preparing the image's
-// root with its critical file systems at /run/nextroot is left (issue 18).
-const noNextRoot = "drd does not prepare /run/nextroot for a soft-reboot yet"
-
 // switchFacts reads the facts ChooseSwitch needs: the running kernel and
 // command line from m.ProcDir, kexec's availability from the running
 // kernel's config in the booted image's /boot and kexec_load_disabled,
@@ -36,7 +32,11 @@ func (m Machine) switchFacts(ctx context.Context, sw Switcher, target, running m
 	f := SwitchFacts{
 		RunningKernel: running.kernel, RunningInitrd: running.initrd, RunningCmdline: running.cmdline,
 		TargetKernel: target.kernel, TargetInitrd: target.initrd, TargetCmdline: target.cmdline,
-		NoNextRoot: noNextRoot,
+	}
+	if mounts, err := ReadMountinfo(m.ProcDir); err != nil {
+		f.NoNextRoot = fmt.Sprintf("the mount table could not be read: %v", err)
+	} else {
+		f.NoNextRoot = m.nextRootRefusal(mounts)
 	}
 	if v, err := sw.SystemdVersion(ctx); err == nil {
 		f.Systemd = v
@@ -113,7 +113,7 @@ func (m Machine) chooseSwitch(ctx context.Context, opt ActivateOptions, target *
 	if c.Switch != SwitchKexec {
 		return c, nil, nil
 	}
-	p, err := PlanKexec(mi, opt.Trial, PanicSeconds)
+	p, err := PlanKexec(mi, opt.Trial, PanicSeconds, opt.Watchdog)
 	if err != nil {
 		return c, nil, err
 	}

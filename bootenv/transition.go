@@ -159,9 +159,9 @@ func FailTrial(cur BootState, booted, reason string) (BootState, Mark) {
 }
 
 // AssessDirect completes Assess for the trials GRUB did not start: a
-// kexec trial leaves drd's block (the persistent boot target) as it was
-// and names the trial image on the kernel command line instead
-// (cmdlineTrial, from TrialFromCmdline). The booted image named there is
+// kexec or soft-reboot trial leaves drd's block (the persistent boot
+// target) as it was and names the trial image on the kernel command line
+// (TrialFromCmdline) or in /run (SoftTrialPath) instead: cmdlineTrial. The booted image named there is
 // on trial: its health checks decide (PassTrial makes it the target,
 // FailTrial keeps the last good one). An image left in state trial
 // (inTrial) that neither booted nor is GRUB's trial never finished its
@@ -173,13 +173,13 @@ func AssessDirect(a Assessment, cur BootState, booted, cmdlineTrial string, inTr
 		a.Write = nil
 		target := orText(cur.Next, "unchanged")
 		a.Marks = []Mark{{Image: booted, State: Trial, Action: "boot", Result: "succeeded",
-			Detail: fmt.Sprintf("kexec trial boot (the persistent boot target stays %s); health checks follow", target)}}
+			Detail: fmt.Sprintf("kexec or soft-reboot trial boot (the persistent boot target stays %s); health checks follow", target)}}
 	}
 	for _, name := range inTrial {
 		if name == booted || name == cur.Trial {
 			continue
 		}
-		reason := fmt.Sprintf("its kexec trial did not finish its health checks (kernel panic, hang or reset); %s booted by the firmware instead", booted)
+		reason := fmt.Sprintf("its kexec or soft-reboot trial did not finish its health checks (kernel panic, hang or reset); %s booted by the firmware instead", booted)
 		a.Marks = append(a.Marks, Mark{Image: name, State: Bad, Reason: reason, Action: "boot", Result: "failed", Detail: reason})
 	}
 	return a

@@ -248,7 +248,10 @@ func TestBootCheckKexecTrial(t *testing.T) {
 	for _, pass := range []bool{false} {
 		t.Run(fmt.Sprintf("pass=%v", pass), func(t *testing.T) {
 			m, _ := unitMachine(t, trialRecord(), &BootState{Seq: 7, Next: "sysimage_000"})
-			mustWrite(t, filepath.Join(m.ProcDir, "cmdline"), "root=UUID=0ld ro quiet panic=10 drd.trial=sysimage_001\n", 0o644)
+			mustWrite(t, filepath.Join(m.ProcDir, "cmdline"), "root=UUID=0ld ro quiet panic=10 drd.trial=sysimage_001 modules_load=softdog softdog.soft_active_on_boot=1 softdog.soft_margin=900\n", 0o644)
+			mustWrite(t, filepath.Join(m.SysDir, "class/watchdog/watchdog0/identity"), "Software Watchdog\n", 0o644)
+			var stopped []string
+			stop := func(dev string) error { stopped = append(stopped, dev); return nil }
 			check := filepath.Join(m.Root, ChecksDir, "10-web")
 			mustWrite(t, check, "#!/bin/sh\n", 0o755)
 			run := &execrun.Fake{Out: map[string]string{"systemctl --no-block reboot": ""}}
@@ -258,8 +261,11 @@ func TestBootCheckKexecTrial(t *testing.T) {
 				run.Errs = map[string]error{check: errors.New(`running "` + check + "\": exit status 1\ndown")}
 			}
 			var out said
-			if err := m.BootCheck(context.Background(), CheckOptions{Runner: run}, out.reporter()); err != nil {
+			if err := m.BootCheck(context.Background(), CheckOptions{Runner: run, StopWatchdog: stop}, out.reporter()); err != nil {
 				t.Fatalf("BootCheck: %v\n%s", err, &out)
+			}
+			if want := map[bool]int{true: 1, false: 0}[pass]; len(stopped) != want {
+				t.Errorf("pass=%v: the trial's watchdog was stopped %d times (%q), want %d: a failed trial keeps it for the reboot", pass, len(stopped), stopped, want)
 			}
 			if !slices.Contains(run.Ran, check) {
 				t.Fatalf("the health check did not run: %q\n%s", run.Ran, &out)

@@ -49,7 +49,7 @@ func TestWriteBootConfig(t *testing.T) {
 	if err := m.WriteBootConfig(st, &next, nil, out.reporter()); err != nil {
 		t.Fatalf("WriteBootConfig: %v\n%s", err, &out)
 	}
-	want, err := grub.Menu{Self: "sysimage_001", Panic: PanicSeconds, Images: []grub.MenuImage{{
+	want, err := grub.Menu{Self: "sysimage_001", Panic: PanicSeconds, TrialArgs: grubTrialArgs(), Images: []grub.MenuImage{{
 		Name: "sysimage_001", Title: "drd: sysimage_001, Linux 6.1.0-10-amd64", BootUUID: uuid1, BootPrefix: "/boot",
 		Kernel: "vmlinuz-6.1.0-10-amd64", Initrd: "initrd.img-6.1.0-10-amd64",
 		Cmdline: "root=UUID=" + uuid1 + " ro quiet console=ttyS0,115200",

@@ -17,6 +17,9 @@ type Menu struct {
 	Self   string      // the image this copy belongs to: the last resort
 	Images []MenuImage // every image, each with its own kernel
 	Panic  int         // seconds a trial kernel waits after a panic before it reboots
+	// TrialArgs are more arguments of a trial kernel's command line (the
+	// trial's watchdog), after panic=; "" for none.
+	TrialArgs string
 	// Recovery is the STAGEISL entry, from Self's own /boot; nil when
 	// STAGEISL is not installed there.
 	Recovery *MenuRecovery
@@ -111,6 +114,9 @@ func (m Menu) validate() error {
 	if m.Panic < 1 {
 		return fmt.Errorf("drd.cfg: panic=%d: a trial kernel must reboot after a panic", m.Panic)
 	}
+	if m.TrialArgs != "" && !CmdlineRE.MatchString(m.TrialArgs) {
+		return fmt.Errorf("drd.cfg: trial arguments %q: want no quotes, $, ;, braces or backslashes", m.TrialArgs)
+	}
 	return nil
 }
 
@@ -195,7 +201,11 @@ func (m Menu) Encode() ([]byte, error) {
 		w("\tfi")
 	}
 	w("\tif [ \"$drd_boot\" = \"$drd_best_trial\" ]; then")
-	w("\t\tset drd_panic=panic=%d", m.Panic)
+	if m.TrialArgs == "" {
+		w("\t\tset drd_panic=panic=%d", m.Panic)
+	} else {
+		w("\t\tset drd_panic=\"panic=%d %s\"", m.Panic, m.TrialArgs)
+	}
 	w("\tfi")
 	w("\tset default=\"drd-$drd_boot\"")
 	w("\tset fallback=\"drd-$drd_best_next drd-$drd_self\"")

@@ -11,7 +11,7 @@ import (
 )
 
 func testMenu() Menu {
-	return Menu{Self: "sysimage_000", Panic: 10, Images: []MenuImage{
+	return Menu{Self: "sysimage_000", Panic: 10, TrialArgs: "modules_load=softdog softdog.soft_active_on_boot=1 softdog.soft_margin=900", Images: []MenuImage{
 		{Name: "sysimage_000", Title: "Debian GNU/Linux 12, sysimage_000 (drd)", BootUUID: "0b1c6f1e-1111-4111-8111-111111111111",
 			Kernel: "vmlinuz-6.1.0-28-amd64", Initrd: "initrd.img-6.1.0-28-amd64",
 			Cmdline: "root=UUID=2a2a2a2a-2222-4222-8222-222222222222 ro console=ttyS0,115200"},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/clone/imagesync"
+	"github.com/drd-linux/drd/internal/execrun"
 	"github.com/drd-linux/drd/internal/options"
 )
 
@@ -30,6 +31,7 @@ var activateSpecs = []options.Spec{
 	{Name: "force", Type: options.Bool, Default: "false", Help: "activate an image that failed its trial boot"},
 	{Name: "reboot", Type: options.String, Default: "false", Choices: []string{"false", "true", "firmware", "kexec", "soft", "auto"},
 		Help: "reboot into the target when done: firmware (= true), kexec, soft (systemd soft-reboot) or auto, the fastest safe one (docs/boot.md)"},
+	{Name: "watchdog", Type: options.Int, Default: "900", Help: "a kexec or soft-reboot trial arms the kernel's softdog for this many seconds, until its boot check passes: a trial that hangs resets into the booted image (0: none; docs/boot.md)", Min: 0, Max: 65535},
 	{Name: "sync", Type: options.String, Default: "false", Choices: []string{"false", "true", "shutdown"}, Help: "true: first bring the booted image's changes since the clone into the image (drd sync); a failed sync stops the activation, conflicts are warned of (exit code 2); shutdown: that too, and a final sync during the shutdown of the reboot, after the services stopped (a failed one calls the switch off)"},
 	efiVarsSpec,
 }
@@ -43,7 +45,8 @@ func runActivate(ctx context.Context, inv *invocation) error {
 	opt := bootenv.ActivateOptions{
 		Image: name, Trial: inv.opts.Bool("trial"), Tries: int(inv.opts.Int("tries")),
 		Force: inv.opts.Bool("force"), Preview: inv.preview,
-		Reboot: sw, Switcher: inv.sys.switcher,
+		Reboot: sw, Switcher: inv.sys.switcher, Watchdog: int(inv.opts.Int("watchdog")),
+		ArmWatchdog: armSoftdog(execrun.Real{}, "/sys", "/dev"), StopWatchdog: stopWatchdog("/dev"),
 	}
 	if err := shutdownSyncSwitch(inv.opts.String("sync"), sw, opt.Trial); err != nil {
 		return fmt.Errorf("activating %s: %w", imageWord(name), err)

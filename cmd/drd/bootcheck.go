@@ -33,7 +33,7 @@ func runBootCheck(ctx context.Context, inv *invocation) error {
 			return nil
 		}
 	}
-	opt := bootenv.CheckOptions{HealthTimeout: inv.opts.Duration("health_timeout")}
+	opt := bootenv.CheckOptions{HealthTimeout: inv.opts.Duration("health_timeout"), StopWatchdog: stopWatchdog("/dev")}
 	m, err := machine(inv)
 	if err != nil {
 		return fmt.Errorf("assessing the boot: %w", err)
