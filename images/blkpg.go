@@ -133,7 +133,26 @@ func waitForNodes(dev string, parts []Part, wait time.Duration) error {
 
 // HidePartitions removes every partition of disk dev from the kernel
 // (BLKPG_DEL_PARTITION); it fails on a partition in use.
+//
+// A partition that udev (or another program's blkid) probes for a moment
+// after it appeared is busy for that moment: a busy partition is asked to
+// go again a few times (about a second in all) before HidePartitions
+// gives up; one held for good (mounted, swap, LVM) fails after that.
 func HidePartitions(dev string) error {
+	const tries = 10 // the waits between grow by 20 ms: about a second in all
+	var err error
+	for i := range tries {
+		if err = hidePartitionsOnce(dev); err == nil || !errors.Is(err, unix.EBUSY) {
+			return err
+		}
+		if i < tries-1 {
+			time.Sleep(time.Duration(i+1) * 20 * time.Millisecond)
+		}
+	}
+	return err
+}
+
+func hidePartitionsOnce(dev string) error {
 	parts, err := Partitions(sysRoot, filepath.Base(dev))
 	if err != nil {
 		return fmt.Errorf("removing partitions of %s: %w", dev, err)

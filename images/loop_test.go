@@ -463,3 +463,38 @@ func TestDetachLoopHeldPartition(t *testing.T) {
 		})
 	}
 }
+
+// TestHidePartitionsMomentarilyBusy: a partition held open for a moment
+// (as udev's or another program's probe holds a new one) does not fail
+// HidePartitions: it asks again until the holder lets go.
+func TestHidePartitionsMomentarilyBusy(t *testing.T) {
+	requireRoot(t)
+	img := sparseFile(t, t.TempDir(), "probed.img", 16*mib)
+	parts, err := WriteGPT(img, []Part{{Name: "root", Type: LinuxFS}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := attach(t, img, false)
+	if err := ShowPartitions(dev, parts); err != nil {
+		t.Fatal(err)
+	}
+	part := PartitionPath(dev, 1)
+	f, err := os.Open(part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		f.Close()
+		close(closed)
+	}()
+	err = HidePartitions(dev)
+	<-closed
+	if err != nil {
+		t.Fatalf("HidePartitions(%s) with %s open for 200 ms: %v", dev, part, err)
+	}
+	if kernel, _ := Partitions(sysRoot, dev); len(kernel) != 0 {
+		t.Errorf("after HidePartitions the kernel shows %+v", kernel)
+	}
+}
