@@ -268,15 +268,7 @@ func TestPartitionPath(t *testing.T) {
 // to touch the disk until it is unmounted.
 func TestInUseLoop(t *testing.T) {
 	requireRoot(t)
-	img := sparseFile(t, t.TempDir(), "busy.img", 32*mib)
-	parts, err := WriteGPT(img, []Part{{Name: "data", Type: LinuxFS}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev := attach(t, img, false)
-	if err := ShowPartitions(dev, parts); err != nil {
-		t.Fatal(err)
-	}
+	dev, parts := onePartitionLoop(t, "busy.img", 32*mib)
 	p1 := PartitionPath(dev, 1)
 	run(t, "mkfs.ext4", "-q", "-F", p1)
 	mnt := t.TempDir()
@@ -469,15 +461,7 @@ func TestDetachLoopHeldPartition(t *testing.T) {
 // HidePartitions: it asks again until the holder lets go.
 func TestHidePartitionsMomentarilyBusy(t *testing.T) {
 	requireRoot(t)
-	img := sparseFile(t, t.TempDir(), "probed.img", 16*mib)
-	parts, err := WriteGPT(img, []Part{{Name: "root", Type: LinuxFS}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev := attach(t, img, false)
-	if err := ShowPartitions(dev, parts); err != nil {
-		t.Fatal(err)
-	}
+	dev, _ := onePartitionLoop(t, "probed.img", 16*mib)
 	part := PartitionPath(dev, 1)
 	f, err := os.Open(part)
 	if err != nil {
@@ -497,4 +481,21 @@ func TestHidePartitionsMomentarilyBusy(t *testing.T) {
 	if kernel, _ := Partitions(sysRoot, dev); len(kernel) != 0 {
 		t.Errorf("after HidePartitions the kernel shows %+v", kernel)
 	}
+}
+
+// onePartitionLoop makes an image file of size bytes with one partition,
+// attached to a loop device (detached after the test) with the partition
+// shown: the device and its layout.
+func onePartitionLoop(t *testing.T, name string, size int64) (string, []Part) {
+	t.Helper()
+	img := sparseFile(t, t.TempDir(), name, size)
+	parts, err := WriteGPT(img, []Part{{Name: "data", Type: LinuxFS}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := attach(t, img, false)
+	if err := ShowPartitions(dev, parts); err != nil {
+		t.Fatal(err)
+	}
+	return dev, parts
 }
