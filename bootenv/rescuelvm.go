@@ -99,7 +99,7 @@ func activateLVM(found []lvm2.Found, existing map[string][2]uint32, mapper Mappe
 	}
 	notMade := func(vg, lv, why string) Problem {
 		return Problem{Kind: LVNotActivated, What: "logical volume " + vg + "/" + lv, Why: why,
-			Action: "an image on it is not listed until its volume group is whole; attach the disk that is missing, or boot a system with LVM's tools (vgchange -ay " + vg + ")"}
+			Action: "an image on it is not listed here: if a disk of the volume group is missing, attach it; otherwise (a thin, RAID, mirror, cache or snapshot LV, which STAGEISL does not make) boot a system with LVM's tools and run vgchange -ay " + vg}
 	}
 	lvm := &LVM{}
 	for _, g := range groups {
