@@ -73,18 +73,26 @@ func clonedMinbase(t testing.TB, ctx context.Context) *testsys.System {
 
 // cloneName is the name of the one clone of the system at root: the
 // lowest name free on the machine when it was made (other tests' images
-// may hold sysimage_001), so read back, never assumed.
+// may hold sysimage_001), so read back, never assumed. The tests name it
+// in every call: without a name drd takes the only inactive image only
+// while no device on the machine that looks like an image is unreadable,
+// and another test may have made one (TestScanListsEveryImageButAnUnreadableOne).
 func cloneName(t testing.TB, ctx context.Context, root string) string {
 	t.Helper()
 	st, err := bootenv.Scan(ctx, root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := st.Inactive("")
-	if err != nil {
-		t.Fatal(err)
+	var names []string
+	for _, img := range st.Images {
+		if !img.Booted {
+			names = append(names, img.Name)
+		}
 	}
-	return img.Name
+	if len(names) != 1 {
+		t.Fatalf("the system at %s has the clones %q, want one", root, names)
+	}
+	return names[0]
 }
 
 // cleanupImage unmounts, at the end of the test, the image mounted under
@@ -128,7 +136,7 @@ func makeDeb(t *testing.T, dir, name, extraControl string, scripts, files map[st
 // inImage mounts the clone, calls f with its root, and unmounts it.
 func inImage(t *testing.T, root string, f func(dir string)) {
 	t.Helper()
-	dir, err := bootenv.Mount(context.Background(), root, "", report.Discard)
+	dir, err := bootenv.Mount(context.Background(), root, cloneName(t, context.Background(), root), report.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,6 +303,7 @@ func TestRuncmdAttacks(t *testing.T) {
 	ctx := context.Background()
 	s := clonedMinbase(t, ctx)
 	root := s.Root
+	name := cloneName(t, ctx, root)
 	depot := t.TempDir()
 	os.Chmod(depot, 0o755)
 	hostDir := t.TempDir()
@@ -368,7 +377,7 @@ func TestRuncmdAttacks(t *testing.T) {
 
 			run := func(allow bool) (*recorder, error) {
 				r := &recorder{t: t}
-				err := Run(ctx, Options{Root: root, Argv: []string{"dpkg", "-i", deb}, Depots: []string{depot},
+				err := Run(ctx, Options{Root: root, Image: name, Argv: []string{"dpkg", "-i", deb}, Depots: []string{depot},
 					AllowUnsafe: allow, Name: pkg, Note: "attack " + a.name, User: "tester", Stdio: Stdio{Out: out, Err: out}, Exe: exe}, r)
 				data, _ := os.ReadFile(out.Name())
 				t.Logf("drd runcmd dpkg -i %s: %v\n%s", deb, err, data)
@@ -481,6 +490,7 @@ func TestRuncmdOnClone(t *testing.T) {
 	ctx := context.Background()
 	s := clonedMinbase(t, ctx)
 	root := s.Root
+	name := cloneName(t, ctx, root)
 	depot := t.TempDir()
 	os.Chmod(depot, 0o755)
 	out, _ := os.Create(filepath.Join(t.TempDir(), "out"))
@@ -488,7 +498,7 @@ func TestRuncmdOnClone(t *testing.T) {
 	exe, _ := os.Executable()
 	run := func(ctx context.Context, o Options) (*recorder, string, error) {
 		r := &recorder{t: t}
-		o.Root, o.Stdio, o.Exe = root, Stdio{Out: out, Err: out}, exe
+		o.Root, o.Image, o.Stdio, o.Exe = root, name, Stdio{Out: out, Err: out}, exe
 		o.Depots = append(o.Depots, depot)
 		err := Run(ctx, o, r)
 		data, _ := os.ReadFile(out.Name())
