@@ -45,14 +45,17 @@ func TestMountUmountImageFile(t *testing.T) {
 		t.Errorf("Scan left %s attached", loops)
 	}
 
-	dir, err := bootenv.Mount(ctx, s.Root, "", report.Func(t.Logf))
+	// By its name: without one, drd takes the only inactive image only
+	// while no drd-named device on the machine is unreadable, and another
+	// test may have made one.
+	dir, err := bootenv.Mount(ctx, s.Root, name, report.Func(t.Logf))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// No firmware boots a file: activate refuses, in preview too, also
 	// while the image is mounted (its file attached).
 	for _, preview := range []bool{true, false} {
-		err := bootenv.Real(s.Root).Activate(ctx, bootenv.ActivateOptions{Preview: preview}, report.Discard)
+		err := bootenv.Real(s.Root).Activate(ctx, bootenv.ActivateOptions{Image: name, Preview: preview}, report.Discard)
 		if !errors.Is(err, bootenv.ErrNotActivatable) || !strings.Contains(err.Error(), "write the file to a disk") {
 			t.Errorf("Activate (preview %v) of a clone in an image file: %v, want a refusal saying how to make it bootable", preview, err)
 		}
