@@ -71,28 +71,11 @@ func clonedMinbase(t testing.TB, ctx context.Context) *testsys.System {
 	return s
 }
 
-// cloneName is the name of the one clone of the system at root: the
-// lowest name free on the machine when it was made (other tests' images
-// may hold sysimage_001), so read back, never assumed. The tests name it
-// in every call: without a name drd takes the only inactive image only
-// while no device on the machine that looks like an image is unreadable,
-// and another test may have made one (TestScanListsEveryImageButAnUnreadableOne).
-func cloneName(t testing.TB, ctx context.Context, root string) string {
+// cloneName is the name of the one clone of the system at root, read
+// back (testsys.CloneName).
+func cloneName(t testing.TB, _ context.Context, root string) string {
 	t.Helper()
-	st, err := bootenv.Scan(ctx, root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, img := range st.Images {
-		if !img.Booted {
-			names = append(names, img.Name)
-		}
-	}
-	if len(names) != 1 {
-		t.Fatalf("the system at %s has the clones %q, want one", root, names)
-	}
-	return names[0]
+	return testsys.CloneName(t, root)
 }
 
 // cleanupImage unmounts, at the end of the test, the image mounted under
