@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/drd-linux/drd/images"
+	"github.com/drd-linux/drd/internal/mount"
 	"github.com/drd-linux/drd/internal/report"
 )
 
@@ -165,7 +166,7 @@ func (m Machine) mountImageAt(ctx context.Context, img *Image, dir string, readO
 	// or the administrator's) is not this call's to detach.
 	var attached string
 	var activated []string
-	var done []string
+	var done []mounted
 	fail := func(err error) (string, error) {
 		return "", errors.Join(err, m.undoMount(context.WithoutCancel(ctx), done, activated, attached))
 	}
@@ -204,15 +205,15 @@ func (m Machine) mountImageAt(ctx context.Context, img *Image, dir string, readO
 		if readOnly {
 			flags, data = unix.MS_RDONLY, readOnlyData(f.Type)
 		}
-		err := unix.Mount(d.Path, at, f.Type, flags, data)
+		unmount, err := mount.At(mount.Spec{Source: d.Path, Type: f.Type, Flags: flags, Data: data}, at)
 		if errors.Is(err, unix.ENODEV) && f.Type == "vfat" {
 			r.Note("%s (%s) not mounted: the running kernel has no vfat", f.MountPoint, d.Path)
 			continue
 		}
 		if err != nil {
-			return fail(fmt.Errorf("mounting %s of %s (%s) at %s: %w%s", f.MountPoint, img.Name, d.Path, at, err, mountHint(err)))
+			return fail(fmt.Errorf("mounting %s of %s: %w%s", f.MountPoint, img.Name, err, mountHint(err)))
 		}
-		done = append(done, at)
+		done = append(done, mounted{at, unmount})
 		r.Note("%-10s %s", f.MountPoint, d.Path)
 	}
 	return dir, nil
@@ -229,12 +230,20 @@ func mountHint(err error) string {
 	return ""
 }
 
+// mounted is one file system a Mount mounted: where, and how to unmount
+// it (mount.At's).
+type mounted struct {
+	at      string
+	unmount func() error
+}
+
 // undoMount undoes what a Mount that failed half-way did: it unmounts
-// dirs, and when the Mount attached the image's file itself (loop, not
-// ""), deactivates the volume groups it activated on it and detaches the
-// loop device. It goes on past a failure and reports every one.
-func (m Machine) undoMount(ctx context.Context, dirs, vgs []string, loop string) error {
-	errs := []error{unmountAll(dirs)}
+// what it mounted, and when the Mount attached the image's file itself
+// (loop, not ""), deactivates the volume groups it activated on it and
+// detaches the loop device. It goes on past a failure and reports every
+// one.
+func (m Machine) undoMount(ctx context.Context, done []mounted, vgs []string, loop string) error {
+	errs := []error{unmountAll(done)}
 	if loop == "" {
 		return errors.Join(errs...)
 	}
@@ -251,13 +260,13 @@ func (m Machine) undoMount(ctx context.Context, dirs, vgs []string, loop string)
 	return errors.Join(errs...)
 }
 
-// unmountAll undoes a Mount that failed half-way: it unmounts dirs in
-// reverse order, goes on past a failure and reports every one.
-func unmountAll(dirs []string) error {
+// unmountAll undoes a Mount that failed half-way: it unmounts what it
+// mounted in reverse order, goes on past a failure and reports every one.
+func unmountAll(done []mounted) error {
 	var errs []error
-	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := unix.Unmount(dirs[i], 0); err != nil {
-			errs = append(errs, fmt.Errorf("%s is still mounted (unmounting it: %w): unmount it with drd umount", dirs[i], err))
+	for i := len(done) - 1; i >= 0; i-- {
+		if err := done[i].unmount(); err != nil {
+			errs = append(errs, fmt.Errorf("%s is still mounted (%w): unmount it with drd umount", done[i].at, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -338,11 +347,11 @@ func (m Machine) umountAt(ctx context.Context, name, dir string, mounts []MountI
 			vgs = append(vgs, d.ID.VG)
 		}
 		at := filepath.Join(dir, under[i].MountPoint)
-		if err := unix.Unmount(at, 0); err != nil {
+		if err := mount.Unmount(at); err != nil {
 			if errors.Is(err, unix.EBUSY) {
 				return fmt.Errorf("%s is busy: %s; stop them (or leave the directory) and run drd umount again", at, strings.Join(Holders(m.ProcDir, at), "; "))
 			}
-			return fmt.Errorf("unmounting %s: %w", at, err)
+			return err
 		}
 		r.Note("unmounted %s", at)
 		if d, err := images.DeviceByNumber(m.SysDir, under[i].Major, under[i].Minor); err == nil {

@@ -28,15 +28,15 @@ var rootFSTypes = map[string]bool{"ext2": true, "ext3": true, "ext4": true, "xfs
 // read-only mount, the logical volumes of every volume group activated
 // first (rescueDevices). Status.Booted is nil. A file system it cannot
 // read is one of Status.Problems (it may be an image: an original has no
-// drd name to tell); a volume group it could not activate whole is in
-// Status.Warnings.
+// drd name to tell), and so is a volume group it could not activate
+// whole.
 func (m Machine) RescueScan(ctx context.Context) (*Status, error) {
-	devs, warnings, err := m.rescueDevices()
+	devs, problems, err := m.rescueDevices()
 	if err != nil {
 		return nil, err
 	}
 	mounts, _ := ReadMountinfo(m.ProcDir)
-	st := &Status{Warnings: warnings}
+	st := &Status{Problems: problems}
 	seen := map[string]bool{}
 	for _, d := range devs {
 		if !rootFSTypes[d.FSType] {

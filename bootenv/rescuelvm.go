@@ -25,34 +25,41 @@ type Mapper interface {
 // volumes of every volume group whose physical volumes it shows (when
 // m.Mapper is set), the LVs told their VG and LV (AddLVM). An incomplete
 // VG, an LV that cannot be made, metadata that cannot be read are
-// warnings: the images elsewhere are still found.
-func (m Machine) rescueDevices() (DeviceTable, []string, error) {
+// problems (Status.Problems): the images elsewhere are still found.
+func (m Machine) rescueDevices() (DeviceTable, []Problem, error) {
 	devs, err := ReadDevices(m.SysDir)
 	if err != nil {
 		return nil, nil, err
 	}
 	var found []lvm2.Found
-	var warnings []string
+	var problems []Problem
 	for _, d := range devs {
 		if d.FSType != "LVM2_member" {
 			continue
 		}
 		pv, err := readPV(d)
 		if err != nil {
-			warnings = append(warnings, fmt.Sprintf("LVM physical volume %s: %v", d.Path, err))
+			problems = append(problems, unreadablePV(d.Path, err))
 			continue
 		}
 		found = append(found, lvm2.Found{Path: d.Path, Dev: fmt.Sprintf("%d:%d", d.Major, d.Minor), PV: pv})
 	}
 	if len(found) == 0 {
-		return devs, warnings, nil
+		return devs, problems, nil
 	}
-	lvm, w := activateLVM(found, m.mapperNames(devs), m.Mapper)
-	warnings = append(warnings, w...)
+	lvm, p := activateLVM(found, m.mapperNames(devs), m.Mapper)
+	problems = append(problems, p...)
 	if devs, err = ReadDevices(m.SysDir); err != nil {
 		return nil, nil, err
 	}
-	return AddLVM(devs, lvm), warnings, nil
+	return AddLVM(devs, lvm), problems, nil
+}
+
+// unreadablePV is the problem of an LVM physical volume whose label or
+// metadata cannot be read.
+func unreadablePV(path string, err error) Problem {
+	return Problem{Kind: LVMUnreadable, What: "LVM physical volume " + path, Device: path, Why: err.Error(),
+		Action: fmt.Sprintf("check the disk and the kernel's messages (dmesg); the logical volumes of its volume group are not made, the images elsewhere are listed; pvck %s on a system with LVM's tools says more", path)}
 }
 
 func readPV(d BlockDev) (lvm2.PV, error) {
@@ -82,13 +89,17 @@ func (m Machine) mapperNames(devs DeviceTable) map[string][2]uint32 {
 
 // activateLVM assembles the volume groups of found, makes the device of
 // each LV that existing (device-mapper name → number) lacks with mapper
-// (nil: none made), and says what LVM would report of them. Pure but
-// for mapper.
-func activateLVM(found []lvm2.Found, existing map[string][2]uint32, mapper Mapper) (*LVM, []string) {
+// (nil: none made), and says what LVM would report of them, and what it
+// could not do (problems). Pure but for mapper.
+func activateLVM(found []lvm2.Found, existing map[string][2]uint32, mapper Mapper) (*LVM, []Problem) {
 	groups, errs := lvm2.Assemble(found)
-	var warnings []string
+	var problems []Problem
 	for _, err := range errs {
-		warnings = append(warnings, err.Error())
+		problems = append(problems, unreadablePV(err.Path, err.Err))
+	}
+	notMade := func(vg, lv, why string) Problem {
+		return Problem{Kind: LVNotActivated, What: "logical volume " + vg + "/" + lv, Why: why,
+			Action: "an image on it is not listed here: if a disk of the volume group is missing, attach it; otherwise (a thin, RAID, mirror, cache or snapshot LV, which STAGEISL does not make) boot a system with LVM's tools and run vgchange -ay " + vg}
 	}
 	lvm := &LVM{}
 	for _, g := range groups {
@@ -104,18 +115,20 @@ func activateLVM(found []lvm2.Found, existing map[string][2]uint32, mapper Mappe
 			if p.Device != "" {
 				where = " (last seen as " + p.Device + ")"
 			}
-			warnings = append(warnings, fmt.Sprintf("volume group %s is incomplete: physical volume %s%s is missing (is its disk attached?); its logical volumes on the other disks are activated", vg.Name, p.ID, where))
+			problems = append(problems, Problem{Kind: VGIncomplete, What: "volume group " + vg.Name,
+				Why:    fmt.Sprintf("physical volume %s%s is missing", p.ID, where),
+				Action: "attach its disk (is it unplugged, or failed?); its logical volumes on the other disks are activated"})
 		}
 		devices, skipped := lvm2.Tables(vg, g.PVs)
 		for _, s := range skipped {
-			warnings = append(warnings, fmt.Sprintf("logical volume %s/%s not activated: %s", vg.Name, s.LV, s.Reason))
+			problems = append(problems, notMade(vg.Name, s.LV, s.Reason))
 		}
 		for _, d := range devices {
 			num, ok := existing[d.Name]
 			if !ok && mapper != nil {
 				major, minor, err := mapper.Create(d)
 				if err != nil {
-					warnings = append(warnings, fmt.Sprintf("logical volume %s/%s not activated: %v", vg.Name, d.LV, err))
+					problems = append(problems, notMade(vg.Name, d.LV, err.Error()))
 					continue
 				}
 				num, ok = [2]uint32{major, minor}, true
@@ -130,5 +143,5 @@ func activateLVM(found []lvm2.Found, existing map[string][2]uint32, mapper Mappe
 			lvm.LVs = append(lvm.LVs, lv)
 		}
 	}
-	return lvm, warnings
+	return lvm, problems
 }

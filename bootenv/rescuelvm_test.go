@@ -56,9 +56,9 @@ func TestActivateLVM(t *testing.T) {
 
 	t.Run("whole", func(t *testing.T) {
 		m := &fakeMapper{}
-		lvm, warnings := activateLVM([]lvm2.Found{pv1, pv2}, map[string][2]uint32{"drdtest_isllvm-var": {254, 9}}, m)
-		if len(warnings) > 0 {
-			t.Errorf("warnings %q", warnings)
+		lvm, problems := activateLVM([]lvm2.Found{pv1, pv2}, map[string][2]uint32{"drdtest_isllvm-var": {254, 9}}, m)
+		if len(problems) > 0 {
+			t.Errorf("problems %+v", problems)
 		}
 		if want := []string{"drdtest_isllvm-root", "drdtest_isllvm-stripe"}; !slices.Equal(m.made, want) {
 			t.Errorf("made %q, want %q (var exists already)", m.made, want)
@@ -77,16 +77,16 @@ func TestActivateLVM(t *testing.T) {
 	})
 	t.Run("disk gone", func(t *testing.T) {
 		m := &fakeMapper{}
-		lvm, warnings := activateLVM([]lvm2.Found{pv1}, nil, m)
+		lvm, problems := activateLVM([]lvm2.Found{pv1}, nil, m)
 		if len(m.made) != 0 {
 			t.Errorf("made %q: every LV touches the missing PV", m.made)
 		}
-		all := strings.Join(warnings, "\n")
-		if !strings.Contains(all, "volume group drdtest_isllvm is incomplete: physical volume HHhUwY-NZEP-GdAS-4rGI-JSFy-teTb-86SkOO (last seen as /dev/loop1) is missing") {
-			t.Errorf("warnings do not name the missing PV:\n%s", all)
+		vg := problemOf(problems, VGIncomplete, "volume group drdtest_isllvm")
+		if vg == nil || vg.Why != "physical volume HHhUwY-NZEP-GdAS-4rGI-JSFy-teTb-86SkOO (last seen as /dev/loop1) is missing" || !strings.Contains(vg.Action, "attach its disk") {
+			t.Errorf("problems do not name the missing PV and what to do: %+v", problems)
 		}
-		if !strings.Contains(all, "logical volume drdtest_isllvm/var not activated") {
-			t.Errorf("warnings do not name var:\n%s", all)
+		if lv := problemOf(problems, LVNotActivated, "logical volume drdtest_isllvm/var"); lv == nil || lv.Why == "" || lv.Action == "" {
+			t.Errorf("problems do not name var, why and what to do: %+v", problems)
 		}
 		if len(lvm.VGs) != 1 || len(lvm.PVs) != 1 || len(lvm.LVs) != 0 {
 			t.Errorf("LVM %+v", lvm)
@@ -94,12 +94,24 @@ func TestActivateLVM(t *testing.T) {
 	})
 	t.Run("one fails", func(t *testing.T) {
 		m := &fakeMapper{fail: "drdtest_isllvm-root"}
-		lvm, warnings := activateLVM([]lvm2.Found{pv1, pv2}, nil, m)
-		if len(warnings) != 1 || !strings.Contains(warnings[0], "drdtest_isllvm/root not activated: ioctl") {
-			t.Errorf("warnings %q", warnings)
+		lvm, problems := activateLVM([]lvm2.Found{pv1, pv2}, nil, m)
+		if len(problems) != 1 || problems[0].Kind != LVNotActivated || problems[0].What != "logical volume drdtest_isllvm/root" ||
+			problems[0].Why != "ioctl DM_TABLE_LOAD: invalid argument" {
+			t.Errorf("problems %+v, want root not activated with the mapper's error", problems)
 		}
 		if len(lvm.LVs) != 2 || len(m.made) != 2 {
 			t.Errorf("LVs %+v, made %q: the others must be made", lvm.LVs, m.made)
+		}
+	})
+	t.Run("metadata that does not parse", func(t *testing.T) {
+		bad := lvm2.Found{Path: "/dev/vdd", Dev: "254:48", PV: lvm2.PV{UUID: "bad", Metadata: []byte("drdtest {\n")}}
+		lvm, problems := activateLVM([]lvm2.Found{pv1, pv2, bad}, nil, &fakeMapper{})
+		if len(problems) != 1 || problems[0].Kind != LVMUnreadable || problems[0].Device != "/dev/vdd" ||
+			problems[0].What != "LVM physical volume /dev/vdd" || problems[0].Why == "" || !strings.Contains(problems[0].Action, "pvck /dev/vdd") {
+			t.Errorf("problems %+v, want /dev/vdd's metadata unreadable", problems)
+		}
+		if len(lvm.LVs) != 3 {
+			t.Errorf("LVs %+v: the whole volume group's must be made", lvm.LVs)
 		}
 	})
 	t.Run("no mapper", func(t *testing.T) {
@@ -110,4 +122,14 @@ func TestActivateLVM(t *testing.T) {
 			}
 		}
 	})
+}
+
+// problemOf is the problem of kind about what, nil if there is none.
+func problemOf(problems []Problem, kind ProblemKind, what string) *Problem {
+	for i, p := range problems {
+		if p.Kind == kind && p.What == what {
+			return &problems[i]
+		}
+	}
+	return nil
 }

@@ -17,13 +17,11 @@ type Status struct {
 	ISL []RecoveryOn `json:"isl,omitempty"`
 	// Problems are what the scan could not do, each for the
 	// administrator to look at: a device labelled as one of drd's images
-	// whose image cannot be read, a file system it could not unmount.
-	// The images above are every one it could read.
+	// whose image cannot be read, a file system it could not unmount;
+	// in a rescue scan (STAGEISL) also an LVM physical volume it could
+	// not read, an incomplete volume group, a logical volume it could not
+	// make. The images above are every one it could read.
 	Problems []Problem `json:"problems,omitempty"`
-	// Warnings are what a rescue scan could not read or activate (an
-	// incomplete volume group, an LV it cannot make): images elsewhere
-	// are still listed.
-	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Problem is one thing the scan could not do: on what, why, and what to
@@ -31,7 +29,7 @@ type Status struct {
 type Problem struct {
 	Kind   ProblemKind `json:"kind"`
 	What   string      `json:"what"`             // for a person: "/dev/sdc3 (sysimage_002 by its partition name)"
-	Device string      `json:"device,omitempty"` // the device, for Unreadable
+	Device string      `json:"device,omitempty"` // the device, for Unreadable and LVMUnreadable
 	Disk   string      `json:"disk,omitempty"`   // the whole disk it is on
 	File   string      `json:"image_file,omitempty"`
 	Image  string      `json:"image,omitempty"` // the image its partition name says, if it says one
@@ -49,6 +47,16 @@ const (
 	// StillMounted is a file system the scan mounted to read and could
 	// not unmount.
 	StillMounted ProblemKind = "still-mounted"
+	// LVMUnreadable is an LVM physical volume whose label or metadata a
+	// rescue scan could not read.
+	LVMUnreadable ProblemKind = "lvm-unreadable"
+	// VGIncomplete is a volume group a physical volume of which a rescue
+	// scan did not find: its logical volumes on the others are made.
+	VGIncomplete ProblemKind = "vg-incomplete"
+	// LVNotActivated is a logical volume a rescue scan could not make (a
+	// physical volume missing, a segment type it does not make, the
+	// device-mapper refused it).
+	LVNotActivated ProblemKind = "lv-not-activated"
 )
 
 // RecoveryOn is STAGEISL as installed in one image's /boot.

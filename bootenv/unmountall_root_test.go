@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/drd-linux/drd/internal/mount"
 )
 
 // A Mount that fails half-way undoes what it mounted: every mount it can,
@@ -18,15 +20,18 @@ func TestUnmountAllReportsBusy(t *testing.T) {
 	}
 	base := t.TempDir()
 	var dirs []string
+	var done []mounted
 	for _, n := range []string{"a", "b", "c"} {
 		d := filepath.Join(base, n)
 		if err := os.Mkdir(d, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		if err := unix.Mount("drd-test", d, "tmpfs", 0, ""); err != nil {
+		unmount, err := mount.At(mount.Spec{Source: "drd-test", Type: "tmpfs"}, d)
+		if err != nil {
 			t.Fatal(err)
 		}
 		dirs = append(dirs, d)
+		done = append(done, mounted{d, unmount})
 	}
 	busy := dirs[1]
 	f, err := os.Create(filepath.Join(busy, "held"))
@@ -39,7 +44,7 @@ func TestUnmountAllReportsBusy(t *testing.T) {
 			unix.Unmount(d, unix.MNT_DETACH)
 		}
 	})
-	err = unmountAll(dirs)
+	err = unmountAll(done)
 	if !errors.Is(err, unix.EBUSY) || !strings.Contains(err.Error(), busy) {
 		t.Errorf("unmountAll = %v, want EBUSY on %s", err, busy)
 	}

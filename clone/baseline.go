@@ -8,6 +8,13 @@ import (
 	"github.com/drd-linux/drd/verify"
 )
 
+// noBaseline says what a clone without a baseline (-x baseline=false)
+// leaves out.
+func (c *run) noBaseline(ctx context.Context) error {
+	c.r.Note("the booted image is not verified: drd verify of the clone reports also what the booted image already had, until drd verify -x baseline=true of the clone")
+	return nil
+}
+
 // startBaseline gives the clone the booted image's drd verify findings
 // as its starting baseline, so that drd verify of the clone shows only
 // what changed in it since (runcmd's patches and anything else). The

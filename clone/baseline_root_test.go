@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/drd-linux/drd/internal/report"
@@ -45,5 +47,21 @@ func TestCloneStartsVerifyBaseline(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(s.Root, verify.BaselinePath)); err == nil {
 		t.Error("the clone wrote a baseline into the booted image")
+	}
+
+	// -x baseline=false: the booted image is not verified, the clone has
+	// no baseline.
+	var notes []string
+	r := report.Func(func(format string, a ...any) { notes = append(notes, fmt.Sprintf(format, a...)) })
+	target = filepath.Join(t.TempDir(), "fast.img")
+	if err := Run(context.Background(), Options{Root: s.Root, Target: target, NoBaseline: true}, r); err != nil {
+		t.Fatal(err)
+	}
+	c = openClone(t, target)
+	if b, err := verify.ReadBaseline(c.root); err != nil || b != nil {
+		t.Errorf("a clone with NoBaseline has the baseline %+v, %v; want none", b, err)
+	}
+	if all := strings.Join(notes, "\n"); strings.Contains(all, "Verifying the booted image") || !strings.Contains(all, "No verify baseline") {
+		t.Errorf("a clone with NoBaseline said:\n%s\nwant no verify of the booted image, and that the clone has no baseline", all)
 	}
 }

@@ -22,6 +22,9 @@ type Options struct {
 	ImageSize int64    // size of a new image file; 0: from used space
 	Exclude   []string // paths (in the image) whose contents are left out
 	Snapshot  string   // root on LVM: copy from snapshots "auto" (""), "always" or "never"
+	// NoBaseline skips drd verify of the booted image after the copy:
+	// the clone gets no starting verify baseline (startBaseline).
+	NoBaseline bool
 
 	// EFI is the firmware's UEFI variables, where the clone's Boot####
 	// goes; nil: none is added (a BIOS machine, or not this machine's

@@ -111,12 +111,16 @@ func (c *run) steps() []step {
 			step{"Applying the artifact's delta", c.unpackAll},
 			step{"Keeping this host's identity", c.keepHostIdentity})
 	}
-	return append(steps,
+	steps = append(steps,
 		step{"Copying the EFI system partition", c.copyESP},
 		step{"Fixing up the clone", c.fixup},
-		step{"Making the clone bootable", c.makeBootable},
-		step{"Verifying the booted image: the clone's starting baseline", c.startBaseline},
-		step{"Recording the clone", c.finish})
+		step{"Making the clone bootable", c.makeBootable})
+	if c.opt.NoBaseline {
+		steps = append(steps, step{"No verify baseline for the clone (-x baseline=false)", c.noBaseline})
+	} else {
+		steps = append(steps, step{"Verifying the booted image: the clone's starting baseline", c.startBaseline})
+	}
+	return append(steps, step{"Recording the clone", c.finish})
 }
 
 // warnNoSnapshots says that a root on LVM is copied live, in two passes.

@@ -73,7 +73,7 @@ func canaryArtifact(t *testing.T, key *minisign.PrivateKey, delta bool) (*testsy
 	if err := Run(ctx, Options{Root: a.Root, Target: filepath.Join(t.TempDir(), "a-clone.img")}, report.Func(t.Logf)); err != nil {
 		t.Fatal(err)
 	}
-	dir, err := bootenv.Mount(ctx, a.Root, "", report.Func(t.Logf))
+	dir, err := bootenv.Mount(ctx, a.Root, testsys.CloneName(t, a.Root), report.Func(t.Logf))
 	if err != nil {
 		t.Fatal(err)
 	}

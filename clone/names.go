@@ -26,6 +26,18 @@ func (t onTarget) holds(disk, backingFile string) bool {
 	return false
 }
 
+// holdsRecorded tells whether target, as a record names it (a /dev path
+// or an image file, maybe relative), is the clone's target.
+func (t onTarget) holdsRecorded(target string) bool {
+	disk, file := "", target
+	if strings.HasPrefix(target, "/dev/") {
+		disk, file = target, ""
+	} else if abs, err := filepath.Abs(target); err == nil {
+		file = abs
+	}
+	return t.holds(disk, file)
+}
+
 // takenNames are the image names a new clone must not get: the names of
 // every image drd finds (st: the booted one, the clones, images whose
 // clone died before its record, clones the records name whose disk or
@@ -44,13 +56,7 @@ func takenNames(st *bootenv.Status, devs bootenv.DeviceTable, t onTarget) map[st
 		taken[img.Name] = true
 	}
 	for _, img := range st.Missing { // in the records only: the name stays taken until drd forget
-		disk, file := "", img.Target
-		if strings.HasPrefix(img.Target, "/dev/") {
-			disk, file = img.Target, ""
-		} else if abs, err := filepath.Abs(img.Target); err == nil {
-			file = abs
-		}
-		if t.holds(disk, file) {
+		if t.holdsRecorded(img.Target) {
 			replaced[img.Name] = true
 			continue
 		}
@@ -83,8 +89,37 @@ func takenNames(st *bootenv.Status, devs bootenv.DeviceTable, t onTarget) map[st
 	return taken
 }
 
-// cloneName picks the new clone's name: the lowest one that no image,
-// partition or label drd can find uses, but on the target.
+// keptName is the name of the image of this system the clone replaces
+// on its target (one drd lists, or one the records name whose disk or
+// file is gone), "" when there is none.
+func keptName(st *bootenv.Status, t onTarget) string {
+	for _, img := range st.Images {
+		if !img.Booted && t.holds(img.Disk, img.ImageFile) {
+			return img.Name
+		}
+	}
+	for _, img := range st.Missing {
+		if t.holdsRecorded(img.Target) {
+			return img.Name
+		}
+	}
+	return ""
+}
+
+// pickName is the new clone's name: the name of the image it replaces
+// when no other image, partition or label uses it (a clone again to the
+// same target keeps its name, whatever names were freed meanwhile), else
+// the lowest free one.
+func pickName(taken map[string]bool, kept string) (string, error) {
+	if kept != "" && !taken[kept] {
+		return kept, nil
+	}
+	return bootenv.FreeName(taken)
+}
+
+// cloneName picks the new clone's name (pickName): the name of the image
+// on the target, else the lowest one that no image, partition or label
+// drd can find uses.
 func cloneName(ctx context.Context, opt Options, t onTarget) (string, error) {
 	m := bootenv.Machine{Root: opt.Root, SysDir: opt.SysDir, ProcDir: opt.ProcDir, Runner: opt.Runner}
 	st, err := m.Scan(ctx)
@@ -95,5 +130,5 @@ func cloneName(ctx context.Context, opt Options, t onTarget) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("finding the image names in use: %w", err)
 	}
-	return bootenv.FreeName(takenNames(st, devs, t))
+	return pickName(takenNames(st, devs, t), keptName(st, t))
 }

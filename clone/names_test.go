@@ -18,7 +18,7 @@ type nameCase struct {
 	devs   bootenv.DeviceTable
 	target onTarget
 	want   []string // taken
-	free   string
+	free   string   // the clone's name
 }
 
 // TestTakenNames: a second clone to another target gets a name of its
@@ -68,6 +68,14 @@ func TestTakenNames(t *testing.T) {
 	tests = append(tests,
 		nameCase{"a clone whose file is gone, in the records", []*bootenv.Image{booted, gone}, nil, onTarget{file: "/srv/new.img"}, []string{"sysimage_000", "sysimage_001"}, "sysimage_002"},
 		nameCase{"again to the file that is gone", []*bootenv.Image{booted, gone}, nil, onTarget{file: "/srv/gone.img"}, []string{"sysimage_000"}, "sysimage_001"},
+		// A lower name freed meanwhile (another image deleted): the clone
+		// again to the same target keeps its name.
+		nameCase{"again to the same disk, a lower name free",
+			[]*bootenv.Image{booted, img("sysimage_002", "/dev/vdb", "", false)}, nil,
+			onTarget{disk: "/dev/vdb"}, []string{"sysimage_000"}, "sysimage_002"},
+		nameCase{"again to the file that is gone, a lower name free",
+			[]*bootenv.Image{booted, {Record: bootenv.Record{Name: "sysimage_003", Target: "/srv/gone.img"}, Missing: "its image file is gone"}}, nil,
+			onTarget{file: "/srv/gone.img"}, []string{"sysimage_000"}, "sysimage_003"},
 	)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,8 +98,8 @@ func TestTakenNames(t *testing.T) {
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("taken %v, want %v", got, tt.want)
 			}
-			if free, err := bootenv.FreeName(taken); err != nil || free != tt.free {
-				t.Errorf("FreeName = %s, %v; want %s", free, err, tt.free)
+			if name, err := pickName(taken, keptName(st, tt.target)); err != nil || name != tt.free {
+				t.Errorf("the clone's name = %s, %v; want %s", name, err, tt.free)
 			}
 		})
 	}

@@ -61,10 +61,8 @@ func ShowPartitions(dev string, parts []Part) error {
 		return fmt.Errorf("showing partitions of %s: %w", dev, err)
 	}
 	if !samePartitions(current, parts) {
-		for _, p := range current {
-			if err := blkpg(f, unix.BLKPG_DEL_PARTITION, p.Partition, 0, 0); err != nil {
-				return fmt.Errorf("showing partitions of %s: removing old partition %s: %w", dev, p.Name, busyHint(err))
-			}
+		if err := deletePartitions(f, current); err != nil {
+			return fmt.Errorf("showing partitions of %s: %w", dev, err)
 		}
 		for _, p := range parts {
 			err := blkpg(f, unix.BLKPG_ADD_PARTITION, p.Number, p.Start, p.Size)
@@ -132,7 +130,8 @@ func waitForNodes(dev string, parts []Part, wait time.Duration) error {
 }
 
 // HidePartitions removes every partition of disk dev from the kernel
-// (BLKPG_DEL_PARTITION); it fails on a partition in use.
+// (BLKPG_DEL_PARTITION); it fails on a partition in use (mounted, swap,
+// LVM), not on one a probe holds for a moment (deletePartitions).
 func HidePartitions(dev string) error {
 	parts, err := Partitions(sysRoot, filepath.Base(dev))
 	if err != nil {
@@ -146,8 +145,23 @@ func HidePartitions(dev string) error {
 		return fmt.Errorf("removing partitions of %s: %w", dev, err)
 	}
 	defer f.Close()
+	return deletePartitions(f, parts)
+}
+
+// deletePartitions removes parts from the kernel's view of the open disk
+// f. A partition that udev (or another program's scan: blkid, drd status)
+// probes for a moment is busy for that moment: it is asked to go again a
+// few times, about a second in all, before its EBUSY is final. One gone
+// already (ENXIO) is no error.
+func deletePartitions(f *os.File, parts []Device) error {
+	const tries = 10 // the waits between grow by 20 ms: about a second in all
 	for _, p := range parts {
-		if err := blkpg(f, unix.BLKPG_DEL_PARTITION, p.Partition, 0, 0); err != nil {
+		err := blkpg(f, unix.BLKPG_DEL_PARTITION, p.Partition, 0, 0)
+		for i := 1; i < tries && errors.Is(err, unix.EBUSY); i++ {
+			time.Sleep(time.Duration(i) * 20 * time.Millisecond)
+			err = blkpg(f, unix.BLKPG_DEL_PARTITION, p.Partition, 0, 0)
+		}
+		if err != nil && !errors.Is(err, unix.ENXIO) {
 			return fmt.Errorf("removing partition %s: %w", p.Name, busyHint(err))
 		}
 	}

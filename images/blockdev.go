@@ -158,6 +158,12 @@ func readDevice(dir string) (Device, error) {
 	}
 	d.BackingFile = a.detaching("loop/backing_file")
 	d.Holders = a.names("holders")
+	if errors.Is(a.err, unix.ENODEV) || errors.Is(a.err, unix.ENXIO) {
+		// Torn down while we read it (a partition deleted, a loop device
+		// detached: its directory stays until the last reference goes):
+		// as if it were gone already.
+		return Device{}, fmt.Errorf("reading block device %s in %s: %w (%w)", d.Name, target, os.ErrNotExist, a.err)
+	}
 	if a.err != nil {
 		return Device{}, fmt.Errorf("reading block device %s in %s: %w", d.Name, target, a.err)
 	}

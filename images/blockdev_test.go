@@ -48,6 +48,37 @@ func TestDevices(t *testing.T) {
 	}
 }
 
+// TestPartitionTornDown: a partition deleted while Devices or Partitions
+// reads it answers ENODEV (here: ENXIO, a socket's open) for its
+// attributes until its directory goes: it is left out as one gone
+// already, not an error (seen when another program's probe held the
+// partition a clone's HidePartitions deleted).
+func TestPartitionTornDown(t *testing.T) {
+	sys := newFakeSys(t).disk("virtual", "loop7", 7, 7, 204800).
+		part("loop7", "loop7p1", 1, 259, 1, 2048, 2048).
+		part("loop7", "loop7p3", 3, 259, 3, 4096, 2048)
+	p := filepath.Join(sys.root, sys.dirs["loop7p3"], "ro")
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", p)
+	if err != nil {
+		t.Skipf("no unix socket: %v", err)
+	}
+	defer l.Close()
+	parts, err := Partitions(sys.root, "loop7")
+	if err != nil || len(parts) != 1 || parts[0].Name != "loop7p1" {
+		t.Errorf("Partitions = %+v, %v; want loop7p1 alone", parts, err)
+	}
+	devs, err := Devices(sys.root)
+	if err != nil || len(devs) != 2 {
+		t.Errorf("Devices = %+v, %v; want loop7 and loop7p1", devs, err)
+	}
+	if _, err := DeviceByName(sys.root, "loop7p3"); !errors.Is(err, ErrNoDevice) {
+		t.Errorf("DeviceByName(loop7p3) = %v, want ErrNoDevice", err)
+	}
+}
+
 // TestDevicesLoopDetaching: a loop device detached while Devices reads it
 // answers ENXIO for its backing_file (here: a socket, which open answers
 // with ENXIO too): it is listed without a backing file, not an error.

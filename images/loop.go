@@ -128,13 +128,7 @@ func openWhenPresent(dev string, mode int, wait time.Duration) (*os.File, error)
 // good: the detach is requested all the same, and the kernel carries it
 // out, partitions and all, when the last holder lets go.
 func DetachLoop(dev string) error {
-	var err error
-	for i := 0; i < 10; i++ {
-		if err = HidePartitions(dev); err == nil || !errors.Is(err, unix.EBUSY) {
-			break
-		}
-		time.Sleep(time.Duration(i+1) * 20 * time.Millisecond)
-	}
+	err := HidePartitions(dev)
 	busy := err
 	if err != nil && !errors.Is(err, unix.EBUSY) {
 		return fmt.Errorf("detaching %s: %w", dev, err)

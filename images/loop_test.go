@@ -268,15 +268,7 @@ func TestPartitionPath(t *testing.T) {
 // to touch the disk until it is unmounted.
 func TestInUseLoop(t *testing.T) {
 	requireRoot(t)
-	img := sparseFile(t, t.TempDir(), "busy.img", 32*mib)
-	parts, err := WriteGPT(img, []Part{{Name: "data", Type: LinuxFS}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev := attach(t, img, false)
-	if err := ShowPartitions(dev, parts); err != nil {
-		t.Fatal(err)
-	}
+	dev, parts := onePartitionLoop(t, "busy.img", 32*mib)
 	p1 := PartitionPath(dev, 1)
 	run(t, "mkfs.ext4", "-q", "-F", p1)
 	mnt := t.TempDir()
@@ -462,4 +454,68 @@ func TestDetachLoopHeldPartition(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHidePartitionsMomentarilyBusy: a partition held open for a moment
+// (as udev's or another program's probe holds a new one: on a shared
+// machine, another drd's scan) fails neither HidePartitions nor the
+// removal of the old partitions by ShowPartitions: each asks again until
+// the holder lets go.
+func TestHidePartitionsMomentarilyBusy(t *testing.T) {
+	requireRoot(t)
+	dev, parts := onePartitionLoop(t, "probed.img", 16*mib)
+	part := PartitionPath(dev, 1)
+	holdFor := func(d time.Duration) <-chan struct{} {
+		f, err := os.Open(part)
+		if err != nil {
+			t.Fatal(err)
+		}
+		closed := make(chan struct{})
+		go func() {
+			time.Sleep(d)
+			f.Close()
+			close(closed)
+		}()
+		return closed
+	}
+	closed := holdFor(200 * time.Millisecond)
+	err := HidePartitions(dev)
+	<-closed
+	if err != nil {
+		t.Fatalf("HidePartitions(%s) with %s open for 200 ms: %v", dev, part, err)
+	}
+	if kernel, _ := Partitions(sysRoot, dev); len(kernel) != 0 {
+		t.Errorf("after HidePartitions the kernel shows %+v", kernel)
+	}
+
+	if err := ShowPartitions(dev, parts); err != nil {
+		t.Fatal(err)
+	}
+	other := []Part{{Number: 2, Type: LinuxFS, Start: 2 * mib, Size: 4 * mib}}
+	closed = holdFor(200 * time.Millisecond)
+	err = ShowPartitions(dev, other)
+	<-closed
+	if err != nil {
+		t.Fatalf("ShowPartitions(%s) of a new layout with the old %s open for 200 ms: %v", dev, part, err)
+	}
+	if kernel, _ := Partitions(sysRoot, dev); len(kernel) != 1 || kernel[0].Partition != 2 || kernel[0].Size != 4*mib {
+		t.Errorf("after ShowPartitions of the new layout the kernel shows %+v", kernel)
+	}
+}
+
+// onePartitionLoop makes an image file of size bytes with one partition,
+// attached to a loop device (detached after the test) with the partition
+// shown: the device and its layout.
+func onePartitionLoop(t *testing.T, name string, size int64) (string, []Part) {
+	t.Helper()
+	img := sparseFile(t, t.TempDir(), name, size)
+	parts, err := WriteGPT(img, []Part{{Name: "data", Type: LinuxFS}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := attach(t, img, false)
+	if err := ShowPartitions(dev, parts); err != nil {
+		t.Fatal(err)
+	}
+	return dev, parts
 }

@@ -10,8 +10,8 @@ import (
 )
 
 // FormatList is the table of the list command; what the scan could not
-// read (Problems) or activate (Warnings: an incomplete volume group)
-// follows the table.
+// do (Problems: a file system it could not read, an incomplete volume
+// group) follows the table.
 func FormatList(st *bootenv.Status) string {
 	if len(st.Images) == 0 {
 		return "No drd system image found on any disk.\n" + formatProblems(st)
@@ -36,16 +36,12 @@ func FormatList(st *bootenv.Status) string {
 	return b.String()
 }
 
-// formatProblems says what the scan could not do (and the volume groups
-// it could not activate whole): "Could not read
+// formatProblems says what the scan could not do: "Problem with
 // /dev/vdc2: ...", and what to do.
 func formatProblems(st *bootenv.Status) string {
 	var b strings.Builder
 	for _, p := range st.Problems {
 		fmt.Fprintf(&b, "Problem with %s: %s\n  What to do: %s\n", p.What, p.Why, p.Action)
-	}
-	for _, w := range st.Warnings {
-		fmt.Fprintf(&b, "warning: %s\n", w)
 	}
 	return b.String()
 }

@@ -176,20 +176,21 @@ func TestTail(t *testing.T) {
 }
 
 // list shows what the scan could not activate after the images it
-// found: an incomplete volume group is a warning, not a failure.
-func TestListWarnings(t *testing.T) {
+// found: an incomplete volume group is one of the problems, not a
+// failure, said as every problem is.
+func TestListIncompleteVG(t *testing.T) {
 	st := twoImages()
 	st.Images = st.Images[1:]
-	st.Warnings = []string{"volume group vg is incomplete: physical volume X is missing"}
+	st.Problems = []bootenv.Problem{{Kind: bootenv.VGIncomplete, What: "volume group vg", Why: "physical volume X is missing", Action: "attach its disk"}}
 	var out strings.Builder
 	Run(context.Background(), &fakeSystem{st: st}, strings.NewReader("list\n"), &out)
-	if !strings.Contains(out.String(), "sysimage_001 *  /dev/vdb") || !strings.Contains(out.String(), "(* the boot target)\nwarning: volume group vg is incomplete: physical volume X is missing\n") {
+	if !strings.Contains(out.String(), "sysimage_001 *  /dev/vdb") || !strings.Contains(out.String(), "(* the boot target)\nProblem with volume group vg: physical volume X is missing\n  What to do: attach its disk\n") {
 		t.Errorf("output:\n%s", out.String())
 	}
 	st.Images = nil
 	out.Reset()
 	Run(context.Background(), &fakeSystem{st: st}, strings.NewReader("list\n"), &out)
-	if !strings.Contains(out.String(), "No drd system image found on any disk.\nwarning: volume group vg") {
+	if !strings.Contains(out.String(), "No drd system image found on any disk.\nProblem with volume group vg") {
 		t.Errorf("output with no image:\n%s", out.String())
 	}
 }

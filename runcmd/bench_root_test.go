@@ -24,7 +24,8 @@ import (
 func BenchmarkRuncmd(b *testing.B) {
 	ctx := context.Background()
 	s := clonedMinbase(b, ctx)
-	dir, err := bootenv.Mount(ctx, s.Root, "", report.Discard)
+	name := cloneName(b, ctx, s.Root)
+	dir, err := bootenv.Mount(ctx, s.Root, name, report.Discard)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func BenchmarkRuncmd(b *testing.B) {
 	}{{"runcmd", false, false}, {"runcmd-network=false", true, false}, {"runcmd-network=host", false, true}} {
 		b.Run(net.name, func(b *testing.B) {
 			for b.Loop() {
-				err := Run(ctx, Options{Root: s.Root, Argv: []string{"dpkg", "-l"}, NoNetwork: net.noNet, HostNetwork: net.host,
+				err := Run(ctx, Options{Root: s.Root, Image: name, Argv: []string{"dpkg", "-l"}, NoNetwork: net.noNet, HostNetwork: net.host,
 					Stdio: Stdio{Out: devnull, Err: devnull}, Exe: exe}, report.Discard)
 				if err != nil {
 					b.Fatal(err)

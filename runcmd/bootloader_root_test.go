@@ -113,7 +113,7 @@ echo configured > /var/log/drd-grub.log
 	}
 	defer outFile.Close()
 	exe, _ := os.Executable()
-	err = Run(ctx, Options{Root: s.Root, Argv: []string{"dpkg", "-i", deb}, Depots: []string{depot},
+	err = Run(ctx, Options{Root: s.Root, Image: cloneName(t, ctx, s.Root), Argv: []string{"dpkg", "-i", deb}, Depots: []string{depot},
 		Env: []string{"DEBIAN_FRONTEND=noninteractive"}, Stdio: Stdio{Out: outFile, Err: outFile}, Exe: exe}, rep)
 	output, _ := os.ReadFile(outFile.Name())
 	t.Logf("drd runcmd dpkg -i %s: %v\n%s", deb, err, output)

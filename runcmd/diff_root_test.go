@@ -41,7 +41,7 @@ func TestDiffAfterRuncmd(t *testing.T) {
 	}
 	defer out.Close()
 	exe, _ := os.Executable()
-	err = Run(ctx, Options{Root: s.Root, Argv: []string{"dpkg", "-i", deb}, Depots: []string{depot}, Exe: exe, Stdio: Stdio{Out: out, Err: out}}, &recorder{t: t})
+	err = Run(ctx, Options{Root: s.Root, Image: cloneName(t, ctx, s.Root), Argv: []string{"dpkg", "-i", deb}, Depots: []string{depot}, Exe: exe, Stdio: Stdio{Out: out, Err: out}}, &recorder{t: t})
 	if err != nil {
 		data, _ := os.ReadFile(out.Name())
 		t.Fatalf("drd runcmd dpkg -i: %v\n%s", err, data)

@@ -150,6 +150,7 @@ func TestRuncmdDoors(t *testing.T) {
 	ctx := context.Background()
 	s := clonedMinbase(t, ctx)
 	root := s.Root
+	name := cloneName(t, ctx, root)
 	depot := t.TempDir()
 	os.Chmod(depot, 0o755)
 	hostDir := t.TempDir()
@@ -183,12 +184,12 @@ func TestRuncmdDoors(t *testing.T) {
 			booted := hashTree(t, root, "etc", "usr/sbin", "var/lib/dpkg", bootenv.RecordPath)
 			// Mounted first, so that drd finds the image by its record
 			// before the attack, and the test can repair it after.
-			dir, err := bootenv.Mount(ctx, root, "sysimage_001", report.Discard)
+			dir, err := bootenv.Mount(ctx, root, name, report.Discard)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer func() {
-				if err := bootenv.Umount(context.Background(), root, "sysimage_001", report.Discard); err != nil {
+				if err := bootenv.Umount(context.Background(), root, name, report.Discard); err != nil {
 					t.Error(err)
 				}
 			}()
@@ -200,7 +201,7 @@ func TestRuncmdDoors(t *testing.T) {
 			if d.apt {
 				argv = []string{"apt-get", "install", "-y", deb}
 			}
-			err = Run(ctx, Options{Root: root, Image: "sysimage_001", Argv: argv, Depots: []string{depot}, PrecheckOnly: d.precheck,
+			err = Run(ctx, Options{Root: root, Image: name, Argv: argv, Depots: []string{depot}, PrecheckOnly: d.precheck,
 				Name: pkg, User: "tester", Stdio: Stdio{Out: out, Err: out}, Exe: exe, Env: []string{"DEBIAN_FRONTEND=noninteractive"}}, r)
 			data, _ := os.ReadFile(out.Name())
 			t.Logf("drd runcmd %s: %v\n%s", strings.Join(argv, " "), err, data)

@@ -96,6 +96,16 @@ func (s hostState) same(t *testing.T, after hostState) {
 }
 
 // sentinel is a process of the booted system the jail must not reach.
+// longSleep and slowSleep are the durations of the sleeps the jailed
+// commands of the tests start (the daemons they leave, the postinst a
+// test interrupts): of this test process alone (its pid in the
+// fraction), so that sleepers and procsRunning find them and not those
+// of another test binary running at the same time on the machine.
+var (
+	longSleep = "3601." + strconv.Itoa(os.Getpid())
+	slowSleep = "30." + strconv.Itoa(os.Getpid())
+)
+
 func sentinel(t *testing.T) *exec.Cmd {
 	t.Helper()
 	c := exec.Command("sleep", "3600")
@@ -119,8 +129,8 @@ func alive(t *testing.T, c *exec.Cmd) {
 // succeed (same values, invalid arguments) except for the kill of the
 // sentinel, which the test owns.
 const attackScript = `#!/bin/sh
-HOSTPID=$1 HOSTDIR=$2 HOSTSOCK=$3
-sh -c 'trap "" TERM; exec sleep 3601' &
+HOSTPID=$1 HOSTDIR=$2 HOSTSOCK=$3 LONGSLEEP=$4
+sh -c "trap '' TERM; exec sleep $LONGSLEEP" &
 sys() { perl -e '@a = map { /^-?\d+$/ ? $_ + 0 : $_ } @ARGV; $n = shift @a; if (syscall($n, @a) < 0) { print STDERR "$!\n"; exit 1 }' "$@"; }
 try() { name=$1; shift; if "$@" >/tmp/err 2>&1; then echo "$name: SUCCEEDED"; else echo "$name: $(tr '\n' ' ' </tmp/err)"; fi; }
 try kill-booted kill -9 "$HOSTPID"

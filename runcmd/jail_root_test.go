@@ -60,7 +60,7 @@ func TestJailContainsAttacks(t *testing.T) {
 	before := readHost(t)
 
 	res, out, err := runJail(t, context.Background(), PlanInput{Root: root, Image: "test", Staging: true,
-		Argv: []string{"/root/attack.sh", strconv.Itoa(victim.Process.Pid), hostDir, sock}})
+		Argv: []string{"/root/attack.sh", strconv.Itoa(victim.Process.Pid), hostDir, sock, longSleep}})
 	if len(res.Placeholders) != 1 {
 		t.Errorf("placeholders %q, want /usr/sbin/policy-rc.d", res.Placeholders)
 	}
@@ -98,8 +98,9 @@ func TestJailContainsAttacks(t *testing.T) {
 	}
 }
 
-// sleepers lists the booted system's processes running "sleep 3600" or
-// "sleep 3601" other than the sentinels of this test process.
+// sleepers lists the booted system's processes running "sleep
+// longSleep": the daemons this test process's jailed commands started
+// (not the sentinels, "sleep 3600", nor another test binary's).
 func sleepers(t *testing.T) []string {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
@@ -108,7 +109,7 @@ func sleepers(t *testing.T) []string {
 	var out []string
 	for _, e := range ents {
 		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || !strings.HasPrefix(string(cmd), "sleep\x003601") {
+		if err != nil || string(cmd) != "sleep\x00"+longSleep+"\x00" {
 			continue
 		}
 		out = append(out, e.Name())
@@ -137,7 +138,7 @@ func TestJailCancel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	res, _, err := runJail(t, ctx, PlanInput{Root: root, Argv: []string{"sleep", "3601"}})
+	res, _, err := runJail(t, ctx, PlanInput{Root: root, Argv: []string{"sleep", longSleep}})
 	if err == nil || ctx.Err() == nil {
 		t.Fatalf("err %v, want the context's", err)
 	}

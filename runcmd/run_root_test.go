@@ -71,6 +71,13 @@ func clonedMinbase(t testing.TB, ctx context.Context) *testsys.System {
 	return s
 }
 
+// cloneName is the name of the one clone of the system at root, read
+// back (testsys.CloneName).
+func cloneName(t testing.TB, _ context.Context, root string) string {
+	t.Helper()
+	return testsys.CloneName(t, root)
+}
+
 // cleanupImage unmounts, at the end of the test, the image mounted under
 // root and detaches every loop device attached to file, an image file the
 // test makes: registered before the clone, it leaves nothing attached
@@ -112,7 +119,7 @@ func makeDeb(t *testing.T, dir, name, extraControl string, scripts, files map[st
 // inImage mounts the clone, calls f with its root, and unmounts it.
 func inImage(t *testing.T, root string, f func(dir string)) {
 	t.Helper()
-	dir, err := bootenv.Mount(context.Background(), root, "", report.Discard)
+	dir, err := bootenv.Mount(context.Background(), root, cloneName(t, context.Background(), root), report.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +199,7 @@ func hashHead(t *testing.T, dev string) string {
 // hold. A try must fail (rc other than 0) unless named in mayPass.
 type attack struct {
 	name    string
-	script  string            // the postinst's body; $HOSTPID, $HOSTDIR, $HOSTSOCK, $DISKMAJ, $DISKMIN, $HOSTPORT, $HOSTABSTRACT set
+	script  string            // the postinst's body; $HOSTPID, $HOSTDIR, $HOSTSOCK, $DISKMAJ, $DISKMIN, $HOSTPORT, $HOSTABSTRACT, $LONGSLEEP set
 	files   map[string]string // files the package ships
 	want    []string          // in the attack's log
 	mayPass []string          // tries that may succeed: they do nothing in the runcmd environment
@@ -210,13 +217,13 @@ var attacks = []attack{
 		want: []string{"kill-booted: rc=", "No such process"}},
 	{name: "socket", script: `try booted-socket perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "$!\n"' "$HOSTSOCK"`,
 		want: []string{"booted-socket: rc=2 No such file or directory"}},
-	{name: "restart", files: map[string]string{"/etc/init.d/drd-svc": "#!/bin/sh\ncase $1 in start|restart) sleep 3601 & ;; esac\nexit 0\n"},
+	{name: "restart", files: map[string]string{"/etc/init.d/drd-svc": "#!/bin/sh\ncase $1 in start|restart) sleep " + longSleep + " & ;; esac\nexit 0\n"},
 		script: `try invoke-rc.d invoke-rc.d drd-svc restart
 try systemctl systemctl restart drd-svc.service
 try service service drd-svc restart`,
 		want:    []string{"invoke-rc.d: rc=", "policy-rc.d denied", "systemctl: rc=0 ", "ignoring"},
 		mayPass: []string{"invoke-rc.d", "systemctl", "service"},
-		warns:   []string{"left process", "sleep 3601"}},
+		warns:   []string{"left process", "sleep " + longSleep}},
 	{name: "reboot", script: `try reboot-syscall sys 169 0 0 0 0
 try reboot-command reboot -f`,
 		want: []string{"reboot-syscall: rc=1 Operation not permitted", "reboot-command: rc="}, mayPass: []string{"reboot-command"}},
@@ -263,8 +270,8 @@ try new-mount-api sys 430 tmpfs 0`,
 	{name: "loopback", script: `try loopback perl -MIO::Socket::INET -e 'IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $ARGV[0], Timeout => 3) or die "$@\n"' "$HOSTPORT"
 try abstract perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Peer => "\0" . $ARGV[0]) or die "$!\n"' "$HOSTABSTRACT"`,
 		want: []string{"loopback: rc=", "Connection refused", "abstract: rc=111 Connection refused"}},
-	{name: "daemon", script: `sleep 3601 &
-sh -c 'trap "" TERM; exec sleep 3601' &
+	{name: "daemon", script: `sleep $LONGSLEEP &
+sh -c "trap '' TERM; exec sleep $LONGSLEEP" &
 echo started`,
 		want: []string{"started"}, warns: []string{"left process", "SIGTERM", "SIGKILL"}},
 }
@@ -279,6 +286,7 @@ func TestRuncmdAttacks(t *testing.T) {
 	ctx := context.Background()
 	s := clonedMinbase(t, ctx)
 	root := s.Root
+	name := cloneName(t, ctx, root)
 	depot := t.TempDir()
 	os.Chmod(depot, 0o755)
 	hostDir := t.TempDir()
@@ -341,8 +349,8 @@ func TestRuncmdAttacks(t *testing.T) {
 		t.Run(a.name, func(t *testing.T) {
 			pkg := "drd-attack-" + a.name
 			postinst := "#!/bin/sh\nexec >/var/log/drd-attack.log 2>&1\n" +
-				fmt.Sprintf("export HOSTPID=%d HOSTDIR=%s HOSTSOCK=%s DISKMAJ=%d DISKMIN=%d HOSTPORT=%d HOSTABSTRACT=%s\n", victim.Process.Pid, hostDir, sock, unix.Major(st.Rdev), unix.Minor(st.Rdev),
-					tcp.Addr().(*net.TCPAddr).Port, abstract.Addr().String()[1:]) +
+				fmt.Sprintf("export HOSTPID=%d HOSTDIR=%s HOSTSOCK=%s DISKMAJ=%d DISKMIN=%d HOSTPORT=%d HOSTABSTRACT=%s LONGSLEEP=%s\n", victim.Process.Pid, hostDir, sock, unix.Major(st.Rdev), unix.Minor(st.Rdev),
+					tcp.Addr().(*net.TCPAddr).Port, abstract.Addr().String()[1:], longSleep) +
 				sysProbe + a.script + "\nexit 0\n"
 			deb := makeDeb(t, depot, pkg, "", map[string]string{"postinst": postinst}, a.files)
 			host := readHost(t)
@@ -352,7 +360,7 @@ func TestRuncmdAttacks(t *testing.T) {
 
 			run := func(allow bool) (*recorder, error) {
 				r := &recorder{t: t}
-				err := Run(ctx, Options{Root: root, Argv: []string{"dpkg", "-i", deb}, Depots: []string{depot},
+				err := Run(ctx, Options{Root: root, Image: name, Argv: []string{"dpkg", "-i", deb}, Depots: []string{depot},
 					AllowUnsafe: allow, Name: pkg, Note: "attack " + a.name, User: "tester", Stdio: Stdio{Out: out, Err: out}, Exe: exe}, r)
 				data, _ := os.ReadFile(out.Name())
 				t.Logf("drd runcmd dpkg -i %s: %v\n%s", deb, err, data)
@@ -465,6 +473,7 @@ func TestRuncmdOnClone(t *testing.T) {
 	ctx := context.Background()
 	s := clonedMinbase(t, ctx)
 	root := s.Root
+	name := cloneName(t, ctx, root)
 	depot := t.TempDir()
 	os.Chmod(depot, 0o755)
 	out, _ := os.Create(filepath.Join(t.TempDir(), "out"))
@@ -472,7 +481,7 @@ func TestRuncmdOnClone(t *testing.T) {
 	exe, _ := os.Executable()
 	run := func(ctx context.Context, o Options) (*recorder, string, error) {
 		r := &recorder{t: t}
-		o.Root, o.Stdio, o.Exe = root, Stdio{Out: out, Err: out}, exe
+		o.Root, o.Image, o.Stdio, o.Exe = root, name, Stdio{Out: out, Err: out}, exe
 		o.Depots = append(o.Depots, depot)
 		err := Run(ctx, o, r)
 		data, _ := os.ReadFile(out.Name())
@@ -481,7 +490,7 @@ func TestRuncmdOnClone(t *testing.T) {
 		out.Seek(0, 0)
 		return r, string(data), err
 	}
-	unit := "[Unit]\nDescription=drd test\n[Service]\nExecStart=/bin/sleep 3601\n[Install]\nWantedBy=multi-user.target\n"
+	unit := "[Unit]\nDescription=drd test\n[Service]\nExecStart=/bin/sleep " + longSleep + "\n[Install]\nWantedBy=multi-user.target\n"
 	envProbe := `#!/bin/sh
 exec >/var/log/drd-env.log 2>&1
 echo "SW_SESSION_IS_DRD=$SW_SESSION_IS_DRD"
@@ -500,7 +509,7 @@ exit 0
 	makeDeb(t, depot, "drd-neutral", "", map[string]string{"postinst": "#!/bin/sh\ndeb-systemd-invoke start drd-neutral.service || true\n"}, nil)
 	makeDeb(t, depot, "drd-efi", "", map[string]string{"postinst": "#!/bin/sh\nset -e\nefibootmgr -o 0001,0000\n"}, nil)
 	// A duration of its own, so that other sleeps on the host do not count.
-	makeDeb(t, depot, "drd-slow", "", map[string]string{"postinst": "#!/bin/sh\nsleep 30.25\n"}, nil)
+	makeDeb(t, depot, "drd-slow", "", map[string]string{"postinst": "#!/bin/sh\nsleep " + slowSleep + "\n"}, nil)
 
 	t.Run("environment", func(t *testing.T) {
 		// The image has a policy-rc.d of its own: covered during the
@@ -602,7 +611,7 @@ exit 0
 		defer cancel()
 		go func() { // cancel once the postinst sleeps, as Ctrl-C would
 			for start := time.Now(); time.Since(start) < 2*time.Minute && ctx.Err() == nil; time.Sleep(50 * time.Millisecond) {
-				if len(procsRunning("sleep\x0030.25")) > 0 {
+				if len(procsRunning("sleep\x00"+slowSleep+"\x00")) > 0 {
 					time.Sleep(500 * time.Millisecond)
 					cancel()
 					return

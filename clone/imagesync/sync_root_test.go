@@ -47,7 +47,7 @@ func fileHash(t *testing.T, p string) [32]byte {
 func inClone(t *testing.T, root string, fn func(dir string)) {
 	t.Helper()
 	ctx := context.Background()
-	dir, err := bootenv.Mount(ctx, root, "", report.Func(t.Logf))
+	dir, err := bootenv.Mount(ctx, root, testsys.CloneName(t, root), report.Func(t.Logf))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,8 @@ func TestSyncAfterClone(t *testing.T) {
 
 	before := fileHash(t, target)
 	m := bootenv.Real(s.Root)
-	res, err := imagesync.Run(ctx, imagesync.Options{Machine: m, Preview: true, Logf: t.Logf}, report.Func(t.Logf))
+	name := testsys.CloneName(t, s.Root)
+	res, err := imagesync.Run(ctx, imagesync.Options{Machine: m, Image: name, Preview: true, Logf: t.Logf}, report.Func(t.Logf))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +104,7 @@ func TestSyncAfterClone(t *testing.T) {
 		t.Error("the preview found no conflict (srv/data/b)")
 	}
 
-	res, err = imagesync.Run(ctx, imagesync.Options{Machine: m, Logf: t.Logf}, report.Func(t.Logf))
+	res, err = imagesync.Run(ctx, imagesync.Options{Machine: m, Image: name, Logf: t.Logf}, report.Func(t.Logf))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +136,7 @@ func TestSyncAfterClone(t *testing.T) {
 			t.Error("an excluded path was synced")
 		}
 	})
-	again, err := imagesync.Run(ctx, imagesync.Options{Machine: m, Logf: t.Logf}, report.Func(t.Logf))
+	again, err := imagesync.Run(ctx, imagesync.Options{Machine: m, Image: name, Logf: t.Logf}, report.Func(t.Logf))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,6 +100,10 @@ func TestCloneOptions(t *testing.T) {
 			clone.Options{Target: "/dev/vdb", Overwrite: true, ImageSize: 1 << 30, Exclude: []string{"/x"}, Snapshot: "auto"}},
 		{"flags after the target and -pvq", "", []string{"clone", "-t", "/dev/vdb", "-pvq"},
 			clone.Options{Target: "/dev/vdb", Preview: true, Snapshot: "auto"}},
+		{"no baseline", "", []string{"clone", "-t", "/dev/vdb", "-x", "baseline=false"},
+			clone.Options{Target: "/dev/vdb", Snapshot: "auto", NoBaseline: true}},
+		{"no baseline from drd.conf", "clone.baseline=false\n", []string{"clone", "-t", "/dev/vdb"},
+			clone.Options{Target: "/dev/vdb", Snapshot: "auto", NoBaseline: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -278,5 +282,36 @@ func TestStatusWithNothingFound(t *testing.T) {
 	code, stdout, _ := drd(t, &fake{}, t.TempDir(), "status")
 	if code != 0 || !strings.HasPrefix(stdout, "Original Disk:            None\n") {
 		t.Errorf("status of a nil Status: exit %d\n%s", code, stdout)
+	}
+}
+
+// TestImportTargetOptions: drd import takes clone's target options
+// (overwrite, esp, image_size), from drd.conf's import. section and the
+// command line, and none of clone's copy options.
+func TestImportTargetOptions(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "etc/drd"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, confFile), []byte("import.image_size=40G\nclone.esp=true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	art := filepath.Join(t.TempDir(), "a.drd")
+	if err := os.WriteFile(art, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := &fake{}
+	// Exit 2: no trusted key is a warning.
+	if code, _, stderr := drd(t, f, root, "import", "-x", "overwrite=true", art, "-t", "/srv/new.img"); code != 2 {
+		t.Fatalf("exit code %d: %s", code, stderr)
+	}
+	want := clone.Options{Root: root, Target: "/srv/new.img", Overwrite: true, ImageSize: 40 << 30}
+	if len(f.imported) != 1 || !reflect.DeepEqual(f.imported[0], want) {
+		t.Errorf("clone.Import got %+v, want %+v", f.imported, want)
+	}
+	for _, opt := range []string{"baseline=false", "exclude=/tmp", "snapshot=never"} {
+		if code, _, stderr := drd(t, &fake{}, root, "import", "-x", opt, art, "-t", "/srv/new.img"); code != 1 || !strings.Contains(stderr, strings.Split(opt, "=")[0]) {
+			t.Errorf("drd import -x %s: exit %d, %s; want it refused as clone's alone", opt, code, stderr)
+		}
 	}
 }

@@ -28,6 +28,7 @@ type fake struct {
 	opened  int                     // calls of hostEFI
 
 	synced     []imagesync.Options
+	imported   []clone.Options
 	result     *imagesync.Result // what sync returns
 	syncFail   error             // if set, sync fails with this
 	systemctl  [][]string
@@ -54,6 +55,11 @@ func (f *fake) system() system {
 			f.cloned = append(f.cloned, opt)
 			f.roots = append(f.roots, opt.Root)
 			f.efi = append(f.efi, opt.EFI)
+			return f.act(r)
+		},
+		imprt: func(ctx context.Context, opt clone.Options, src clone.ImportSource, r report.Reporter) error {
+			f.imported = append(f.imported, opt)
+			f.roots = append(f.roots, opt.Root)
 			return f.act(r)
 		},
 		activate: func(ctx context.Context, m bootenv.Machine, opt bootenv.ActivateOptions, r report.Reporter) error {

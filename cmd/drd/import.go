@@ -42,13 +42,9 @@ func init() {
 
 // importSpecs are the extended options of drd import: clone's target
 // options and the keys to trust.
-var importSpecs = []options.Spec{
+var importSpecs = append(append([]options.Spec{
 	{Name: "trust_key", Type: options.List, Help: "a minisign public key FILE whose signature is trusted (repeatable); with any trusted key, here or in /etc/drd/trusted.d/*.pub, unsigned artifacts and artifacts signed by another key are refused"},
-	{Name: "overwrite", Type: options.Bool, Default: "false", Help: "accept a target that carries data (partitions, file systems); that data is lost"},
-	{Name: "esp", Type: options.Bool, Default: "false", Help: "give the image an EFI system partition even if the booted image has none"},
-	{Name: "image_size", Type: options.Size, Default: "0", Help: "size of a new image file (8G, 500M); 0: from the space in use"},
-	efiVarsSpec,
-}
+}, targetSpecs...), efiVarsSpec)
 
 func runImport(ctx context.Context, inv *invocation) error {
 	file, target := inv.args[0], inv.cmd.String("t")
@@ -68,10 +64,8 @@ func runImport(ctx context.Context, inv *invocation) error {
 		defer f.Close()
 		in = f
 	}
-	opt := clone.Options{
-		Root: inv.root, Target: target, Preview: inv.preview,
-		Overwrite: inv.opts.Bool("overwrite"), ESP: inv.opts.Bool("esp"), ImageSize: inv.opts.Size("image_size"),
-	}
+	opt := clone.Options{Root: inv.root, Target: target, Preview: inv.preview}
+	setTarget(&opt, inv.opts)
 	v, err := firmwareVars(inv)
 	if err != nil {
 		return fmt.Errorf("importing %s to %s: %w", file, target, err)

@@ -247,12 +247,23 @@ type Group struct {
 	Missing []PVRef
 }
 
+// PVError is what is wrong with one physical volume (its metadata does
+// not parse): the others go on.
+type PVError struct {
+	Path string // the PV's device
+	Err  error
+}
+
+func (e *PVError) Error() string { return "physical volume " + e.Path + ": " + e.Err.Error() }
+func (e *PVError) Unwrap() error { return e.Err }
+
 // Assemble groups the physical volumes found by volume group, each
 // described by the newest metadata (highest seqno) among its PVs. PVs
 // without metadata join the group whose metadata names them; metadata
-// that does not parse is an error of that PV, and the others go on.
-func Assemble(found []Found) ([]Group, []error) {
-	var errs []error
+// that does not parse is an error of that PV (a *PVError), and the
+// others go on.
+func Assemble(found []Found) ([]Group, []*PVError) {
+	var errs []*PVError
 	byID := map[string]*VG{}
 	var order []string
 	for _, f := range found {
@@ -261,7 +272,7 @@ func Assemble(found []Found) ([]Group, []error) {
 		}
 		vg, err := ParseVG(f.PV.Metadata)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("physical volume %s: %w", f.Path, err))
+			errs = append(errs, &PVError{Path: f.Path, Err: err})
 			continue
 		}
 		if cur, ok := byID[vg.ID]; !ok {

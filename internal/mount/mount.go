@@ -3,8 +3,11 @@
 // unmounts it after, reporting an unmount that fails together with the
 // function's own error. Open is the same mount for a caller that keeps it
 // across several steps and unmounts it with the function Open returns,
-// whose error says the same. Mounts that outlive the command (drd mount's,
-// the clone's target while it is built) do not come here.
+// whose error says the same. At mounts at a directory the caller names,
+// for a mount that outlives the command (drd mount's under
+// /var/opt/drd/mnts), and Unmount undoes it in a later command. (The
+// clone's target while it is built and the namespaces of runcmd and
+// STAGEISL do not come here.)
 package mount
 
 import (
@@ -69,50 +72,79 @@ func Open(s Spec) (dir string, unmount func() error, err error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("making a mount point for %s: %w", s.Source, err)
 	}
+	unmount, err = mountAt(s, dir, true)
+	if err != nil {
+		os.Remove(dir)
+		return "", nil, err
+	}
+	return dir, unmount, nil
+}
+
+// At mounts s at dir, a directory that exists (s.Dir and s.Pattern are
+// not used), and returns the function that unmounts it, as Open's does
+// but leaving dir in place. For a mount that outlives the call (drd
+// mount's): a later command unmounts it with Unmount.
+func At(s Spec, dir string) (unmount func() error, err error) {
+	return mountAt(s, dir, false)
+}
+
+// Unmount unmounts dir, mounted by At in an earlier command; its error
+// names dir (EBUSY: a process still uses it; the caller may say which).
+func Unmount(dir string) error {
+	if err := unix.Unmount(dir, 0); err != nil {
+		return fmt.Errorf("unmounting %s: %w", dir, err)
+	}
+	return nil
+}
+
+// mountAt mounts s at dir; the function it returns unmounts it and, with
+// remove, removes dir.
+func mountAt(s Spec, dir string, remove bool) (unmount func() error, err error) {
 	typ, flags, data := s.Type, s.Flags, s.Data
 	if s.Bind {
 		typ, flags, data = "", unix.MS_BIND, ""
 	}
 	if err := unix.Mount(s.Source, dir, typ, flags, data); err != nil {
-		os.Remove(dir)
 		how := ""
 		if s.Flags&unix.MS_RDONLY != 0 {
 			how = " read-only"
 		}
-		return "", nil, fmt.Errorf("mounting %s%s at %s: %w", s.Source, how, dir, err)
+		return nil, fmt.Errorf("mounting %s%s at %s: %w", s.Source, how, dir, err)
 	}
 	done := false
 	unmount = func() error {
 		if done {
 			return nil
 		}
-		err := unmountDir(s, dir)
+		err := unmountDir(s, dir, remove)
 		done = err == nil
 		return err
 	}
 	if s.Private {
 		if err := unix.Mount("", dir, "", unix.MS_PRIVATE, ""); err != nil {
-			return "", nil, errors.Join(fmt.Errorf("making the mount of %s at %s private: %w", s.Source, dir, err), unmount())
+			return nil, errors.Join(fmt.Errorf("making the mount of %s at %s private: %w", s.Source, dir, err), unmount())
 		}
 	}
 	if s.Bind && s.Flags != 0 {
 		// A bind mount takes its other flags only by a remount.
 		if err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_BIND|s.Flags, ""); err != nil {
-			return "", nil, errors.Join(fmt.Errorf("remounting the bind mount of %s at %s: %w", s.Source, dir, err), unmount())
+			return nil, errors.Join(fmt.Errorf("remounting the bind mount of %s at %s: %w", s.Source, dir, err), unmount())
 		}
 	}
-	return dir, unmount, nil
+	return unmount, nil
 }
 
-// unmountDir undoes Open's mount at dir and removes dir; a directory
-// still mounted stays.
-func unmountDir(s Spec, dir string) error {
+// unmountDir undoes mountAt's mount at dir and, with remove, removes
+// dir; a directory still mounted stays.
+func unmountDir(s Spec, dir string, remove bool) error {
 	err := unix.Unmount(dir, 0)
 	if err != nil && s.Detach {
 		err = unix.Unmount(dir, unix.MNT_DETACH)
 	}
 	if err == nil {
-		os.Remove(dir)
+		if remove {
+			os.Remove(dir)
+		}
 		return nil
 	}
 	what := ""

@@ -167,3 +167,53 @@ func TestOpenReportsABusyUnmount(t *testing.T) {
 		t.Errorf("a second unmount after it succeeded: %v, want nil", err)
 	}
 }
+
+// TestAtKeepsItsDirectory: At mounts at the caller's directory, its
+// unmount reports a busy file system and leaves the directory in place
+// once unmounted; Unmount (a later command's) names the directory.
+func TestAtKeepsItsDirectory(t *testing.T) {
+	needRoot(t)
+	dir := filepath.Join(t.TempDir(), "boot")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := tmpfs(t)
+	unmount, err := At(s, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if mounted(t, dir) {
+			unix.Unmount(dir, unix.MNT_DETACH)
+		}
+	})
+	if !mounted(t, dir) {
+		t.Fatalf("%s is not mounted after At", dir)
+	}
+	held, err := os.Create(filepath.Join(dir, "held"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unmount(); !errors.Is(err, unix.EBUSY) || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "drd-test") {
+		t.Errorf("unmount of a busy At mount = %v, want EBUSY naming drd-test and %s", err, dir)
+	}
+	if err := Unmount(dir); !errors.Is(err, unix.EBUSY) || !strings.Contains(err.Error(), dir) {
+		t.Errorf("Unmount of a busy mount = %v, want EBUSY naming %s", err, dir)
+	}
+	held.Close()
+	if err := unmount(); err != nil {
+		t.Fatal(err)
+	}
+	if mounted(t, dir) {
+		t.Errorf("%s is still mounted", dir)
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		t.Errorf("At's directory %s is gone after the unmount: %v", dir, err)
+	}
+	if _, err := At(Spec{Source: "/nonexistent-drd-device", Type: "ext4"}, dir); err == nil || !strings.Contains(err.Error(), "mounting /nonexistent-drd-device at "+dir) {
+		t.Errorf("At of a missing device = %v, want an error naming it and %s", err, dir)
+	}
+	if err := Unmount(dir); !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), dir) {
+		t.Errorf("Unmount of a directory not mounted = %v, want EINVAL naming %s", err, dir)
+	}
+}
