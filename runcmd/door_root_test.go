@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/drd-linux/drd/bootenv"
+	mb "github.com/drd-linux/drd/internal/minbase"
 	"github.com/drd-linux/drd/internal/report"
 )
 
@@ -146,10 +147,25 @@ grub-install /dev/sda`,
 // package whose postinst plants a link for drd's after-command work (the
 // record, the stale mark, GRUB's install); after each, the booted
 // system's directory the links name, and its own record, are unchanged.
+// It runs on each Debian release.
 func TestRuncmdDoors(t *testing.T) {
+	forReleases(t, runcmdDoors)
+}
+
+func runcmdDoors(t *testing.T, sys mb.System) {
 	ctx := context.Background()
-	s := clonedMinbase(t, ctx)
+	s := clonedMinbaseOf(t, ctx, sys)
 	root := s.Root
+	// The clone's name: the lowest no image on the machine uses, so
+	// not always sysimage_001 while other tests' images are attached.
+	var name string
+	inImage(t, root, func(dir string) {
+		rec, err := bootenv.ReadRecord(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name = rec.Name
+	})
 	depot := t.TempDir()
 	os.Chmod(depot, 0o755)
 	hostDir := t.TempDir()
@@ -183,12 +199,12 @@ func TestRuncmdDoors(t *testing.T) {
 			booted := hashTree(t, root, "etc", "usr/sbin", "var/lib/dpkg", bootenv.RecordPath)
 			// Mounted first, so that drd finds the image by its record
 			// before the attack, and the test can repair it after.
-			dir, err := bootenv.Mount(ctx, root, "sysimage_001", report.Discard)
+			dir, err := bootenv.Mount(ctx, root, name, report.Discard)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer func() {
-				if err := bootenv.Umount(context.Background(), root, "sysimage_001", report.Discard); err != nil {
+				if err := bootenv.Umount(context.Background(), root, name, report.Discard); err != nil {
 					t.Error(err)
 				}
 			}()
@@ -200,7 +216,7 @@ func TestRuncmdDoors(t *testing.T) {
 			if d.apt {
 				argv = []string{"apt-get", "install", "-y", deb}
 			}
-			err = Run(ctx, Options{Root: root, Image: "sysimage_001", Argv: argv, Depots: []string{depot}, PrecheckOnly: d.precheck,
+			err = Run(ctx, Options{Root: root, Image: name, Argv: argv, Depots: []string{depot}, PrecheckOnly: d.precheck,
 				Name: pkg, User: "tester", Stdio: Stdio{Out: out, Err: out}, Exe: exe, Env: []string{"DEBIAN_FRONTEND=noninteractive"}}, r)
 			data, _ := os.ReadFile(out.Name())
 			t.Logf("drd runcmd %s: %v\n%s", strings.Join(argv, " "), err, data)

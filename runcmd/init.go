@@ -46,7 +46,7 @@ func Main(args []string) (code int, ok bool) {
 		}
 		return initMain(os.NewFile(3, "spec"), os.NewFile(4, "status")), true
 	case InspectArg:
-		return inspectMain(os.Stdin, os.Stderr, stagingDir, slices.Contains(args[2:], confHookArg)), true
+		return inspectMain(hookInput(os.Getenv("APT_HOOK_INFO_FD")), os.Stderr, stagingDir, slices.Contains(args[2:], confHookArg)), true
 	}
 	return 0, false
 }
