@@ -38,7 +38,18 @@ type Jail struct {
 	ProcDir string        // "/proc"
 	Kill    time.Duration // after a cancel, how long the command gets before SIGKILL (default 10 s)
 	Pasta   string        // pasta's path, for a Spec with Pasta; "" finds it in PATH
+	// PastaReady: how long pasta may take to configure the jail's
+	// network while it runs (default PastaReady). A pasta that exits
+	// fails the run at once.
+	PastaReady time.Duration
 }
+
+// PastaReady is how long a running pasta may take, by default, to
+// configure the jail's network. pasta opens pools of sockets and pipes
+// before it reports ready: 0.1 to 1 s on a loaded 2-core host, more than
+// 10 s in a TCG guest at a load of 24 (TestReleaseUpgrade), so the wait
+// is long; only a pasta that hangs reaches it.
+const PastaReady = 2 * time.Minute
 
 // Run runs spec's command in a jail and waits for it and everything it
 // started. A cancelled ctx sends the command SIGTERM, and SIGKILL to the
@@ -49,6 +60,9 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 	}
 	if j.Kill == 0 {
 		j.Kill = 10 * time.Second
+	}
+	if j.PastaReady == 0 {
+		j.PastaReady = PastaReady
 	}
 	start := time.Now()
 	if spec.Pasta && !routeOut(j.ProcDir) {
@@ -148,7 +162,7 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 	// before it starts the command.
 	var netErr error
 	if spec.Pasta {
-		p, err := startPasta(pastaBin, cmd.Process.Pid, 10*time.Second)
+		p, err := startPasta(pastaBin, cmd.Process.Pid, j.PastaReady)
 		if err != nil {
 			netErr = err
 			cmd.Process.Kill()
