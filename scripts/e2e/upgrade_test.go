@@ -62,7 +62,13 @@ func TestReleaseUpgrade(t *testing.T) {
 	// as it is); the run goes on with allow_unsafe to measure the rest.
 	var pre string
 	ph.Time("precheck (download, judge)", func() {
-		pre = runcmd(upgradeEnv + " drd runcmd -x precheck_only=true " + upgradeApt + " 2>&1")
+		cmd := upgradeEnv + " drd runcmd -x precheck_only=true " + upgradeApt + " 2>&1"
+		r := vm.Run(cmd)
+		pre = r.Stdout + r.Stderr
+		t.Logf("%s: exit %d\n%s", cmd, r.Code, lastLines(pre, 120))
+		if r.Code != 0 && r.Code != 2 && !strings.Contains(pre, "UNSAFE") {
+			t.Fatalf("%s: exit %d", cmd, r.Code)
+		}
 	})
 	if m := regexp.MustCompile(`Need to get ([0-9.,]+ [kMG]?B)(?:/([0-9.,]+ [kMG]?B))? of archives`).FindStringSubmatch(pre); m != nil {
 		t.Logf("download: %s", m[0])
