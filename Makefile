@@ -72,9 +72,15 @@ bench-outage:
 # VM end-to-end scenarios (scripts/e2e, docs/e2e.md): as root, with QEMU,
 # OVMF and debootstrap installed. Images are built first and cached in
 # /var/tmp/drd-e2e, so build times show on their own.
+# TestReleaseUpgrade (issue 14: the clone upgraded from Debian 12 to 13
+# with drd runcmd, booted on trial, and the fallback) runs on its own
+# with a timeout of its own, and never in CI: its full upgrade downloads
+# and installs about 200 packages from deb.debian.org in a TCG guest,
+# which alone takes longer than CI's whole budget (docs/e2e.md).
 e2e:
 	DRD_E2E=1 go test -count=1 -v -timeout 30m -run 'TestImages' ./scripts/e2e
-	DRD_E2E=1 go test -count=1 -v -timeout 90m ./scripts/e2e/...
+	DRD_E2E=1 go test -count=1 -v -timeout 90m -skip 'TestReleaseUpgrade$$' ./scripts/e2e/...
+	DRD_E2E=1 go test -count=1 -v -timeout 240m -run 'TestReleaseUpgrade$$' ./scripts/e2e
 
 # The scenarios CI runs: one proof per issue and layout, chosen to keep CI
 # near 40 min on 2 cores under TCG (times in docs/e2e.md). The others pass

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/drd-linux/drd/bootenv"
+	mb "github.com/drd-linux/drd/internal/minbase"
 	"github.com/drd-linux/drd/internal/report"
 )
 
@@ -146,9 +147,14 @@ grub-install /dev/sda`,
 // package whose postinst plants a link for drd's after-command work (the
 // record, the stale mark, GRUB's install); after each, the booted
 // system's directory the links name, and its own record, are unchanged.
+// It runs on each Debian release.
 func TestRuncmdDoors(t *testing.T) {
+	forReleases(t, runcmdDoors)
+}
+
+func runcmdDoors(t *testing.T, sys mb.System) {
 	ctx := context.Background()
-	s := clonedMinbase(t, ctx)
+	s := clonedMinbaseOf(t, ctx, sys)
 	root := s.Root
 	name := cloneName(t, ctx, root)
 	depot := t.TempDir()

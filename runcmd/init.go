@@ -48,7 +48,7 @@ func Main(args []string) (code int, ok bool) {
 	case PastaArg:
 		return pastaMain(args[2:]), true
 	case InspectArg:
-		return inspectMain(os.Stdin, os.Stderr, stagingDir, slices.Contains(args[2:], confHookArg)), true
+		return inspectMain(hookInput(os.Getenv("APT_HOOK_INFO_FD")), os.Stderr, stagingDir, slices.Contains(args[2:], confHookArg)), true
 	}
 	return 0, false
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/drd-linux/drd/internal/execrun"
@@ -28,7 +29,45 @@ type inspectConfig struct {
 const (
 	verdictsFile = "verdicts.jsonl" // one safety.Verdict per line
 	stoppedFile  = "stopped"        // the hook stopped apt (dry run or refusal)
+	// failedFile: the hook stopped apt because it could not judge (its
+	// input unreadable, a package that cannot be read): a precheck
+	// that judged nothing must not pass.
+	failedFile = "failed"
 )
+
+// HookInfoFD is the descriptor apt writes a Pre-Install-Pkgs hook's
+// input to, as apt names it in the hook's environment (APT_HOOK_INFO_FD,
+// from DPkg::Tools::Options::<hook>::InfoFD; 0, standard input, when
+// unset). apt 2.6 and apt 3 both set it; an image's apt configuration
+// may move it off standard input, which is then apt's own (the
+// operator's terminal).
+func HookInfoFD(env string) (int, error) {
+	if env == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(env)
+	if err != nil || n < 0 || n > 1<<20 || strconv.Itoa(n) != env {
+		return 0, fmt.Errorf("APT_HOOK_INFO_FD=%q is not a file descriptor number (apt sets it to DPkg::Tools::Options::%s/drd::InfoFD)", env, stagingDir)
+	}
+	return n, nil
+}
+
+// hookInput is the hook's input: the descriptor APT_HOOK_INFO_FD names,
+// or a reader that fails with the reason it cannot be read.
+func hookInput(env string) io.Reader {
+	fd, err := HookInfoFD(env)
+	switch {
+	case err != nil:
+		return errReader{err}
+	case fd == 0:
+		return os.Stdin
+	}
+	return os.NewFile(uintptr(fd), "APT_HOOK_INFO_FD")
+}
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 // AptOp is one line of what apt hands its Pre-Install-Pkgs hook (protocol
 // version 3): a package, its versions and what dpkg is about to do.
@@ -52,6 +91,9 @@ func ParseAptHook(r io.Reader) ([]AptOp, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	if !sc.Scan() || strings.TrimSpace(sc.Text()) != "VERSION 3" {
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("reading the apt hook's input: %w", err)
+		}
 		return nil, fmt.Errorf("the apt hook's input starts with %q, want VERSION 3 (DPkg::Tools::Options::...::Version)", sc.Text())
 	}
 	for sc.Scan() && sc.Text() != "" {
@@ -117,17 +159,23 @@ func inspectMain(stdin io.Reader, stderr io.Writer, staging string, fromConf boo
 		os.WriteFile(filepath.Join(staging, "out", stoppedFile), []byte(fmt.Sprintf(format, args...)), 0o644)
 		return code
 	}
+	// fail stops apt because nothing could be judged: a dry run must
+	// not report that as a precheck that passed.
+	fail := func(format string, args ...any) int {
+		os.WriteFile(filepath.Join(staging, "out", failedFile), []byte(fmt.Sprintf(format, args...)), 0o644)
+		return stop(1, format, args...)
+	}
 	ops, err := ParseAptHook(stdin)
 	if err != nil {
-		return stop(1, "%v", err)
+		return fail("%v; nothing was installed", err)
 	}
 	list, err := safety.ParseUnsafeList(cfg.UnsafeList)
 	if err != nil {
-		return stop(1, "%v", err)
+		return fail("%v; nothing was installed", err)
 	}
 	out, err := os.OpenFile(filepath.Join(staging, "out", verdictsFile), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
-		return stop(1, "%v", err)
+		return fail("%v; nothing was installed", err)
 	}
 	defer out.Close()
 	enc := json.NewEncoder(out)
@@ -143,7 +191,7 @@ func inspectMain(stdin io.Reader, stderr io.Writer, staging string, fromConf boo
 			continue
 		}
 		if err != nil {
-			return stop(1, "judging %s: %v; nothing was installed", op.Package, err)
+			return fail("judging %s: %v; nothing was installed", op.Package, err)
 		}
 		enc.Encode(v)
 		if v.Level == safety.Unsafe {

@@ -38,7 +38,18 @@ type Jail struct {
 	ProcDir string        // "/proc"
 	Kill    time.Duration // after a cancel, how long the command gets before SIGKILL (default 10 s)
 	Pasta   string        // pasta's path, for a Spec with Pasta; "" finds it in PATH
+	// PastaReady: how long pasta may take to configure the jail's
+	// network while it runs (default PastaReady). A pasta that exits
+	// fails the run at once.
+	PastaReady time.Duration
 }
+
+// PastaReady is how long a running pasta may take, by default, to
+// configure the jail's network. pasta opens pools of sockets and pipes
+// before it reports ready: 0.1 to 1 s on a loaded 2-core host, more than
+// 10 s in a TCG guest at a load of 24 (TestReleaseUpgrade), so the wait
+// is long; only a pasta that hangs reaches it.
+const PastaReady = 2 * time.Minute
 
 func (j *Jail) defaults() {
 	if j.ProcDir == "" {
@@ -46,6 +57,9 @@ func (j *Jail) defaults() {
 	}
 	if j.Kill == 0 {
 		j.Kill = 10 * time.Second
+	}
+	if j.PastaReady == 0 {
+		j.PastaReady = PastaReady
 	}
 }
 
@@ -178,7 +192,7 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 	// before it starts the command.
 	var netErr error
 	if spec.Network != nil {
-		if err := spec.Network.p.wait(10 * time.Second); err != nil {
+		if err := spec.Network.p.wait(j.PastaReady); err != nil {
 			netErr = err
 			cmd.Process.Kill()
 		} else {

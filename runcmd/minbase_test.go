@@ -9,13 +9,12 @@ import (
 	mb "github.com/drd-linux/drd/internal/minbase"
 )
 
-// The debootstrap'd system the root tests run commands in:
-// internal/minbase's, cached under /var/tmp/drd-cache, unpacked once
-// per test run.
+// The debootstrap'd systems the root tests run commands in:
+// internal/minbase's, cached under /var/tmp/drd-cache, each unpacked
+// once per test run.
 var (
-	minbaseOnce sync.Once
-	minbaseDir  string
-	minbaseErr  error
+	minbaseMu   sync.Mutex
+	minbaseDirs = map[string]string{} // suite → directory
 )
 
 func requireRoot(t testing.TB) {
@@ -25,31 +24,51 @@ func requireRoot(t testing.TB) {
 	}
 }
 
-// untar unpacks the minbase system into dir.
+// untar unpacks the Debian 12 minbase system into dir.
 func untar(ctx context.Context, dir string) error {
 	return mb.Default.Unpack(ctx, dir)
 }
 
-// minbase returns a directory holding the minbase system, shared by the
-// tests of one run: they must not change it, except below /tmp-free
-// paths of their own.
+// minbase returns a directory holding the Debian 12 minbase system,
+// shared by the tests of one run: they must not change it, except below
+// /tmp-free paths of their own.
 func minbase(t testing.TB) string {
 	t.Helper()
+	return minbaseOf(t, mb.Default)
+}
+
+// minbaseOf is minbase for the release sys.
+func minbaseOf(t testing.TB, sys mb.System) string {
+	t.Helper()
 	requireRoot(t)
-	minbaseOnce.Do(func() {
-		minbaseDir, minbaseErr = os.MkdirTemp("/var/tmp", "drd-minbase-")
-		if minbaseErr == nil {
-			minbaseErr = untar(context.Background(), minbaseDir)
-		}
-	})
-	if minbaseErr != nil {
-		t.Fatal(minbaseErr)
+	minbaseMu.Lock()
+	defer minbaseMu.Unlock()
+	if dir, ok := minbaseDirs[sys.Suite]; ok {
+		return dir
 	}
-	return minbaseDir
+	dir, err := os.MkdirTemp("/var/tmp", "drd-minbase-"+sys.Suite+"-")
+	if err == nil {
+		if err = sys.Unpack(context.Background(), dir); err != nil {
+			os.RemoveAll(dir)
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	minbaseDirs[sys.Suite] = dir
+	return dir
+}
+
+// forReleases runs f in a subtest for each Debian release drd is
+// proven on (internal/minbase.Releases), named by its suite.
+func forReleases(t *testing.T, f func(t *testing.T, sys mb.System)) {
+	for _, sys := range mb.Releases {
+		t.Run(sys.Suite, func(t *testing.T) { f(t, sys) })
+	}
 }
 
 func cleanupMinbase() {
-	if minbaseDir != "" {
-		os.RemoveAll(minbaseDir)
+	for _, dir := range minbaseDirs {
+		os.RemoveAll(dir)
 	}
 }

@@ -124,6 +124,9 @@ func aptDryRun(ctx context.Context, opt Options, name, dir string, r report.Repo
 		// of the image turned it off?), and dpkg ran.
 		return nil, fmt.Errorf("precheck only, yet dpkg changed %s: drd's apt hook did not stop apt before dpkg (does a file of the image's /etc/apt/apt.conf.d clear DPkg::Pre-Install-Pkgs?); check the image's packages (drd runcmd dpkg -l) and its apt configuration; apt printed:\n%s", name, strings.TrimSpace(string(printed)))
 	}
+	if failed, err := staging.read(failedFile); err == nil {
+		return nil, fmt.Errorf("precheck of %s in %s: drd's apt hook could not judge apt's packages: %s; apt printed:\n%s", strings.Join(opt.Argv, " "), name, failed, strings.TrimSpace(string(printed)))
+	}
 	if _, err := staging.read(stoppedFile); err == nil {
 		return readVerdicts(staging), nil
 	}

@@ -321,7 +321,9 @@ func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep
 			result, err = "failed", berr
 		}
 	}
-	if stopped, e := staging.read(stoppedFile); e == nil && err != nil && !errors.Is(err, ErrInterrupted) {
+	if failed, e := staging.read(failedFile); e == nil && err != nil && !errors.Is(err, ErrInterrupted) {
+		err = fmt.Errorf("%w: drd's apt hook could not judge apt's packages, and stopped apt before dpkg: %s", ErrRefused, failed)
+	} else if stopped, e := staging.read(stoppedFile); e == nil && err != nil && !errors.Is(err, ErrInterrupted) {
 		err = fmt.Errorf("%w: %s", ErrRefused, stopped)
 	}
 	switch {

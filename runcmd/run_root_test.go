@@ -25,6 +25,7 @@ import (
 	"github.com/drd-linux/drd/clone"
 	"github.com/drd-linux/drd/images"
 	"github.com/drd-linux/drd/internal/eventlog"
+	mb "github.com/drd-linux/drd/internal/minbase"
 	"github.com/drd-linux/drd/internal/report"
 	"github.com/drd-linux/drd/internal/testsys"
 	"github.com/drd-linux/drd/pkgdb"
@@ -47,9 +48,15 @@ func (r *recorder) Warn(f string, a ...any) {
 }
 func (r *recorder) Progress(report.Progress) {}
 
-// clonedMinbase builds a test system holding the minbase (with dpkg and
-// apt), clones it to an image file, and returns the system.
+// clonedMinbase builds a test system holding the Debian 12 minbase (with
+// dpkg and apt), clones it to an image file, and returns the system.
 func clonedMinbase(t testing.TB, ctx context.Context) *testsys.System {
+	t.Helper()
+	return clonedMinbaseOf(t, ctx, mb.Default)
+}
+
+// clonedMinbaseOf is clonedMinbase of the release sys.
+func clonedMinbaseOf(t testing.TB, ctx context.Context, sys mb.System) *testsys.System {
 	t.Helper()
 	requireRoot(t)
 	s := testsys.ForTest(t, testsys.Options{})
@@ -57,7 +64,7 @@ func clonedMinbase(t testing.TB, ctx context.Context) *testsys.System {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := untar(ctx, s.Root); err != nil {
+	if err := sys.Unpack(ctx, s.Root); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(s.Root, "etc/fstab"), fstab, 0o644); err != nil {
@@ -469,9 +476,15 @@ func lastEventLog(t *testing.T, root string) eventlog.Record {
 // scripts (variables, policy-rc.d, systemctl), the precheck and its
 // report, refusals of unsafe packages by dpkg and apt, and an
 // interrupted command that leaves the image broken until a later runcmd.
+// It runs on each Debian release (apt 2.6 and dpkg 1.21, apt 3 and dpkg
+// 1.22).
 func TestRuncmdOnClone(t *testing.T) {
+	forReleases(t, runcmdOnClone)
+}
+
+func runcmdOnClone(t *testing.T, sys mb.System) {
 	ctx := context.Background()
-	s := clonedMinbase(t, ctx)
+	s := clonedMinbaseOf(t, ctx, sys)
 	root := s.Root
 	name := cloneName(t, ctx, root)
 	depot := t.TempDir()

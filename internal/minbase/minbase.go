@@ -24,9 +24,17 @@ type System struct {
 	Packages       []string // --include
 }
 
-// Default is the system the root tests share (runcmd's too: one cache).
+// Default is the system the root tests share (runcmd's too: one cache):
+// Debian 12 (bookworm, apt 2.6, dpkg 1.21).
 var Default = System{Suite: "bookworm", Variant: "minbase",
 	Packages: []string{"iproute2", "kmod", "nftables", "procps", "psmisc", "systemd"}}
+
+// Trixie is Default on Debian 13 (trixie, apt 3, dpkg 1.22): runcmd's
+// root tests of apt and dpkg run on both.
+var Trixie = System{Suite: "trixie", Variant: Default.Variant, Packages: Default.Packages}
+
+// Releases are the Debian releases drd is proven on, oldest first.
+var Releases = []System{Default, Trixie}
 
 // Tar returns the cached tar file of s, making it with debootstrap when
 // it is missing.
