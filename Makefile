@@ -83,9 +83,10 @@ e2e:
 # (device timeouts in the original's own plain reboot); it joins CI after
 # two more quiet passes.
 # TestAnsibleWindow (issue 15: ansible-playbook over ssh, two VMs at once,
-# one committed, one falling back) is in `make e2e` only: it runs two VMs
-# through three reboots and two clones, more than CI's budget (near 40 min) has room for; the
-# playbook's logic is in CI through `make ansible` (a fake drd).
+# one committed, one falling back) is in `make e2e` only: two VMs, two
+# clones and three reboots are more than CI's budget (near 40 min) has
+# room for; the playbook's logic is in CI through `make ansible` (a fake
+# drd).
 E2E_CI = TestActivate$$/bios|TestActivateLVM$$|TestActivateLostDisk$$/uefi|TestLVM$$|TestRuncmd$$|TestISL$$/bios
 .PHONY: e2e-ci
 e2e-ci:
