@@ -24,8 +24,8 @@ vet:
 
 .PHONY: ansible
 # The Ansible collection drd.drd (scripts/ansible): module and playbook
-# tests against a fake drd, ansible-test sanity, ansible-doc. Left to do:
-# the two-VM ansible-playbook scenario of issue 15 (not in e2e yet).
+# tests against a fake drd, ansible-test sanity, ansible-doc. The playbook
+# against real drd in two VMs is the e2e scenario TestAnsibleWindow.
 ansible:
 	scripts/test-ansible
 
@@ -95,6 +95,11 @@ e2e:
 # clone with the original's disk pulled) but failed once at load 15-21
 # (device timeouts in the original's own plain reboot); it joins CI after
 # two more quiet passes.
+# TestAnsibleWindow (issue 15: ansible-playbook over ssh, two VMs at once,
+# one committed, one falling back) is in `make e2e` only: two VMs, two
+# clones and three reboots are more than CI's budget (near 40 min) has
+# room for; the playbook's logic is in CI through `make ansible` (a fake
+# drd).
 E2E_CI = TestActivate$$/bios|TestActivateLVM$$|TestActivateLostDisk$$/uefi|TestLVM$$|TestRuncmd$$|TestISL$$/bios
 .PHONY: e2e-ci
 e2e-ci:

@@ -11,6 +11,7 @@ tag: the fake drd's status after it shows what the host booted.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import json
 import os
 import subprocess
 
@@ -90,6 +91,17 @@ def test_window_commits_a_good_host_and_stops_at_a_failed_trial(tmp_path, fake_d
 
 
 def test_check_mode_runs_only_previews(tmp_path, fake_drd_hosts):
+    check_mode_previews(tmp_path, fake_drd_hosts, UPGRADE, [])
+
+
+def test_patch_from_a_depot(tmp_path, fake_drd_hosts):
+    # drd_patch_depot reaches the patch's drd runcmd as -x depot=DIR, one per directory.
+    patch = ['dpkg', '-i', '/srv/debs/agent_2.1_amd64.deb']
+    check_mode_previews(tmp_path, fake_drd_hosts, patch, ['/srv/debs', '/srv/more'],
+                        '-e', '{"drd_patch_command": %s, "drd_patch_depot": ["/srv/debs", "/srv/more"]}' % json.dumps(patch))
+
+
+def check_mode_previews(tmp_path, fake_drd_hosts, patch, depots, *extra):
     root = str(tmp_path / 'roots' / 'web1')
     web1 = fake_drd_hosts('web1')
     r = ['--root', root]
@@ -100,12 +112,13 @@ def test_check_mode_runs_only_previews(tmp_path, fake_drd_hosts):
     web1.expect(s, stdout='status/one-clone.json')
     web1.expect(r + ['runcmd'] + pre + ['apt-get', 'update'], stdout='runcmd/precheck-nothing.json')
     web1.expect(s, stdout='status/one-clone.json')
-    web1.expect(r + ['runcmd'] + pre + UPGRADE, stdout='runcmd/precheck-upgrade.json')
+    depot = [w for d in depots for w in ('-x', 'depot=' + d)]
+    web1.expect(r + ['runcmd', '-x', 'image=sysimage_001'] + depot + pre[2:] + patch, stdout='runcmd/precheck-upgrade.json')
     web1.expect(r + ['sync', '--json', '-p', 'sysimage_001'], stdout='sync/changes.json')
     web1.expect(s, stdout='status/one-clone.json')
     web1.expect(r + ['activate', '-p', '-x', 'trial=true', '-x', 'tries=2', 'sysimage_001'])
 
-    rc, out = play(tmp_path, ['web1'], '--check')
+    rc, out = play(tmp_path, ['web1'], '--check', *extra)
 
     assert rc == 0, out
     web1.assert_done(out)
