@@ -82,7 +82,7 @@ e2e:
 # clone with the original's disk pulled) but failed once at load 15-21
 # (device timeouts in the original's own plain reboot); it joins CI after
 # two more quiet passes.
-E2E_CI = TestActivate$$/bios|TestActivateLVM$$|TestActivateLostDisk$$/uefi|TestLVM$$|TestRuncmd$$|TestISL$$/bios
+E2E_CI = TestActivate$$/bios$$|TestActivateLVM$$/lvm$$|TestActivateLostDisk$$/uefi$$|TestLVM$$/lvm$$|TestRuncmd$$|TestISL$$/bios$$
 .PHONY: e2e-ci
 e2e-ci:
 	DRD_E2E=1 go test -count=1 -v -timeout 30m -run 'TestImages' ./scripts/e2e
