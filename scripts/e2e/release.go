@@ -11,24 +11,20 @@ type Release struct {
 	// layouts of Debian 12 came first and keep their bare names, and with
 	// them their cache keys.
 	Suffix string
-	// Extra are packages the release needs on top of basePackages for the
-	// same system: what an older release had in a package it later split.
-	Extra []string
 }
 
 // The releases: Debian 12 (oldstable) and Debian 13 (stable).
 var (
 	Bookworm = Release{Version: "12", Suite: "bookworm"}
-	// Trixie's systemd ships networkd in a package of its own, which
-	// nothing in the base system pulls in.
-	Trixie = Release{Version: "13", Suite: "trixie", Suffix: "-13", Extra: []string{"systemd-networkd"}}
+	Trixie   = Release{Version: "13", Suite: "trixie", Suffix: "-13"}
 )
 
 // Releases are the releases every scenario that loops over layouts runs on.
 var Releases = []Release{Bookworm, Trixie}
 
-// packages is what debootstrap installs on top of minbase for r.
-func (r Release) packages() []string { return append(slices.Clone(basePackages), r.Extra...) }
+// packages is what debootstrap installs on top of minbase for r: the
+// same names on both releases.
+func (r Release) packages() []string { return slices.Clone(basePackages) }
 
 func (r Release) String() string { return "Debian " + r.Version + " (" + r.Suite + ")" }
 

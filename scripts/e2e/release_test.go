@@ -37,8 +37,8 @@ func TestReleaseKeys(t *testing.T) {
 	if baseKey(Bookworm) == baseKey(Trixie) {
 		t.Error("Debian 12 and 13 have the same base key")
 	}
-	if !slices.Equal(Bookworm.packages(), basePackages) || !slices.Contains(Trixie.packages(), "systemd-networkd") {
-		t.Errorf("packages: 12 %v, 13 %v", Bookworm.packages(), Trixie.packages())
+	if !slices.Equal(Bookworm.packages(), basePackages) {
+		t.Errorf("packages of Debian 12: %v, want %v", Bookworm.packages(), basePackages)
 	}
 }
 
