@@ -84,10 +84,28 @@ e2e:
 # clone with the original's disk pulled) but failed once at load 15-21
 # (device timeouts in the original's own plain reboot); it joins CI after
 # two more quiet passes.
+# Debian 12 and 13 (issue 14; docs/e2e.md, docs/boot.md): scenarios that
+# loop over layouts run on both (bios, lvm, uefi; bios-13, lvm-13,
+# uefi-13); E2E_CI names each subtest anchored, as `bios` also matches
+# `bios-13`. The plan, within 60 min of .ci/run on 2 cores: Debian 13,
+# today's stable, runs the full set (TestActivate/bios-13 ~656 s,
+# TestActivateLVM/lvm-13 ~438, TestActivateLostDisk/uefi-13 ~141,
+# TestLVM/lvm-13 ~289, TestISL/bios-13 ~187, TestRuncmd on 13 ~130, from
+# Debian 12's times), Debian 12 one short proof per layout
+# (TestActivateLostDisk/bios and /uefi ~141 each, TestLVM/lvm ~289):
+# about 40 min of VM time against 31 today, the images cached between
+# runs (a cold Debian 13 base and layouts add 10-30 min once). A scenario
+# moves to Debian 13 here only once it passed there; until then it stays
+# on Debian 12.
+# None has passed whole on Debian 13 yet: TestActivateLVM/lvm-13, the
+# first tried, was past its trial boot, commit and clone onto the retired
+# disk (docs/e2e.md) when this was written; CI is still all Debian 12.
 E2E_CI = TestActivate$$/bios$$|TestActivateLVM$$/lvm$$|TestActivateLostDisk$$/uefi$$|TestLVM$$/lvm$$|TestRuncmd$$|TestISL$$/bios$$
+# The images E2E_CI boots, built first (not those it does not use).
+E2E_CI_IMAGES = TestImages$$/^(bios|lvm|uefi)$$
 .PHONY: e2e-ci
 e2e-ci:
-	DRD_E2E=1 go test -count=1 -v -timeout 30m -run 'TestImages' ./scripts/e2e
+	DRD_E2E=1 go test -count=1 -v -timeout 60m -run '$(E2E_CI_IMAGES)' ./scripts/e2e
 	DRD_E2E=1 go test -count=1 -v -timeout 60m -run '$(E2E_CI)' ./scripts/e2e
 
 # drd stamped with its version (drd --version), as the package ships it:
