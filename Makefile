@@ -71,15 +71,17 @@ bench-outage:
 .PHONY: e2e
 # VM end-to-end scenarios (scripts/e2e, docs/e2e.md): as root, with QEMU,
 # OVMF and debootstrap installed. Images are built first and cached in
-# /var/tmp/drd-e2e, so build times show on their own.
+# /var/tmp/drd-e2e, so build times show on their own. Every scenario that
+# loops over layouts runs on Debian 12 and 13 (bios ... and bios-13 ...):
+# the whole set takes hours on 2 cores.
 # TestReleaseUpgrade (issue 14: the clone upgraded from Debian 12 to 13
 # with drd runcmd, booted on trial, and the fallback) runs on its own
 # with a timeout of its own, and never in CI: its full upgrade downloads
 # and installs about 200 packages from deb.debian.org in a TCG guest,
 # which alone takes longer than CI's whole budget (docs/e2e.md).
 e2e:
-	DRD_E2E=1 go test -count=1 -v -timeout 30m -run 'TestImages' ./scripts/e2e
-	DRD_E2E=1 go test -count=1 -v -timeout 90m -skip 'TestReleaseUpgrade$$' ./scripts/e2e/...
+	DRD_E2E=1 go test -count=1 -v -timeout 90m -run 'TestImages' ./scripts/e2e
+	DRD_E2E=1 go test -count=1 -v -timeout 600m -skip 'TestReleaseUpgrade$$' ./scripts/e2e/...
 	DRD_E2E=1 go test -count=1 -v -timeout 240m -run 'TestReleaseUpgrade$$' ./scripts/e2e
 
 # The scenarios CI runs: one proof per issue and layout, chosen to keep CI
@@ -97,13 +99,36 @@ e2e:
 # two more quiet passes.
 # TestAnsibleWindow (issue 15: ansible-playbook over ssh, two VMs at once,
 # one committed, one falling back) is in `make e2e` only: two VMs, two
-# clones and three reboots are more than CI's budget (near 40 min) has
-# room for; the playbook's logic is in CI through `make ansible` (a fake
-# drd).
-E2E_CI = TestActivate$$/bios|TestActivateLVM$$|TestActivateLostDisk$$/uefi|TestLVM$$|TestRuncmd$$|TestISL$$/bios
+# clones and three reboots are more than CI's budget has room for; the
+# playbook's logic is in CI through `make ansible` (a fake drd).
+# Debian 12 and 13 (issue 14; docs/e2e.md, docs/boot.md): scenarios that
+# loop over layouts run on both (bios, lvm, uefi; bios-13, lvm-13,
+# uefi-13); E2E_CI names each subtest anchored, as `bios` also matches
+# `bios-13`. The plan, within 60 min of .ci/run on 2 cores: Debian 13,
+# today's stable, runs the full set (TestActivate/bios-13 ~656 s,
+# TestActivateLVM/lvm-13 ~438, TestActivateLostDisk/uefi-13 ~141,
+# TestLVM/lvm-13 ~289, TestISL/bios-13 ~187, TestRuncmd on 13 ~130, from
+# Debian 12's times), Debian 12 one short proof per layout
+# (TestActivateLostDisk/bios and /uefi ~141 each, TestLVM/lvm ~289):
+# about 40 min of VM time against 31 today, the images cached between
+# runs (a cold Debian 13 base and layouts add 10-30 min once). A scenario
+# moves to Debian 13 here only once it passed there; until then it stays
+# on Debian 12.
+# Passed whole on Debian 13 so far: TestActivateLVM/lvm-13 (trial boot,
+# commit, clone onto the retired disk, hot recovery, boot without the
+# original's disk; 2026-12-05), so layout (b)'s CI proof is on 13 and
+# Debian 12 keeps TestLVM/lvm for it; the rest of CI is Debian 12 until
+# each passes on 13.
+# Written 2026-12-05 and not yet passed whole on a machine quiet enough
+# (docs/e2e.md says how far each got), so in `make e2e` only until they
+# do: TestSync, TestSyncKexec (issue 13), TestKexec, TestSoftReboot,
+# TestBenchOutage (issue 18), TestExportImport (issue 17).
+E2E_CI = TestActivate$$/bios$$|TestActivateLVM$$/lvm-13$$|TestActivateLostDisk$$/uefi$$|TestLVM$$/lvm$$|TestRuncmd$$|TestISL$$/bios$$
+# The images E2E_CI boots, built first (not those it does not use).
+E2E_CI_IMAGES = TestImages$$/^(bios|lvm|uefi|lvm-13)$$
 .PHONY: e2e-ci
 e2e-ci:
-	DRD_E2E=1 go test -count=1 -v -timeout 30m -run 'TestImages' ./scripts/e2e
+	DRD_E2E=1 go test -count=1 -v -timeout 60m -run '$(E2E_CI_IMAGES)' ./scripts/e2e
 	DRD_E2E=1 go test -count=1 -v -timeout 60m -run '$(E2E_CI)' ./scripts/e2e
 
 # drd stamped with its version (drd --version), as the package ships it:

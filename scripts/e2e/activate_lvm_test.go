@@ -17,9 +17,15 @@ import (
 // -x overwrite=true (the A/B rotation); hot recovery into that clone;
 // then the original disk pulled out: the clone boots alone.
 func TestActivateLVM(t *testing.T) {
+	for _, l := range onReleases(LayoutLVM) {
+		t.Run(l.Name, func(t *testing.T) { activateLVM(t, l) })
+	}
+}
+
+func activateLVM(t *testing.T, l Layout) {
 	Require(t)
 	ph := PhasesFor(t)
-	vm := Boot(t, LayoutLVM, Options{Debs: []Deb{helloDeb}, BootTimeout: 10 * time.Minute})
+	vm := Boot(t, l, Options{Debs: []Deb{helloDeb}, BootTimeout: 10 * time.Minute})
 	wantRoot(t, vm, SysSerial, "first boot")
 	target := strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + TargetSerial))
 	ph.Time("clone", func() { t.Log(vm.MustRun("drd clone -v -t " + target + " 2>&1")) })
@@ -79,5 +85,5 @@ func TestActivateLVM(t *testing.T) {
 	if st := readStatus(t, vm); st.Booted.Name != "sysimage_000" {
 		t.Fatalf("2. booted %q, want sysimage_000", st.Booted.Name)
 	}
-	lostDisk(t, vm, LayoutLVM)
+	lostDisk(t, vm, l)
 }

@@ -14,7 +14,7 @@ import (
 // panics (both fall back without a human), power cuts during drd
 // activate, and the original disk pulled out.
 func TestActivate(t *testing.T) {
-	for _, l := range []Layout{LayoutBIOS, LayoutLVM, LayoutUEFI} {
+	for _, l := range onReleases(LayoutBIOS, LayoutLVM, LayoutUEFI) {
 		t.Run(l.Name, func(t *testing.T) { activateScenario(t, l) })
 	}
 }
@@ -193,7 +193,7 @@ ln -sfn /bin/false $m/usr/sbin/init; drd umount -q`)
 // TestActivateLostDisk is step 4 alone: clone, then pull the original
 // disk out while the original is the boot target; the clone boots.
 func TestActivateLostDisk(t *testing.T) {
-	for _, l := range []Layout{LayoutBIOS, LayoutUEFI} {
+	for _, l := range onReleases(LayoutBIOS, LayoutUEFI) {
 		t.Run(l.Name, func(t *testing.T) {
 			Require(t)
 			vm := Boot(t, l, Options{BootTimeout: 10 * time.Minute})

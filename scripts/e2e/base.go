@@ -10,11 +10,9 @@ import (
 	"strings"
 )
 
-// What the base system is made of. Changing any of it changes the cache key.
-const (
-	suite  = "bookworm"
-	mirror = "http://deb.debian.org/debian"
-)
+// What the base system is made of, with its Release. Changing any of it
+// changes the cache key.
+const mirror = "http://deb.debian.org/debian"
 
 // basePackages are installed on top of debootstrap's minbase: a kernel,
 // systemd, the file system, LVM and GRUB tools drd works with. The harness
@@ -169,9 +167,31 @@ exec /run/drd-e2e/agent -port /dev/virtio-ports/drd.agent
 	}
 }
 
-// baseKey is the cache key of the base system.
-func baseKey() string {
-	return key(append([]string{"base-v2", suite, mirror, strings.Join(basePackages, ",")}, fileParts(baseFiles())...)...)
+// baseKey is the cache key of r's base system.
+func baseKey(r Release) string {
+	return key(append([]string{"base-v2", r.Suite, mirror, strings.Join(r.packages(), ",")}, fileParts(baseFiles())...)...)
+}
+
+// danglingLinks lists the symbolic links of files that lead nowhere in the
+// tree at root: a unit enabled or named that no package of the release
+// ships (a package split off, a unit renamed). Links to /dev/null (masks)
+// are not looked at.
+func danglingLinks(root string, files map[string]file) []string {
+	var bad []string
+	for p, f := range files {
+		if f.mode&os.ModeSymlink == 0 || f.content == "/dev/null" {
+			continue
+		}
+		target := f.content
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(p), target)
+		}
+		if _, err := os.Stat(filepath.Join(root, target)); err != nil {
+			bad = append(bad, p+" -> "+f.content)
+		}
+	}
+	sort.Strings(bad)
+	return bad
 }
 
 // filesDigest is a key part for a set of files.
@@ -210,16 +230,16 @@ func writeTree(root string, files map[string]file) error {
 	return nil
 }
 
-// ensureBase returns the base system, running debootstrap if the cache
+// ensureBase returns r's base system, running debootstrap if the cache
 // does not hold one for the current package list and files.
-func ensureBase(ctx context.Context, logf func(string, ...any)) (Base, bool, error) {
-	dir := filepath.Join(CacheDir(), "base-"+baseKey())
+func ensureBase(ctx context.Context, r Release, logf func(string, ...any)) (Base, bool, error) {
+	dir := filepath.Join(CacheDir(), "base-"+baseKey(r))
 	b := Base{Dir: dir, Tree: filepath.Join(dir, "tree"), Rootfs: filepath.Join(dir, "rootfs.ext4"), Kernel: filepath.Join(dir, "vmlinuz"), Initrd: filepath.Join(dir, "initrd.img")}
 	hit, err := cached(ctx, dir, func(tmp string) error {
-		logf("building the base system in %s (debootstrap %s, about 2 minutes)", tmp, suite)
+		logf("building the base system of %s in %s (debootstrap, about 2 minutes)", r, tmp)
 		tree := filepath.Join(tmp, "tree")
-		if out, err := run(ctx, "debootstrap", "--variant=minbase", "--include="+strings.Join(basePackages, ","),
-			suite, tree, mirror); err != nil {
+		if out, err := run(ctx, "debootstrap", "--variant=minbase", "--include="+strings.Join(r.packages(), ","),
+			r.Suite, tree, mirror); err != nil {
 			os.WriteFile(filepath.Join(tmp, "debootstrap.log"), []byte(out), 0o644)
 			return fmt.Errorf("debootstrap of the base system failed (is %s reachable?): %w", mirror, err)
 		}
@@ -231,6 +251,10 @@ func ensureBase(ctx context.Context, logf func(string, ...any)) (Base, bool, err
 		}
 		if err := writeTree(tree, baseFiles()); err != nil {
 			return err
+		}
+		if bad := danglingLinks(tree, baseFiles()); len(bad) > 0 {
+			return fmt.Errorf("the base system of %s lacks what these links of the harness name (a package missing from its list?): %s",
+				r, strings.Join(bad, ", "))
 		}
 		pkgs, err := run(ctx, "chroot", tree, "dpkg-query", "-W")
 		if err != nil {

@@ -41,9 +41,9 @@ func EnsureImages(ctx context.Context, l Layout, logf func(string, ...any)) (img
 	if err := l.check(); err != nil {
 		return Images{}, false, err
 	}
-	base, baseHit, err := ensureBase(ctx, logf)
+	base, baseHit, err := ensureBase(ctx, l.Release, logf)
 	if err != nil {
-		return Images{}, false, fmt.Errorf("building the base system: %w", err)
+		return Images{}, false, fmt.Errorf("building the base system of %s: %w", l.Release, err)
 	}
 	spec, _ := json.Marshal(l)
 	files := filesDigest(guestFiles())

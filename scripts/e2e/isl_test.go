@@ -22,7 +22,7 @@ import (
 // pulled, and STAGEISL (from the clone disk's GRUB) lists and boots the
 // clone on its drd_sysvg.
 func TestISL(t *testing.T) {
-	for _, l := range []Layout{LayoutBIOS, LayoutUEFI, LayoutLVM} {
+	for _, l := range onReleases(LayoutBIOS, LayoutUEFI, LayoutLVM) {
 		t.Run(l.Name, func(t *testing.T) { islScenario(t, l, false) })
 	}
 }
@@ -31,7 +31,7 @@ func TestISL(t *testing.T) {
 // (-kernel the guest's kernel, -initrd the ISL and its modules), without
 // drd isl install or GRUB: the prompt against real images.
 func TestISLDirect(t *testing.T) {
-	for _, l := range []Layout{LayoutBIOS, LayoutUEFI} {
+	for _, l := range onReleases(LayoutBIOS, LayoutUEFI) {
 		t.Run(l.Name, func(t *testing.T) { islScenario(t, l, true) })
 	}
 }
@@ -119,7 +119,7 @@ func islScenario(t *testing.T, l Layout, direct bool) {
 	}
 	wantRoot(t, vm, SysSerial, "plain reboot after STAGEISL")
 	t.Log(vm.MustRun("drd status"))
-	if l.Name == LayoutLVM.Name && !direct {
+	if len(l.VGs) > 0 && !direct {
 		islWithoutOriginal(t, vm)
 	}
 }
@@ -282,40 +282,44 @@ func checkBootOrderSet(t *testing.T, before, after string) {
 // stub, no GRUB), once, by BootNext: the prompt lists the images and
 // reboot returns to the original.
 func TestISLFirmware(t *testing.T) {
-	t.Run(LayoutUEFI.Name, func(t *testing.T) {
-		Require(t)
-		ph := PhasesFor(t)
-		vm := Boot(t, LayoutUEFI, Options{BootTimeout: 10 * time.Minute})
-		target := strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + TargetSerial))
-		ph.Time("clone", func() { vm.MustRun("drd clone -t " + target) })
-		ph.Time("isl install", func() { t.Log(vm.MustRun("drd isl install 2>&1")) })
-		entries := vm.MustRun("efibootmgr -v")
-		esp := strings.TrimSpace(vm.MustRun("blkid -s PARTUUID -o value $(findmnt -no SOURCE /boot/efi)"))
-		num := islFirmwareEntry(entries, esp)
-		if num == "" {
-			t.Fatalf("no Boot#### %q on the booted ESP (PARTUUID %s):\n%s", bootenv.RecoveryTitle, esp, entries)
-		}
-		t.Log(vm.MustRun("efibootmgr -n " + num))
+	for _, l := range onReleases(LayoutUEFI) {
+		t.Run(l.Name, func(t *testing.T) { islFirmware(t, l) })
+	}
+}
 
-		vm.p.console.Skip()
-		if _, _, err := vm.p.agent.start("systemctl reboot"); err != nil {
-			t.Fatal(err)
-		}
-		var before []string
-		ph.Time("reboot to STAGEISL", func() { before = vm.Wait(`(?s)(.*?)`+islPromptRE.String(), 5*time.Minute) })
-		if strings.Contains(before[1], "GNU GRUB") {
-			t.Errorf("GRUB ran on the way to STAGEISL by Boot%s: the firmware entry should start the kernel itself", num)
-		}
-		list := vm.ISL("list", islTimeout)
-		wantLine(t, list, `sysimage_000 \*\s+\S+`, "list: the original, the boot target")
-		wantLine(t, list, `sysimage_001\s+\S+`, "list: the clone")
-		vm.Send("reboot\n")
-		ph.Time("reboot from STAGEISL", func() { settle(t, vm, vm.bootID, 2) })
-		wantRoot(t, vm, SysSerial, "reboot from STAGEISL")
-		if out := vm.MustRun("efibootmgr"); strings.Contains(out, "BootNext") {
-			t.Errorf("BootNext is still set after the boot into STAGEISL:\n%s", out)
-		}
-	})
+func islFirmware(t *testing.T, l Layout) {
+	Require(t)
+	ph := PhasesFor(t)
+	vm := Boot(t, l, Options{BootTimeout: 10 * time.Minute})
+	target := strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + TargetSerial))
+	ph.Time("clone", func() { vm.MustRun("drd clone -t " + target) })
+	ph.Time("isl install", func() { t.Log(vm.MustRun("drd isl install 2>&1")) })
+	entries := vm.MustRun("efibootmgr -v")
+	esp := strings.TrimSpace(vm.MustRun("blkid -s PARTUUID -o value $(findmnt -no SOURCE /boot/efi)"))
+	num := islFirmwareEntry(entries, esp)
+	if num == "" {
+		t.Fatalf("no Boot#### %q on the booted ESP (PARTUUID %s):\n%s", bootenv.RecoveryTitle, esp, entries)
+	}
+	t.Log(vm.MustRun("efibootmgr -n " + num))
+
+	vm.p.console.Skip()
+	if _, _, err := vm.p.agent.start("systemctl reboot"); err != nil {
+		t.Fatal(err)
+	}
+	var before []string
+	ph.Time("reboot to STAGEISL", func() { before = vm.Wait(`(?s)(.*?)`+islPromptRE.String(), 5*time.Minute) })
+	if strings.Contains(before[1], "GNU GRUB") {
+		t.Errorf("GRUB ran on the way to STAGEISL by Boot%s: the firmware entry should start the kernel itself", num)
+	}
+	list := vm.ISL("list", islTimeout)
+	wantLine(t, list, `sysimage_000 \*\s+\S+`, "list: the original, the boot target")
+	wantLine(t, list, `sysimage_001\s+\S+`, "list: the clone")
+	vm.Send("reboot\n")
+	ph.Time("reboot from STAGEISL", func() { settle(t, vm, vm.bootID, 2) })
+	wantRoot(t, vm, SysSerial, "reboot from STAGEISL")
+	if out := vm.MustRun("efibootmgr"); strings.Contains(out, "BootNext") {
+		t.Errorf("BootNext is still set after the boot into STAGEISL:\n%s", out)
+	}
 }
 
 // islFirmwareEntry is the number of the Boot#### named

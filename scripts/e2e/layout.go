@@ -33,6 +33,11 @@ type Layout struct {
 	Firmware Firmware
 	Disks    []Disk
 	VGs      []VG
+	// Release is the Debian release installed. It is left out of the
+	// layout's JSON, which is part of its cache key: the release is in the
+	// key by its base system, and the keys of Debian 12's layouts stay
+	// those they had before there was a choice.
+	Release Release `json:"-"`
 }
 
 // Disk is one raw disk image with a GPT.
@@ -82,10 +87,14 @@ func homeDisk() Disk {
 	}}
 }
 
+// LayoutBIOS, LayoutLVM and LayoutUEFI are on Debian 12; Layout.On
+// makes the same on another release (LayoutBIOS13 ...).
+
 // LayoutBIOS is issue 3's layout (a): BIOS and GRUB on GPT with a BIOS-boot
 // partition, an ESP, /boot and / on ext4, and /home on a second disk.
 var LayoutBIOS = Layout{
 	Name:     "bios",
+	Release:  Bookworm,
 	Firmware: BIOS,
 	Disks: []Disk{{Serial: SysSerial, Size: 6 * GiB, Parts: []Part{
 		{Name: "biosboot", Type: BIOSBoot, Size: 1 * MiB},
@@ -98,6 +107,7 @@ var LayoutBIOS = Layout{
 // LayoutLVM is layout (b): as LayoutBIOS, with / and /var on LVM.
 var LayoutLVM = Layout{
 	Name:     "lvm",
+	Release:  Bookworm,
 	Firmware: BIOS,
 	Disks: []Disk{{Serial: SysSerial, Size: 6 * GiB, Parts: []Part{
 		{Name: "biosboot", Type: BIOSBoot, Size: 1 * MiB},
@@ -115,6 +125,7 @@ var LayoutLVM = Layout{
 // and / on ext4, and /home on a second disk.
 var LayoutUEFI = Layout{
 	Name:     "uefi",
+	Release:  Bookworm,
 	Firmware: UEFI,
 	Disks: []Disk{{Serial: SysSerial, Size: 6 * GiB, Parts: []Part{
 		{Name: "esp", Type: ESP, Size: 128 * MiB, FS: "vfat", Label: "ESP", Mount: "/boot/efi"},
@@ -122,3 +133,10 @@ var LayoutUEFI = Layout{
 		{Name: "root", Type: Linux, FS: "ext4", Label: "root", Mount: "/"},
 	}}, homeDisk()},
 }
+
+// The layouts on Debian 13: bios-13, lvm-13, uefi-13.
+var (
+	LayoutBIOS13 = LayoutBIOS.On(Trixie)
+	LayoutLVM13  = LayoutLVM.On(Trixie)
+	LayoutUEFI13 = LayoutUEFI.On(Trixie)
+)

@@ -21,9 +21,15 @@ const DataSerial = "drddata"
 // again after drd umount, every entry of every critical file system is
 // the same in the clone, and fsck finds the clone's file systems clean.
 func TestLVM(t *testing.T) {
+	for _, l := range onReleases(LayoutLVM) {
+		t.Run(l.Name, func(t *testing.T) { lvmScenario(t, l) })
+	}
+}
+
+func lvmScenario(t *testing.T, l Layout) {
 	Require(t)
 	ph := PhasesFor(t)
-	vm := Boot(t, LayoutLVM, Options{Disks: []Extra{{Serial: TargetSerial}, {Serial: DataSerial, Size: 1 * GiB}}})
+	vm := Boot(t, l, Options{Disks: []Extra{{Serial: TargetSerial}, {Serial: DataSerial, Size: 1 * GiB}}})
 	target := strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + TargetSerial))
 	data := strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + DataSerial))
 

@@ -48,6 +48,9 @@ func (l Layout) check() error {
 	if l.Name == "" || len(l.Disks) == 0 {
 		return fmt.Errorf("layout %q: needs a name and at least one disk", l.Name)
 	}
+	if l.Release.Suite == "" {
+		return fmt.Errorf("layout %s: no Debian release (Layout.On)", l.Name)
+	}
 	if l.Firmware != BIOS && l.Firmware != UEFI {
 		return fmt.Errorf("layout %s: unknown firmware %q", l.Name, l.Firmware)
 	}

@@ -61,20 +61,21 @@ func TestLayoutCheck(t *testing.T) {
 		l    Layout
 		want string
 	}{
-		{Layout{Name: "x", Firmware: BIOS, Disks: []Disk{{Serial: "d", Parts: []Part{
+		{Layout{Name: "x", Release: Bookworm, Firmware: BIOS, Disks: []Disk{{Serial: "d", Parts: []Part{
 			{Name: "a", Type: Linux, FS: "ext4", Mount: "/"}, {Name: "b", Type: Linux, Size: MiB}}}}}, "not the last"},
-		{Layout{Name: "x", Firmware: BIOS, Disks: []Disk{{Serial: "d", Parts: []Part{
+		{Layout{Name: "x", Release: Bookworm, Firmware: BIOS, Disks: []Disk{{Serial: "d", Parts: []Part{
 			{Name: "a", Type: LVMPV, VG: "nope"}}}}}, "does not define"},
-		{Layout{Name: "x", Firmware: BIOS, Disks: []Disk{{Serial: "d", Parts: []Part{
+		{Layout{Name: "x", Release: Bookworm, Firmware: BIOS, Disks: []Disk{{Serial: "d", Parts: []Part{
 			{Name: "a", Type: Linux, FS: "xfs", Mount: "/"}}}}}, "not \"xfs\""},
-		{Layout{Name: "x", Firmware: UEFI, Disks: []Disk{{Serial: "d", Parts: []Part{
+		{Layout{Name: "x", Release: Bookworm, Firmware: UEFI, Disks: []Disk{{Serial: "d", Parts: []Part{
 			{Name: "a", Type: Linux, FS: "ext4", Mount: "/home"}}}}}, "no file system is mounted on /"},
+		{Layout{Name: "x", Firmware: BIOS, Disks: LayoutBIOS.Disks}, "no Debian release"},
 	} {
 		if err := c.l.check(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("check() = %v, want an error with %q", err, c.want)
 		}
 	}
-	for _, l := range []Layout{LayoutBIOS, LayoutLVM, LayoutUEFI} {
+	for _, l := range onReleases(LayoutBIOS, LayoutLVM, LayoutUEFI) {
 		if err := l.check(); err != nil {
 			t.Error(err)
 		}
