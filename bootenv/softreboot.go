@@ -76,11 +76,12 @@ func (m Machine) prepareSoft(ctx context.Context, target *Image, trial, watchdog
 		}
 	}
 	if trial {
-		if err := os.MkdirAll(filepath.Dir(marker), 0o755); err == nil {
-			content := target.Name + "\n"
-			if watchdog {
-				content += softWatchdogLine + "\n"
-			}
+		content := target.Name + "\n"
+		if watchdog {
+			content += softWatchdogLine + "\n"
+		}
+		err := os.MkdirAll(filepath.Dir(marker), 0o755)
+		if err == nil {
 			err = os.WriteFile(marker, []byte(content), 0o644)
 		}
 		if err != nil {

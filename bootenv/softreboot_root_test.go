@@ -60,4 +60,21 @@ func TestPrepareNextRoot(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(s.Root, bootenv.SoftTrialPath)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("after undo the trial marker stays: %v", err)
 	}
+
+	// A trial marker that cannot be written (its directory is a file)
+	// fails the preparation, and nothing stays mounted.
+	markerDir := filepath.Dir(filepath.Join(s.Root, bootenv.SoftTrialPath))
+	os.RemoveAll(markerDir)
+	if err := os.WriteFile(markerDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.PrepareNextRoot(ctx, "", true, report.Discard); err == nil || !strings.Contains(err.Error(), "marking the soft-reboot trial") {
+		t.Errorf("a trial marker that cannot be written: %v, want the preparation refused", err)
+	}
+	if mounts, err = bootenv.ReadMountinfo("/proc"); err != nil {
+		t.Fatal(err)
+	}
+	if under := bootenv.MountsUnder(mounts, next); len(under) != 0 {
+		t.Errorf("after a failed marker, still mounted under /run/nextroot: %+v", under)
+	}
 }
