@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // depotDir is where the guest keeps the local repository drd runcmd is
@@ -22,30 +23,13 @@ const (
 // update and apt-get install -y nginx-light from http://deb.debian.org
 // through the jail's own network (pasta, docs/runcmd.md). nginx must be
 // installed and enabled in the clone, and neither installed nor running
-// on the booted system. Then a kernel of another flavour
-// (linux-image-cloud-amd64) is installed in the jail: its postinst runs
-// update-initramfs and the GRUB hook there (drd's shim: the clone is
-// marked for update-grub); the clone, activated on trial, boots that
-// kernel, its boot check regenerates grub.cfg and marks it good
-// (issue 14 asks for a kernel upgrade in runcmd too).
+// on the booted system.
 func TestRuncmd(t *testing.T) {
 	Require(t)
 	ph := PhasesFor(t)
 	vm := Boot(t, LayoutBIOS, Options{Network: true})
-	target := strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + TargetSerial))
-	ph.Time("clone", func() { vm.MustRun("drd clone -t " + target) })
-	// DHCP is not waited for at boot; without a default route drd runs
-	// the jail without a network.
-	vm.MustRun(`for i in $(seq 60); do awk '$2 == "00000000" {f=1} END {exit !f}' /proc/net/route && exit 0; sleep 1; done; echo "no default route after 60 s" >&2; exit 1`)
-
-	runcmd := func(cmd string) string {
-		r := vm.Run("drd runcmd -x name=e2e-nginx -x 'note=web tier' " + cmd + " 2>&1")
-		t.Logf("drd runcmd %s: exit %d\n%s", cmd, r.Code, r.Stdout)
-		if r.Code != 0 && r.Code != 2 {
-			t.Fatalf("drd runcmd %s: exit %d", cmd, r.Code)
-		}
-		return r.Stdout
-	}
+	cloneOnline(t, vm, ph)
+	runcmd := runcmdIn(t, vm)
 	ph.Time("runcmd nginx", func() {
 		if out := runcmd("apt-get update"); !strings.Contains(out, "deb.debian.org") {
 			t.Errorf("apt-get update in the jail did not reach deb.debian.org")
@@ -94,8 +78,23 @@ test ! -e "$m/usr/sbin/policy-rc.d"`)
 		t.Errorf("drd status -v does not show the package changes:\n%s", s)
 	}
 
-	// A kernel in the jail: update-initramfs runs there, the GRUB hook
-	// is drd's shim; nothing of it reaches the booted system.
+}
+
+// TestRuncmdKernel: a kernel of another flavour (linux-image-cloud-amd64)
+// is installed from the mirror in the jail: its postinst runs
+// update-initramfs and the GRUB hook there (drd's shim: the clone is
+// marked for update-grub), nothing of it reaches the booted system; the
+// clone, activated on trial, boots that kernel, its boot check
+// regenerates grub.cfg and marks it good (issue 14 asks for a kernel
+// upgrade in runcmd). Not in CI: the install alone took more than 10
+// minutes in a TCG guest (update-initramfs), docs/e2e.md.
+func TestRuncmdKernel(t *testing.T) {
+	Require(t)
+	ph := PhasesFor(t)
+	vm := Boot(t, LayoutBIOS, Options{Network: true, CommandTimeout: 45 * time.Minute})
+	cloneOnline(t, vm, ph)
+	runcmd := runcmdIn(t, vm)
+	runcmd("apt-get update")
 	bootedKernel := strings.TrimSpace(vm.MustRun("uname -r"))
 	ph.Time("runcmd kernel", func() {
 		out := runcmd("apt-get install -y linux-image-cloud-amd64")
@@ -129,6 +128,28 @@ drd umount -q`)
 		t.Fatalf("after the trial boot: %+v", st)
 	} else if s, _ := st.state("sysimage_001"); s != "good" {
 		t.Errorf("the clone is %q after its trial boot, want good", s)
+	}
+}
+
+// cloneOnline clones vm's system to its target disk and waits for its
+// NIC's default route (DHCP is not waited for at boot; without a route
+// drd runs the jail without a network).
+func cloneOnline(t *testing.T, vm *VM, ph *Phases) {
+	target := strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + TargetSerial))
+	ph.Time("clone", func() { vm.MustRun("drd clone -t " + target) })
+	vm.MustRun(`for i in $(seq 60); do awk '$2 == "00000000" {f=1} END {exit !f}' /proc/net/route && exit 0; sleep 1; done; echo "no default route after 60 s" >&2; exit 1`)
+}
+
+// runcmdIn returns a function that runs drd runcmd CMD in vm, fails the
+// test unless it exits 0 or 2, and returns its output.
+func runcmdIn(t *testing.T, vm *VM) func(cmd string) string {
+	return func(cmd string) string {
+		r := vm.Run("drd runcmd -x name=e2e-nginx -x 'note=web tier' " + cmd + " 2>&1")
+		t.Logf("drd runcmd %s: exit %d\n%s", cmd, r.Code, r.Stdout)
+		if r.Code != 0 && r.Code != 2 {
+			t.Fatalf("drd runcmd %s: exit %d", cmd, r.Code)
+		}
+		return r.Stdout
 	}
 }
 
