@@ -104,12 +104,15 @@ readlink -f /dev/disk/by-id/virtio-`+TargetSerial)
 	inv := map[string]any{"drd": map[string]any{"hosts": hosts, "vars": map[string]any{
 		"ansible_host": "127.0.0.1", "ansible_user": "root", "ansible_become": false,
 		"ansible_ssh_private_key_file": key,
-		"ansible_ssh_common_args":      "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
-		"ansible_python_interpreter":   "/usr/bin/python3",
-		"drd_patch_depot":              []string{"/run/drd-e2e/debs"},
-		"drd_apt_update":               false, // the patch is the local package: no mirror needed
-		"drd_boot_check_delay":         10,
-		"drd_boot_check_retries":       90,
+		// ServerAlive: QEMU's port forward accepts a connection while the
+		// guest reboots and then never answers or closes it; a real
+		// network would refuse. ansible's reboot module reconnects.
+		"ansible_ssh_common_args":    "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ServerAliveInterval=5 -o ServerAliveCountMax=6",
+		"ansible_python_interpreter": "/usr/bin/python3",
+		"drd_patch_depot":            []string{"/run/drd-e2e/debs"},
+		"drd_apt_update":             false, // the patch is the local package: no mirror needed
+		"drd_boot_check_delay":       10,
+		"drd_boot_check_retries":     90,
 	}}}
 	b, _ := json.MarshalIndent(inv, "", "  ") // JSON is YAML
 	invFile := filepath.Join(work, "inventory.yml")
