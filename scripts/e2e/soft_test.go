@@ -9,10 +9,8 @@ import (
 )
 
 // softRebootLayouts are the layouts whose systemd has soft-reboot
-// (>= 254: Debian 13). None until the harness has Debian 13 layouts
-// (LayoutBIOS13, LayoutUEFI13: helper "trixie"'s branch); then name them
-// here.
-var softRebootLayouts []Layout
+// (>= 254: Debian 13).
+var softRebootLayouts = []Layout{LayoutBIOS13, LayoutUEFI13}
 
 // TestSoftReboot is issue 18's soft-reboot proof on Debian 13: a
 // soft-reboot trial into the clone (same kernel, initramfs and command
