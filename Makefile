@@ -125,7 +125,7 @@ e2e:
 # TestBenchOutage (issue 18), TestExportImport (issue 17), and
 # TestRuncmdKernel (issues 12, 14: a kernel from the mirror in the jail,
 # booted on trial; its install alone took over 10 min in a TCG guest).
-E2E_CI = TestActivate$$/bios$$|TestActivateLVM$$/lvm-13$$|TestActivateLostDisk$$/uefi$$|TestLVM$$/lvm$$|TestRuncmd$$|TestISL$$/bios$$
+E2E_CI = TestActivate$$/bios$$|TestActivateLVM$$/lvm-13$$|TestActivateLostDisk$$/uefi$$|TestLVM$$/lvm$$|TestRuncmd$$/bios$$|TestISL$$/bios$$
 # The images E2E_CI boots, built first (not those it does not use).
 E2E_CI_IMAGES = TestImages$$/^(bios|lvm|uefi|lvm-13)$$
 .PHONY: e2e-ci

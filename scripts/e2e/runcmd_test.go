@@ -18,16 +18,22 @@ const (
 	depotList = depotDir + "/depot.list"
 )
 
-// TestRuncmd is issue 5's and issue 12's proof in a VM, on layout (a)
-// with a NIC on QEMU's user network: clone, then drd runcmd apt-get
+// TestRuncmd is issue 5's and issue 12's proof in a VM, on layout (a) of
+// each release (bios, bios-13) with a NIC on QEMU's user network: clone, then drd runcmd apt-get
 // update and apt-get install -y nginx-light from http://deb.debian.org
 // through the jail's own network (pasta, docs/runcmd.md). nginx must be
 // installed and enabled in the clone, and neither installed nor running
 // on the booted system.
 func TestRuncmd(t *testing.T) {
+	for _, l := range onReleases(LayoutBIOS) {
+		t.Run(l.Name, func(t *testing.T) { runcmdScenario(t, l) })
+	}
+}
+
+func runcmdScenario(t *testing.T, l Layout) {
 	Require(t)
 	ph := PhasesFor(t)
-	vm := Boot(t, LayoutBIOS, Options{Network: true})
+	vm := Boot(t, l, Options{Network: true})
 	cloneOnline(t, vm, ph)
 	runcmd := runcmdIn(t, vm)
 	ph.Time("runcmd nginx", func() {
@@ -89,9 +95,15 @@ test ! -e "$m/usr/sbin/policy-rc.d"`)
 // upgrade in runcmd). Not in CI: the install alone took more than 10
 // minutes in a TCG guest (update-initramfs), docs/e2e.md.
 func TestRuncmdKernel(t *testing.T) {
+	for _, l := range onReleases(LayoutBIOS) {
+		t.Run(l.Name, func(t *testing.T) { runcmdKernelScenario(t, l) })
+	}
+}
+
+func runcmdKernelScenario(t *testing.T, l Layout) {
 	Require(t)
 	ph := PhasesFor(t)
-	vm := Boot(t, LayoutBIOS, Options{Network: true, CommandTimeout: 45 * time.Minute})
+	vm := Boot(t, l, Options{Network: true, CommandTimeout: 45 * time.Minute})
 	cloneOnline(t, vm, ph)
 	runcmd := runcmdIn(t, vm)
 	runcmd("apt-get update")
