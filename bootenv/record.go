@@ -2,6 +2,7 @@ package bootenv
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/drd-linux/drd/internal/inroot"
@@ -99,17 +101,44 @@ func WriteFileAtomic(p string, data []byte, perm fs.FileMode) error {
 }
 
 // BootedRecord returns the record of the booted image at root, making a
-// fresh one (sysimage_000, state booted) when it has none.
+// fresh one (sysimage_000, state booted) when it has none. The fresh
+// one is the same on every call (drd status shows one id until drd
+// clone writes it): its id is derived from the image's machine-id and its
+// time is the machine-id's (the installation's); only an image without a
+// machine-id gets a random id.
 func BootedRecord(root string) (*Record, error) {
 	r, err := ReadRecord(root)
 	if errors.Is(err, fs.ErrNotExist) {
-		id := NewID()
-		return &Record{Name: ImageName(0), ID: id, System: id, Created: time.Now().UTC(), State: Booted}, nil
+		id, created := unrecordedIdentity(inroot.Image(root))
+		return &Record{Name: ImageName(0), ID: id, System: id, Created: created, State: Booted}, nil
 	}
 	if err == nil && r.System == "" {
 		r.System = r.ID
 	}
 	return r, err
+}
+
+// unrecordedIdentity is the id and creation time of an image that has no
+// record yet: stable, from its /etc/machine-id, when it has one.
+func unrecordedIdentity(t inroot.Tree) (string, time.Time) {
+	data, err := t.ReadFile("/etc/machine-id")
+	mid := strings.TrimSpace(string(data))
+	if err != nil || mid == "" {
+		return NewID(), time.Now().UTC()
+	}
+	var created time.Time
+	if fi, err := t.Stat("/etc/machine-id"); err == nil {
+		created = fi.ModTime().UTC().Truncate(time.Second)
+	}
+	return idFrom("drd image of machine " + mid), created
+}
+
+// idFrom is a version-5-shaped UUID derived from s: the same s, the same id.
+func idFrom(s string) string {
+	b := sha256.Sum256([]byte(s))
+	b[6] = b[6]&0x0f | 0x50
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // ImageName is the name of image n: sysimage_000, sysimage_001, ...
