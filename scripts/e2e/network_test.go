@@ -22,7 +22,7 @@ apt-get -q update >/dev/null && echo apt-update-ok`)
 	}
 	answered := false
 	for end := time.Now().Add(time.Minute); !answered && time.Now().Before(end); time.Sleep(time.Second) {
-		answered = sshBanner(vm.SSHPort())
+		answered = vm.SSHAnswers()
 	}
 	if !answered {
 		t.Fatalf("the guest's sshd does not answer on the forwarded 127.0.0.1:%d", vm.SSHPort())

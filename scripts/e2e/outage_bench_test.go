@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"regexp"
 	"sort"
@@ -110,7 +109,7 @@ func timeSwitch(t *testing.T, vm *VM, cmd string) outageRun {
 	}
 	r.kernel = time.Since(t0)
 	for ctx.Err() == nil {
-		if sshBanner(vm.SSHPort()) {
+		if vm.SSHAnswers() {
 			r.service = time.Since(t0)
 			break
 		}
@@ -124,21 +123,6 @@ func timeSwitch(t *testing.T, vm *VM, cmd string) outageRun {
 	}
 	r.analyze = strings.TrimSpace(vm.MustRun("systemd-analyze 2>&1 | head -n 1"))
 	return r
-}
-
-// sshBanner reports whether an SSH server answers on 127.0.0.1:port with
-// its banner (QEMU's port forward accepts a connection even when nothing
-// listens in the guest, and closes it at once).
-func sshBanner(port int) bool {
-	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
-	if err != nil {
-		return false
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(3 * time.Second))
-	buf := make([]byte, 64)
-	n, _ := c.Read(buf)
-	return strings.HasPrefix(string(buf[:n]), "SSH-")
 }
 
 func median(v []float64) float64 {

@@ -391,6 +391,21 @@ func (vm *VM) BootID() string { return vm.bootID }
 // sshd (Options.SSH), 0 without one.
 func (vm *VM) SSHPort() int { return vm.m.SSHPort }
 
+// SSHAnswers reports whether an SSH server answers on the guest's port with
+// its banner (QEMU's port forward accepts a connection even when nothing
+// listens in the guest, and closes it at once).
+func (vm *VM) SSHAnswers() bool {
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", vm.SSHPort()), 2*time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(3 * time.Second))
+	buf := make([]byte, 64)
+	n, _ := c.Read(buf)
+	return strings.HasPrefix(string(buf[:n]), "SSH-")
+}
+
 // freePort is a TCP port on 127.0.0.1 that nothing listens on now.
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
