@@ -21,7 +21,14 @@ func WriteFS(ctx context.Context, w *Writer, name, root string, level int, opt P
 	if level == 0 {
 		level = 3
 	}
-	zw, err := zstd.NewWriter(mw, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)))
+	opts := []zstd.EOption{zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level))}
+	if level <= 5 {
+		// zstd's own window up to level 5 (2 MiB at level 3): the library's
+		// 8 MiB saves under 1% of the size and costs the decoder a fifth
+		// more CPU time (its history copied out of the caches)
+		opts = append(opts, zstd.WithWindowSize(2<<20))
+	}
+	zw, err := zstd.NewWriter(mw, opts...)
 	if err != nil {
 		return PackStats{}, fmt.Errorf("member %s: %w", name, err)
 	}

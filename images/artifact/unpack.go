@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -53,7 +52,8 @@ func Unpack(ctx context.Context, r io.Reader, dst string, opt UnpackOptions) (Pa
 		return PackStats{}, fmt.Errorf("unpacking into %s: %w", dst, err)
 	}
 	defer unix.Close(rootfd)
-	u := &unpacker{ctx: ctx, dst: dst, root: rootfd, files: map[string]bool{}, dirs: map[string]bool{".": true}, opt: opt}
+	u := &unpacker{ctx: ctx, dst: dst, root: rootfd, files: map[string]bool{}, dirs: map[string]bool{".": true}, opt: opt, pfd: -1}
+	defer u.forgetParent()
 	err = u.run(tar.NewReader(r))
 	return u.stats, err
 }
@@ -69,6 +69,11 @@ type unpacker struct {
 	stats   PackStats
 	sawRoot bool
 	buf     []byte // for copying file data
+	// pdir is the directory of the last entry, open as pfd: the archive
+	// lists a directory's entries together, and opening it once for them
+	// all saves two system calls an entry. A whiteout forgets it.
+	pdir string
+	pfd  int
 }
 
 func (u *unpacker) run(tr *tar.Reader) error {
@@ -118,25 +123,68 @@ func checkName(name string) error {
 	return nil
 }
 
-// openParent opens the directory holding name, which must be one the
-// archive made; no link is followed on the way.
-func (u *unpacker) openParent(name string) (int, string, error) {
+// splitParent splits name into its directory, which must be one the
+// archive made, and its last element.
+func (u *unpacker) splitParent(name string) (string, string, error) {
 	dir, base := path.Split(name)
 	dir = strings.TrimSuffix(dir, "/")
 	if dir == "" {
 		dir = "."
 	}
 	if !u.dirs[dir] && !u.opt.Delta {
-		return -1, "", fmt.Errorf("its directory %q is not in the archive before it", dir)
+		return "", "", fmt.Errorf("its directory %q is not in the archive before it", dir)
 	}
+	return dir, base, nil
+}
+
+// parent returns the directory holding name, open (the unpacker's: not to
+// be closed), and the last element of name.
+func (u *unpacker) parent(name string) (int, string, error) {
+	dir, base, err := u.splitParent(name)
+	if err != nil {
+		return -1, "", err
+	}
+	if u.pfd >= 0 && u.pdir == dir {
+		return u.pfd, base, nil
+	}
+	fd, err := u.openDir(dir)
+	if err != nil {
+		return -1, "", err
+	}
+	u.forgetParent()
+	u.pdir, u.pfd = dir, fd
+	return fd, base, nil
+}
+
+// forgetParent closes the directory parent keeps open.
+func (u *unpacker) forgetParent() {
+	if u.pfd >= 0 {
+		unix.Close(u.pfd)
+	}
+	u.pdir, u.pfd = "", -1
+}
+
+// openParent opens the directory holding name, which must be one the
+// archive made, for the caller to close; no link is followed on the way.
+func (u *unpacker) openParent(name string) (int, string, error) {
+	dir, base, err := u.splitParent(name)
+	if err != nil {
+		return -1, "", err
+	}
+	fd, err := u.openDir(dir)
+	return fd, base, err
+}
+
+// openDir opens the directory dir of the target, following no link.
+func (u *unpacker) openDir(dir string) (int, error) {
 	fd, err := unix.Openat2(u.root, dir, &unix.OpenHow{
 		Flags:   unix.O_DIRECTORY | unix.O_RDONLY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV,
 	})
 	if err != nil {
-		return -1, "", fmt.Errorf("opening its directory: %w", err)
+		return -1, fmt.Errorf("opening its directory: %w", err)
 	}
-	return fd, base, nil
+	return fd, nil
 }
 
 type xattrRec struct {
@@ -223,16 +271,19 @@ func (u *unpacker) entry(hdr *tar.Header, tr *tar.Reader) error {
 	if _, err := headerXattrs(hdr); err != nil {
 		return err
 	}
-	pfd, base, err := u.openParent(name)
+	pfd, base, err := u.parent(name)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(pfd)
 	if _, ok := hdr.PAXRecords[paxWhiteout]; ok {
 		if !u.opt.Delta || hdr.Typeflag != tar.TypeReg || hdr.Size != 0 {
 			return fmt.Errorf("a whiteout outside a delta")
 		}
-		return remove(pfd, base)
+		err := remove(pfd, base)
+		// the name may have been a directory that parent keeps open, and
+		// a later entry may make another one under that name
+		u.forgetParent()
+		return err
 	}
 	if u.opt.Delta && hdr.Typeflag != tar.TypeDir {
 		// the new entry replaces what the base had; a directory in the
@@ -316,28 +367,52 @@ func (u *unpacker) regular(hdr *tar.Header, tr *tar.Reader, pfd int, base string
 	if err != nil {
 		return err
 	}
-	f := os.NewFile(uintptr(fd), path.Join(u.dst, hdr.Name))
-	defer f.Close()
+	defer unix.Close(fd)
 	if size != hdr.Size { // holes: the size first, then the data segments
-		if err := f.Truncate(size); err != nil {
-			return err
+		if err := unix.Ftruncate(fd, size); err != nil {
+			return fmt.Errorf("setting its size: %w", err)
 		}
 	}
 	if u.buf == nil {
 		u.buf = make([]byte, 256<<10)
 	}
 	for _, s := range segs {
-		n, err := io.CopyBuffer(io.NewOffsetWriter(f, s[0]), io.LimitReader(tr, s[1]), u.buf)
-		u.stats.Bytes += n
-		if err != nil {
-			return err
-		}
-		if n != s[1] {
-			return fmt.Errorf("the archive ends inside the file")
+		off, left := s[0], s[1]
+		for left > 0 {
+			n, err := io.ReadFull(tr, u.buf[:min(left, int64(len(u.buf)))])
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return fmt.Errorf("the archive ends inside the file")
+			}
+			if err != nil {
+				return err
+			}
+			if err := pwriteAll(fd, u.buf[:n], off); err != nil {
+				return fmt.Errorf("writing its data: %w", err)
+			}
+			off, left = off+int64(n), left-int64(n)
+			u.stats.Bytes += int64(n)
 		}
 	}
 	u.files[hdr.Name] = true
 	return u.meta(hdr, fd, -1, "")
+}
+
+// pwriteAll writes b to fd at off.
+func pwriteAll(fd int, b []byte, off int64) error {
+	for len(b) > 0 {
+		n, err := unix.Pwrite(fd, b, off)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return io.ErrShortWrite
+		}
+		b, off = b[n:], off+int64(n)
+	}
+	return nil
 }
 
 // meta gives an entry its owner, extended attributes, mode and times, in
@@ -355,16 +430,12 @@ func (u *unpacker) meta(hdr *tar.Header, fd, pfd int, base string) error {
 		return fmt.Errorf("setting the owner: %w", err)
 	}
 	xs, _ := headerXattrs(hdr) // checked before
-	procPath := "/proc/self/fd/" + strconv.Itoa(fd)
-	if fd < 0 {
-		procPath = "/proc/self/fd/" + strconv.Itoa(pfd) + "/" + base
-	}
 	for _, x := range xs {
 		var err error
 		if fd >= 0 {
 			err = unix.Fsetxattr(fd, x.name, []byte(x.value), 0)
 		} else {
-			err = unix.Lsetxattr(procPath, x.name, []byte(x.value), 0)
+			err = unix.Lsetxattr("/proc/self/fd/"+strconv.Itoa(pfd)+"/"+base, x.name, []byte(x.value), 0)
 		}
 		if err != nil {
 			return fmt.Errorf("setting extended attribute %s: %w", x.name, err)

@@ -166,3 +166,74 @@ func TestUnpackDeltaStaysInside(t *testing.T) {
 		t.Error("a whiteout outside a delta was accepted")
 	}
 }
+
+// Entries of one directory need not come together: the unpacker keeps the
+// last entry's directory open, and an entry of another one (back to one
+// before, into a new one, a hard link across) goes where its name says.
+func TestUnpackAcrossDirectories(t *testing.T) {
+	dst := t.TempDir()
+	data := makeTar(t, []entry{
+		{name: "a", typ: tar.TypeDir}, {name: "b", typ: tar.TypeDir},
+		{name: "a/x", typ: tar.TypeReg, data: "ax"},
+		{name: "b/y", typ: tar.TypeReg, data: "by"},
+		{name: "a/z", typ: tar.TypeReg, data: "az"},
+		{name: "a/c", typ: tar.TypeDir},
+		{name: "a/c/w", typ: tar.TypeReg, data: "acw"},
+		{name: "b/l", typ: tar.TypeLink, link: "a/x"},
+		{name: "top", typ: tar.TypeReg, data: "top"},
+		{name: "b/s", typ: tar.TypeSymlink, link: "../a/z"},
+	})
+	if _, err := Unpack(context.Background(), bytes.NewReader(data), dst, UnpackOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"a/x": "ax", "b/y": "by", "a/z": "az", "a/c/w": "acw", "b/l": "ax", "top": "top", "b/s": "az"} {
+		if got, err := os.ReadFile(filepath.Join(dst, name)); err != nil || string(got) != want {
+			t.Errorf("%s: %q, %v; want %q", name, got, err, want)
+		}
+	}
+	assertTree(t, dst, "a", "a/c", "a/c/w", "a/x", "a/z", "b", "b/l", "b/s", "b/y", "top")
+}
+
+// A delta may remove a directory and make one of the same name: what goes
+// into it lands in the new one.
+func TestUnpackDeltaRemakesDirectory(t *testing.T) {
+	dst := t.TempDir()
+	os.MkdirAll(filepath.Join(dst, "d/e"), 0o755)
+	os.WriteFile(filepath.Join(dst, "d/e/old"), []byte("old"), 0o644)
+	wh := map[string]string{paxWhiteout: "1"}
+	data := makeTar(t, []entry{
+		{name: "d/e/old", typ: tar.TypeReg, pax: wh},
+		{name: "d/e", typ: tar.TypeReg, pax: wh},
+		{name: "d", typ: tar.TypeReg, pax: wh},
+		{name: "d", typ: tar.TypeDir},
+		{name: "d/e", typ: tar.TypeDir},
+		{name: "d/e/new", typ: tar.TypeReg, data: "new"},
+	})
+	if _, err := Unpack(context.Background(), bytes.NewReader(data), dst, UnpackOptions{Delta: true}); err != nil {
+		t.Fatal(err)
+	}
+	assertTree(t, dst, "d", "d/e", "d/e/new")
+}
+
+// A file cut short by the end of the archive is an error.
+func TestUnpackFileCutShort(t *testing.T) {
+	data := makeTar(t, []entry{{name: "f", typ: tar.TypeReg, data: strings.Repeat("x", 600<<10)}})
+	if _, err := Unpack(context.Background(), bytes.NewReader(data[:300<<10]), t.TempDir(), UnpackOptions{}); err == nil {
+		t.Error("a file cut short was accepted")
+	}
+}
+
+// assertTree fails unless dir holds exactly the names want.
+func assertTree(t testing.TB, dir string, want ...string) {
+	t.Helper()
+	var have []string
+	filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error {
+		if rel, _ := filepath.Rel(dir, p); rel != "." {
+			have = append(have, rel)
+		}
+		return nil
+	})
+	if strings.Join(have, " ") != strings.Join(want, " ") {
+		t.Errorf("%s holds %q, want %q", dir, have, want)
+	}
+}

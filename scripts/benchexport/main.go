@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/drd-linux/drd/images/artifact"
 )
@@ -20,8 +21,21 @@ func main() {
 	dir := flag.String("dir", "", "the tree: read (export) or filled (import, an empty file system)")
 	file := flag.String("file", "", "the artifact: written (export) or read (import)")
 	level := flag.Int("level", 3, "zstd level")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	flag.Parse()
+	if *cpuprofile != "" {
+		pf, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(pf)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benchexport:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*mode, *dir, *file, *level); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "benchexport:", err)
 		os.Exit(1)
 	}
