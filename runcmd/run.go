@@ -300,15 +300,28 @@ func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep
 	// starts (Spec.Before): its files staged, the package database as
 	// it is, the image marked modifying.
 	spec.Before = func() error {
-		if err := staging.fill(inspectConfig{UnsafeList: unsafeList, AllowUnsafe: opt.AllowUnsafe}, opt.Exe); err != nil {
-			return err
-		}
+		// The copy of drd (processor) runs beside the record's write
+		// (the disk).
+		filled := make(chan error, 1)
+		go func() {
+			filled <- staging.fill(inspectConfig{UnsafeList: unsafeList, AllowUnsafe: opt.AllowUnsafe}, opt.Exe)
+		}()
 		before, _ = pkgdb.StatusText(dir) // "": no database, no package
 		stamp = pkgdb.Stamp(dir)
 		rec.State = bootenv.Modifying
-		if err := bootenv.WriteRecord(dir, rec); err != nil {
+		werr := bootenv.WriteRecord(dir, rec)
+		if ferr := <-filled; ferr != nil {
 			rec.State = prev
-			return fmt.Errorf("marking %s modifying: %w", name, err)
+			if werr == nil {
+				if uerr := bootenv.WriteRecord(dir, rec); uerr != nil {
+					return errors.Join(ferr, fmt.Errorf("%s stays marked modifying (nothing ran): %w", name, uerr))
+				}
+			}
+			return ferr
+		}
+		if werr != nil {
+			rec.State = prev
+			return fmt.Errorf("marking %s modifying: %w", name, werr)
 		}
 		marked = true
 		return nil
