@@ -119,7 +119,7 @@ func syncFS(dir string) error {
 // disk: opening it fails while it is not attached.)
 func bootable(img *Image) bool {
 	_, _, ok := bootFS(img)
-	return ok && imageNameRE.MatchString(img.Name)
+	return ok && imageNameRE().MatchString(img.Name)
 }
 
 // readBootStates reads drd's block of every bootable image (nil entries

@@ -51,10 +51,10 @@ func (s BootState) validate() error {
 	if s.Seq < 0 || s.Seq > 1<<31-1 {
 		return fmt.Errorf("sequence number %d out of range (GRUB on i386-pc compares 32-bit numbers)", s.Seq)
 	}
-	if !imageNameRE.MatchString(s.Next) {
+	if !imageNameRE().MatchString(s.Next) {
 		return fmt.Errorf("boot target %q is no image name", s.Next)
 	}
-	if s.Trial != "" && !imageNameRE.MatchString(s.Trial) {
+	if s.Trial != "" && !imageNameRE().MatchString(s.Trial) {
 		return fmt.Errorf("trial image %q is no image name", s.Trial)
 	}
 	if s.Tries < 0 || s.Tries > MaxTries {

@@ -68,10 +68,10 @@ type KexecPlan struct {
 // watchdogSeconds, 0 none: a hang resets by the firmware too) and the
 // trial marker the boot check reads.
 func PlanKexec(mi grub.MenuImage, trial bool, panicSeconds, watchdogSeconds int) (KexecPlan, error) {
-	if !grub.FileRE.MatchString(mi.Kernel) {
+	if !grub.FileRE().MatchString(mi.Kernel) {
 		return KexecPlan{}, fmt.Errorf("kexec into %s: kernel %q is no file name in /boot", mi.Name, mi.Kernel)
 	}
-	if mi.Initrd != "" && !grub.FileRE.MatchString(mi.Initrd) {
+	if mi.Initrd != "" && !grub.FileRE().MatchString(mi.Initrd) {
 		return KexecPlan{}, fmt.Errorf("kexec into %s: initramfs %q is no file name in /boot", mi.Name, mi.Initrd)
 	}
 	if !strings.Contains(mi.Cmdline, "root=") {
@@ -108,7 +108,7 @@ func TrialFromCmdline(cmdline string) string {
 			name = v
 		}
 	}
-	if !grub.ImageNameRE.MatchString(name) {
+	if !grub.ImageNameRE().MatchString(name) {
 		return ""
 	}
 	return name

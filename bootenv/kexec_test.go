@@ -80,7 +80,7 @@ func FuzzTrialFromCmdline(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if n := TrialFromCmdline(s); n != "" && !grub.ImageNameRE.MatchString(n) {
+		if n := TrialFromCmdline(s); n != "" && !grub.ImageNameRE().MatchString(n) {
 			t.Fatalf("TrialFromCmdline(%q) = %q: no image name", s, n)
 		}
 	})

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/drd-linux/drd/internal/execrun"
 )
@@ -70,7 +71,7 @@ func lvmActive(sysDir string, devs DeviceTable) bool {
 }
 
 // pvPartName matches the GPT name of the partition holding a clone's VG.
-var pvPartName = regexp.MustCompile(`^drd-sysimage_\d{3}-lvm$`)
+var pvPartName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^drd-sysimage_\d{3}-lvm$`) })
 
 // CloneVGs names the volume groups whose physical volumes are partitions
 // drd made for a clone (drd-sysimage_NNN-lvm). Pure.
@@ -81,7 +82,7 @@ func CloneVGs(devs DeviceTable, lvm *LVM) []string {
 			continue
 		}
 		for _, d := range devs {
-			if d.Path == pv.Path && pvPartName.MatchString(d.ID.PartLabel) {
+			if d.Path == pv.Path && pvPartName().MatchString(d.ID.PartLabel) {
 				out = append(out, pv.VG)
 			}
 		}

@@ -4,20 +4,21 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync"
 )
 
 // The names drd gives a clone's partitions and file systems carry the
 // image's number: drd-sysimage_001-root (GPT), drd001-root and
 // DRD001-ESP (labels).
 var (
-	partNameNumber  = regexp.MustCompile(`^drd-sysimage_(\d{3})-`)
-	labelNameNumber = regexp.MustCompile(`^(?:drd|DRD)(\d{3})-`)
+	partNameNumber  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^drd-sysimage_(\d{3})-`) })
+	labelNameNumber = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:drd|DRD)(\d{3})-`) })
 )
 
 // NameOnDevice is the image name a device's GPT partition name or
 // file-system label says it belongs to ("sysimage_001"), or "".
 func NameOnDevice(id DevID) string {
-	for _, m := range [][]string{partNameNumber.FindStringSubmatch(id.PartLabel), labelNameNumber.FindStringSubmatch(id.Label)} {
+	for _, m := range [][]string{partNameNumber().FindStringSubmatch(id.PartLabel), labelNameNumber().FindStringSubmatch(id.Label)} {
 		if m != nil {
 			n, _ := strconv.Atoi(m[1])
 			return ImageName(n)

@@ -58,7 +58,7 @@ func readRecovery(bootTop, mountPoint string) *Recovery {
 		return nil
 	}
 	var rec Recovery
-	if json.Unmarshal(data, &rec) != nil || rec.Kernel == "" || !grub.CmdlineRE.MatchString(rec.Cmdline) {
+	if json.Unmarshal(data, &rec) != nil || rec.Kernel == "" || !grub.CmdlineRE().MatchString(rec.Cmdline) {
 		return nil
 	}
 	for _, f := range RecoveryFiles {

@@ -22,7 +22,7 @@ import (
 // copy is replaced file by file, atomically. preview: every check,
 // nothing written.
 func (m Machine) InstallRecovery(st *Status, files map[string][]byte, rec Recovery, preview bool, r report.Reporter) error {
-	if !grub.CmdlineRE.MatchString(rec.Cmdline) || !grub.FileRE.MatchString(rec.Kernel) {
+	if !grub.CmdlineRE().MatchString(rec.Cmdline) || !grub.FileRE().MatchString(rec.Kernel) {
 		return fmt.Errorf("installing STAGEISL: kernel %q, command line %q: want a plain version and no quotes, $, ;, braces or backslashes", rec.Kernel, rec.Cmdline)
 	}
 	var size int64

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -84,10 +85,10 @@ func Scan(ctx context.Context, root string) (*Status, error) {
 }
 
 // rootPartName matches the GPT name of a clone's root partition.
-var rootPartName = regexp.MustCompile(`^drd-(sysimage_\d{3})-root$`)
+var rootPartName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^drd-(sysimage_\d{3})-root$`) })
 
 // rootLabel matches the file-system label of a clone's root (on an LV).
-var rootLabel = regexp.MustCompile(`^drd\d{3}-root$`)
+var rootLabel = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^drd\d{3}-root$`) })
 
 // Scan finds every image of the machine.
 func (m Machine) Scan(ctx context.Context) (*Status, error) {
@@ -143,8 +144,8 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 	var unread []BlockDev // drd's devices that could not be read
 	for _, d := range devs {
 		bootedRoot := len(l.Critical) > 0 && d.Path == l.Critical[0].Device
-		isClone := rootPartName.MatchString(d.ID.PartLabel) ||
-			(slices.Contains(vgs, d.ID.VG) && rootLabel.MatchString(d.ID.Label))
+		isClone := rootPartName().MatchString(d.ID.PartLabel) ||
+			(slices.Contains(vgs, d.ID.VG) && rootLabel().MatchString(d.ID.Label))
 		isOrigin := rec.OriginRoot != "" && d.ID.UUID == rec.OriginRoot
 		if bootedRoot || !(isClone || isOrigin) || d.FSType == "" {
 			continue // not an image, or no file system yet (unrecordedClones)
@@ -203,9 +204,9 @@ func (m Machine) Scan(ctx context.Context) (*Status, error) {
 func unreadable(d BlockDev, file string, err error) Problem {
 	p := Problem{Kind: Unreadable, Device: d.Path, Disk: d.Disk, File: file, Why: err.Error()}
 	by := ""
-	if m := rootPartName.FindStringSubmatch(d.ID.PartLabel); m != nil {
+	if m := rootPartName().FindStringSubmatch(d.ID.PartLabel); m != nil {
 		p.Image, by = m[1], " by its partition name"
-	} else if rootLabel.MatchString(d.ID.Label) {
+	} else if rootLabel().MatchString(d.ID.Label) {
 		p.Image, by = "sysimage_"+d.ID.Label[3:6], " by its label"
 	}
 	where := d.Path

@@ -118,7 +118,7 @@ func (m Machine) takeSoftTrial() (string, bool) {
 func TrialFromMarker(s string) string {
 	first, _, _ := strings.Cut(s, "\n")
 	name := strings.TrimSpace(first)
-	if !imageNameRE.MatchString(name) {
+	if !imageNameRE().MatchString(name) {
 		return ""
 	}
 	return name

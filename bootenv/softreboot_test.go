@@ -51,7 +51,7 @@ func FuzzTrialFromMarker(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if n := TrialFromMarker(s); n != "" && !imageNameRE.MatchString(n) {
+		if n := TrialFromMarker(s); n != "" && !imageNameRE().MatchString(n) {
 			t.Errorf("TrialFromMarker(%q) = %q: no image name", s, n)
 		}
 	})

@@ -3,13 +3,14 @@ package bootenv
 import (
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 )
 
 // anchorPartName matches the GPT name of the partition that holds a
 // clone's root: its own (drd-sysimage_001-root) or the LVM partition of
 // its volume group (drd-sysimage_001-lvm).
-var anchorPartName = regexp.MustCompile(`^drd-(sysimage_\d{3})-(root|lvm)$`)
+var anchorPartName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^drd-(sysimage_\d{3})-(root|lvm)$`) })
 
 // CloneEvent is an event of the origin's history about its clone whose id
 // is image: started (before anything is written on the target),
@@ -47,7 +48,7 @@ func unrecordedClones(devs DeviceTable, booted *Record, found []*Image, held boo
 	var out []*Image
 	for _, d := range devs {
 		e, ok := started[d.ID.PartUUID]
-		m := anchorPartName.FindStringSubmatch(d.ID.PartLabel)
+		m := anchorPartName().FindStringSubmatch(d.ID.PartLabel)
 		if !ok || m == nil {
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"aead.dev/minisign"
@@ -188,7 +189,7 @@ func baseIdentity(root string) artifact.Identity {
 	return artifact.Identity{OSRelease: pkgdb.OSRelease(root), Packages: pkgdb.Digest(ps), Count: len(ps)}
 }
 
-var memberOK = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+var memberOK = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`) })
 
 // memberFor names the member of the file system at mount: "root" for /,
 // "var_log" for /var/log.
@@ -197,7 +198,7 @@ func memberFor(mount string, i int) string {
 		return "root"
 	}
 	n := strings.ToLower(strings.ReplaceAll(strings.Trim(mount, "/"), "/", "_"))
-	if !memberOK.MatchString(n) || n == "root" {
+	if !memberOK().MatchString(n) || n == "root" {
 		return "fs" + strconv.Itoa(i)
 	}
 	return n

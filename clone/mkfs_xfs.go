@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // minXFSSize: mkfs.xfs refuses file systems under 300 MiB.
@@ -17,7 +18,7 @@ type xfsParams struct {
 	ftype string   // -n ftype=1
 }
 
-var xfsField = regexp.MustCompile(`([a-z0-9_-]+)=([0-9]+)`)
+var xfsField = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`([a-z0-9_-]+)=([0-9]+)`) })
 
 // parseXFSInfo reads the output of `xfs_info`. Its sections (meta-data,
 // data, naming, log) each hold name=value pairs; a section's continuation
@@ -29,7 +30,7 @@ func parseXFSInfo(out []byte) (xfsParams, error) {
 		if head, _, ok := strings.Cut(line, "="); ok && strings.TrimSpace(head) != "" {
 			section = strings.TrimSpace(head)
 		}
-		for _, m := range xfsField.FindAllStringSubmatch(line, -1) {
+		for _, m := range xfsField().FindAllStringSubmatch(line, -1) {
 			k, v := m[1], m[2]
 			switch {
 			case section == "meta-data" && (k == "crc" || k == "finobt" || k == "rmapbt" || k == "reflink" || k == "bigtime" || k == "inobtcount"):

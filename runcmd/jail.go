@@ -66,8 +66,8 @@ func (j *Jail) defaults() {
 // Prepare starts the jail's network for spec (its namespace, and pasta
 // on it) when spec asks for pasta, so that pasta starts while the caller
 // does the rest of its work; Run then starts the init in that namespace,
-// and closes it when the jail is gone. A caller that prepared a spec and
-// does not run it closes spec.Network itself.
+// and stops pasta when the command is done. The caller closes
+// spec.Network (Close waits for pasta's end), whether it ran the spec or not.
 func (j Jail) Prepare(spec *Spec, r report.Reporter) error {
 	j.defaults()
 	if !spec.Pasta || spec.Network != nil {
@@ -103,10 +103,14 @@ func (j Jail) Prepare(spec *Spec, r report.Reporter) error {
 func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporter) (*Result, error) {
 	j.defaults()
 	start := time.Now()
-	if err := j.Prepare(spec, r); err != nil {
-		return nil, err
+	if spec.Network == nil {
+		// A network Run prepares is Run's to close; the caller closes
+		// one it prepared (and waits for pasta's end meanwhile).
+		if err := j.Prepare(spec, r); err != nil {
+			return nil, err
+		}
+		defer spec.Network.Close()
 	}
-	defer spec.Network.Close()
 	if !spec.Net {
 		r.Warn("-x network=host: the command shares the booted system's network namespace: its services on 127.0.0.1 and its abstract Unix sockets are reachable from package scripts")
 	}
@@ -182,7 +186,15 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 			r.Warn("%v", err)
 		}
 	}
-	if err := json.NewEncoder(specW).Encode(spec); err != nil {
+	// The init starts (the runtime, the binary paged in) while the
+	// caller does its own work; it gets its plan only afterwards.
+	var beforeErr error
+	if spec.Before != nil {
+		beforeErr = spec.Before()
+	}
+	if beforeErr != nil {
+		cmd.Process.Kill()
+	} else if err := json.NewEncoder(specW).Encode(spec); err != nil {
 		cmd.Process.Kill()
 	}
 	// specW stays open: a byte on it asks the init to stop the command
@@ -191,7 +203,7 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 	// The init builds the tree meanwhile, and waits for the network
 	// before it starts the command.
 	var netErr error
-	if spec.Network != nil {
+	if spec.Network != nil && beforeErr == nil {
 		if err := spec.Network.p.wait(j.PastaReady); err != nil {
 			netErr = err
 			cmd.Process.Kill()
@@ -217,6 +229,9 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 		}
 	}()
 	data, _ := io.ReadAll(statusR)
+	// The command and its processes are done: pasta's end starts now,
+	// and Close waits for it.
+	spec.Network.end()
 	waitErr := cmd.Wait()
 	var st initStatus
 	res := &Result{Elapsed: time.Since(start)}
@@ -232,6 +247,8 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 		}
 	}
 	switch {
+	case beforeErr != nil:
+		return nil, beforeErr
 	case netErr != nil:
 		return res, netErr
 	case ctx.Err() != nil:

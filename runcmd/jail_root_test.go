@@ -2,6 +2,7 @@ package runcmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -208,5 +209,62 @@ func TestJailNoRouteOut(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(notes, "\n"), "no default route") {
 		t.Errorf("no note of the missing network: %q", notes)
+	}
+}
+
+// TestJailBefore: Spec.Before runs while the init starts and before the
+// command: drd's stage, filled only then, and what Before wrote are
+// there when the command starts; a Before that fails stops the jail
+// before anything runs, with its error.
+func TestJailBefore(t *testing.T) {
+	root := minbase(t)
+	exe, _ := os.Executable()
+	marker := filepath.Join(root, "before-ran")
+	ran := filepath.Join(root, "jail-ran")
+	t.Cleanup(func() { os.Remove(marker); os.Remove(ran) })
+	for _, fail := range []bool{false, true} {
+		st, err := openStage(exe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.close()
+		spec := Plan(PlanInput{Root: root, Image: "test", Staging: true, NoNet: true,
+			Argv: []string{"sh", "-c", "test -x " + stagingDir + "/drd && test -e /before-ran && echo ok; touch /jail-ran"}})
+		spec.Files = st.files()
+		errBefore := errors.New("before failed")
+		spec.Before = func() error {
+			if fail {
+				return errBefore
+			}
+			if err := st.fill(inspectConfig{}, exe); err != nil {
+				return err
+			}
+			return os.WriteFile(marker, nil, 0o644)
+		}
+		out, err := os.CreateTemp(t.TempDir(), "out")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Jail{Kill: 3 * time.Second}.Run(context.Background(), spec, Stdio{Out: out, Err: out}, report.Func(t.Logf))
+		data, _ := os.ReadFile(out.Name())
+		out.Close()
+		if res != nil {
+			RemovePlaceholders(root, res.Placeholders)
+		}
+		_, statErr := os.Stat(ran)
+		if fail {
+			if !errors.Is(err, errBefore) {
+				t.Errorf("a failed Before: Run returned %v, want its error", err)
+			}
+			if statErr == nil || len(data) > 0 {
+				t.Errorf("the command ran although Before failed: %q", data)
+			}
+			continue
+		}
+		if err != nil || strings.TrimSpace(string(data)) != "ok" {
+			t.Fatalf("the command did not find Before's work: %v %q", err, data)
+		}
+		os.Remove(ran)
+		os.Remove(marker)
 	}
 }

@@ -158,6 +158,14 @@ func newJailNet(bin, dnsHost string) (*JailNet, error) {
 	return &JailNet{ns: ns, p: p}, nil
 }
 
+// end kills pasta without waiting for it to go (Close waits): once the
+// jail's command is done, pasta's exit overlaps drd's work after it.
+func (n *JailNet) end() {
+	if n != nil && n.p != nil {
+		n.p.cmd.Process.Kill()
+	}
+}
+
 // Close ends pasta and lets go of the namespace.
 func (n *JailNet) Close() {
 	if n == nil || n.p == nil {

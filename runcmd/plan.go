@@ -35,6 +35,13 @@ type Spec struct {
 	// stage's mounts); Handed is their number, for the init.
 	Files  []*os.File `json:"-"`
 	Handed int
+	// Before, when set, is the caller's own work before the command
+	// (drd's files written into Files, the package database read, the
+	// image marked): the Jailer calls it once the init has started, and
+	// hands the init its plan only after it returned, so that the init's
+	// start overlaps it. An error of Before stops the jail before
+	// anything is built; the Jailer returns it.
+	Before func() error `json:"-"`
 }
 
 // Kinds of Mount.

@@ -284,33 +284,70 @@ func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep
 	if err != nil {
 		return fmt.Errorf("reading the record of %s: %w", name, err)
 	}
-	staging, err := newStage(inspectConfig{UnsafeList: unsafeList, AllowUnsafe: opt.AllowUnsafe}, opt.Exe)
+	staging, err := openStage(opt.Exe)
 	if err != nil {
 		return err
 	}
 	defer staging.close()
 	spec.Files = staging.files()
-	before, stamp := pkgdb.Read(dir), pkgdb.Stamp(dir)
-
 	prev := rec.State
-	rec.State = bootenv.Modifying
-	if err := bootenv.WriteRecord(dir, rec); err != nil {
-		return fmt.Errorf("marking %s modifying: %w", name, err)
+	var (
+		before string // dpkg's status, as the command found it
+		stamp  string
+		marked bool
+	)
+	// drd's own work before the command, done while the jail's init
+	// starts (Spec.Before): its files staged, the package database as
+	// it is, the image marked modifying.
+	spec.Before = func() error {
+		// The copy of drd (processor) runs beside the record's write
+		// (the disk).
+		filled := make(chan error, 1)
+		go func() {
+			filled <- staging.fill(inspectConfig{UnsafeList: unsafeList, AllowUnsafe: opt.AllowUnsafe}, opt.Exe)
+		}()
+		before, _ = pkgdb.StatusText(dir) // "": no database, no package
+		stamp = pkgdb.Stamp(dir)
+		rec.State = bootenv.Modifying
+		werr := bootenv.WriteRecord(dir, rec)
+		if ferr := <-filled; ferr != nil {
+			rec.State = prev
+			if werr == nil {
+				if uerr := bootenv.WriteRecord(dir, rec); uerr != nil {
+					return errors.Join(ferr, fmt.Errorf("%s stays marked modifying (nothing ran): %w", name, uerr))
+				}
+			}
+			return ferr
+		}
+		if werr != nil {
+			rec.State = prev
+			return fmt.Errorf("marking %s modifying: %w", name, werr)
+		}
+		marked = true
+		return nil
 	}
 	cmdline := strings.Join(opt.Argv, " ")
 	r.Step("Running %s in the runcmd environment of %s", cmdline, name)
 	res, runErr := runInJail(ctx, opt, dir, spec, opt.Stdio, r)
+	if !marked {
+		// The jail stopped before the command: nothing ran, the image
+		// was not marked.
+		if runErr == nil {
+			runErr = errors.New("the jail ran no command")
+		}
+		return runErr
+	}
 	if res != nil {
 		reportProcs(res, r)
 		r.Note("the command ran %s in the jail", res.Elapsed.Round(1e6))
 	}
 	hooked := readVerdicts(staging)
 	reportPackages(hooked, r)
-	after := before
+	var changes []pkgdb.Change
 	if pkgdb.Stamp(dir) != stamp {
-		after = pkgdb.Read(dir)
+		// Parsed only when dpkg changed it (dpkg -l does not).
+		changes = pkgdb.Diff(pkgdb.ParseStatus(before), pkgdb.Read(dir))
 	}
-	changes := pkgdb.Diff(before, after)
 	for _, c := range changes {
 		r.Note("%s", c.Text())
 	}

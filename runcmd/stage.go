@@ -35,16 +35,26 @@ const (
 	outDir     = stagingDir + "/out"
 )
 
-// newStage makes the stage: exe (drd's own executable) is copied in.
-func newStage(cfg inspectConfig, exe string) (st *stage, err error) {
-	src, err := os.Open(exe)
-	if err != nil {
-		return nil, fmt.Errorf("reading drd's own executable: %w", err)
-	}
-	defer src.Close()
-	fi, err := src.Stat()
+// newStage makes the stage, with exe (drd's own executable) copied in.
+func newStage(cfg inspectConfig, exe string) (*stage, error) {
+	st, err := openStage(exe)
 	if err != nil {
 		return nil, err
+	}
+	if err := st.fill(cfg, exe); err != nil {
+		st.close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// openStage makes the stage's two file systems, empty, sized for exe:
+// the jail's init can be handed them before drd fills them (fill), so
+// that its start overlaps drd's own work (Spec.Before).
+func openStage(exe string) (st *stage, err error) {
+	fi, err := os.Stat(exe)
+	if err != nil {
+		return nil, fmt.Errorf("reading drd's own executable: %w", err)
 	}
 	st = &stage{}
 	defer func() {
@@ -59,6 +69,23 @@ func newStage(cfg inspectConfig, exe string) (st *stage, err error) {
 	if st.out, err = newTmpfs("drd-out", outSize, unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC); err != nil {
 		return st, err
 	}
+	return st, nil
+}
+
+// fill writes drd's files into the stage made by openStage (exe is
+// copied in), then makes it read-only. The jail must not attach it
+// before fill has returned.
+func (st *stage) fill(cfg inspectConfig, exe string) (err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("making drd's files for the runcmd environment: %w", err)
+		}
+	}()
+	src, err := os.Open(exe)
+	if err != nil {
+		return fmt.Errorf("reading drd's own executable: %w", err)
+	}
+	defer src.Close()
 	data, _ := json.Marshal(cfg)
 	conf := aptConf
 	if cfg.DryRun {
@@ -67,7 +94,7 @@ func newStage(cfg inspectConfig, exe string) (st *stage, err error) {
 	dir := int(st.bin.Fd())
 	for _, d := range []string{"out", "bin"} {
 		if err := unix.Mkdirat(dir, d, 0o755); err != nil {
-			return st, err
+			return err
 		}
 	}
 	files := []struct {
@@ -84,18 +111,18 @@ func newStage(cfg inspectConfig, exe string) (st *stage, err error) {
 	}
 	for _, f := range files {
 		if err := writeAt(dir, f.name, f.mode, func(w io.Writer) error { _, err := io.WriteString(w, f.data); return err }); err != nil {
-			return st, err
+			return err
 		}
 	}
 	if err := writeAt(dir, "drd", 0o755, func(w io.Writer) error { _, err := io.Copy(w, src); return err }); err != nil {
-		return st, err
+		return err
 	}
 	// Read-only from now on: a script cannot replace the hook, the shims
 	// or policy-rc.d.
 	if err := unix.MountSetattr(dir, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
-		return st, fmt.Errorf("making the stage read-only: %w", err)
+		return fmt.Errorf("making the stage read-only: %w", err)
 	}
-	return st, nil
+	return nil
 }
 
 // newTmpfs makes a detached tmpfs of size bytes, mode 755.

@@ -36,7 +36,7 @@ func FuzzParseRPMScripts(f *testing.F) {
 	f.Add("text before any scriptlet\n")
 	f.Fuzz(func(t *testing.T, out string) {
 		for name, text := range ParseRPMScripts(out) {
-			if !rpmScriptlet.MatchString(name + " scriptlet:") {
+			if !rpmScriptlet().MatchString(name + " scriptlet:") {
 				t.Errorf("scriptlet name %q", name)
 			}
 			if !strings.HasSuffix(text, "\n") {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/drd-linux/drd/internal/execrun"
 )
@@ -12,7 +13,9 @@ import (
 // rpmScriptlet is the header rpm -q --scripts prints before each
 // scriptlet ("postinstall scriptlet (using /bin/sh):") or for a
 // scriptlet that is only a program ("postuninstall program: /sbin/ldconfig").
-var rpmScriptlet = regexp.MustCompile(`^(pretrans|preinstall|postinstall|preuninstall|postuninstall|posttrans|preuntrans|postuntrans|verify) (scriptlet(?: \(using ([^)]*)\))?[^:]*:|program: (.*))$`)
+var rpmScriptlet = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(pretrans|preinstall|postinstall|preuninstall|postuninstall|posttrans|preuntrans|postuntrans|verify) (scriptlet(?: \(using ([^)]*)\))?[^:]*:|program: (.*))$`)
+})
 
 // ParseRPMScripts reads the output of rpm -q --scripts: scriptlet name
 // (preinstall, postinstall, preuninstall, postuninstall, pretrans,
@@ -30,7 +33,7 @@ func ParseRPMScripts(out string) map[string]string {
 		cur, body = "", nil
 	}
 	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
-		m := rpmScriptlet.FindStringSubmatch(line)
+		m := rpmScriptlet().FindStringSubmatch(line)
 		switch {
 		case m != nil && m[4] != "":
 			flush()

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Rule is one problem area of the white paper, as a command a maintainer
@@ -63,7 +64,7 @@ var Rules = []Rule{
 			prog("rndc", ""), prog("redis-cli", ""),
 			func(c Cmd) bool {
 				return slices.Contains([]string{"mysql", "mariadb", "mysqladmin", "mariadb-admin", "psql", "curl", "wget", "ldapmodify", "ldapadd"}, c.Name) &&
-					c.arg(func(a string) bool { return localhost.MatchString(a) })
+					c.arg(func(a string) bool { return localhost().MatchString(a) })
 			},
 		)},
 	{Name: "boot-loader", Level: Neutralized,
@@ -164,12 +165,17 @@ var diskTools = []string{"sgdisk", "sfdisk", "gdisk", "fdisk", "parted", "wipefs
 // diskPattern matches the block devices of disks.
 const diskPattern = `^/dev/(sd[a-z]|vd[a-z]|hd[a-z]|xvd[a-z]|nvme\d|mmcblk\d|md\d|dm-\d|mapper/|disk/|loop\d)`
 
+// The regular expressions of drd's packages are compiled on first use:
+// drd starts again as the runcmd environment's init and apt hook, which
+// need few or none of them (docs/runcmd.md, Performance).
 var (
-	diskRe    = regexp.MustCompile(diskPattern)
-	localhost = regexp.MustCompile(`(^|[/@=])(localhost|127\.\d+\.\d+\.\d+|\[?::1\]?)([:/]|$)`)
+	diskRe    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(diskPattern) })
+	localhost = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(^|[/@=])(localhost|127\.\d+\.\d+\.\d+|\[?::1\]?)([:/]|$)`)
+	})
 )
 
-func isDisk(a string) bool { return diskRe.MatchString(a) }
+func isDisk(a string) bool { return diskRe().MatchString(a) }
 
 // anyOf matches what one of ms matches.
 func anyOf(ms ...func(Cmd) bool) func(Cmd) bool {
@@ -226,10 +232,10 @@ func flag(name string, flags ...string) func(Cmd) bool {
 
 // writes matches a command writing to a path matching pattern.
 func writes(pattern string) func(Cmd) bool {
-	re := regexp.MustCompile(pattern)
+	re := sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
 	return func(c Cmd) bool {
 		for _, w := range c.Writes {
-			if re.MatchString(w) {
+			if re().MatchString(w) {
 				return true
 			}
 		}

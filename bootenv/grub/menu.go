@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Menu is drd's GRUB snippet (/boot/grub/drd.cfg) as a value. Every
@@ -65,34 +66,34 @@ const (
 
 // What the menu lets through, as GRUB reads it: drd's image names, file
 // names in /boot, kernel command lines with nothing GRUB's shell would
-// expand or end.
+// expand or end. Compiled on first use (safety/rules.go says why).
 var (
-	ImageNameRE = regexp.MustCompile(`^sysimage_\d{3}$`)
-	FileRE      = regexp.MustCompile(`^[A-Za-z0-9._+-]+$`)
-	CmdlineRE   = regexp.MustCompile(`^[^'"\\$;{}\n]*$`)
-	uuidRE      = regexp.MustCompile(`^[0-9A-Fa-f-]{9,36}$`)
+	ImageNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^sysimage_\d{3}$`) })
+	FileRE      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._+-]+$`) })
+	CmdlineRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[^'"\\$;{}\n]*$`) })
+	uuidRE      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9A-Fa-f-]{9,36}$`) })
 )
 
 func (m Menu) validate() error {
-	if !ImageNameRE.MatchString(m.Self) {
+	if !ImageNameRE().MatchString(m.Self) {
 		return fmt.Errorf("drd.cfg: owner %q is no image name", m.Self)
 	}
 	self := false
 	for _, im := range m.Images {
-		if !ImageNameRE.MatchString(im.Name) {
+		if !ImageNameRE().MatchString(im.Name) {
 			return fmt.Errorf("drd.cfg: %q is no image name", im.Name)
 		}
 		self = self || im.Name == m.Self
 		switch {
-		case !uuidRE.MatchString(im.BootUUID):
+		case !uuidRE().MatchString(im.BootUUID):
 			return fmt.Errorf("drd.cfg: %s: /boot UUID %q", im.Name, im.BootUUID)
 		case im.BootPrefix != "" && im.BootPrefix != "/boot":
 			return fmt.Errorf("drd.cfg: %s: prefix %q", im.Name, im.BootPrefix)
-		case !FileRE.MatchString(im.Kernel):
+		case !FileRE().MatchString(im.Kernel):
 			return fmt.Errorf("drd.cfg: %s: kernel %q: want a file name in /boot", im.Name, im.Kernel)
-		case im.Initrd != "" && !FileRE.MatchString(im.Initrd):
+		case im.Initrd != "" && !FileRE().MatchString(im.Initrd):
 			return fmt.Errorf("drd.cfg: %s: initrd %q: want a file name in /boot", im.Name, im.Initrd)
-		case !CmdlineRE.MatchString(im.Cmdline) || !strings.Contains(im.Cmdline, "root="):
+		case !CmdlineRE().MatchString(im.Cmdline) || !strings.Contains(im.Cmdline, "root="):
 			return fmt.Errorf("drd.cfg: %s: kernel command line %q: want root= and no quotes, $, ;, braces or backslashes", im.Name, im.Cmdline)
 		case strings.ContainsAny(im.Title, "'\n"):
 			return fmt.Errorf("drd.cfg: %s: title %q has a quote or a line break", im.Name, im.Title)
@@ -103,18 +104,18 @@ func (m Menu) validate() error {
 	}
 	if r := m.Recovery; r != nil {
 		switch {
-		case !uuidRE.MatchString(r.BootUUID):
+		case !uuidRE().MatchString(r.BootUUID):
 			return fmt.Errorf("drd.cfg: STAGEISL: /boot UUID %q", r.BootUUID)
 		case r.BootPrefix != "" && r.BootPrefix != "/boot":
 			return fmt.Errorf("drd.cfg: STAGEISL: prefix %q", r.BootPrefix)
-		case !CmdlineRE.MatchString(r.Cmdline):
+		case !CmdlineRE().MatchString(r.Cmdline):
 			return fmt.Errorf("drd.cfg: STAGEISL: kernel command line %q: want no quotes, $, ;, braces or backslashes", r.Cmdline)
 		}
 	}
 	if m.Panic < 1 {
 		return fmt.Errorf("drd.cfg: panic=%d: a trial kernel must reboot after a panic", m.Panic)
 	}
-	if m.TrialArgs != "" && !CmdlineRE.MatchString(m.TrialArgs) {
+	if m.TrialArgs != "" && !CmdlineRE().MatchString(m.TrialArgs) {
 		return fmt.Errorf("drd.cfg: trial arguments %q: want no quotes, $, ;, braces or backslashes", m.TrialArgs)
 	}
 	return nil

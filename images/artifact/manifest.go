@@ -33,6 +33,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -118,8 +119,8 @@ type Member struct {
 }
 
 var (
-	memberName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
-	hexDigest  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	memberName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`) })
+	hexDigest  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{64}$`) })
 )
 
 // DecodeManifest parses header.json or manifest.json and checks it
@@ -173,7 +174,7 @@ func (m *Manifest) Validate(final bool) error {
 	}
 	names := map[string]bool{}
 	for _, mem := range m.Members {
-		if !memberName.MatchString(mem.Name) {
+		if !memberName().MatchString(mem.Name) {
 			return fmt.Errorf("manifest: member name %q is not of the form [a-z0-9_.-]", mem.Name)
 		}
 		if names[mem.Name] {
@@ -181,14 +182,14 @@ func (m *Manifest) Validate(final bool) error {
 		}
 		names[mem.Name] = true
 		if final {
-			if !hexDigest.MatchString(mem.SHA256) || mem.Size < 0 || mem.Size > MaxMemberSize {
+			if !hexDigest().MatchString(mem.SHA256) || mem.Size < 0 || mem.Size > MaxMemberSize {
 				return fmt.Errorf("manifest: member %q has no valid digest or size", mem.Name)
 			}
 		} else if mem.SHA256 != "" || mem.Size != 0 {
 			return fmt.Errorf("header: member %q carries a digest (only the manifest does)", mem.Name)
 		}
 	}
-	if final != (m.HeaderSHA256 != "") || (final && !hexDigest.MatchString(m.HeaderSHA256)) {
+	if final != (m.HeaderSHA256 != "") || (final && !hexDigest().MatchString(m.HeaderSHA256)) {
 		return fmt.Errorf("manifest: header digest missing or misplaced")
 	}
 	if len(m.FileSystems) != len(m.Members) {
@@ -221,7 +222,7 @@ func (m *Manifest) Validate(final bool) error {
 		return fmt.Errorf("manifest: no file system is mounted at /")
 	}
 	for _, id := range []Identity{m.Origin, m.Exported} {
-		if id.Packages != "" && !hexDigest.MatchString(id.Packages) {
+		if id.Packages != "" && !hexDigest().MatchString(id.Packages) {
 			return fmt.Errorf("manifest: package digest %q is not a sha256", id.Packages)
 		}
 		if len(id.OSRelease) > 64 || len(id.List) > 1<<17 {
