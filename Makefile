@@ -62,9 +62,10 @@ bench-lvm:
 	DRD_E2E=1 DRD_BENCH=1 go test -count=1 -v -timeout 240m -run 'TestBenchLVM$$' ./scripts/e2e
 
 .PHONY: bench-outage
-# issue 18: the outage of a switch into the clone by firmware, kexec (and
-# soft where systemd has it), in a layout (a) VM (scripts/e2e
-# TestBenchOutage): to the new kernel and to its sshd; medians, never fails on time.
+# issue 18: the outage of a switch into the clone by firmware, kexec and
+# soft reboot, in a Debian 13 layout (a) VM (bios-13: systemd 257 has
+# soft-reboot; scripts/e2e TestBenchOutage): to the new kernel and to its
+# sshd; medians (DRD_BENCH_RUNS=N, default 3), never fails on time.
 bench-outage:
 	DRD_E2E=1 DRD_BENCH=1 go test -count=1 -v -timeout 120m -run 'TestBenchOutage$$' ./scripts/e2e
 
