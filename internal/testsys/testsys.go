@@ -118,7 +118,25 @@ func Build(ctx context.Context, dir string, opt Options) (s *System, err error) 
 		return s, err
 	}
 	s.rootFS = opt.RootFS
+	if err := s.writeInit(); err != nil {
+		return s, err
+	}
 	return s, s.writeFstab(ctx)
+}
+
+// writeInit gives the system an init as Debian lays it out (drd activate
+// refuses an image without one): /sbin/init a link to
+// /lib/systemd/systemd, a small executable here.
+func (s *System) writeInit() error {
+	for _, d := range []string{"sbin", "lib/systemd"} {
+		if err := os.MkdirAll(filepath.Join(s.Root, d), 0o755); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(s.Root, "lib/systemd/systemd"), []byte("#!/bin/sh\nexec sleep infinity\n"), 0o755); err != nil {
+		return err
+	}
+	return os.Symlink("/lib/systemd/systemd", filepath.Join(s.Root, "sbin/init"))
 }
 
 func mkfs(typ, label, dev string) []string {
