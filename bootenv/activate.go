@@ -68,7 +68,7 @@ func (m Machine) Activate(ctx context.Context, opt ActivateOptions, r report.Rep
 		}
 		if !target.Booted {
 			r.Step("Checking the init of %s", target.Name)
-			if err := m.CheckInit(target, m.bootArgs()); err != nil {
+			if err := m.CheckInit(target); err != nil {
 				return err
 			}
 		}

@@ -182,10 +182,10 @@ func (e *InitError) Error() string {
 }
 
 // CheckInit makes sure the image img boots an init: the one the kernel
-// command line cmdline starts (InitOf), a regular executable file inside
-// the image. Its file systems are opened read-only as the lookup needs
-// them and released before it returns.
-func (m Machine) CheckInit(img *Image, cmdline string) (err error) {
+// command line drd boots it with starts (InitOf of bootArgs), a regular
+// executable file inside the image. Its file systems are opened
+// read-only as the lookup needs them and released before it returns.
+func (m Machine) CheckInit(img *Image) (err error) {
 	var mps []string
 	for _, f := range img.FileSystems {
 		if path.IsAbs(f.MountPoint) {
@@ -206,7 +206,7 @@ func (m Machine) CheckInit(img *Image, cmdline string) (err error) {
 		releases = append(releases, release)
 		return dir, nil
 	}
-	init := InitOf(cmdline)
+	init := InitOf(m.bootArgs())
 	if why := initProblem(init, imageLstat(mps, open)); why != "" {
 		return &InitError{Image: img.Name, Init: init, Problem: why}
 	}
