@@ -60,5 +60,6 @@ drd umount -q`)
 		t.Errorf("2. the emergency trial took %s to come back: the watchdog's time, not the rescue unit's", took)
 	}
 	t.Logf("2. back on the original in %s (activate to the original's agent)", took.Round(time.Second))
+	t.Log(vm.MustRun("journalctl -b -u drd-boot-check.service --no-pager | tail -n 30"))
 	t.Log(vm.MustRun("drd status"))
 }
