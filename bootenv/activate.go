@@ -66,6 +66,12 @@ func (m Machine) Activate(ctx context.Context, opt ActivateOptions, r report.Rep
 		if err := CheckOnDisk(target); err != nil {
 			return err
 		}
+		if !target.Booted {
+			r.Step("Checking the init of %s", target.Name)
+			if err := m.CheckInit(target); err != nil {
+				return err
+			}
+		}
 	}
 	cur := BootState{Next: booted.Name}
 	if st.Boot != nil {

@@ -226,6 +226,73 @@ func TestActivateOnLoop(t *testing.T) {
 		t.Errorf("auto after a failed kexec load restarted by %q, want firmware", sw.restarted)
 	}
 	editenv(t, filepath.Join(s.Root, "boot/grub/drdenv"), "drd_next=sysimage_000", "drd_trial="+cl.Name)
+
+	// A clone without a usable init is refused by every switch, preview
+	// too, before anything is written or loaded: its kernel would start
+	// a shell that waits on the console.
+	if err := km.Activate(ctx, bootenv.ActivateOptions{Deactivate: true}, report.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = bootenv.Scan(ctx, s.Root); err != nil {
+		t.Fatal(err)
+	}
+	seq = st.Boot.Seq
+	cloneRoot := withMounted(t, disk, "/", cl)
+	initPath := filepath.Join(cloneRoot, "sbin/init")
+	for _, tt := range []struct {
+		name, init, want string
+	}{
+		{"missing", "", "/sbin/init is missing"},
+		{"a link out of the image", filepath.Join(s.Root, "lib/systemd/systemd"), "/sbin/init is missing"},
+		{"a directory", "/boot", "is a directory"},
+	} {
+		os.Remove(initPath)
+		if tt.init != "" {
+			if err := os.Symlink(tt.init, initPath); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if out, err := exec.Command("sync").CombinedOutput(); err != nil {
+			t.Fatalf("sync: %v\n%s", err, out)
+		}
+		for _, sw := range []bootenv.Switch{bootenv.SwitchNone, bootenv.SwitchFirmware, bootenv.SwitchKexec, bootenv.SwitchAuto} {
+			for _, preview := range []bool{true, false} {
+				fs := &fakeSwitcher{systemd: 252}
+				err := km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Reboot: sw, Switcher: fs, Force: true, Preview: preview}, report.Discard)
+				var ie *bootenv.InitError
+				if !errors.As(err, &ie) || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), cl.Name) {
+					t.Errorf("%s, reboot=%q, preview %v: err %v, want an InitError saying %q", tt.name, sw, preview, err, tt.want)
+				}
+				if fs.kernel != "" || fs.restarted != "" {
+					t.Errorf("%s, reboot=%q: kexec loaded %q, restarted by %q", tt.name, sw, fs.kernel, fs.restarted)
+				}
+			}
+		}
+	}
+	// init= on the command line names the init drd checks.
+	os.Remove(initPath)
+	if err := os.Symlink("/lib/systemd/systemd", initPath); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(proc, "cmdline"), []byte("BOOT_IMAGE=/vmlinuz-6.1.0-28-amd64 root=UUID="+rootUUID+" ro init=/bin/nothing\n"), 0o644)
+	exec.Command("sync").Run()
+	if err := km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Force: true, Preview: true}, report.Discard); err == nil || !strings.Contains(err.Error(), "/bin/nothing is missing") {
+		t.Errorf("init=/bin/nothing: err %v, want it missing", err)
+	}
+	unmount(t, cloneRoot)
+	if err := km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Force: true, Preview: true}, report.Discard); err == nil {
+		t.Error("init=/bin/nothing: accepted")
+	}
+	km.ProcDir = m.ProcDir
+	if err := km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Force: true, Preview: true}, report.Discard); err != nil {
+		t.Errorf("the clone's init is back: %v", err)
+	}
+	if st, err = bootenv.Scan(ctx, s.Root); err != nil {
+		t.Fatal(err)
+	}
+	if st.Boot.Seq != seq || st.Boot.Trial != "" {
+		t.Errorf("refused activations wrote the boot target: %+v (seq was %d)", st.Boot, seq)
+	}
 }
 
 // fakeSwitcher records what Activate asks of the machine.

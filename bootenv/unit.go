@@ -128,26 +128,15 @@ func InstallUnit(root, drdPath string) error {
 	if _, err := writeIfChanged(p, []byte(UnitText(drdPath)), 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", p, err)
 	}
-	wants := filepath.Join(root, unitDir, "multi-user.target.wants")
-	if err := os.MkdirAll(wants, 0o755); err != nil {
-		return err
-	}
-	link := filepath.Join(wants, UnitName)
-	target := "../" + UnitName // relative: right wherever the image is mounted
-	if t, err := os.Readlink(link); err == nil && t == target {
-		return nil
-	}
-	os.Remove(link)
-	if err := os.Symlink(target, link); err != nil {
-		return fmt.Errorf("enabling %s in %s: %w", UnitName, root, err)
-	}
-	return nil
+	return enableLink(root, "multi-user.target", UnitName)
 }
 
 // InstallBootCheck gives the image whose root is root the boot-time pass:
 // drd's executable exe copied to DrdPath and the unit that runs it,
-// enabled. An image with drd's package has the package's unit, which runs
-// the package's drd: nothing is written there (docs/boot.md).
+// enabled, and the unit that reboots a trial stopped in emergency or
+// rescue mode (RescueUnitName), enabled. An image with drd's package has
+// the package's units, which run the package's drd: nothing is written
+// there (docs/boot.md).
 func InstallBootCheck(root, exe string) error {
 	if Packaged(root) {
 		return nil
@@ -155,5 +144,8 @@ func InstallBootCheck(root, exe string) error {
 	if err := InstallDrd(root, exe); err != nil {
 		return err
 	}
-	return InstallUnit(root, DrdPath)
+	if err := InstallUnit(root, DrdPath); err != nil {
+		return err
+	}
+	return InstallRescueUnit(root)
 }

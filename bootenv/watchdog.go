@@ -37,6 +37,11 @@ const MinWatchdogSeconds = 60
 // /sys/class/watchdog/watchdogN/identity.
 const softdogIdentity = "Software Watchdog"
 
+// trialWatchdogArmArg is the argument of TrialWatchdogArgs that arms
+// softdog at its load: the mark of every boot that carries the trial
+// watchdog (GRUB's trials and kexec trials).
+const trialWatchdogArmArg = "softdog.soft_active_on_boot=1"
+
 // TrialWatchdogArgs are the kernel arguments that arm softdog for
 // seconds ("" for 0: no watchdog), or an error for a deadline too short
 // for a boot.
@@ -47,7 +52,7 @@ func TrialWatchdogArgs(seconds int) (string, error) {
 	case seconds < MinWatchdogSeconds || seconds > 65535:
 		return "", fmt.Errorf("watchdog=%d: want 0 (none) or %d to 65535 seconds, more than a boot and its health checks take", seconds, MinWatchdogSeconds)
 	}
-	return fmt.Sprintf("modules_load=softdog softdog.soft_active_on_boot=1 softdog.soft_margin=%d", seconds), nil
+	return fmt.Sprintf("modules_load=softdog %s softdog.soft_margin=%d", trialWatchdogArmArg, seconds), nil
 }
 
 // watchdogArmedBy reports whether a kernel command line armed softdog

@@ -141,6 +141,7 @@ func Stage(ctx context.Context, tree string, o Options, debVersion string) error
 	w.copy("/usr/sbin/drd", o.Drd, 0o755)
 	w.copy("/usr/lib/drd/"+isl.ImageName, o.ISL, 0o644)
 	w.write(bootenv.PackagedUnitPath, []byte(bootenv.PackagedUnitText()), 0o644)
+	w.write(bootenv.PackagedRescueUnitPath, []byte(bootenv.PackagedRescueUnitText()), 0o644)
 
 	// What drd says of itself: man pages, drd.conf, completions.
 	gen := filepath.Join(tree, "..", "generated")

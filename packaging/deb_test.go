@@ -76,4 +76,11 @@ func TestPostinstKnowsCloneUnit(t *testing.T) {
 	if strings.Contains(bootenv.PackagedUnitText(), mark) {
 		t.Errorf("the package's unit has drd clone's mark: postinst would remove it")
 	}
+	rescueMark, _, _ := strings.Cut(bootenv.RescueUnitText(), "\n")
+	if !strings.Contains(string(script), "'^"+rescueMark+"$'") {
+		t.Errorf("postinst does not look for drd clone's rescue unit by its first line %q", rescueMark)
+	}
+	if strings.Contains(bootenv.PackagedRescueUnitText(), rescueMark) {
+		t.Errorf("the package's rescue unit has drd clone's mark: postinst would remove it")
+	}
 }

@@ -117,6 +117,19 @@ func TestInstallRemovePurge(t *testing.T) {
 	if got := strings.TrimSpace(in("readlink", "-f", wants)); got != "/usr/lib/systemd/system/drd-boot-check.service" {
 		t.Errorf("the unit is not enabled: %s resolves to %q", wants, got)
 	}
+	// The trial-rescue unit: enabled for both targets, and drd clone's
+	// copy (written above by InstallBootCheck) gone.
+	var rescueWants []string
+	for _, target := range []string{"emergency.target", "rescue.target"} {
+		w := "/etc/systemd/system/" + target + ".wants/" + bootenv.RescueUnitName
+		rescueWants = append(rescueWants, w)
+		if got := strings.TrimSpace(in("readlink", "-f", w)); got != bootenv.PackagedRescueUnitPath {
+			t.Errorf("the rescue unit is not enabled: %s resolves to %q", w, got)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "etc/systemd/system", bootenv.RescueUnitName)); err == nil {
+		t.Errorf("drd clone's rescue unit is still there after the package came")
+	}
 	if _, err := os.Stat(filepath.Join(root, bootenv.DrdPath)); err == nil {
 		t.Errorf("drd clone's copy %s is still there after the package came", bootenv.DrdPath)
 	}
@@ -146,6 +159,15 @@ func TestInstallRemovePurge(t *testing.T) {
 		"/var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/drd-boot-check.service",
 		"/var/lib/systemd/deb-systemd-helper-masked/",
 		"/var/lib/systemd/deb-systemd-helper-masked/drd-boot-check.service",
+		// the same for the trial-rescue unit, with its two targets
+		rescueWants[0], rescueWants[1],
+		"/etc/systemd/system/emergency.target.wants/", "/etc/systemd/system/rescue.target.wants/",
+		"/var/lib/systemd/deb-systemd-helper-enabled/emergency.target.wants/", "/var/lib/systemd/deb-systemd-helper-enabled/rescue.target.wants/",
+		"/etc/systemd/system/drd-trial-rescue.service",
+		"/var/lib/systemd/deb-systemd-helper-enabled/drd-trial-rescue.service.dsh-also",
+		"/var/lib/systemd/deb-systemd-helper-enabled/emergency.target.wants/drd-trial-rescue.service",
+		"/var/lib/systemd/deb-systemd-helper-enabled/rescue.target.wants/drd-trial-rescue.service",
+		"/var/lib/systemd/deb-systemd-helper-masked/drd-trial-rescue.service",
 	)
 	if !sameSet(t, "after dpkg -r", left, want) {
 		t.Logf("dpkg -r left: %q", left)

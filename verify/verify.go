@@ -98,6 +98,7 @@ var SystemDirs = []string{"/usr", "/etc", "/boot", "/bin", "/sbin", "/lib", "/li
 var DrdFiles = []string{
 	"/usr/lib/drd/**", "/usr/local/sbin/drd", "/etc/drd/**", "/boot/drd/**",
 	"/boot/grub/drd.cfg", "/boot/grub/drdenv", "/etc/grub.d/05_drd", "/etc/systemd/system/drd-boot-check.service",
+	"/etc/systemd/system/drd-trial-rescue.service",
 }
 
 // GeneratedFiles are files a Debian system makes for itself (at install

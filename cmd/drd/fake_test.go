@@ -32,8 +32,10 @@ type fake struct {
 	result     *imagesync.Result // what sync returns
 	syncFail   error             // if set, sync fails with this
 	systemctl  [][]string
-	unloaded   int   // kexecUnload calls
-	unloadFail error // what kexecUnload returns
+	unloaded   int      // kexecUnload calls
+	unloadFail error    // what kexecUnload returns
+	checked    []string // the images checkInit was asked about
+	initFail   error    // what checkInit returns
 	activated  []bootenv.ActivateOptions
 
 	warn   string // if set, every engine warns this
@@ -148,6 +150,10 @@ func (f *fake) system() system {
 			return f.result, nil
 		},
 		kexecUnload: func() error { f.unloaded++; return f.unloadFail },
+		checkInit: func(m bootenv.Machine, img *bootenv.Image) error {
+			f.checked = append(f.checked, img.Name)
+			return f.initFail
+		},
 		systemctl: func(ctx context.Context, args ...string) error {
 			f.systemctl = append(f.systemctl, args)
 			return nil

@@ -125,7 +125,7 @@ func TestActivateSyncAtShutdown(t *testing.T) {
 
 func TestSyncAtShutdownCallsTheSwitchOff(t *testing.T) {
 	root := t.TempDir()
-	st := &bootenv.Status{Activated: "sysimage_001"}
+	st := &bootenv.Status{Activated: "sysimage_001", Images: []*bootenv.Image{{Record: bootenv.Record{Name: "sysimage_001"}}}}
 	f := &fake{status: st, syncFail: errEngine}
 	code, _, stderr := drd(t, f, root, "sync-at-shutdown", "sysimage_001")
 	if code != 1 || !strings.Contains(stderr, "the switch was called off") {
@@ -145,10 +145,18 @@ func TestSyncAtShutdownCallsTheSwitchOff(t *testing.T) {
 		len(f.activated) != 1 || !f.activated[0].Deactivate {
 		t.Errorf("a failed unload: exit %d, activated %+v\n%s", code, f.activated, stderr)
 	}
-	// Synced: nothing called off.
+	// Synced: nothing called off; the image's init was checked.
 	f = &fake{status: st}
-	if code, _, _ := drd(t, f, root, "sync-at-shutdown", "sysimage_001"); code != 0 || len(f.activated) != 0 || len(f.synced) != 1 || f.unloaded != 0 {
-		t.Errorf("exit %d, activated %+v, synced %d, unloaded %d", code, f.activated, len(f.synced), f.unloaded)
+	if code, _, _ := drd(t, f, root, "sync-at-shutdown", "sysimage_001"); code != 0 || len(f.activated) != 0 || len(f.synced) != 1 || f.unloaded != 0 ||
+		strings.Join(f.checked, " ") != "sysimage_001" {
+		t.Errorf("exit %d, activated %+v, synced %d, unloaded %d, init checked in %q", code, f.activated, len(f.synced), f.unloaded, f.checked)
+	}
+	// Synced, but the image has no init to boot any more: called off.
+	f = &fake{status: st, initFail: &bootenv.InitError{Image: "sysimage_001", Init: "/sbin/init", Problem: "/sbin/init is missing"}}
+	code, _, stderr = drd(t, f, root, "sync-at-shutdown", "sysimage_001")
+	if code != 1 || !strings.Contains(stderr, "/sbin/init is missing") || !strings.Contains(stderr, "the switch was called off") ||
+		len(f.activated) != 1 || !f.activated[0].Deactivate || f.unloaded != 1 {
+		t.Errorf("no init after the sync: exit %d, activated %+v, unloaded %d\n%s", code, f.activated, f.unloaded, stderr)
 	}
 	// No longer the activated image: no sync.
 	f = &fake{status: &bootenv.Status{Activated: "sysimage_000"}}

@@ -131,6 +131,9 @@ func runSyncAtShutdown(ctx context.Context, inv *invocation) error {
 	}
 	res, err := inv.sys.sync(ctx, imagesync.Options{Machine: bootenv.Real(inv.root), Image: name, Logf: inv.r.Note}, inv.r)
 	if err == nil {
+		err = checkSyncedInit(inv, st, name)
+	}
+	if err == nil {
 		return reportSyncSummary(inv, res)
 	}
 	// First the kexec, if one is loaded: systemd's shutdown would boot
@@ -157,4 +160,25 @@ func runSyncAtShutdown(ctx context.Context, inv *invocation) error {
 		}
 	}
 	return fmt.Errorf("%s", why)
+}
+
+// checkSyncedInit checks, after the final sync, that the image still has
+// an init to boot (the sync brought the booted image's changes, a
+// removed /sbin/init among them): a switch into an image without one
+// would stop at a shell on the console (docs/boot.md).
+func checkSyncedInit(inv *invocation, st *bootenv.Status, name string) error {
+	for _, img := range st.Images {
+		if img.Name != name {
+			continue
+		}
+		m, err := machine(inv)
+		if err == nil {
+			err = inv.sys.checkInit(m, img)
+		}
+		if err != nil {
+			return fmt.Errorf("after the sync: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("after the sync: %s is no image found any more", name)
 }

@@ -42,6 +42,9 @@ type system struct {
 	switcher bootenv.Switcher
 	// systemctl runs systemctl (the unit of -x sync=shutdown).
 	systemctl func(ctx context.Context, args ...string) error
+	// checkInit makes sure an image has an init to boot (the final
+	// sync checks what it synced).
+	checkInit func(m bootenv.Machine, img *bootenv.Image) error
 	// kexecUnload unloads a kernel loaded for a kexec (a failed final
 	// sync calls off a kexec switch).
 	kexecUnload func() error
@@ -82,6 +85,7 @@ func realSystem() system {
 			return err
 		},
 		kexecUnload: unloadKexec,
+		checkInit:   bootenv.Machine.CheckInit,
 		systemctl: func(ctx context.Context, args ...string) error {
 			_, err := execrun.Real{}.Run(ctx, "systemctl", args...)
 			return err

@@ -118,7 +118,32 @@ func Build(ctx context.Context, dir string, opt Options) (s *System, err error) 
 		return s, err
 	}
 	s.rootFS = opt.RootFS
+	if err := s.writeInit(); err != nil {
+		return s, err
+	}
 	return s, s.writeFstab(ctx)
+}
+
+// writeInit gives the system an init as a merged-/usr Debian lays it out
+// (drd activate refuses an image without one): /sbin and /lib links to
+// usr/sbin and usr/lib, /usr/sbin/init a link to ../lib/systemd/systemd,
+// a small executable here. (Links, not directories, at the top: tests
+// that unpack a debootstrap tar over the root replace them.)
+func (s *System) writeInit() error {
+	for _, d := range []string{"usr/sbin", "usr/lib/systemd"} {
+		if err := os.MkdirAll(filepath.Join(s.Root, d), 0o755); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(s.Root, "usr/lib/systemd/systemd"), []byte("#!/bin/sh\nexec sleep infinity\n"), 0o755); err != nil {
+		return err
+	}
+	for link, to := range map[string]string{"usr/sbin/init": "../lib/systemd/systemd", "sbin": "usr/sbin", "lib": "usr/lib"} {
+		if err := os.Symlink(to, filepath.Join(s.Root, link)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func mkfs(typ, label, dev string) []string {

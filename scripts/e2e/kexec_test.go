@@ -133,8 +133,8 @@ chmod 755 $m/etc/drd/checks.d/50-web; drd umount -q`)
 	// 5. A clone whose init dies (/sbin/init is /bin/false): the kernel
 	// panics, panic= reboots by the firmware into the original. (A
 	// clone with no /sbin/init at all is not this: initramfs-tools then
-	// starts the root's /bin/sh as init, which waits on the console;
-	// docs/boot.md.)
+	// starts the root's /bin/sh as init, which waits on the console, so
+	// drd activate refuses such a clone: TestTrialRescue; docs/boot.md.)
 	vm.MustRun(`set -e; m=$(drd mount -q); rm -f $m/etc/drd/checks.d/50-web
 ln -sfn /bin/false $m/usr/sbin/init; drd umount -q`)
 	failedTrial(t, vm, l, "5. init dies", "drd activate -x trial=true -x force=true -x reboot=kexec -x watchdog=300", "did not finish")
