@@ -51,7 +51,8 @@ bench-verify: deps
 
 .PHONY: bench-export
 # drd export/import's format against tar --xattrs --acls -S | zstd -T0 -3
-# and zstd -d | tar -x, cold cache, ratios printed; measures, never fails.
+# and zstd -d | tar -x, cold cache, ratios printed; then a delta's size against
+# tar | zstd of the changed files alone; measures, never fails.
 bench-export: deps
 	scripts/bench-export
 
