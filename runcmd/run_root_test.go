@@ -278,7 +278,8 @@ try new-mount-api sys 430 tmpfs 0`,
 try abstract perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Peer => "\0" . $ARGV[0]) or die "$!\n"' "$HOSTABSTRACT"`,
 		want: []string{"loopback: rc=", "Connection refused", "abstract: rc=111 Connection refused"}},
 	{name: "daemon", script: `sleep $LONGSLEEP &
-sh -c "trap '' TERM; exec sleep $LONGSLEEP" &
+sh -c "trap '' TERM; touch /tmp/drd-attack-deaf; exec sleep $LONGSLEEP" &
+while [ ! -e /tmp/drd-attack-deaf ]; do sleep 0.1; done
 echo started`,
 		want: []string{"started"}, warns: []string{"left process", "SIGTERM", "SIGKILL"}},
 }
