@@ -41,14 +41,14 @@ const (
 // not installed.
 var ErrNoPasta = errors.New("pasta (package passt) is not installed: install it (apt-get install passt), or run with -x network=false (no network in the runcmd environment) or -x network=host (the booted system's network, not isolated)")
 
-// pastaArgs is pasta's command line for the network namespace open as
-// pasta's fd 3, writing its PID into pidFile when the namespace is ready.
-func pastaArgs(pidFile string, dns bool) []string {
+// pastaArgs is pasta's command line for the network namespace at nsPath,
+// writing its PID into pidFile when the namespace is ready.
+func pastaArgs(nsPath, pidFile string, dns bool) []string {
 	args := []string{
 		"--foreground", "--quiet",
 		"--runas", "0", // as nobody it cannot join a namespace of root's; it drops its capabilities anyway
-		"--config-net",               // addresses and routes of the host's outbound link, in the jail only
-		"--netns", "/proc/self/fd/3", // the jail's namespace, opened by drd
+		"--config-net",    // addresses and routes of the host's outbound link, in the jail only
+		"--netns", nsPath, // the jail's namespace, held open by drd
 		"--no-map-gw",              // the gateway address is not the host's loopback
 		"-t", "none", "-u", "none", // no port into the jail
 		"-T", "none", "-U", "none", // no port of the host's loopback into the jail
@@ -86,15 +86,20 @@ func startPasta(bin string, ns *os.File, dnsHost string) (*pasta, error) {
 	}
 	pidFile := filepath.Join(dir, "pid")
 	p := &pasta{dir: dir, pidFile: pidFile}
-	p.cmd = exec.Command(bin, pastaArgs(pidFile, dnsHost != "")...)
+	// The namespace is pasta's standard input: pasta from Debian 13 on
+	// closes every inherited descriptor above 2 when it starts (a
+	// /proc/self/fd/3 is gone by the time it opens it), and drd's own
+	// /proc/PID/fd/N is refused to it once it dropped its capabilities.
+	const nsPath = "/proc/self/fd/0"
+	p.cmd = exec.Command(bin, pastaArgs(nsPath, pidFile, dnsHost != "")...)
 	p.cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGTERM}
 	if dnsHost != "" {
-		p.cmd = exec.Command("/proc/self/exe", append([]string{PastaArg, dnsHost, bin}, pastaArgs(pidFile, true)...)...)
+		p.cmd = exec.Command("/proc/self/exe", append([]string{PastaArg, dnsHost, bin}, pastaArgs(nsPath, pidFile, true)...)...)
 		p.cmd.Args[0] = "drd"
 		p.cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGTERM, Cloneflags: unix.CLONE_NEWNS}
 	}
+	p.cmd.Stdin = ns
 	p.cmd.Stderr = &p.stderr
-	p.cmd.ExtraFiles = []*os.File{ns}
 	if err := p.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("starting %s for the jail's network: %w", bin, err)
