@@ -44,38 +44,56 @@ func TestBenchOutage(t *testing.T) {
 	for i := 0; i < runs; i++ {
 		for _, sw := range switches {
 			r := timeSwitch(t, vm, "drd activate sysimage_001 -x reboot="+sw)
-			t.Logf("run %d %-8s shutdown %5.1fs  kernel %5.1fs  sshd %5.1fs  host load %s\n%s",
-				i+1, sw, r.shutdown.Seconds(), r.kernel.Seconds(), r.service.Seconds(), r.load, r.analyze)
+			t.Logf("run %d %-8s shutdown %5.1fs  kernel %5.1fs  user space %5.1fs  sshd %5.1fs  host load %s\n%s",
+				i+1, sw, r.shutdown.Seconds(), r.kernel.Seconds(), r.userspace.Seconds(), r.service.Seconds(), r.load, r.analyze)
 			res[sw] = append(res[sw], r)
 			// Back to the original, untimed, by the fastest way.
 			timeSwitch(t, vm, "drd activate sysimage_000 -x reboot=kexec")
 		}
 	}
+	t.Log("\n" + outageTable(switches, res, runs))
+}
+
+// outageTable is the medians of each switch's runs and the ratios the
+// issue asks for (a soft reboot has no shutdown line and no new kernel:
+// "-").
+func outageTable(switches []string, res map[string][]outageRun, runs int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "median of %d runs, seconds from `drd activate sysimage_001 -x reboot=SWITCH`:\n", runs)
-	fmt.Fprintf(&b, "%-9s %9s %9s %9s   %s\n", "switch", "shutdown", "kernel", "sshd", "host load (1 min) per run")
-	med := map[string][3]float64{}
+	fmt.Fprintf(&b, "%-9s %9s %9s %11s %9s   %s\n", "switch", "shutdown", "kernel", "user space", "sshd", "host load (1 min) per run")
+	med := map[string][4]float64{}
+	cell := func(v float64) string {
+		if v == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.1f", v)
+	}
 	for _, sw := range switches {
-		var s, k, v []float64
+		var c [4][]float64
 		var loads []string
 		for _, r := range res[sw] {
-			s, k, v = append(s, r.shutdown.Seconds()), append(k, r.kernel.Seconds()), append(v, r.service.Seconds())
+			for i, d := range []time.Duration{r.shutdown, r.kernel, r.userspace, r.service} {
+				c[i] = append(c[i], d.Seconds())
+			}
 			loads = append(loads, strings.Fields(r.load)[0])
 		}
-		med[sw] = [3]float64{median(s), median(k), median(v)}
-		fmt.Fprintf(&b, "%-9s %9.1f %9.1f %9.1f   %s\n", sw, med[sw][0], med[sw][1], med[sw][2], strings.Join(loads, " "))
+		m := [4]float64{median(c[0]), median(c[1]), median(c[2]), median(c[3])}
+		med[sw] = m
+		fmt.Fprintf(&b, "%-9s %9s %9s %11s %9s   %s\n", sw, cell(m[0]), cell(m[1]), cell(m[2]), cell(m[3]), strings.Join(loads, " "))
 	}
-	for _, sw := range switches[1:] {
-		fmt.Fprintf(&b, "%s / firmware: to the kernel %.2f, to sshd %.2f\n", sw, med[sw][1]/med["firmware"][1], med[sw][2]/med["firmware"][2])
+	fw, kx := med["firmware"], med["kexec"]
+	fmt.Fprintf(&b, "kexec / firmware: to the kernel %.2f, to user space %.2f, to sshd %.2f\n", kx[1]/fw[1], kx[2]/fw[2], kx[3]/fw[3])
+	if so, ok := med["soft"]; ok {
+		fmt.Fprintf(&b, "soft / kexec: to user space %.2f, to sshd %.2f; soft / firmware: to sshd %.2f\n", so[2]/kx[2], so[3]/kx[3], so[3]/fw[3])
 	}
-	t.Log("\n" + b.String())
+	return b.String()
 }
 
 // outageRun is one timed switch.
 type outageRun struct {
-	shutdown, kernel, service time.Duration
-	load                      string // the host's /proc/loadavg at the start
-	analyze                   string // systemd-analyze of the new boot
+	shutdown, kernel, userspace, service time.Duration // 0: not on this switch
+	load                                 string        // the host's /proc/loadavg at the start
+	analyze                              string        // systemd-analyze of the new boot
 }
 
 // The old kernel's last line (firmware reboot, kexec) and the new
@@ -83,17 +101,24 @@ type outageRun struct {
 var (
 	lastOldLine  = regexp.MustCompile(`reboot: Restarting system|kexec_core: Starting new kernel|systemd-shutdown\[1\]: Rebooting with kexec`)
 	firstNewLine = regexp.MustCompile(`Linux version \d`)
+	newUserSpace = regexp.MustCompile(`Welcome to \S`)
 )
 
 // timeSwitch runs cmd (a drd activate that restarts the machine) and
-// times it; it returns when the new boot is up for the harness.
+// times it; it returns when the new boot is up for the harness. A soft
+// reboot keeps the kernel: it has no shutdown line and no new kernel,
+// only the new user space (systemd's "Welcome to"), and the same boot id.
 func timeSwitch(t *testing.T, vm *VM, cmd string) outageRun {
 	t.Helper()
+	soft := strings.HasSuffix(cmd, "reboot=soft")
 	var r outageRun
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		r.load = strings.TrimSpace(string(b))
 	}
 	prev := vm.bootID
+	for len(vm.p.agent.hello) > 0 {
+		<-vm.p.agent.hello
+	}
 	vm.p.console.Skip()
 	t0 := time.Now()
 	if _, _, err := vm.p.agent.start(cmd + " >/var/tmp/drd-bench-activate.log 2>&1"); err != nil {
@@ -101,13 +126,19 @@ func timeSwitch(t *testing.T, vm *VM, cmd string) outageRun {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	if _, err := vm.p.console.Wait(ctx, lastOldLine); err == nil {
-		r.shutdown = time.Since(t0)
+	if !soft {
+		if _, err := vm.p.console.Wait(ctx, lastOldLine); err == nil {
+			r.shutdown = time.Since(t0)
+		}
+		if _, err := vm.p.console.Wait(ctx, firstNewLine); err != nil {
+			t.Fatalf("%s: no new kernel on the console: %v\n%s", cmd, err, vm.p.console.Tail(40))
+		}
+		r.kernel = time.Since(t0)
 	}
-	if _, err := vm.p.console.Wait(ctx, firstNewLine); err != nil {
-		t.Fatalf("%s: no new kernel on the console: %v\n%s", cmd, err, vm.p.console.Tail(40))
+	if _, err := vm.p.console.Wait(ctx, newUserSpace); err != nil {
+		t.Fatalf("%s: no new user space on the console: %v\n%s", cmd, err, vm.p.console.Tail(40))
 	}
-	r.kernel = time.Since(t0)
+	r.userspace = time.Since(t0)
 	for ctx.Err() == nil {
 		if vm.SSHAnswers() {
 			r.service = time.Since(t0)
@@ -118,7 +149,13 @@ func timeSwitch(t *testing.T, vm *VM, cmd string) outageRun {
 	if r.service == 0 {
 		t.Fatalf("%s: sshd did not answer within 10 min", cmd)
 	}
-	if err := vm.waitBoot(prev); err != nil {
+	if soft {
+		select {
+		case <-vm.p.agent.hello:
+		case <-ctx.Done():
+			t.Fatalf("%s: no agent after the soft reboot", cmd)
+		}
+	} else if err := vm.waitBoot(prev); err != nil {
 		t.Fatal(err)
 	}
 	r.analyze = strings.TrimSpace(vm.MustRun("systemd-analyze 2>&1 | head -n 1"))
@@ -140,4 +177,27 @@ func median(v []float64) float64 {
 func lastLine(s string) string {
 	l := strings.Split(strings.TrimSpace(s), "\n")
 	return l[len(l)-1]
+}
+
+func TestOutageTable(t *testing.T) {
+	run := func(sh, k, u, s float64) outageRun {
+		d := func(x float64) time.Duration { return time.Duration(x * float64(time.Second)) }
+		return outageRun{shutdown: d(sh), kernel: d(k), userspace: d(u), service: d(s), load: "1.50 1.0 1.0"}
+	}
+	res := map[string][]outageRun{
+		"firmware": {run(10, 40, 60, 100), run(12, 44, 64, 120), run(11, 42, 62, 110)},
+		"kexec":    {run(10, 20, 40, 80), run(10, 22, 42, 90), run(10, 21, 41, 70)},
+		"soft":     {run(0, 0, 20, 30), run(0, 0, 22, 50), run(0, 0, 21, 40)},
+	}
+	got := outageTable([]string{"firmware", "kexec", "soft"}, res, 3)
+	for _, want := range []string{
+		"firmware       11.0      42.0        62.0     110.0   1.50 1.50 1.50",
+		"soft              -         -        21.0      40.0",
+		"kexec / firmware: to the kernel 0.50, to user space 0.66, to sshd 0.73",
+		"soft / kexec: to user space 0.51, to sshd 0.50; soft / firmware: to sshd 0.36",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in\n%s", want, got)
+		}
+	}
 }
