@@ -155,6 +155,11 @@ func timeSwitch(t *testing.T, vm *VM, cmd string) outageRun {
 		case <-ctx.Done():
 			t.Fatalf("%s: no agent after the soft reboot", cmd)
 		}
+		// As waitBoot does: the next switch must not find the boot check
+		// still running (it holds drd's lock).
+		if _, err := vm.p.agent.run(ctx, "systemctl is-system-running --wait"); err != nil {
+			t.Fatal(err)
+		}
 	} else if err := vm.waitBoot(prev); err != nil {
 		t.Fatal(err)
 	}
