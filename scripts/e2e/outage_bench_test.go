@@ -116,9 +116,7 @@ func timeSwitch(t *testing.T, vm *VM, cmd string) outageRun {
 		r.load = strings.TrimSpace(string(b))
 	}
 	prev := vm.bootID
-	for len(vm.p.agent.hello) > 0 {
-		<-vm.p.agent.hello
-	}
+	vm.forgetHellos()
 	vm.p.console.Skip()
 	t0 := time.Now()
 	if _, _, err := vm.p.agent.start(cmd + " >/var/tmp/drd-bench-activate.log 2>&1"); err != nil {
@@ -150,15 +148,8 @@ func timeSwitch(t *testing.T, vm *VM, cmd string) outageRun {
 		t.Fatalf("%s: sshd did not answer within 10 min", cmd)
 	}
 	if soft {
-		select {
-		case <-vm.p.agent.hello:
-		case <-ctx.Done():
-			t.Fatalf("%s: no agent after the soft reboot", cmd)
-		}
-		// As waitBoot does: the next switch must not find the boot check
-		// still running (it holds drd's lock).
-		if _, err := vm.p.agent.run(ctx, "systemctl is-system-running --wait"); err != nil {
-			t.Fatal(err)
+		if _, err := vm.waitSoftBoot(ctx); err != nil {
+			t.Fatalf("%s: %v", cmd, err)
 		}
 	} else if err := vm.waitBoot(prev); err != nil {
 		t.Fatal(err)

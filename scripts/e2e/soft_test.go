@@ -76,26 +76,18 @@ printf '#!/bin/sh\nexit 1\n' > $m/etc/drd/checks.d/50-web; chmod 755 $m/etc/drd/
 }
 
 // softSwitch runs cmd, which soft-reboots the guest, and waits for the
-// new user space's agent: its hello carries the same boot id (the kernel
-// stayed), so waitBoot's test for a new boot does not apply.
+// new user space (waitSoftBoot).
 func softSwitch(t *testing.T, vm *VM, cmd string) {
 	t.Helper()
-	for len(vm.p.agent.hello) > 0 {
-		<-vm.p.agent.hello
-	}
+	vm.forgetHellos()
 	if _, _, err := vm.p.agent.start(cmd + " >/var/tmp/drd-e2e-activate.log 2>&1"); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), vm.opts.BootTimeout)
 	defer cancel()
-	select {
-	case <-vm.p.agent.hello:
-	case <-ctx.Done():
-		t.Fatalf("%s: no agent after the soft reboot: %s", cmd, vm.p.console.Tail(30))
+	state, err := vm.waitSoftBoot(ctx)
+	if err != nil {
+		t.Fatalf("%s: %v", cmd, err)
 	}
-	if r, err := vm.p.agent.run(ctx, "systemctl is-system-running --wait"); err != nil {
-		t.Fatal(err)
-	} else {
-		t.Logf("after the soft reboot: %s", strings.TrimSpace(r.Stdout))
-	}
+	t.Logf("after the soft reboot: %s", state)
 }

@@ -391,6 +391,31 @@ func (vm *VM) BootID() string { return vm.bootID }
 // sshd (Options.SSH), 0 without one.
 func (vm *VM) SSHPort() int { return vm.m.SSHPort }
 
+// forgetHellos drops the agent's hellos not read yet, so that the next
+// one is of a boot started after.
+func (vm *VM) forgetHellos() {
+	for len(vm.p.agent.hello) > 0 {
+		<-vm.p.agent.hello
+	}
+}
+
+// waitSoftBoot waits for the agent of the user space a soft reboot
+// started (its hello carries the same boot id, so waitBoot's test for a
+// new boot does not apply) and for its start-up to finish (the boot check
+// holds drd's lock until then); it returns systemd's state.
+func (vm *VM) waitSoftBoot(ctx context.Context) (string, error) {
+	select {
+	case <-vm.p.agent.hello:
+	case <-ctx.Done():
+		return "", fmt.Errorf("no agent after the soft reboot: %s", vm.p.console.Tail(30))
+	}
+	r, err := vm.p.agent.run(ctx, "systemctl is-system-running --wait")
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(r.Stdout), nil
+}
+
 // SSHAnswers reports whether an SSH server answers on the guest's port with
 // its banner (QEMU's port forward accepts a connection even when nothing
 // listens in the guest, and closes it at once).
