@@ -126,6 +126,27 @@ func runcmdRelease(t *testing.T, sys mb.System) {
 		})
 	})
 
+	t.Run("apt-boot-shims", func(t *testing.T) {
+		// A kernel's zz-update-grub hook, installed through apt: apt
+		// runs dpkg with PATH set to DPkg::Path, and the hook must
+		// still find drd's update-grub, not the image's (which would
+		// probe the booted system's disks) nor none.
+		postinst := "#!/bin/sh\nset -e\necho \"postinst PATH=$PATH\"\ncommand -v update-grub >/dev/null || { echo 'no update-grub in PATH' >&2; exit 1; }\nexec update-grub\n"
+		deb := makeDeb(t, depot, "drd-kernel-hook", "", map[string]string{"postinst": postinst}, nil)
+		_, text, err := run(ctx, Options{Argv: []string{"apt-get", "install", "-y", deb}, Env: []string{"DEBIAN_FRONTEND=noninteractive"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(text, `drd runcmd: skipped "update-grub"`) {
+			t.Errorf("the postinst's update-grub was not drd's shim")
+		}
+		inImage(t, root, func(dir string) {
+			if _, err := os.Stat(filepath.Join(dir, "var/opt/drd/grub-cfg-stale")); err != nil {
+				t.Errorf("the clone's grub.cfg is not marked for regeneration: %v", err)
+			}
+		})
+	})
+
 	t.Run("conffile-prompt", func(t *testing.T) {
 		// dpkg's own question about a changed conffile, on the
 		// operator's terminal (a pseudo-terminal the test drives),

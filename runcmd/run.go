@@ -557,6 +557,7 @@ exit 101
 // this one then steps aside (inspectMain).
 const aptConf = `DPkg::Pre-Install-Pkgs:: "` + hookCmd + ` ` + confHookArg + `";
 DPkg::Tools::Options::` + stagingDir + `/drd::Version "3";
+DPkg::Path "` + dpkgPath + `";
 `
 
 // The hook as apt runs it; confHookArg marks the copy of apt.conf.
@@ -567,12 +568,19 @@ const (
 
 // aptArgs are the options given on the command line of the command's
 // apt (apt's last word over every configuration file): drd's hook, its
-// protocol, and the dpkg apt runs.
+// protocol, the dpkg apt runs and the PATH it runs it with.
 var aptArgs = []string{
 	"-o", "DPkg::Pre-Install-Pkgs::=" + hookCmd,
 	"-o", "DPkg::Tools::Options::" + stagingDir + "/drd::Version=3",
 	"-o", "Dir::Bin::dpkg=/usr/bin/dpkg",
+	"-o", "DPkg::Path=" + dpkgPath,
 }
+
+// dpkgPath is the PATH apt gives dpkg and so every maintainer script
+// (apt sets PATH to DPkg::Path, by default /usr/sbin:/usr/bin:/sbin:/bin,
+// dropping the command's): drd's boot-loader shims first, or a kernel's
+// zz-update-grub hook would run the image's real update-grub.
+const dpkgPath = shimDir + ":/usr/sbin:/usr/bin:/sbin:/bin"
 
 // aptDryConf is added for a precheck: apt does not ask before it
 // downloads; the hook stops it before dpkg runs.
