@@ -92,8 +92,10 @@ e2e:
 # TestActivateLVM and TestActivateLostDisk/uefi are their short forms),
 # TestSmoke, TestHarness, TestUEFI (issue 3's harness checks, which every
 # scenario here exercises), TestISLDirect, TestISLFirmware, TestRuncmdGrubPC.
-# TestISL/uefi is out for now: once in four runs the clone's GRUB under
-# OVMF stopped after "Welcome to GRUB!" and never drew its menu (300 s).
+# TestISL/uefi is back in (issue 11): it left CI after the clone's GRUB
+# under OVMF stopped once in four runs after "Welcome to GRUB!" (300 s);
+# since, it passed every run (174 s quiet, 541 s at load 7-16, 2026-12-04
+# and -05); a failing VM's console logs are kept under CI's log directory.
 # TestISL/lvm (issue 19) is in `make e2e` only: it passed on a quiet
 # machine (300 s, both halves: the original set and booted, then the
 # clone with the original's disk pulled) but failed once at load 15-21
@@ -137,7 +139,7 @@ e2e:
 # TestSyncKexec (issue 13), TestBenchOutage (issue 18), and
 # TestRuncmdKernel (issues 12, 14: a kernel from the mirror in the jail,
 # booted on trial; its install alone took over 10 min in a TCG guest).
-E2E_CI = TestActivate$$/bios-13$$|TestActivateLVM$$/lvm-13$$|TestActivateLostDisk$$/(uefi|uefi-13)$$|TestLVM$$/lvm$$|TestRuncmd$$/bios-13$$|TestISL$$/bios$$
+E2E_CI = TestActivate$$/bios-13$$|TestActivateLVM$$/lvm-13$$|TestActivateLostDisk$$/(uefi|uefi-13)$$|TestLVM$$/lvm$$|TestRuncmd$$/bios-13$$|TestISL$$/(bios|uefi)$$
 # The images E2E_CI boots, built first (not those it does not use).
 E2E_CI_IMAGES = TestImages$$/^(bios|lvm|uefi|bios-13|lvm-13|uefi-13)$$
 .PHONY: e2e-ci
