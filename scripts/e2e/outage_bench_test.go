@@ -44,8 +44,8 @@ func TestBenchOutage(t *testing.T) {
 	for i := 0; i < runs; i++ {
 		for _, sw := range switches {
 			r := timeSwitch(t, vm, "drd activate sysimage_001 -x reboot="+sw)
-			t.Logf("run %d %-8s shutdown %5.1fs  kernel %5.1fs  user space %5.1fs  sshd %5.1fs  host load %s\n%s",
-				i+1, sw, r.shutdown.Seconds(), r.kernel.Seconds(), r.userspace.Seconds(), r.service.Seconds(), r.load, r.analyze)
+			t.Logf("run %d %-8s units stop %5.1fs  shutdown %5.1fs  kernel %5.1fs  user space %5.1fs  sshd %5.1fs  host load %s\n%s",
+				i+1, sw, r.stop.Seconds(), r.shutdown.Seconds(), r.kernel.Seconds(), r.userspace.Seconds(), r.service.Seconds(), r.load, r.analyze)
 			res[sw] = append(res[sw], r)
 			// Back to the original, untimed, by the fastest way.
 			timeSwitch(t, vm, "drd activate sysimage_000 -x reboot=kexec")
@@ -60,8 +60,8 @@ func TestBenchOutage(t *testing.T) {
 func outageTable(switches []string, res map[string][]outageRun, runs int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "median of %d runs, seconds from `drd activate sysimage_001 -x reboot=SWITCH`:\n", runs)
-	fmt.Fprintf(&b, "%-9s %9s %9s %11s %9s   %s\n", "switch", "shutdown", "kernel", "user space", "sshd", "host load (1 min) per run")
-	med := map[string][4]float64{}
+	fmt.Fprintf(&b, "%-9s %10s %9s %9s %11s %9s   %s\n", "switch", "units stop", "shutdown", "kernel", "user space", "sshd", "host load (1 min) per run")
+	med := map[string][5]float64{}
 	cell := func(v float64) string {
 		if v == 0 {
 			return "-"
@@ -69,36 +69,42 @@ func outageTable(switches []string, res map[string][]outageRun, runs int) string
 		return fmt.Sprintf("%.1f", v)
 	}
 	for _, sw := range switches {
-		var c [4][]float64
+		var c [5][]float64
 		var loads []string
 		for _, r := range res[sw] {
-			for i, d := range []time.Duration{r.shutdown, r.kernel, r.userspace, r.service} {
+			for i, d := range []time.Duration{r.stop, r.shutdown, r.kernel, r.userspace, r.service} {
 				c[i] = append(c[i], d.Seconds())
 			}
 			loads = append(loads, strings.Fields(r.load)[0])
 		}
-		m := [4]float64{median(c[0]), median(c[1]), median(c[2]), median(c[3])}
+		var m [5]float64
+		for i := range c {
+			m[i] = median(c[i])
+		}
 		med[sw] = m
-		fmt.Fprintf(&b, "%-9s %9s %9s %11s %9s   %s\n", sw, cell(m[0]), cell(m[1]), cell(m[2]), cell(m[3]), strings.Join(loads, " "))
+		fmt.Fprintf(&b, "%-9s %10s %9s %9s %11s %9s   %s\n", sw, cell(m[0]), cell(m[1]), cell(m[2]), cell(m[3]), cell(m[4]), strings.Join(loads, " "))
 	}
 	fw, kx := med["firmware"], med["kexec"]
-	fmt.Fprintf(&b, "kexec / firmware: to the kernel %.2f, to user space %.2f, to sshd %.2f\n", kx[1]/fw[1], kx[2]/fw[2], kx[3]/fw[3])
+	fmt.Fprintf(&b, "kexec / firmware: to the kernel %.2f, to user space %.2f, to sshd %.2f\n", kx[2]/fw[2], kx[3]/fw[3], kx[4]/fw[4])
+	fmt.Fprintf(&b, "from the old kernel's last line to the new one's first: firmware %.1f s, kexec %.1f s\n", fw[2]-fw[1], kx[2]-kx[1])
 	if so, ok := med["soft"]; ok {
-		fmt.Fprintf(&b, "soft / kexec: to user space %.2f, to sshd %.2f; soft / firmware: to sshd %.2f\n", so[2]/kx[2], so[3]/kx[3], so[3]/fw[3])
+		fmt.Fprintf(&b, "soft / kexec: to user space %.2f, to sshd %.2f; soft / firmware: to sshd %.2f\n", so[3]/kx[3], so[4]/kx[4], so[4]/fw[4])
 	}
 	return b.String()
 }
 
 // outageRun is one timed switch.
 type outageRun struct {
-	shutdown, kernel, userspace, service time.Duration // 0: not on this switch
-	load                                 string        // the host's /proc/loadavg at the start
-	analyze                              string        // systemd-analyze of the new boot
+	stop, shutdown, kernel, userspace, service time.Duration // 0: not on this switch
+	load                                       string        // the host's /proc/loadavg at the start
+	analyze                                    string        // systemd-analyze of the new boot
 }
 
-// The old kernel's last line (firmware reboot, kexec) and the new
-// kernel's first.
+// The old system's first unit stopping (drd activate's own work before
+// it: for kexec, loading the kernel), the old kernel's last line
+// (firmware reboot, kexec) and the new kernel's first.
 var (
+	unitsStop    = regexp.MustCompile(`Stopping \S|Stopped \S`)
 	lastOldLine  = regexp.MustCompile(`reboot: Restarting system|kexec_core: Starting new kernel|systemd-shutdown\[1\]: Rebooting with kexec`)
 	firstNewLine = regexp.MustCompile(`Linux version \d`)
 	newUserSpace = regexp.MustCompile(`Welcome to \S`)
@@ -124,6 +130,9 @@ func timeSwitch(t *testing.T, vm *VM, cmd string) outageRun {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	if _, err := vm.p.console.Wait(ctx, unitsStop); err == nil {
+		r.stop = time.Since(t0)
+	}
 	if !soft {
 		if _, err := vm.p.console.Wait(ctx, lastOldLine); err == nil {
 			r.shutdown = time.Since(t0)
@@ -176,20 +185,21 @@ func lastLine(s string) string {
 }
 
 func TestOutageTable(t *testing.T) {
-	run := func(sh, k, u, s float64) outageRun {
+	run := func(st, sh, k, u, s float64) outageRun {
 		d := func(x float64) time.Duration { return time.Duration(x * float64(time.Second)) }
-		return outageRun{shutdown: d(sh), kernel: d(k), userspace: d(u), service: d(s), load: "1.50 1.0 1.0"}
+		return outageRun{stop: d(st), shutdown: d(sh), kernel: d(k), userspace: d(u), service: d(s), load: "1.50 1.0 1.0"}
 	}
 	res := map[string][]outageRun{
-		"firmware": {run(10, 40, 60, 100), run(12, 44, 64, 120), run(11, 42, 62, 110)},
-		"kexec":    {run(10, 20, 40, 80), run(10, 22, 42, 90), run(10, 21, 41, 70)},
-		"soft":     {run(0, 0, 20, 30), run(0, 0, 22, 50), run(0, 0, 21, 40)},
+		"firmware": {run(2, 10, 40, 60, 100), run(3, 12, 44, 64, 120), run(2.5, 11, 42, 62, 110)},
+		"kexec":    {run(6, 10, 20, 40, 80), run(5, 10, 22, 42, 90), run(7, 10, 21, 41, 70)},
+		"soft":     {run(1, 0, 0, 20, 30), run(1, 0, 0, 22, 50), run(1, 0, 0, 21, 40)},
 	}
 	got := outageTable([]string{"firmware", "kexec", "soft"}, res, 3)
 	for _, want := range []string{
-		"firmware       11.0      42.0        62.0     110.0   1.50 1.50 1.50",
-		"soft              -         -        21.0      40.0",
+		"firmware         2.5      11.0      42.0        62.0     110.0   1.50 1.50 1.50",
+		"soft             1.0         -         -        21.0      40.0",
 		"kexec / firmware: to the kernel 0.50, to user space 0.66, to sshd 0.73",
+		"from the old kernel's last line to the new one's first: firmware 31.0 s, kexec 11.0 s",
 		"soft / kexec: to user space 0.51, to sshd 0.50; soft / firmware: to sshd 0.36",
 	} {
 		if !strings.Contains(got, want) {
