@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/drd-linux/drd/clone"
 	"github.com/drd-linux/drd/internal/console"
@@ -204,6 +205,25 @@ func TestLockRefusesSecondCommand(t *testing.T) {
 	f := &fake{status: statusOneClone()}
 	if code, _, _ := drd(t, f, root, "status"); code != 0 {
 		t.Errorf("status while locked: exit %d", code)
+	}
+}
+
+// TestCommandWaitsForBootCheck: right after a boot the boot check holds
+// drd's lock; a command started then waits for it, says so, and runs.
+func TestCommandWaitsForBootCheck(t *testing.T) {
+	root := t.TempDir()
+	held, err := lock.Acquire(root, lock.Holder{PID: 4321, User: "root", Command: "/usr/lib/drd/drd boot-check", Since: testNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { time.Sleep(1500 * time.Millisecond); held.Release() }()
+	f := &fake{}
+	code, _, stderr := drd(t, f, root, "mount")
+	if code != 0 || len(f.mounted) != 1 {
+		t.Fatalf("drd mount while the boot check held the lock: exit %d, mounted %v\n%s", code, f.mounted, stderr)
+	}
+	if !strings.Contains(stderr, "Waiting for the boot check (pid 4321, since 16:45:03) to finish") {
+		t.Errorf("drd mount did not say it waited for the boot check:\n%s", stderr)
 	}
 }
 

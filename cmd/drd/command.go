@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v3"
 
@@ -258,9 +259,9 @@ func (c *command) execute(ctx context.Context, inv *invocation, env *env) error 
 	var err error
 	if c.locks {
 		var l *lock.Lock
-		l, err = lock.Acquire(inv.root, lock.Holder{
+		l, err = acquireLock(ctx, inv.root, lock.Holder{
 			PID: env.sys.pid, User: env.sys.user, Command: commandLine(env.argv), Since: env.sys.now(),
-		})
+		}, con)
 		if err == nil {
 			err = c.run(ctx, inv)
 			if rerr := l.Release(); rerr != nil {
@@ -284,4 +285,18 @@ func (c *command) execute(ctx context.Context, inv *invocation, env *env) error 
 		return &reportedError{err}
 	}
 	return nil
+}
+
+// bootCheckWait is how long a command waits for the boot check, which
+// holds drd's lock for a minute or two after each boot.
+const bootCheckWait = 15 * time.Minute
+
+// acquireLock takes drd's lock; while the boot check holds it, it waits
+// for it (up to bootCheckWait), saying so, instead of failing.
+func acquireLock(ctx context.Context, root string, h lock.Holder, con *console.Console) (*lock.Lock, error) {
+	ctx, cancel := context.WithTimeout(ctx, bootCheckWait)
+	defer cancel()
+	return lock.AcquireWaiting(ctx, root, h, lock.Waiting{For: lock.IsBootCheck, Poll: time.Second, Start: func(e *lock.BusyError) {
+		con.Step("Waiting for the boot check (pid %d, since %s) to finish: it holds drd's lock (at most %v)", e.Holder.PID, e.Holder.Since.Format("15:04:05"), bootCheckWait)
+	}})
 }

@@ -2,6 +2,7 @@ package lock
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -165,5 +166,68 @@ func TestAcquireFailsOnUnusableRoot(t *testing.T) {
 	}
 	if _, err := Acquire(root, holder); err == nil || errors.Is(err, ErrBusy) {
 		t.Errorf("Acquire with /var a file: %v, want a plain error", err)
+	}
+}
+
+// TestAcquireWaitingForBootCheck: a command started while the boot check
+// holds the lock waits for it and then runs; a command started while
+// any other drd command holds it fails at once, as before.
+func TestAcquireWaitingForBootCheck(t *testing.T) {
+	root := t.TempDir()
+	check := Holder{PID: 321, User: "root", Command: "/usr/lib/drd/drd boot-check", Since: holder.Since}
+	held, err := Acquire(root, check)
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		held.Release()
+		close(released)
+	}()
+	var said []*BusyError
+	w := Waiting{For: IsBootCheck, Poll: 20 * time.Millisecond, Start: func(e *BusyError) { said = append(said, e) }}
+	l, err := AcquireWaiting(context.Background(), root, holder, w)
+	if err != nil {
+		t.Fatalf("a command after the boot check: %v, want it to wait and get the lock", err)
+	}
+	select {
+	case <-released:
+	default:
+		t.Fatal("got the lock while the boot check still held it")
+	}
+	if len(said) != 1 || said[0].Holder.PID != 321 {
+		t.Errorf("Start called with %v, want once with the boot check", said)
+	}
+	// Any other holder: no wait.
+	t0 := time.Now()
+	_, err = AcquireWaiting(context.Background(), root, Holder{PID: 99, Command: "drd mount", Since: holder.Since}, w)
+	if !errors.Is(err, ErrBusy) || time.Since(t0) > 200*time.Millisecond {
+		t.Errorf("a command while drd clone holds the lock: %v after %v, want busy at once", err, time.Since(t0))
+	}
+	l.Release()
+	// A boot check that does not end: the caller's context ends the wait.
+	held, _ = Acquire(root, check)
+	defer held.Release()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := AcquireWaiting(ctx, root, holder, w); !errors.Is(err, ErrBusy) {
+		t.Errorf("waiting past the context: %v, want busy", err)
+	}
+}
+
+func TestIsBootCheck(t *testing.T) {
+	for cmd, want := range map[string]bool{
+		"/usr/lib/drd/drd boot-check":                   true,
+		"/usr/sbin/drd boot-check -x managed_only=true": true,
+		"drd boot-check":                                true,
+		"drd clone -t /dev/vdb":                         false,
+		"drd runcmd sh -c boot-check":                   false,
+		"/usr/bin/evil boot-check":                      false,
+		"":                                              false,
+	} {
+		if got := IsBootCheck(Holder{Command: cmd}); got != want {
+			t.Errorf("IsBootCheck(%q) = %v, want %v", cmd, got, want)
+		}
 	}
 }
