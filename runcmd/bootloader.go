@@ -92,6 +92,26 @@ func bootLoaderWanted(skipped []string, changes []bootenv.PackageChange) string 
 	return ""
 }
 
+// grubCfgStale says why the image's grub.cfg must be made again at its
+// first boot, "" if it need not: a shim skipped update-grub, or a kernel
+// package changed. The second holds when no hook called update-grub:
+// Debian 13's zz-update-grub skips it in a container, and
+// systemd-detect-virt (257) calls the runcmd environment one (its PID 1
+// is not the machine's).
+func grubCfgStale(skipped []string, changes []bootenv.PackageChange) string {
+	for _, s := range skipped {
+		if !strings.HasPrefix(s, "grub-install") {
+			return "the command ran " + s
+		}
+	}
+	for _, c := range changes {
+		if strings.HasPrefix(c.Package, "linux-image-") {
+			return c.Text()
+		}
+	}
+	return ""
+}
+
 // readBootLog is what the shims skipped, one call per line.
 func readBootLog(staging *stage) []string {
 	data, err := staging.read(bootLog)
@@ -110,11 +130,11 @@ func redoBootLoader(ctx context.Context, opt Options, dir string, staging *stage
 	for _, s := range skipped {
 		r.Note("skipped in the runcmd environment: %s", s)
 	}
-	if slices.ContainsFunc(skipped, func(s string) bool { return !strings.HasPrefix(s, "grub-install") }) {
+	if why := grubCfgStale(skipped, changes); why != "" {
 		if err := bootenv.MarkGrubCfgStale(dir); err != nil {
 			return err
 		}
-		r.Note("the image regenerates its grub.cfg at its first boot (drd boot-check runs update-grub)")
+		r.Note("the image regenerates its grub.cfg at its first boot (drd boot-check runs update-grub): %s", why)
 	}
 	why := bootLoaderWanted(skipped, changes)
 	if why == "" {

@@ -58,6 +58,27 @@ func TestBootLoaderWanted(t *testing.T) {
 	}
 }
 
+func TestGrubCfgStale(t *testing.T) {
+	for _, c := range []struct {
+		skipped []string
+		changes []bootenv.PackageChange
+		want    string
+	}{
+		{nil, nil, ""},
+		{[]string{"grub-install --target=i386-pc /dev/sda"}, nil, ""},
+		{[]string{"grub-install /dev/sda", "update-grub"}, nil, "the command ran update-grub"},
+		{nil, []bootenv.PackageChange{{Package: "nginx", From: "1", To: "2"}}, ""},
+		// Debian 13: no hook called update-grub, a kernel came.
+		{nil, []bootenv.PackageChange{{Package: "linux-image-6.12.117+deb13-cloud-amd64", To: "6.12.117-1"}}, "installed linux-image-6.12.117+deb13-cloud-amd64 6.12.117-1"},
+		{nil, []bootenv.PackageChange{{Package: "linux-image-6.1.0-28-amd64", From: "6.1.119-1"}}, "removed linux-image-6.1.0-28-amd64 6.1.119-1"},
+		{nil, []bootenv.PackageChange{{Package: "linux-headers-6.1.0-28-amd64", To: "6.1.119-1"}}, ""},
+	} {
+		if got := grubCfgStale(c.skipped, c.changes); got != c.want {
+			t.Errorf("grubCfgStale(%q, %v) = %q, want %q", c.skipped, c.changes, got, c.want)
+		}
+	}
+}
+
 func TestPlanBootDevices(t *testing.T) {
 	s := Plan(PlanInput{Root: "/mnt/x", Image: "sysimage_001", Argv: []string{"dpkg", "-i", "x.deb"}, Staging: true,
 		BootDevices: []string{"/dev/disk/by-id/virtio-drdsys", "/dev/sda", "/etc/passwd"}})

@@ -147,6 +147,23 @@ func runcmdRelease(t *testing.T, sys mb.System) {
 		})
 	})
 
+	t.Run("kernel-marks-grub-cfg", func(t *testing.T) {
+		// A kernel package whose hooks never call update-grub (Debian
+		// 13's zz-update-grub skips it: systemd-detect-virt calls the
+		// jail a container): the clone's grub.cfg is marked all the same.
+		mark := filepath.Join("var/opt/drd/grub-cfg-stale")
+		inImage(t, root, func(dir string) { os.Remove(filepath.Join(dir, mark)) })
+		deb := makeDeb(t, depot, "linux-image-0.0.1-drd-amd64", "", map[string]string{"postinst": "#!/bin/sh\nexit 0\n"}, nil)
+		if _, _, err := run(ctx, Options{Argv: []string{"dpkg", "-i", deb}}); err != nil {
+			t.Fatal(err)
+		}
+		inImage(t, root, func(dir string) {
+			if _, err := os.Stat(filepath.Join(dir, mark)); err != nil {
+				t.Errorf("a kernel package changed and the clone's grub.cfg is not marked for regeneration: %v", err)
+			}
+		})
+	})
+
 	t.Run("conffile-prompt", func(t *testing.T) {
 		// dpkg's own question about a changed conffile, on the
 		// operator's terminal (a pseudo-terminal the test drives),
