@@ -134,7 +134,7 @@ func redoBootLoader(ctx context.Context, opt Options, dir string, staging *stage
 		if err := bootenv.MarkGrubCfgStale(dir); err != nil {
 			return err
 		}
-		r.Note("the image regenerates its grub.cfg at its first boot (drd boot-check runs update-grub): %s", why)
+		r.Step("Marked the image's grub.cfg to be made again at its first boot (drd boot-check runs update-grub): %s", why)
 	}
 	why := bootLoaderWanted(skipped, changes)
 	if why == "" {
