@@ -137,9 +137,11 @@ e2e:
 # activate, kexec planning, the rescue unit, export and import).
 # Written and not yet passed whole on a machine quiet enough (docs/e2e.md
 # says how far each got), so in `make e2e` only until they do: TestSync/lvm,
-# TestSyncKexec (issue 13), TestBenchOutage (issue 18), and
+# TestSyncKexec (issue 13), TestBenchOutage (issue 18).
 # TestRuncmdKernel (issues 12, 14: a kernel from the mirror in the jail,
-# booted on trial; its install alone took over 10 min in a TCG guest).
+# booted on trial) passed on Debian 13 (466 s) and, but for a message
+# since reworded, on Debian 12 (1164 s; the install alone 768 s) on
+# 2026-12-05: in `make e2e` only, for CI's time.
 E2E_CI = TestActivate$$/bios-13$$|TestActivateLVM$$/lvm-13$$|TestActivateLostDisk$$/(uefi|uefi-13)$$|TestLVM$$/lvm$$|TestRuncmd$$/bios-13$$|TestISL$$/(bios|uefi)$$
 # The images E2E_CI boots, built first (not those it does not use).
 E2E_CI_IMAGES = TestImages$$/^(bios|lvm|uefi|bios-13|lvm-13|uefi-13)$$
