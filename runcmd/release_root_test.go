@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/drd-linux/drd/bootenv"
 	mb "github.com/drd-linux/drd/internal/minbase"
 	"github.com/drd-linux/drd/pkgdb"
 )
@@ -141,7 +142,7 @@ func runcmdRelease(t *testing.T, sys mb.System) {
 			t.Errorf("the postinst's update-grub was not drd's shim")
 		}
 		inImage(t, root, func(dir string) {
-			if _, err := os.Stat(filepath.Join(dir, "var/opt/drd/grub-cfg-stale")); err != nil {
+			if _, err := os.Stat(filepath.Join(dir, bootenv.GrubCfgStale)); err != nil {
 				t.Errorf("the clone's grub.cfg is not marked for regeneration: %v", err)
 			}
 		})
@@ -151,7 +152,7 @@ func runcmdRelease(t *testing.T, sys mb.System) {
 		// A kernel package whose hooks never call update-grub (Debian
 		// 13's zz-update-grub skips it: systemd-detect-virt calls the
 		// jail a container): the clone's grub.cfg is marked all the same.
-		mark := filepath.Join("var/opt/drd/grub-cfg-stale")
+		mark := bootenv.GrubCfgStale
 		inImage(t, root, func(dir string) { os.Remove(filepath.Join(dir, mark)) })
 		deb := makeDeb(t, depot, "linux-image-0.0.1-drd-amd64", "", map[string]string{"postinst": "#!/bin/sh\nexit 0\n"}, nil)
 		if _, _, err := run(ctx, Options{Argv: []string{"dpkg", "-i", deb}}); err != nil {
