@@ -121,7 +121,7 @@ e2e:
 # on Debian 12.
 # Passed whole on Debian 13 so far (2026-12-05): TestActivateLVM/lvm-13,
 # TestActivate/bios-13 (all five steps), TestActivateLostDisk/uefi-13,
-# TestRuncmd/bios-13 (apt-get install from the mirror through pasta), so
+# TestRuncmd/bios-13 (apt-get install from the mirror through the jail's network), so
 # these are CI's proofs of layouts (a), (b), (c) and of runcmd; Debian 12
 # keeps one proof per layout: TestISL/bios (a), TestLVM/lvm (b),
 # TestActivateLostDisk/uefi (c). TestISL/bios-13 (385 s) and

@@ -204,7 +204,8 @@ func Stage(ctx context.Context, tree string, o Options, debVersion string) error
 // runs (each error names the program missing): GRUB's tools (grub2-common:
 // grub-install, grub-editenv, grub-mkimage, update-grub) and e2fsprogs
 // (mkfs.ext4, tune2fs) for a clone; lvm2 and xfsprogs for roots on LVM or
-// xfs; passt (pasta) for runcmd's network; man-db to read the pages.
+// xfs; slirp4netns for runcmd's default network (installed with the
+// package, unless recommends are off); man-db to read the pages.
 func control(debVersion string, size int64) string {
 	return `Package: ` + Name + `
 Version: ` + debVersion + `
@@ -214,8 +215,8 @@ Installed-Size: ` + fmt.Sprint(size) + `
 Section: admin
 Priority: optional
 Homepage: https://github.com/drd-linux/drd
-Recommends: grub2-common, e2fsprogs
-Suggests: lvm2, xfsprogs, passt, man-db
+Recommends: grub2-common, e2fsprogs, slirp4netns
+Suggests: lvm2, xfsprogs, man-db
 Description: Dynamic Root Disk: patch a clone of the running system, boot it
  drd keeps a second, inactive copy of the operating system: drd clone
  copies the critical file systems of the booted system image to another

@@ -70,7 +70,7 @@ echo "$bytes $((end - start))"
 `
 
 // BenchmarkJailDownload: the throughput of one download of a large file
-// of the Debian mirror through the jail's network (pasta) against the
+// of the Debian mirror through the jail's network (slirp4netns) against the
 // same download on the booted system (goal: at least 0.9 times the
 // host's). It needs the Internet and measures only; run as root:
 //
@@ -111,7 +111,7 @@ func BenchmarkJailDownload(b *testing.B) {
 		reportMBs(b, sum, calls)
 	})
 	for _, host := range []bool{false, true} {
-		name := "jail-pasta"
+		name := "jail-slirp4netns"
 		if host {
 			name = "jail-network=host"
 		}
@@ -154,25 +154,68 @@ func BenchmarkStage(b *testing.B) {
 }
 
 // BenchmarkJailNet: the jail's network alone, from nothing to a
-// namespace pasta has configured (newJailNet, then pasta's readiness):
-// what Jail.Prepare starts ahead of the jail, and what the jail waits
-// for when drd's own work before it is shorter. Run as root:
+// namespace slirp4netns has configured (newJailNet, then its
+// readiness): what Jail.Prepare starts ahead of the jail, and what the
+// jail waits for when drd's own work before it is shorter. With
+// DRD_BENCH_PASTA=1 it also times pasta (passt), the stack drd used
+// before, started as drd started it. Run as root:
 //
 //	go test -run '^$' -bench JailNet -benchtime 10x ./runcmd
 func BenchmarkJailNet(b *testing.B) {
 	requireRoot(b)
-	bin, err := exec.LookPath("pasta")
-	if err != nil || !routeOut("/proc") {
-		b.Skip("no pasta, or no route out")
+	routes := readRoutes("/proc")
+	subnet, ok := jailSubnet(routes.used)
+	if !routes.out || !ok {
+		b.Skip("no route out")
 	}
-	for b.Loop() {
-		n, err := newJailNet(bin, "")
+	b.Run("slirp4netns", func(b *testing.B) {
+		bin, err := exec.LookPath("slirp4netns")
 		if err != nil {
-			b.Fatal(err)
+			b.Skip("no slirp4netns")
 		}
-		if err := n.p.wait(30 * time.Second); err != nil {
-			b.Fatal(err)
+		for b.Loop() {
+			n, err := newJailNet(slirpNet{bin: bin, subnet: subnet})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := n.p.wait(30 * time.Second); err != nil {
+				b.Fatal(err)
+			}
+			n.Close()
 		}
-		n.Close()
+	})
+	b.Run("pasta", func(b *testing.B) {
+		bin, err := exec.LookPath("pasta")
+		if err != nil || os.Getenv("DRD_BENCH_PASTA") == "" {
+			b.Skip("set DRD_BENCH_PASTA=1, with pasta (passt) installed")
+		}
+		for b.Loop() {
+			pastaReady(b, bin)
+		}
+	})
+}
+
+// pastaReady starts pasta on a new namespace as drd 0.x did, and waits
+// until it wrote its PID (it is ready then).
+func pastaReady(b *testing.B, bin string) {
+	ns, err := newNetNS()
+	if err != nil {
+		b.Fatal(err)
 	}
+	defer ns.Close()
+	pid := filepath.Join(b.TempDir(), "pid")
+	c := exec.Command(bin, "--foreground", "--quiet", "--runas", "0", "--config-net", "--netns", "/proc/self/fd/0",
+		"--no-map-gw", "-t", "none", "-u", "none", "-T", "none", "-U", "none", "--pid", pid)
+	c.Stdin = ns
+	if err := c.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer c.Wait()
+	defer c.Process.Kill()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if p, _ := os.ReadFile(pid); len(p) > 0 {
+			return
+		}
+	}
+	b.Fatal("pasta was not ready after 30 s")
 }

@@ -17,26 +17,29 @@ import (
 // jail's namespace, is the jail's own loopback, where nobody answers.
 // drd then shows the jail a resolv.conf (on a tmpfs of the jail, bound
 // over the image's file or written where the image's link points in the
-// jail's /run: the image's file is not changed) naming dnsForward
-// instead, and pasta (--dns-forward) sends the UDP queries that reach
-// that address on port 53 to the image's resolver on the booted
-// system's loopback, and its answers back. That resolver, on port 53, is
-// the one service of the booted system's loopback the jail reaches.
+// jail's /run: the image's file is not changed) naming dnsAddr of the
+// jail's subnet instead, where slirp4netns's DNS forwarder sends the
+// queries on to the image's resolver on the booted system's loopback.
+// That resolver, on port 53, is the one service of the booted system's
+// loopback the jail reaches; with any other resolver the forwarder is
+// off (--disable-dns).
 //
-// pasta takes the resolver it forwards to from /etc/resolv.conf (its
-// first nameserver; passt 2023 has no option for it): drd starts pasta
-// through itself (PastaArg) in a mount namespace of its own, in which a
-// file naming that resolver, on a detached tmpfs, is mounted over
-// /etc/resolv.conf. Nothing of the booted system changes.
+// slirp4netns takes the resolver it forwards to from /etc/resolv.conf
+// (it has no option for it): drd starts it through itself (SlirpArg) in
+// a mount namespace of its own, in which a file naming that resolver, on
+// a detached tmpfs, is mounted over /etc/resolv.conf. Nothing of the
+// booted system changes.
 
-// dnsForward is the address the jail's resolv.conf names when the
-// image's resolver is on loopback: a link-local address that leads
-// through pasta's link (the jail's default route) and names no host.
-const dnsForward = "169.254.0.53"
+// dnsAddr is the address of slirp4netns's DNS forwarder in the jail's
+// subnet (its .3).
+func dnsAddr(subnet netip.Prefix) string {
+	return subnet.Addr().Next().Next().Next().String()
+}
 
-// PastaArg is the hidden first argument under which drd starts pasta in
-// a mount namespace of its own: drd __pasta RESOLVER PASTA ARGS...
-const PastaArg = "__pasta"
+// SlirpArg is the hidden first argument under which drd starts
+// slirp4netns in a mount namespace of its own:
+// drd __slirp4netns RESOLVER SLIRP4NETNS ARGS...
+const SlirpArg = "__slirp4netns"
 
 // jailResolv rewrites the resolv.conf conf for the jail's own network:
 // the first IPv4 loopback nameserver becomes fwd, and host is that
@@ -59,7 +62,7 @@ func jailResolv(conf []byte, fwd string) (out []byte, host string) {
 		}
 		if host == "" && a.Unmap().Is4() {
 			host = a.Unmap().String()
-			fmt.Fprintf(&b, "# drd runcmd: %s is the booted system's resolver, reached through pasta at %s\nnameserver %s\n", host, fwd, fwd)
+			fmt.Fprintf(&b, "# drd runcmd: %s is the booted system's resolver, reached through slirp4netns at %s\nnameserver %s\n", host, fwd, fwd)
 			continue
 		}
 		b.WriteString("# drd runcmd: unreachable in the runcmd environment: " + strings.TrimRight(l, "\n") + "\n")
@@ -70,16 +73,16 @@ func jailResolv(conf []byte, fwd string) (out []byte, host string) {
 	return b.Bytes(), host
 }
 
-// pastaMain is drd __pasta RESOLVER PASTA ARGS...: in the mount
-// namespace of its own drd started it in, it mounts a file naming
-// RESOLVER over /etc/resolv.conf, then becomes pasta.
-func pastaMain(args []string) int {
+// slirpMain is drd __slirp4netns RESOLVER SLIRP4NETNS ARGS...: in the
+// mount namespace of its own drd started it in, it mounts a file naming
+// RESOLVER over /etc/resolv.conf, then becomes slirp4netns.
+func slirpMain(args []string) int {
 	if len(args) < 2 {
-		fmt.Fprintln(os.Stderr, "drd __pasta: usage: drd __pasta RESOLVER PASTA [ARGS]")
+		fmt.Fprintln(os.Stderr, "drd __slirp4netns: usage: drd __slirp4netns RESOLVER SLIRP4NETNS [ARGS]")
 		return 2
 	}
 	if err := resolverOverlay(args[0]); err != nil {
-		fmt.Fprintf(os.Stderr, "drd: the jail's resolver %s for pasta: %v\n", args[0], err)
+		fmt.Fprintf(os.Stderr, "drd: the jail's resolver %s for slirp4netns: %v\n", args[0], err)
 		return 1
 	}
 	err := unix.Exec(args[1], args[1:], []string{})

@@ -47,11 +47,11 @@ func fakeResolver(t *testing.T, addr string, answer [4]byte) *atomic.Int32 {
 // TestJailDNSOnLoopback: an image whose resolver is on the machine's
 // loopback (here a resolver of the test on the booted system's 127.0.x.y,
 // as systemd-resolved's 127.0.0.53) resolves names in the jail's own
-// network, through pasta; the image's resolv.conf and the booted
-// system's are unchanged, and pasta is gone after.
+// network, through slirp4netns; the image's resolv.conf and the booted
+// system's are unchanged, and slirp4netns is gone after.
 func TestJailDNSOnLoopback(t *testing.T) {
 	root := minbase(t)
-	if !routeOut("/proc") {
+	if !readRoutes("/proc").out {
 		t.Skip("this machine has no default route: the jail gets no network")
 	}
 	addr := fmt.Sprintf("127.0.53.%d", 2+os.Getpid()%250)
@@ -83,7 +83,7 @@ func TestJailDNSOnLoopback(t *testing.T) {
 	if b, _ := os.ReadFile("/etc/resolv.conf"); !bytes.Equal(b, hostConf) {
 		t.Errorf("the booted system's resolv.conf changed:\n%s", b)
 	}
-	if ps := procsWith("--dns-forward"); len(ps) > 0 {
-		t.Errorf("pasta still runs after the jail: %v", ps)
+	if ps := procsWith("--disable-host-loopback"); len(ps) > 0 {
+		t.Errorf("slirp4netns still runs after the jail: %v", ps)
 	}
 }

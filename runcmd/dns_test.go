@@ -12,12 +12,12 @@ func TestJailResolv(t *testing.T) {
 		want             []string // lines of the result, in order ("" when unchanged)
 	}{
 		{"systemd-resolved", "# stub\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch example.org\n", "127.0.0.53",
-			[]string{"# stub", "# drd runcmd: 127.0.0.53 is the booted system's resolver, reached through pasta at 169.254.0.53", "nameserver 169.254.0.53", "options edns0 trust-ad", "search example.org"}},
+			[]string{"# stub", "# drd runcmd: 127.0.0.53 is the booted system's resolver, reached through slirp4netns at 198.18.0.3", "nameserver 198.18.0.3", "options edns0 trust-ad", "search example.org"}},
 		{"dnsmasq and a fallback", "nameserver 127.0.0.1\nnameserver ::1\nnameserver 192.0.2.53\n", "127.0.0.1",
-			[]string{"# drd runcmd: 127.0.0.1 is the booted system's resolver, reached through pasta at 169.254.0.53", "nameserver 169.254.0.53",
+			[]string{"# drd runcmd: 127.0.0.1 is the booted system's resolver, reached through slirp4netns at 198.18.0.3", "nameserver 198.18.0.3",
 				"# drd runcmd: unreachable in the runcmd environment: nameserver ::1", "nameserver 192.0.2.53"}},
 		{"network resolver first", "nameserver 192.0.2.53\nnameserver 127.0.1.1", "127.0.1.1",
-			[]string{"nameserver 192.0.2.53", "# drd runcmd: 127.0.1.1 is the booted system's resolver, reached through pasta at 169.254.0.53", "nameserver 169.254.0.53"}},
+			[]string{"nameserver 192.0.2.53", "# drd runcmd: 127.0.1.1 is the booted system's resolver, reached through slirp4netns at 198.18.0.3", "nameserver 198.18.0.3"}},
 		{"mapped", "nameserver ::ffff:127.0.0.53\n", "127.0.0.53", nil},
 		{"network only", "nameserver 10.0.2.3\n", "", nil},
 		{"IPv6 loopback only", "nameserver ::1\n", "", nil},
@@ -25,7 +25,7 @@ func TestJailResolv(t *testing.T) {
 		{"empty", "", "", nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			out, host := jailResolv([]byte(c.conf), dnsForward)
+			out, host := jailResolv([]byte(c.conf), dnsAddr(subnetPool))
 			if host != c.host {
 				t.Fatalf("host %q, want %q\n%s", host, c.host, out)
 			}
@@ -44,13 +44,13 @@ func TestJailResolv(t *testing.T) {
 }
 
 // FuzzJailResolv: the jail's resolv.conf names no loopback resolver, and
-// the one pasta forwards to is an IPv4 loopback address.
+// the one slirp4netns forwards to is an IPv4 loopback address.
 func FuzzJailResolv(f *testing.F) {
 	f.Add("nameserver 127.0.0.53\noptions edns0\n")
 	f.Add("nameserver 192.0.2.1\nnameserver ::1\nnameserver 127.0.0.1%lo\n")
 	f.Add("search a b\nnameserver\tfe80::1%eth0\n")
 	f.Fuzz(func(t *testing.T, conf string) {
-		out, host := jailResolv([]byte(conf), dnsForward)
+		out, host := jailResolv([]byte(conf), dnsAddr(subnetPool))
 		if host == "" {
 			if out != nil {
 				t.Errorf("rewritten without a loopback resolver")

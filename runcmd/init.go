@@ -45,8 +45,8 @@ func Main(args []string) (code int, ok bool) {
 			unix.CloseOnExec(fd)
 		}
 		return initMain(os.NewFile(3, "spec"), os.NewFile(4, "status")), true
-	case PastaArg:
-		return pastaMain(args[2:]), true
+	case SlirpArg:
+		return slirpMain(args[2:]), true
 	case InspectArg:
 		return inspectMain(hookInput(os.Getenv("APT_HOOK_INFO_FD")), os.Stderr, stagingDir, slices.Contains(args[2:], confHookArg)), true
 	}
@@ -135,7 +135,7 @@ func initMain(specFile, statusFile *os.File) int {
 		st.Error = err.Error()
 		return 1
 	}
-	if spec.Pasta {
+	if spec.Slirp {
 		if err := waitNetwork(os.NewFile(5, "network")); err != nil {
 			st.Error = err.Error()
 			return 1

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,19 +38,19 @@ type Result struct {
 type Jail struct {
 	ProcDir string        // "/proc"
 	Kill    time.Duration // after a cancel, how long the command gets before SIGKILL (default 10 s)
-	Pasta   string        // pasta's path, for a Spec with Pasta; "" finds it in PATH
-	// PastaReady: how long pasta may take to configure the jail's
-	// network while it runs (default PastaReady). A pasta that exits
-	// fails the run at once.
-	PastaReady time.Duration
+	Slirp   string        // slirp4netns's path, for a Spec with Slirp; "" finds it in PATH
+	// SlirpReady: how long slirp4netns may take to configure the jail's
+	// network while it runs (default SlirpReady). A slirp4netns that
+	// exits fails the run at once.
+	SlirpReady time.Duration
 }
 
-// PastaReady is how long a running pasta may take, by default, to
-// configure the jail's network. pasta opens pools of sockets and pipes
-// before it reports ready: 0.1 to 1 s on a loaded 2-core host, more than
-// 10 s in a TCG guest at a load of 24 (TestReleaseUpgrade), so the wait
-// is long; only a pasta that hangs reaches it.
-const PastaReady = 2 * time.Minute
+// SlirpReady is how long a running slirp4netns may take, by default, to
+// configure the jail's network: 20 ms on a quiet host, but a user-mode
+// stack started in a TCG guest at a load of 24 took more than 10 s
+// (pasta, TestReleaseUpgrade), so the wait is long; only a slirp4netns
+// that hangs reaches it.
+const SlirpReady = 2 * time.Minute
 
 func (j *Jail) defaults() {
 	if j.ProcDir == "" {
@@ -58,43 +59,67 @@ func (j *Jail) defaults() {
 	if j.Kill == 0 {
 		j.Kill = 10 * time.Second
 	}
-	if j.PastaReady == 0 {
-		j.PastaReady = PastaReady
+	if j.SlirpReady == 0 {
+		j.SlirpReady = SlirpReady
 	}
 }
 
-// Prepare starts the jail's network for spec (its namespace, and pasta
-// on it) when spec asks for pasta, so that pasta starts while the caller
-// does the rest of its work; Run then starts the init in that namespace,
-// and stops pasta when the command is done. The caller closes
-// spec.Network (Close waits for pasta's end), whether it ran the spec or not.
+// Prepare starts the jail's network for spec (its namespace, and
+// slirp4netns on it) when spec asks for it, so that slirp4netns starts
+// while the caller does the rest of its work; Run then starts the init in
+// that namespace, and stops slirp4netns when the command is done. The
+// caller closes spec.Network (Close waits for slirp4netns's end), whether
+// it ran the spec or not.
 func (j Jail) Prepare(spec *Spec, r report.Reporter) error {
 	j.defaults()
-	if !spec.Pasta || spec.Network != nil {
+	if !spec.Slirp || spec.Network != nil {
 		return nil
 	}
-	if !routeOut(j.ProcDir) {
-		// pasta would fail ("No external routable interface"): a server
-		// with no route out gets a jail with no network, as -x network=false.
-		spec.Pasta = false
-		r.Note("the booted system has no default route: the runcmd environment has no network either (packages from -x depot= still install)")
+	routes := readRoutes(j.ProcDir)
+	subnet, ok := netip.Prefix{}, routes.out
+	if ok && spec.Subnet != "" {
+		subnet, ok = parseSubnet(spec.Subnet, routes.used)
+	} else if ok {
+		subnet, ok = jailSubnet(routes.used)
+	}
+	if !ok {
+		// A server with no IPv4 route out (or whose networks cover
+		// every subnet drd would use) gets a jail with no network, as
+		// -x network=false.
+		spec.Slirp = false
+		r.Note("the booted system has no IPv4 default route: the runcmd environment has no network either (packages from -x depot= still install)")
 		return nil
 	}
-	bin := j.Pasta
+	bin := j.Slirp
 	if bin == "" {
 		var err error
-		if bin, err = exec.LookPath("pasta"); err != nil {
-			return ErrNoPasta
+		if bin, err = exec.LookPath("slirp4netns"); err != nil {
+			return ErrNoSlirp
 		}
 	} else if _, err := os.Stat(bin); err != nil {
-		return fmt.Errorf("%s: %w", bin, ErrNoPasta)
+		return fmt.Errorf("%s: %w", bin, ErrNoSlirp)
 	}
-	n, err := newJailNet(bin, spec.DNSHost)
+	n, err := newJailNet(slirpNet{bin: bin, subnet: subnet, dnsHost: spec.DNSHost})
 	if err != nil {
 		return err
 	}
 	spec.Network = n
 	return nil
+}
+
+// parseSubnet is the subnet a plan chose (PlanInput.Subnet), if it is
+// still one the booted system does not use.
+func parseSubnet(s string, used []netip.Prefix) (netip.Prefix, bool) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return p, false
+	}
+	for _, u := range used {
+		if u.Overlaps(p) {
+			return p, false
+		}
+	}
+	return p, true
 }
 
 // Run runs spec's command in a jail and waits for it and everything it
@@ -105,7 +130,7 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 	start := time.Now()
 	if spec.Network == nil {
 		// A network Run prepares is Run's to close; the caller closes
-		// one it prepared (and waits for pasta's end meanwhile).
+		// one it prepared (and waits for slirp4netns's end meanwhile).
 		if err := j.Prepare(spec, r); err != nil {
 			return nil, err
 		}
@@ -146,8 +171,8 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 	cmd.Args[0] = "drd"
 	cmd.Env = []string{}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.In, stdio.Out, stdio.Err
-	// fd 5: one byte once the jail's network is ready (pasta), so that the
-	// init builds the tree while pasta starts; from fd 6 (firstHandedFD),
+	// fd 5: one byte once the jail's network is ready (slirp4netns), so
+	// that the init builds the tree while slirp4netns starts; from fd 6 (firstHandedFD),
 	// the file systems drd made for the jail (stage.go).
 	netR, netW, err := os.Pipe()
 	if err != nil {
@@ -169,7 +194,7 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 	cmd.SysProcAttr = attr
 	startInit := cmd.Start
 	if spec.Network != nil {
-		// The init starts in the namespace pasta is connecting already.
+		// The init starts in the namespace slirp4netns is connecting already.
 		startInit = func() error { return inNetNS(spec.Network.ns, cmd.Start) }
 	}
 	if err := startInit(); err != nil {
@@ -204,7 +229,7 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 	// before it starts the command.
 	var netErr error
 	if spec.Network != nil && beforeErr == nil {
-		if err := spec.Network.p.wait(j.PastaReady); err != nil {
+		if err := spec.Network.p.wait(j.SlirpReady); err != nil {
 			netErr = err
 			cmd.Process.Kill()
 		} else {
@@ -229,7 +254,7 @@ func (j Jail) Run(ctx context.Context, spec *Spec, stdio Stdio, r report.Reporte
 		}
 	}()
 	data, _ := io.ReadAll(statusR)
-	// The command and its processes are done: pasta's end starts now,
+	// The command and its processes are done: slirp4netns's end starts now,
 	// and Close waits for it.
 	spec.Network.end()
 	waitErr := cmd.Wait()

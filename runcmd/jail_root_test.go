@@ -179,7 +179,7 @@ func TestJailNoNetwork(t *testing.T) {
 }
 
 // TestJailNoRouteOut: on a booted system with no default route (a VM
-// with no network), pasta cannot start; the jail runs with no network,
+// with no network), slirp4netns has no way out; the jail runs with no network,
 // as -x network=false, and says so, instead of failing the command.
 func TestJailNoRouteOut(t *testing.T) {
 	root := minbase(t)
@@ -191,15 +191,15 @@ func TestJailNoRouteOut(t *testing.T) {
 	var notes []string
 	rep := report.Func(func(format string, args ...any) { notes = append(notes, fmt.Sprintf(format, args...)) })
 	spec := Plan(PlanInput{Root: root, Argv: []string{"sh", "-c", "ip -o link | wc -l"}})
-	if !spec.Pasta {
-		t.Fatal("the default plan has no pasta network")
+	if !spec.Slirp {
+		t.Fatal("the default plan has no slirp4netns network")
 	}
 	out, err := os.CreateTemp(t.TempDir(), "out")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer out.Close()
-	res, err := Jail{ProcDir: proc, Pasta: "/nonexistent/pasta"}.Run(context.Background(), spec, Stdio{Out: out, Err: out}, rep)
+	res, err := Jail{ProcDir: proc, Slirp: "/nonexistent/slirp4netns"}.Run(context.Background(), spec, Stdio{Out: out, Err: out}, rep)
 	data, _ := os.ReadFile(out.Name())
 	if err != nil || res.Exit != 0 {
 		t.Fatalf("jail on a system with no route out: %v %+v\n%s", err, res, data)
@@ -207,7 +207,7 @@ func TestJailNoRouteOut(t *testing.T) {
 	if string(data) != "1\n" {
 		t.Errorf("links in the jail: %q, want only its loopback", data)
 	}
-	if !strings.Contains(strings.Join(notes, "\n"), "no default route") {
+	if !strings.Contains(strings.Join(notes, "\n"), "no IPv4 default route") {
 		t.Errorf("no note of the missing network: %q", notes)
 	}
 }

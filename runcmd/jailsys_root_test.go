@@ -134,10 +134,10 @@ func TestSessionKeyring(t *testing.T) {
 }
 
 // TestJailNetwork: by default the jail has a network of its own through
-// pasta: outbound connections work (a mirror of this machine), while a
+// slirp4netns: outbound connections work (a mirror of this machine), while a
 // listener on the booted system's 127.0.0.1 and ::1, and an abstract
 // Unix socket, get nothing; the booted system's links and firewall do
-// not change and pasta is gone after.
+// not change and slirp4netns is gone after.
 func TestJailNetwork(t *testing.T) {
 	root := minbase(t)
 	var accepted atomic.Int32
@@ -201,8 +201,8 @@ echo "outbound $(perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(PeerAddr
 		}
 	}
 	before.same(t, readHost(t))
-	if ps := procsWith("--no-map-gw"); len(ps) > 0 {
-		t.Errorf("pasta still runs after the jail: %v", ps)
+	if ps := procsWith("--disable-host-loopback"); len(ps) > 0 {
+		t.Errorf("slirp4netns still runs after the jail: %v", ps)
 	}
 }
 
@@ -219,13 +219,13 @@ func procsWith(s string) []string {
 	return out
 }
 
-// TestJailWithoutPasta: the default network needs pasta; without it the
-// jail is not started, and the error says what to do.
-func TestJailWithoutPasta(t *testing.T) {
+// TestJailWithoutSlirp: the default network needs slirp4netns; without
+// it the jail is not started, and the error says what to do.
+func TestJailWithoutSlirp(t *testing.T) {
 	root := minbase(t)
-	_, err := Jail{Pasta: "/nonexistent/pasta"}.Run(context.Background(), Plan(PlanInput{Root: root, Argv: []string{"true"}}), Stdio{}, report.Discard)
-	if !errors.Is(err, ErrNoPasta) || !strings.Contains(err.Error(), "apt-get install passt") || !strings.Contains(err.Error(), "network=false") {
-		t.Errorf("err %v, want ErrNoPasta saying how to go on", err)
+	_, err := Jail{Slirp: "/nonexistent/slirp4netns"}.Run(context.Background(), Plan(PlanInput{Root: root, Argv: []string{"true"}}), Stdio{}, report.Discard)
+	if !errors.Is(err, ErrNoSlirp) || !strings.Contains(err.Error(), "apt-get install slirp4netns") || !strings.Contains(err.Error(), "network=false") {
+		t.Errorf("err %v, want ErrNoSlirp saying how to go on", err)
 	}
 }
 

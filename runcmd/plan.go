@@ -19,14 +19,17 @@ type Spec struct {
 	Env    []string // its whole environment
 	Drop   []Cap    // capabilities dropped from the command's bounding set
 	Net    bool     // the jail has a network namespace of its own
-	// Pasta: drd connects the jail's network namespace to the outside
-	// through pasta (netns.go); without it the namespace has only a
+	// Slirp: drd connects the jail's network namespace to the outside
+	// through slirp4netns (netns.go); without it the namespace has only a
 	// loopback link.
-	Pasta bool `json:"pasta,omitempty"`
-	// DNSHost, with Pasta: the image's resolver on the booted system's
-	// loopback, to which pasta forwards the jail's queries (dns.go).
+	Slirp bool `json:"slirp,omitempty"`
+	// Subnet, with Slirp: the jail's IPv4 subnet ("": the jail picks
+	// one, jailSubnet).
+	Subnet string `json:"subnet,omitempty"`
+	// DNSHost, with Slirp: the image's resolver on the booted system's
+	// loopback, to which slirp4netns forwards the jail's queries (dns.go).
 	DNSHost string `json:"dnsHost,omitempty"`
-	// Network is the jail's network made ahead (Jail.Prepare), for Pasta.
+	// Network is the jail's network made ahead (Jail.Prepare), for Slirp.
 	Network *JailNet `json:"-"`
 	// GraceMillis is how long leftover processes get between SIGTERM and
 	// SIGKILL when the command has ended.
@@ -110,7 +113,8 @@ type PlanInput struct {
 	Env     []string // the caller's environment (os.Environ())
 	Depots  []string // directories of the booted system shown read-only at the same path (-x depot=)
 	NoNet   bool     // a network namespace of its own: no network at all
-	HostNet bool     // the booted system's network namespace (-x network=host); otherwise one of its own through pasta
+	HostNet bool     // the booted system's network namespace (-x network=host); otherwise one of its own through slirp4netns
+	Subnet  string   // the jail's subnet, with a network of its own ("": the jail picks one)
 	// Staging: drd's files (a stage: policy-rc.d, apt.conf, the hook,
 	// drd itself) are handed to the jail as Spec.Files 0 and 1, attached
 	// at /run/drd and /run/drd/out.
@@ -122,7 +126,8 @@ type PlanInput struct {
 	ResolvConf   string
 	ResolvTarget string
 	// DNSHost: the image's resolver is on the booted system's loopback;
-	// ResolvConf names dnsForward instead, and pasta forwards (dns.go).
+	// ResolvConf names dnsAddr(Subnet) instead, and slirp4netns forwards
+	// (dns.go).
 	DNSHost string
 	// PolicyRC tells whether the image has a /usr/sbin/policy-rc.d of its
 	// own (then it is covered, not created).
@@ -233,7 +238,8 @@ func Plan(in PlanInput) *Spec {
 		Env:         jailEnv(in),
 		Drop:        slices.Clone(Dropped),
 		Net:         in.NoNet || !in.HostNet,
-		Pasta:       !in.NoNet && !in.HostNet,
+		Slirp:       !in.NoNet && !in.HostNet,
+		Subnet:      in.Subnet,
 		DNSHost:     in.DNSHost,
 		GraceMillis: 2000,
 	}

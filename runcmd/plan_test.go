@@ -61,16 +61,16 @@ func TestPlan(t *testing.T) {
 	if i < len(order) {
 		t.Errorf("step %q missing or out of order in\n%s", order[i], strings.Join(steps, "\n"))
 	}
-	if len(s.Drop) != len(Dropped) || !s.Net || !s.Pasta {
-		t.Errorf("drop %d caps, net %v, pasta %v", len(s.Drop), s.Net, s.Pasta)
+	if len(s.Drop) != len(Dropped) || !s.Net || !s.Slirp {
+		t.Errorf("drop %d caps, net %v, slirp %v", len(s.Drop), s.Net, s.Slirp)
 	}
-	// The network modes: own namespace through pasta (default), own
+	// The network modes: own namespace through slirp4netns (default), own
 	// namespace with only loopback, the booted system's.
 	for _, tc := range []struct {
-		noNet, hostNet, net, pasta bool
+		noNet, hostNet, net, slirp bool
 	}{{false, false, true, true}, {true, false, true, false}, {false, true, false, false}} {
-		if p := Plan(PlanInput{Root: "/x", Argv: []string{"true"}, NoNet: tc.noNet, HostNet: tc.hostNet}); p.Net != tc.net || p.Pasta != tc.pasta {
-			t.Errorf("NoNet %v HostNet %v: Net %v Pasta %v", tc.noNet, tc.hostNet, p.Net, p.Pasta)
+		if p := Plan(PlanInput{Root: "/x", Argv: []string{"true"}, NoNet: tc.noNet, HostNet: tc.hostNet}); p.Net != tc.net || p.Slirp != tc.slirp {
+			t.Errorf("NoNet %v HostNet %v: Net %v Slirp %v", tc.noNet, tc.hostNet, p.Net, p.Slirp)
 		}
 	}
 	for _, c := range s.Drop {

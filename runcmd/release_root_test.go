@@ -23,7 +23,7 @@ import (
 // TestRuncmdReleases runs drd runcmd with each Debian release's own apt
 // and dpkg (Debian 12: apt 2.6, dpkg 1.21; Debian 13: apt 3, dpkg 1.22)
 // on a clone of its minbase: a package from deb.debian.org through the
-// jail's network (pasta), judged by the precheck first; the apt hook's
+// jail's network (slirp4netns), judged by the precheck first; the apt hook's
 // input on the descriptor an image's apt configuration names
 // (APT_HOOK_INFO_FD); a conffile question of dpkg answered through the
 // relayed terminal.

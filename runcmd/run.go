@@ -31,7 +31,7 @@ type Options struct {
 	Argv        []string // the command
 	Depots      []string // directories of the booted system shown read-only at the same path in the jail
 	NoNetwork   bool     // the jail gets no network at all
-	HostNetwork bool     // the jail shares the booted system's network namespace (warned); otherwise its own through pasta
+	HostNetwork bool     // the jail shares the booted system's network namespace (warned); otherwise its own through slirp4netns
 	AllowUnsafe bool     // run a command, or install packages, that are not DRD-safe anyway
 	// PrecheckOnly: judge the command and its packages, print the
 	// report on Stdio.Out and stop (as dupatch -precheck_only).
@@ -46,11 +46,12 @@ type Options struct {
 	Now          func() time.Time
 
 	// Seams; zero values mean the real machine.
-	Images Images
-	Jailer Jailer
-	Runner execrun.Runner // dpkg-deb and grub-install on the booted system
-	Exe    string         // drd's own executable (os.Executable)
-	SysDir string         // sysfs: "/sys" (finds the image's disk)
+	Images  Images
+	Jailer  Jailer
+	Runner  execrun.Runner // dpkg-deb and grub-install on the booted system
+	Exe     string         // drd's own executable (os.Executable)
+	SysDir  string         // sysfs: "/sys" (finds the image's disk)
+	ProcDir string         // procfs: "/proc" (the booted system's routes: the jail's subnet)
 }
 
 // Images finds, mounts and unmounts inactive images (bootenv).
@@ -106,6 +107,9 @@ func (o *Options) defaults() error {
 	}
 	if o.SysDir == "" {
 		o.SysDir = "/sys"
+	}
+	if o.ProcDir == "" {
+		o.ProcDir = "/proc"
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -271,7 +275,7 @@ func runIn(ctx context.Context, opt Options, name, dir, unsafeList string, rep *
 // event log.
 func execute(ctx context.Context, opt Options, name, dir, unsafeList string, rep *Report, r report.Reporter) error {
 	spec := Plan(planInput(opt, name, dir))
-	// pasta starts now, while drd stages its files, reads the package
+	// slirp4netns starts now, while drd stages its files, reads the package
 	// database and writes the record (its start is most of the jail's
 	// cost: docs/runcmd.md).
 	if p, ok := opt.Jailer.(preparer); ok {
@@ -431,7 +435,13 @@ func missingPlaceholders(dir string, spec *Spec) []string {
 func planInput(opt Options, name, dir string) PlanInput {
 	in := PlanInput{Root: dir, Image: name, Argv: opt.Argv, Env: opt.Env, Depots: opt.Depots, NoNet: opt.NoNetwork, HostNet: opt.HostNetwork,
 		Staging: true, BootDevices: installDevices(dir)}
-	in.ResolvTarget, in.ResolvConf, in.DNSHost = resolvConf(opt.Root, dir, !opt.NoNetwork && !opt.HostNetwork)
+	var dns string // the jail's resolver when the image's is on loopback
+	if !opt.NoNetwork && !opt.HostNetwork {
+		if subnet, ok := jailSubnet(readRoutes(opt.ProcDir).used); ok {
+			in.Subnet, dns = subnet.String(), dnsAddr(subnet)
+		}
+	}
+	in.ResolvTarget, in.ResolvConf, in.DNSHost = resolvConf(opt.Root, dir, dns)
 	if _, err := inroot.Mounts(dir).Lstat("usr/sbin/policy-rc.d"); err == nil {
 		in.PolicyRC = true
 	}
@@ -591,10 +601,11 @@ const aptDryConf = `APT::Get::Assume-Yes "true";
 // (booted system at root), and where it goes: when the image's
 // /etc/resolv.conf is a link into /run (systemd-resolved, resolvconf),
 // the jail's empty /run would leave it dangling: the booted system's
-// resolver configuration is written there. With pasta (own), a resolver
-// on loopback is replaced by dnsForward, and host is its address
-// (dns.go); a regular file of the image is then covered, not changed.
-func resolvConf(root, dir string, own bool) (target, content, host string) {
+// resolver configuration is written there. With a network of its own
+// (dns: the address of its DNS forwarder), a resolver on loopback is
+// replaced by dns, and host is its address (dns.go); a regular file of
+// the image is then covered, not changed.
+func resolvConf(root, dir, dns string) (target, content, host string) {
 	tr := inroot.Mounts(dir)
 	link, err := tr.Readlink("etc/resolv.conf")
 	var data []byte
@@ -615,8 +626,8 @@ func resolvConf(root, dir string, own bool) (target, content, host string) {
 		}
 		target = "/etc/resolv.conf" // only when it is rewritten
 	}
-	if own {
-		if out, h := jailResolv(data, dnsForward); h != "" {
+	if dns != "" {
+		if out, h := jailResolv(data, dns); h != "" {
 			return target, string(out), h
 		}
 	}

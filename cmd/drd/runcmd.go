@@ -40,8 +40,8 @@ func init() {
 var runcmdSpecs = []options.Spec{
 	{Name: "image", Type: options.String, Help: "the inactive image to change (sysimage_001); empty: the only inactive image"},
 	{Name: "depot", Type: options.List, Help: "a directory of packages on the booted system, shown read-only at the same path in the runcmd environment (dpkg -i DIR/x.deb, a file: apt source); repeat for more"},
-	{Name: "network", Type: options.String, Default: runcmd.NetworkPasta, Choices: []string{runcmd.NetworkPasta, runcmd.NetworkNone, runcmd.NetworkHost},
-		Help: "true: a network of its own, out through pasta (package passt), so apt reaches remote repositories but not the booted system's 127.0.0.1 services and abstract sockets; false: no network in the runcmd environment; host: the booted system's network, not isolated (warned)"},
+	{Name: "network", Type: options.String, Default: runcmd.NetworkOwn, Choices: []string{runcmd.NetworkOwn, runcmd.NetworkNone, runcmd.NetworkHost},
+		Help: "true: a network of its own, out through slirp4netns, so apt reaches remote repositories but not the booted system's 127.0.0.1 services and abstract sockets; false: no network in the runcmd environment; host: the booted system's network, not isolated (warned)"},
 	{Name: "allow_unsafe", Type: options.Bool, Default: "false", Help: "run a command, or install packages, that are not DRD-safe anyway (warned, exit code 2)"},
 	{Name: "precheck_only", Type: options.Bool, Default: "false", Help: "find the packages the command installs or removes, judge them, print the report and stop: nothing is installed"},
 	{Name: "report", Type: options.String, Default: "text", Help: "format of the DRD-safe report on standard output (precheck_only, refusals): text or json", Choices: []string{"text", "json"}},

@@ -44,7 +44,7 @@ func TestRuncmdCommandLine(t *testing.T) {
 		{args: []string{"runcmd", "dpkg", "-l"}, argv: []string{"dpkg", "-l"},
 			validate: func(t *testing.T, o runcmd.Options) {
 				if o.HostNetwork || o.NoNetwork {
-					t.Errorf("the default network (pasta): options %+v", o)
+					t.Errorf("the default network (slirp4netns): options %+v", o)
 				}
 			}},
 		{args: []string{"runcmd", "-x", "bind=/srv/repo", "true"}, code: 1, stderr: "bind"},

@@ -24,7 +24,7 @@ var basePackages = []string{
 	"systemd-sysv", "udev", "dbus", "linux-image-amd64", "initramfs-tools", "zstd", "kmod",
 	"e2fsprogs", "dosfstools", "xfsprogs", "lvm2", "fdisk", "procps",
 	"grub-pc", "grub-efi-amd64-bin", "efibootmgr",
-	"passt",          // the runcmd jail's user-mode network (docs/runcmd.md)
+	"slirp4netns",    // the runcmd jail's user-mode network (docs/runcmd.md)
 	"openssh-server", // Ansible's way in (Options.Network, SSHPort)
 }
 

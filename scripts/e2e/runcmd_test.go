@@ -21,7 +21,7 @@ const (
 // TestRuncmd is issue 5's and issue 12's proof in a VM, on layout (a) of
 // each release (bios, bios-13) with a NIC on QEMU's user network: clone, then drd runcmd apt-get
 // update and apt-get install -y nginx-light from http://deb.debian.org
-// through the jail's own network (pasta, docs/runcmd.md). nginx must be
+// through the jail's own network (slirp4netns, docs/runcmd.md). nginx must be
 // installed and enabled in the clone, and neither installed nor running
 // on the booted system.
 func TestRuncmd(t *testing.T) {

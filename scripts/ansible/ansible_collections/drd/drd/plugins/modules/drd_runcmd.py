@@ -36,7 +36,7 @@ options:
     elements: path
     default: []
   network:
-    description: C(-x network=), the jail's network (C(true) through pasta, C(false) none, C(host)).
+    description: C(-x network=), the jail's network (C(true) through slirp4netns, C(false) none, C(host)).
     type: str
     choices: ['true', 'false', 'host']
   allow_unsafe:
