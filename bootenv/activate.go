@@ -314,6 +314,9 @@ func (m Machine) chooseAndLoad(ctx context.Context, opt ActivateOptions, target 
 	if plan == nil || opt.Preview {
 		return choice, nil
 	}
+	if opt.Trial && opt.Watchdog > 0 && plan.Initrd != "" {
+		m.addInitrdWatchdog(target, f.MountPoint, dir, plan, opt.Watchdog, r)
+	}
 	r.Step("Loading the kernel of %s (%s, %s) with kexec_file_load", target.Name, plan.Kernel, orText(plan.Initrd, "no initramfs"))
 	r.Note("kexec command line: %s", plan.Cmdline)
 	t0 := time.Now()

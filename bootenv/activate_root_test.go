@@ -1,6 +1,7 @@
 package bootenv_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ulikunitz/xz"
 
 	"github.com/drd-linux/drd/bootenv"
 	"github.com/drd-linux/drd/clone"
@@ -164,6 +167,47 @@ func TestActivateOnLoop(t *testing.T) {
 		}
 	}
 	editenv(t, filepath.Join(s.Root, "boot/grub/drdenv"), "drd_next=sysimage_000", "drd_trial=")
+	if sw.loaded.InitrdAppend != nil {
+		t.Error("a trial without a watchdog got one in its initramfs")
+	}
+
+	// A kexec trial with a watchdog: without a softdog module in the
+	// clone drd warns and loads the initramfs alone; with the clone's
+	// own module (xz, as Debian 13 ships it) the archive appended to the
+	// initramfs holds it, uncompressed, and arms it for the deadline.
+	var warned []string
+	warnings := report.Func(func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) })
+	sw = &fakeSwitcher{systemd: 252}
+	if err := km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Reboot: bootenv.SwitchKexec, Switcher: sw, Force: true, Watchdog: 120}, warnings); err != nil {
+		t.Fatal(err)
+	}
+	if sw.loaded.InitrdAppend != nil || !strings.Contains(strings.Join(warned, "\n"), "no softdog module for Linux 6.1.0-28-amd64") {
+		t.Errorf("no module in the clone: appended %d bytes; said:\n%s", len(sw.loaded.InitrdAppend), strings.Join(warned, "\n"))
+	}
+	module := bytes.Repeat([]byte("softdog"), 100)
+	var xzModule bytes.Buffer
+	xw, _ := xz.NewWriter(&xzModule)
+	xw.Write(module)
+	xw.Close()
+	withRoot := withMounted(t, disk, "/", cl)
+	modDir := filepath.Join(withRoot, "lib/modules/6.1.0-28-amd64/kernel/drivers/watchdog")
+	if err := os.MkdirAll(modDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(modDir, "softdog.ko.xz"), xzModule.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unmount(t, withRoot)
+	sw = &fakeSwitcher{systemd: 252}
+	if err := km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Reboot: bootenv.SwitchKexec, Switcher: sw, Force: true, Watchdog: 120}, report.Func(t.Logf)); err != nil {
+		t.Fatal(err)
+	}
+	if want := bootenv.InitrdWatchdog(module, 120); !bytes.Equal(sw.loaded.InitrdAppend, want) {
+		t.Errorf("appended %d bytes, want the module's archive (%d bytes)", len(sw.loaded.InitrdAppend), len(want))
+	}
+	if !strings.Contains(sw.loaded.Cmdline, "softdog.soft_margin=120") {
+		t.Errorf("kexec command line %q lacks the watchdog for systemd-modules-load", sw.loaded.Cmdline)
+	}
 
 	// On this kernel's facts with kexec_load_disabled=1, auto reboots by
 	// the firmware, and the trial is GRUB's.

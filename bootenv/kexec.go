@@ -59,6 +59,9 @@ type KexecPlan struct {
 	Kernel  string // /vmlinuz-6.1.0-28-amd64 in the image's boot file system (/boot/vmlinuz-... when /boot is in /)
 	Initrd  string // the same; "" for none
 	Cmdline string
+	// InitrdAppend, for a trial with a watchdog, is loaded after the
+	// initramfs: the watchdog from the initramfs's start (InitrdWatchdog).
+	InitrdAppend []byte
 }
 
 // PlanKexec is the kexec of drd's menu entry mi: the same kernel,

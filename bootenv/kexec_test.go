@@ -1,6 +1,7 @@
 package bootenv
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -31,7 +32,7 @@ func TestPlanKexec(t *testing.T) {
 	}
 	want := KexecPlan{Image: "sysimage_001", Kernel: "/boot/vmlinuz-6.1.0-28-amd64", Initrd: "/boot/initrd.img-6.1.0-28-amd64",
 		Cmdline: "root=UUID=1234-abcd console=ttyS0 panic=10 drd.trial=sysimage_001"}
-	if p != want {
+	if !reflect.DeepEqual(p, want) {
 		t.Errorf("trial plan = %+v\nwant %+v", p, want)
 	}
 	if TrialFromCmdline(p.Cmdline) != "sysimage_001" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -44,6 +45,12 @@ func (s realSwitcher) KexecLoad(bootDir string, p bootenv.KexecPlan) error {
 			return fmt.Errorf("opening the initramfs: %w", err)
 		}
 		defer f.Close()
+		if len(p.InitrdAppend) > 0 {
+			if f, err = withAppendix(f, p.InitrdAppend); err != nil {
+				return fmt.Errorf("the initramfs with the trial's watchdog: %w", err)
+			}
+			defer f.Close()
+		}
 		initrd = int(f.Fd())
 	}
 	err = unix.KexecFileLoad(int(k.Fd()), initrd, p.Cmdline, flags)
@@ -68,4 +75,26 @@ func (s realSwitcher) Restart(ctx context.Context, sw bootenv.Switch) error {
 	}
 	_, err := s.run.Run(ctx, "systemctl", verb)
 	return err
+}
+
+// withAppendix is a memory file holding initrd, zeros to a multiple of 4
+// bytes (where the kernel looks for the next archive), then appendix.
+func withAppendix(initrd *os.File, appendix []byte) (*os.File, error) {
+	fd, err := unix.MemfdCreate("drd-initrd", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	mem := os.NewFile(uintptr(fd), "drd-initrd")
+	n, err := io.Copy(mem, initrd)
+	if err == nil {
+		_, err = mem.Write(append(make([]byte, (4-n%4)%4), appendix...))
+	}
+	if err == nil {
+		_, err = mem.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		mem.Close()
+		return nil, err
+	}
+	return mem, nil
 }

@@ -207,3 +207,30 @@ func (c *console) since(mark int) string {
 	c.mu.Unlock()
 	return strings.ReplaceAll(ansi.ReplaceAllString(s, ""), "\r", "")
 }
+
+// TestKexecInitramfsHang: a kexec trial into a clone whose initramfs
+// hangs (before systemd, so before systemd-modules-load would load
+// softdog): the softdog drd appends to the trial's initramfs resets the
+// machine, and the original comes back by the firmware, by itself.
+func TestKexecInitramfsHang(t *testing.T) {
+	Require(t)
+	l := LayoutBIOS
+	vm := Boot(t, l, Options{BootTimeout: 10 * time.Minute})
+	target := strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + TargetSerial))
+	PhasesFor(t).Time("clone", func() { t.Log(vm.MustRun("drd clone -t " + target + " 2>&1")) })
+	// The clone's initramfs gets a conf.d file that never returns
+	// (initramfs-tools' /init sources conf/conf.d/* in order: drd's
+	// drd-trial-watchdog comes first).
+	vm.MustRun(`set -e; m=$(drd mount -q); d=$(mktemp -d); mkdir -p $d/conf/conf.d
+printf 'echo "drd-e2e: hanging in the initramfs"\nwhile :; do sleep 60; done\n' > $d/conf/conf.d/zz-drd-e2e-hang
+i=$(ls $m/boot/initrd.img-* | head -n 1)
+(cd $d && find conf | cpio -o -H newc --quiet) > /var/tmp/hang.cpio
+s=$(stat -c %s $i); head -c $(( (4 - s % 4) % 4 )) /dev/zero >> $i; cat /var/tmp/hang.cpio >> $i
+drd umount -q`)
+	failedTrial(t, vm, l, "initramfs hang", "drd activate -x trial=true -x reboot=kexec -x watchdog=60", "did not finish")
+	for _, want := range []string{"drd: the trial's watchdog is armed in the initramfs (60 s)", "drd-e2e: hanging in the initramfs"} {
+		if !vm.p.console.Contains(want) {
+			t.Errorf("the console never showed %q", want)
+		}
+	}
+}

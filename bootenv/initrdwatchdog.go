@@ -1,0 +1,186 @@
+package bootenv
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
+
+	"github.com/drd-linux/drd/internal/inroot"
+	"github.com/drd-linux/drd/internal/report"
+)
+
+// The trial watchdog from the start of the initramfs (kexec trials).
+// systemd-modules-load loads softdog after the initramfs, so a trial that
+// hangs inside it (a script waiting forever, a prompt nobody answers) is
+// caught by nothing. For a kexec trial drd hands the kernel the
+// initramfs itself: it appends a small cpio archive (the kernel unpacks
+// concatenated archives over each other) holding the image's own softdog
+// module and a file of conf/conf.d, which initramfs-tools' /init sources
+// first thing (after /proc, /sys and /dev, before any script): it loads
+// softdog, armed, with the trial's deadline. The image's files are not
+// changed; the boot check stops the watchdog as before, and the module is
+// simply loaded already when systemd-modules-load asks for it.
+
+// softdogModule is where the softdog module of kernel release rel lies in
+// an image's root, each compression Debian uses tried in turn.
+func softdogModule(rel string) []string {
+	base := path.Join("lib/modules", rel, "kernel/drivers/watchdog/softdog.ko")
+	return []string{base, base + ".zst", base + ".xz", base + ".gz"}
+}
+
+// KernelRelease is the release in a kernel's file name (vmlinuz-REL),
+// "" for another name.
+func KernelRelease(kernel string) string {
+	rel, ok := strings.CutPrefix(path.Base(kernel), "vmlinuz-")
+	if !ok || rel == "" || strings.ContainsAny(rel, "/ ") {
+		return ""
+	}
+	return rel
+}
+
+// decompressModule is a kernel module as insmod loads it, from the file
+// name's compression: insmod in an initramfs may lack the library (the
+// kernel's in-kernel decompression is not everywhere either).
+func decompressModule(name string, data []byte) ([]byte, error) {
+	var r io.Reader
+	var err error
+	switch path.Ext(name) {
+	case ".ko":
+		return data, nil
+	case ".zst":
+		d, derr := zstd.NewReader(bytes.NewReader(data))
+		if derr != nil {
+			return nil, derr
+		}
+		defer d.Close()
+		r = d
+	case ".xz":
+		r, err = xz.NewReader(bytes.NewReader(data))
+	case ".gz":
+		r, err = gzip.NewReader(bytes.NewReader(data))
+	default:
+		return nil, fmt.Errorf("%s: not a kernel module", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	out, err := io.ReadAll(io.LimitReader(r, 16<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return out, nil
+}
+
+// initrdWatchdogConf is the file of conf/conf.d that loads the module at
+// /drd/softdog.ko, armed for seconds.
+func initrdWatchdogConf(seconds int) string {
+	return fmt.Sprintf(`# drd: a kexec trial's watchdog, from the start of the initramfs (docs/boot.md)
+if insmod /drd/softdog.ko soft_margin=%d soft_active_on_boot=1; then
+	echo "drd: the trial's watchdog is armed in the initramfs (%d s)"
+else
+	echo "drd: the trial's watchdog could not be armed in the initramfs"
+fi
+`, seconds, seconds)
+}
+
+// InitrdWatchdog is the cpio archive (newc) drd appends to a kexec
+// trial's initramfs: module (softdog, uncompressed) at /drd/softdog.ko
+// and the conf/conf.d file that loads it, armed for seconds.
+func InitrdWatchdog(module []byte, seconds int) []byte {
+	var w cpioWriter
+	w.dir("conf")
+	w.dir("conf/conf.d")
+	w.file("conf/conf.d/drd-trial-watchdog", 0o644, []byte(initrdWatchdogConf(seconds)))
+	w.dir("drd")
+	w.file("drd/softdog.ko", 0o644, module)
+	return w.close()
+}
+
+// cpioWriter writes a cpio archive in the "new ASCII" (newc) format the
+// kernel unpacks into its initramfs.
+type cpioWriter struct {
+	buf bytes.Buffer
+	ino int
+}
+
+func (w *cpioWriter) dir(name string) { w.entry(name, 0o040755, nil) }
+
+func (w *cpioWriter) file(name string, perm int, data []byte) { w.entry(name, 0o100000|perm, data) }
+
+// entry writes one header (magic, then 13 eight-digit hexadecimal fields:
+// inode, mode, uid, gid, links, mtime, size, the devices' four numbers,
+// the name's length with its NUL, a check sum of 0), the name and the
+// data, each padded to 4 bytes.
+func (w *cpioWriter) entry(name string, mode int, data []byte) {
+	w.ino++
+	links := 1
+	if mode&0o040000 != 0 {
+		links = 2
+	}
+	fmt.Fprintf(&w.buf, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
+		w.ino, mode, 0, 0, links, 0, len(data), 0, 0, 0, 0, len(name)+1, 0)
+	w.buf.WriteString(name)
+	w.buf.WriteByte(0)
+	w.pad()
+	w.buf.Write(data)
+	w.pad()
+}
+
+func (w *cpioWriter) pad() {
+	for w.buf.Len()%4 != 0 {
+		w.buf.WriteByte(0)
+	}
+}
+
+// close ends the archive (its TRAILER!!! entry) and returns it.
+func (w *cpioWriter) close() []byte {
+	w.ino = -1
+	w.entry("TRAILER!!!", 0, nil)
+	return w.buf.Bytes()
+}
+
+// addInitrdWatchdog sets plan's InitrdAppend to the watchdog of
+// InitrdWatchdog, with the softdog module of target's own root file
+// system (bootDir is its /boot's, open at bootMP). Without the module
+// the trial goes on with the watchdog from systemd-modules-load only,
+// and drd says so.
+func (m Machine) addInitrdWatchdog(target *Image, bootMP, bootDir string, plan *KexecPlan, seconds int, r report.Reporter) {
+	module, err := m.readSoftdog(target, bootMP, bootDir, KernelRelease(plan.Kernel))
+	if err != nil {
+		r.Warn("the trial's watchdog starts only after the initramfs (a hang inside it is not caught): %v", err)
+		return
+	}
+	plan.InitrdAppend = InitrdWatchdog(module, seconds)
+	r.Note("the trial's watchdog (%d s) starts with the initramfs: softdog appended to it (%d bytes)", seconds, len(plan.InitrdAppend))
+}
+
+// readSoftdog reads the softdog module of kernel release rel from
+// target's root file system, resolved inside it, uncompressed.
+func (m Machine) readSoftdog(target *Image, bootMP, bootDir, rel string) ([]byte, error) {
+	if rel == "" {
+		return nil, fmt.Errorf("the kernel's file name %q names no release", rel)
+	}
+	rootDir := bootDir
+	if bootMP != "/" {
+		dir, release, err := m.openFS(target, "/", false)
+		if err != nil {
+			return nil, fmt.Errorf("opening the root of %s: %w", target.Name, err)
+		}
+		defer release()
+		rootDir = dir
+	}
+	tree := inroot.Image(rootDir)
+	for _, p := range softdogModule(rel) {
+		data, err := tree.ReadFile(p)
+		if err == nil {
+			return decompressModule(p, data)
+		}
+	}
+	return nil, fmt.Errorf("%s has no softdog module for Linux %s (/%s)", target.Name, rel, softdogModule(rel)[0])
+}
