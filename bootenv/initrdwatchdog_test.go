@@ -76,7 +76,7 @@ func TestDecompressModule(t *testing.T) {
 
 func TestKernelRelease(t *testing.T) {
 	for in, want := range map[string]string{
-		"/boot/vmlinuz-6.1.0-28-amd64": "6.1.0-28-amd64",
+		"/boot/vmlinuz-6.1.0-28-amd64":  "6.1.0-28-amd64",
 		"/vmlinuz-6.12.117+deb13-amd64": "6.12.117+deb13-amd64",
 		"/boot/bzImage":                 "",
 		"/boot/vmlinuz-":                "",
