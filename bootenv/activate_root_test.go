@@ -208,7 +208,6 @@ func TestActivateOnLoop(t *testing.T) {
 	if !strings.Contains(sw.loaded.Cmdline, "softdog.soft_margin=120") {
 		t.Errorf("kexec command line %q lacks the watchdog for systemd-modules-load", sw.loaded.Cmdline)
 	}
-
 	// On this kernel's facts with kexec_load_disabled=1, auto reboots by
 	// the firmware, and the trial is GRUB's.
 	os.WriteFile(filepath.Join(proc, "sys/kernel/kexec_load_disabled"), []byte("1\n"), 0o644)
@@ -228,6 +227,19 @@ func TestActivateOnLoop(t *testing.T) {
 		t.Errorf("kexec disabled: kernel read %q, restarted by %q; want none, firmware", sw.kernel, sw.restarted)
 	}
 	editenv(t, filepath.Join(s.Root, "boot/grub/drdenv"), "drd_next=sysimage_000", "drd_trial="+cl.Name)
+	// This GRUB trial got the kexec trial's archive, for its deadline,
+	// in the clone's /boot/drd, loaded after the initramfs only on trial.
+	cloneBootNow := withMounted(t, disk, "/boot", cl)
+	archive, _ := os.ReadFile(filepath.Join(cloneBootNow, "drd/trial-watchdog-6.1.0-28-amd64.cpio"))
+	menu, _ := os.ReadFile(filepath.Join(cloneBootNow, "grub/drd.cfg"))
+	unmount(t, cloneBootNow)
+	if !bytes.Equal(archive, bootenv.InitrdWatchdog(module, bootenv.DefaultWatchdogSeconds)) {
+		t.Errorf("the clone's /boot/drd/trial-watchdog-6.1.0-28-amd64.cpio: %d bytes, want the archive of its module", len(archive))
+	}
+	if !strings.Contains(string(menu), "initrd /initrd.img-6.1.0-28-amd64 /drd/trial-watchdog-6.1.0-28-amd64.cpio") {
+		t.Errorf("the clone's drd.cfg does not load the archive on trial:\n%s", menu)
+	}
+
 
 	// kexec allowed but its load fails: asked for kexec, nothing is
 	// written; with auto, the firmware and GRUB's trial. A preview loads

@@ -65,6 +65,7 @@ func (m Machine) WriteBootConfig(st *Status, next *BootState, need []string, r r
 		if err == nil {
 			var mi grub.MenuImage
 			if mi, err = menuImage(img, dir, args); err == nil {
+				mi.TrialInitrd = m.trialInitrd(img, f.MountPoint, dir, mi, r)
 				open = append(open, opened{img, f, dir, release})
 				menu = append(menu, mi)
 				continue

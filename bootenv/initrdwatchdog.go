@@ -11,6 +11,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 
+	"github.com/drd-linux/drd/bootenv/grub"
 	"github.com/drd-linux/drd/internal/inroot"
 	"github.com/drd-linux/drd/internal/report"
 )
@@ -183,4 +184,36 @@ func (m Machine) readSoftdog(target *Image, bootMP, bootDir, rel string) ([]byte
 		}
 	}
 	return nil, fmt.Errorf("%s has no softdog module for Linux %s (/%s)", target.Name, rel, softdogModule(rel)[0])
+}
+
+// trialInitrd makes sure img's /boot/drd holds the archive of
+// InitrdWatchdog for its kernel (from GRUB's trial entry: grubTrialArgs'
+// deadline) and returns its file name for the menu, "" when there is
+// none (no softdog module: GRUB's trials then get the watchdog from
+// systemd-modules-load only). bootDir is img's boot file system, open
+// for writing at bootMP.
+func (m Machine) trialInitrd(img *Image, bootMP, bootDir string, mi grub.MenuImage, r report.Reporter) string {
+	rel := KernelRelease(mi.Kernel)
+	if rel == "" || mi.Initrd == "" {
+		return ""
+	}
+	name := "trial-watchdog-" + rel + ".cpio"
+	if !grub.FileRE().MatchString(name) {
+		return ""
+	}
+	p := path.Join(strings.TrimPrefix(mi.BootPrefix, "/"), RecoveryDir, name)
+	tr := inroot.Mounts(bootDir)
+	if _, err := tr.Lstat(p); err == nil {
+		return name
+	}
+	module, err := m.readSoftdog(img, bootMP, bootDir, rel)
+	if err != nil {
+		r.Note("%s: a trial's watchdog starts only after the initramfs: %v", img.Name, err)
+		return ""
+	}
+	if _, err := writeIfChangedIn(tr, p, InitrdWatchdog(module, DefaultWatchdogSeconds), 0o644); err != nil {
+		r.Warn("%s: writing /boot/%s/%s: %v; a trial's watchdog starts only after the initramfs", img.Name, RecoveryDir, name, err)
+		return ""
+	}
+	return name
 }

@@ -43,6 +43,10 @@ type MenuImage struct {
 	Kernel     string // vmlinuz-6.1.0-28-amd64, in /boot
 	Initrd     string // initrd.img-6.1.0-28-amd64, "" for none
 	Cmdline    string // the kernel command line, root= included
+	// TrialInitrd, in /boot/drd, is loaded after Initrd when the image
+	// boots on trial: the trial's watchdog from the initramfs's start
+	// (bootenv.InitrdWatchdog); "" for none.
+	TrialInitrd string
 }
 
 // Where drd's menu finds drd's environment block, and how far it counts
@@ -93,6 +97,8 @@ func (m Menu) validate() error {
 			return fmt.Errorf("drd.cfg: %s: kernel %q: want a file name in /boot", im.Name, im.Kernel)
 		case im.Initrd != "" && !FileRE().MatchString(im.Initrd):
 			return fmt.Errorf("drd.cfg: %s: initrd %q: want a file name in /boot", im.Name, im.Initrd)
+		case im.TrialInitrd != "" && !FileRE().MatchString(im.TrialInitrd):
+			return fmt.Errorf("drd.cfg: %s: trial initrd %q: want a file name in /boot/%s", im.Name, im.TrialInitrd, RecoveryDir)
 		case !CmdlineRE().MatchString(im.Cmdline) || !strings.Contains(im.Cmdline, "root="):
 			return fmt.Errorf("drd.cfg: %s: kernel command line %q: want root= and no quotes, $, ;, braces or backslashes", im.Name, im.Cmdline)
 		case strings.ContainsAny(im.Title, "'\n"):
@@ -174,6 +180,8 @@ func (m Menu) Encode() ([]byte, error) {
 	w("# when the tries are used up, the last good image boots again.")
 	w("set drd_panic=")
 	w("export drd_panic")
+	w("set drd_trial_initrd=")
+	w("export drd_trial_initrd")
 	w("if [ -n \"$drd_best\" ]; then")
 	w("\tset drd_boot=\"$drd_best_next\"")
 	w("\tif [ -n \"$drd_best_trial\" ]; then")
@@ -207,6 +215,7 @@ func (m Menu) Encode() ([]byte, error) {
 	} else {
 		w("\t\tset drd_panic=\"panic=%d %s\"", m.Panic, m.TrialArgs)
 	}
+	w("\t\tset drd_trial_initrd=1")
 	w("\tfi")
 	w("\tset default=\"drd-$drd_boot\"")
 	w("\tset fallback=\"drd-$drd_best_next drd-$drd_self\"")
@@ -216,7 +225,16 @@ func (m Menu) Encode() ([]byte, error) {
 		w("\t\tif search --no-floppy --fs-uuid --set=root %s; then", im.BootUUID)
 		w("\t\t\techo 'Loading %s of %s ...'", im.Kernel, im.Name)
 		w("\t\t\tlinux %s/%s %s $drd_panic", im.BootPrefix, im.Kernel, im.Cmdline)
-		if im.Initrd != "" {
+		switch {
+		case im.Initrd != "" && im.TrialInitrd != "":
+			trial := im.BootPrefix + "/" + RecoveryDir + "/" + im.TrialInitrd
+			// A missing archive must not cost the initramfs.
+			w("\t\t\tif [ -n \"$drd_trial_initrd\" -a -f %s ]; then", trial)
+			w("\t\t\t\tinitrd %s/%s %s", im.BootPrefix, im.Initrd, trial)
+			w("\t\t\telse")
+			w("\t\t\t\tinitrd %s/%s", im.BootPrefix, im.Initrd)
+			w("\t\t\tfi")
+		case im.Initrd != "":
 			w("\t\t\tinitrd %s/%s", im.BootPrefix, im.Initrd)
 		}
 		w("\t\tfi")

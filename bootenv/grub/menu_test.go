@@ -16,7 +16,7 @@ func testMenu() Menu {
 			Kernel: "vmlinuz-6.1.0-28-amd64", Initrd: "initrd.img-6.1.0-28-amd64",
 			Cmdline: "root=UUID=2a2a2a2a-2222-4222-8222-222222222222 ro console=ttyS0,115200"},
 		{Name: "sysimage_001", Title: "Debian GNU/Linux 12, sysimage_001 (drd)", BootUUID: "c3c3c3c3-3333-4333-8333-333333333333", BootPrefix: "/boot",
-			Kernel: "vmlinuz-6.1.0-30-amd64", Initrd: "initrd.img-6.1.0-30-amd64",
+			Kernel: "vmlinuz-6.1.0-30-amd64", Initrd: "initrd.img-6.1.0-30-amd64", TrialInitrd: "trial-watchdog-6.1.0-30-amd64.cpio",
 			Cmdline: "root=UUID=d4d4d4d4-4444-4444-8444-444444444444 ro console=ttyS0,115200"},
 	}}
 }

@@ -213,24 +213,45 @@ func (c *console) since(mark int) string {
 // softdog): the softdog drd appends to the trial's initramfs resets the
 // machine, and the original comes back by the firmware, by itself.
 func TestKexecInitramfsHang(t *testing.T) {
+	vm := initramfsHangClone(t, 10*time.Minute)
+	failedTrial(t, vm, LayoutBIOS, "initramfs hang", "drd activate -x trial=true -x reboot=kexec -x watchdog=60", "did not finish")
+	wantConsole(t, vm, "drd: the trial's watchdog is armed in the initramfs (60 s)", "drd-e2e: hanging in the initramfs")
+}
+
+// TestFirmwareInitramfsHang: the same hang on a trial by GRUB: its trial
+// entry loads the archive drd wrote into the clone's /boot/drd after the
+// initramfs (the deadline is GRUB's trials', 900 s: this test takes
+// about 20 min).
+func TestFirmwareInitramfsHang(t *testing.T) {
+	vm := initramfsHangClone(t, 25*time.Minute) // a boot waits for the 900 s
+	failedTrial(t, vm, LayoutBIOS, "initramfs hang (GRUB trial)", "drd activate -x trial=true -x tries=1 -x reboot=firmware", "did not finish")
+	wantConsole(t, vm, "drd: the trial's watchdog is armed in the initramfs (900 s)", "drd-e2e: hanging in the initramfs")
+}
+
+// initramfsHangClone boots layout (a), clones it and gives the clone's
+// initramfs a conf.d file that never returns (initramfs-tools' /init
+// sources conf/conf.d/* in order: drd's drd-trial-watchdog comes first).
+// bootTimeout is how long the harness waits for a boot.
+func initramfsHangClone(t *testing.T, bootTimeout time.Duration) *VM {
 	Require(t)
-	l := LayoutBIOS
-	vm := Boot(t, l, Options{BootTimeout: 10 * time.Minute})
+	vm := Boot(t, LayoutBIOS, Options{BootTimeout: bootTimeout})
 	target := strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + TargetSerial))
 	PhasesFor(t).Time("clone", func() { t.Log(vm.MustRun("drd clone -t " + target + " 2>&1")) })
-	// The clone's initramfs gets a conf.d file that never returns
-	// (initramfs-tools' /init sources conf/conf.d/* in order: drd's
-	// drd-trial-watchdog comes first).
 	vm.MustRun(`set -e; m=$(drd mount -q); d=$(mktemp -d); mkdir -p $d/conf/conf.d
 printf 'echo "drd-e2e: hanging in the initramfs"\nwhile :; do sleep 60; done\n' > $d/conf/conf.d/zz-drd-e2e-hang
 i=$(ls $m/boot/initrd.img-* | head -n 1)
 (cd $d && find conf | cpio -o -H newc --quiet) > /var/tmp/hang.cpio
 s=$(stat -c %s $i); head -c $(( (4 - s % 4) % 4 )) /dev/zero >> $i; cat /var/tmp/hang.cpio >> $i
 drd umount -q`)
-	failedTrial(t, vm, l, "initramfs hang", "drd activate -x trial=true -x reboot=kexec -x watchdog=60", "did not finish")
-	for _, want := range []string{"drd: the trial's watchdog is armed in the initramfs (60 s)", "drd-e2e: hanging in the initramfs"} {
-		if !vm.p.console.Contains(want) {
-			t.Errorf("the console never showed %q", want)
+	return vm
+}
+
+// wantConsole checks that the console showed each of want.
+func wantConsole(t *testing.T, vm *VM, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !vm.p.console.Contains(w) {
+			t.Errorf("the console never showed %q", w)
 		}
 	}
 }
