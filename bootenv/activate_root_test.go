@@ -240,7 +240,6 @@ func TestActivateOnLoop(t *testing.T) {
 		t.Errorf("the clone's drd.cfg does not load the archive on trial:\n%s", menu)
 	}
 
-
 	// kexec allowed but its load fails: asked for kexec, nothing is
 	// written; with auto, the firmware and GRUB's trial. A preview loads
 	// nothing.
