@@ -16,17 +16,18 @@ import (
 	"github.com/drd-linux/drd/internal/report"
 )
 
-// The trial watchdog from the start of the initramfs (kexec trials).
-// systemd-modules-load loads softdog after the initramfs, so a trial that
-// hangs inside it (a script waiting forever, a prompt nobody answers) is
-// caught by nothing. For a kexec trial drd hands the kernel the
-// initramfs itself: it appends a small cpio archive (the kernel unpacks
-// concatenated archives over each other) holding the image's own softdog
-// module and a file of conf/conf.d, which initramfs-tools' /init sources
-// first thing (after /proc, /sys and /dev, before any script): it loads
-// softdog, armed, with the trial's deadline. The image's files are not
-// changed; the boot check stops the watchdog as before, and the module is
-// simply loaded already when systemd-modules-load asks for it.
+// The trial watchdog from the start of the initramfs. systemd-modules-load
+// loads softdog after the initramfs, so a trial that hangs inside it (a
+// script waiting forever, a prompt nobody answers) would be caught by
+// nothing. A small cpio archive (the kernel unpacks concatenated archives
+// over each other) holds the image's own softdog module and a file of
+// conf/conf.d, which initramfs-tools' /init sources first thing (after
+// /proc, /sys and /dev, before any script): it loads softdog, armed,
+// with the trial's deadline. A kexec trial gets it appended to the
+// initramfs in memory (cmd/drd/switch.go); GRUB's trial entry loads it
+// after the initramfs from the image's /boot/drd (trialInitrd). The
+// boot check stops the watchdog as before, and the module is simply
+// loaded already when systemd-modules-load asks for it.
 
 // softdogModule is where the softdog module of kernel release rel lies in
 // an image's root, each compression Debian uses tried in turn.
