@@ -202,7 +202,7 @@ func TestActivateOnLoop(t *testing.T) {
 	if err := km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Reboot: bootenv.SwitchKexec, Switcher: sw, Force: true, Watchdog: 120}, report.Func(t.Logf)); err != nil {
 		t.Fatal(err)
 	}
-	if want := bootenv.InitrdWatchdog(module, 120); !bytes.Equal(sw.loaded.InitrdAppend, want) {
+	if want, _ := bootenv.InitrdWatchdog(module, 120); !bytes.Equal(sw.loaded.InitrdAppend, want) {
 		t.Errorf("appended %d bytes, want the module's archive (%d bytes)", len(sw.loaded.InitrdAppend), len(want))
 	}
 	if !strings.Contains(sw.loaded.Cmdline, "softdog.soft_margin=120") {
@@ -233,7 +233,7 @@ func TestActivateOnLoop(t *testing.T) {
 	archive, _ := os.ReadFile(filepath.Join(cloneBootNow, "drd/trial-watchdog-6.1.0-28-amd64.cpio"))
 	menu, _ := os.ReadFile(filepath.Join(cloneBootNow, "grub/drd.cfg"))
 	unmount(t, cloneBootNow)
-	if !bytes.Equal(archive, bootenv.InitrdWatchdog(module, bootenv.DefaultWatchdogSeconds)) {
+	if want, _ := bootenv.InitrdWatchdog(module, bootenv.DefaultWatchdogSeconds); !bytes.Equal(archive, want) {
 		t.Errorf("the clone's /boot/drd/trial-watchdog-6.1.0-28-amd64.cpio: %d bytes, want the archive of its module", len(archive))
 	}
 	if !strings.Contains(string(menu), "initrd /initrd.img-6.1.0-28-amd64 /drd/trial-watchdog-6.1.0-28-amd64.cpio") {

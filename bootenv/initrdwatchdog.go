@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/u-root/u-root/pkg/cpio"
 	"github.com/ulikunitz/xz"
 
 	"github.com/drd-linux/drd/bootenv/grub"
@@ -91,60 +92,23 @@ fi
 `, seconds, seconds)
 }
 
-// InitrdWatchdog is the cpio archive (newc) drd appends to a kexec
-// trial's initramfs: module (softdog, uncompressed) at /drd/softdog.ko
-// and the conf/conf.d file that loads it, armed for seconds.
-func InitrdWatchdog(module []byte, seconds int) []byte {
-	var w cpioWriter
-	w.dir("conf")
-	w.dir("conf/conf.d")
-	w.file("conf/conf.d/drd-trial-watchdog", 0o644, []byte(initrdWatchdogConf(seconds)))
-	w.dir("drd")
-	w.file("drd/softdog.ko", 0o644, module)
-	return w.close()
-}
-
-// cpioWriter writes a cpio archive in the "new ASCII" (newc) format the
-// kernel unpacks into its initramfs.
-type cpioWriter struct {
-	buf bytes.Buffer
-	ino int
-}
-
-func (w *cpioWriter) dir(name string) { w.entry(name, 0o040755, nil) }
-
-func (w *cpioWriter) file(name string, perm int, data []byte) { w.entry(name, 0o100000|perm, data) }
-
-// entry writes one header (magic, then 13 eight-digit hexadecimal fields:
-// inode, mode, uid, gid, links, mtime, size, the devices' four numbers,
-// the name's length with its NUL, a check sum of 0), the name and the
-// data, each padded to 4 bytes.
-func (w *cpioWriter) entry(name string, mode int, data []byte) {
-	w.ino++
-	links := 1
-	if mode&0o040000 != 0 {
-		links = 2
+// InitrdWatchdog is the cpio archive (newc) drd appends to a trial's
+// initramfs: module (softdog, uncompressed) at /drd/softdog.ko and the
+// conf/conf.d file that loads it, armed for seconds.
+func InitrdWatchdog(module []byte, seconds int) ([]byte, error) {
+	var b bytes.Buffer
+	w := cpio.Newc.Writer(&b)
+	recs := []cpio.Record{
+		cpio.StaticFile("conf/conf.d/drd-trial-watchdog", initrdWatchdogConf(seconds), 0o644),
+		cpio.StaticFile("drd/softdog.ko", string(module), 0o644),
 	}
-	fmt.Fprintf(&w.buf, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
-		w.ino, mode, 0, 0, links, 0, len(data), 0, 0, 0, 0, len(name)+1, 0)
-	w.buf.WriteString(name)
-	w.buf.WriteByte(0)
-	w.pad()
-	w.buf.Write(data)
-	w.pad()
-}
-
-func (w *cpioWriter) pad() {
-	for w.buf.Len()%4 != 0 {
-		w.buf.WriteByte(0)
+	if err := cpio.WriteRecordsAndDirs(w, recs); err != nil {
+		return nil, fmt.Errorf("the trial watchdog's archive: %w", err)
 	}
-}
-
-// close ends the archive (its TRAILER!!! entry) and returns it.
-func (w *cpioWriter) close() []byte {
-	w.ino = -1
-	w.entry("TRAILER!!!", 0, nil)
-	return w.buf.Bytes()
+	if err := cpio.WriteTrailer(w); err != nil {
+		return nil, fmt.Errorf("the trial watchdog's archive: %w", err)
+	}
+	return b.Bytes(), nil
 }
 
 // addInitrdWatchdog sets plan's InitrdAppend to the watchdog of
@@ -158,7 +122,10 @@ func (m Machine) addInitrdWatchdog(target *Image, bootMP, bootDir string, plan *
 		r.Warn("the trial's watchdog starts only after the initramfs (a hang inside it is not caught): %v", err)
 		return
 	}
-	plan.InitrdAppend = InitrdWatchdog(module, seconds)
+	if plan.InitrdAppend, err = InitrdWatchdog(module, seconds); err != nil {
+		r.Warn("the trial's watchdog starts only after the initramfs: %v", err)
+		return
+	}
 	r.Note("the trial's watchdog (%d s) starts with the initramfs: softdog appended to it (%d bytes)", seconds, len(plan.InitrdAppend))
 }
 
@@ -212,7 +179,11 @@ func (m Machine) trialInitrd(img *Image, bootMP, bootDir string, mi grub.MenuIma
 		r.Note("%s: a trial's watchdog starts only after the initramfs: %v", img.Name, err)
 		return ""
 	}
-	if _, err := writeIfChangedIn(tr, p, InitrdWatchdog(module, DefaultWatchdogSeconds), 0o644); err != nil {
+	archive, err := InitrdWatchdog(module, DefaultWatchdogSeconds)
+	if err == nil {
+		_, err = writeIfChangedIn(tr, p, archive, 0o644)
+	}
+	if err != nil {
 		r.Warn("%s: writing /boot/%s/%s: %v; a trial's watchdog starts only after the initramfs", img.Name, RecoveryDir, name, err)
 		return ""
 	}

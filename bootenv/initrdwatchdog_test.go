@@ -21,7 +21,10 @@ func TestInitrdWatchdog(t *testing.T) {
 		t.Skip("no cpio")
 	}
 	module := []byte("\x7fELF a module, 13 bytes long") // not a multiple of 4: padding
-	archive := InitrdWatchdog(module, 120)
+	archive, err := InitrdWatchdog(module, 120)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(archive)%4 != 0 {
 		t.Errorf("archive of %d bytes: want a multiple of 4", len(archive))
 	}
