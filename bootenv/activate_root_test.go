@@ -181,28 +181,39 @@ func TestActivateOnLoop(t *testing.T) {
 	if err := km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Reboot: bootenv.SwitchKexec, Switcher: sw, Force: true, Watchdog: 120}, warnings); err != nil {
 		t.Fatal(err)
 	}
-	if sw.loaded.InitrdAppend != nil || !strings.Contains(strings.Join(warned, "\n"), "no softdog module for Linux 6.1.0-28-amd64") {
+	if sw.loaded.InitrdAppend != nil || !strings.Contains(strings.Join(warned, "\n"), "lib/modules/6.1.0-28-amd64/modules.dep") {
 		t.Errorf("no module in the clone: appended %d bytes; said:\n%s", len(sw.loaded.InitrdAppend), strings.Join(warned, "\n"))
 	}
 	module := bytes.Repeat([]byte("softdog"), 100)
-	var xzModule bytes.Buffer
-	xw, _ := xz.NewWriter(&xzModule)
-	xw.Write(module)
-	xw.Close()
+	core := bytes.Repeat([]byte("watchdog"), 100)
+	xzOf := func(b []byte) []byte {
+		var out bytes.Buffer
+		xw, _ := xz.NewWriter(&out)
+		xw.Write(b)
+		xw.Close()
+		return out.Bytes()
+	}
 	withRoot := withMounted(t, disk, "/", cl)
-	modDir := filepath.Join(withRoot, "lib/modules/6.1.0-28-amd64/kernel/drivers/watchdog")
-	if err := os.MkdirAll(modDir, 0o755); err != nil {
+	modDir := filepath.Join(withRoot, "lib/modules/6.1.0-28-amd64")
+	if err := os.MkdirAll(filepath.Join(modDir, "kernel/drivers/watchdog"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(modDir, "softdog.ko.xz"), xzModule.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
+	for name, data := range map[string][]byte{
+		"kernel/drivers/watchdog/softdog.ko.xz":  xzOf(module),
+		"kernel/drivers/watchdog/watchdog.ko.xz": xzOf(core),
+		"modules.dep":                            []byte("kernel/drivers/watchdog/watchdog.ko.xz:\nkernel/drivers/watchdog/softdog.ko.xz: kernel/drivers/watchdog/watchdog.ko.xz\n"),
+	} {
+		if err := os.WriteFile(filepath.Join(modDir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	unmount(t, withRoot)
 	sw = &fakeSwitcher{systemd: 252}
 	if err := km.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Reboot: bootenv.SwitchKexec, Switcher: sw, Force: true, Watchdog: 120}, report.Func(t.Logf)); err != nil {
 		t.Fatal(err)
 	}
-	if want, _ := bootenv.InitrdWatchdog(module, 120); !bytes.Equal(sw.loaded.InitrdAppend, want) {
+	mods := []bootenv.Module{{Name: "watchdog", Data: core}, {Name: "softdog", Data: module}}
+	if want, _ := bootenv.InitrdWatchdog(mods, 120); !bytes.Equal(sw.loaded.InitrdAppend, want) {
 		t.Errorf("appended %d bytes, want the module's archive (%d bytes)", len(sw.loaded.InitrdAppend), len(want))
 	}
 	if !strings.Contains(sw.loaded.Cmdline, "softdog.soft_margin=120") {
@@ -233,7 +244,7 @@ func TestActivateOnLoop(t *testing.T) {
 	archive, _ := os.ReadFile(filepath.Join(cloneBootNow, "drd/trial-watchdog-6.1.0-28-amd64.cpio"))
 	menu, _ := os.ReadFile(filepath.Join(cloneBootNow, "grub/drd.cfg"))
 	unmount(t, cloneBootNow)
-	if want, _ := bootenv.InitrdWatchdog(module, bootenv.DefaultWatchdogSeconds); !bytes.Equal(archive, want) {
+	if want, _ := bootenv.InitrdWatchdog(mods, bootenv.DefaultWatchdogSeconds); !bytes.Equal(archive, want) {
 		t.Errorf("the clone's /boot/drd/trial-watchdog-6.1.0-28-amd64.cpio: %d bytes, want the archive of its module", len(archive))
 	}
 	if !strings.Contains(string(menu), "initrd /initrd.img-6.1.0-28-amd64 /drd/trial-watchdog-6.1.0-28-amd64.cpio") {

@@ -3,10 +3,14 @@ package bootenv
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"path"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/u-root/u-root/pkg/cpio"
@@ -21,7 +25,8 @@ import (
 // loads softdog after the initramfs, so a trial that hangs inside it (a
 // script waiting forever, a prompt nobody answers) would be caught by
 // nothing. A small cpio archive (the kernel unpacks concatenated archives
-// over each other) holds the image's own softdog module and a file of
+// over each other) holds the image's own softdog module, the modules it
+// needs (watchdog.ko on Debian: its modules.dep says), and a file of
 // conf/conf.d, which initramfs-tools' /init sources first thing (after
 // /proc, /sys and /dev, before any script): it loads softdog, armed,
 // with the trial's deadline. A kexec trial gets it appended to the
@@ -30,11 +35,53 @@ import (
 // boot check stops the watchdog as before, and the module is simply
 // loaded already when systemd-modules-load asks for it.
 
-// softdogModule is where the softdog module of kernel release rel lies in
-// an image's root, each compression Debian uses tried in turn.
-func softdogModule(rel string) []string {
-	base := path.Join("lib/modules", rel, "kernel/drivers/watchdog/softdog.ko")
-	return []string{base, base + ".zst", base + ".xz", base + ".gz"}
+// softdogLoadOrder is the order in which the softdog module and the
+// modules it needs are loaded, as paths below /lib/modules/REL, from that
+// kernel's modules.dep ("kernel/drivers/watchdog/softdog.ko.xz:
+// kernel/drivers/watchdog/watchdog.ko.xz": each line a module, then
+// what it needs, the last to be loaded first). It is nil when no line is
+// softdog's, or a path is not a plain relative one.
+func softdogLoadOrder(modulesDep []byte) []string {
+	for _, line := range strings.Split(string(modulesDep), "\n") {
+		mod, deps, ok := strings.Cut(line, ":")
+		if !ok || moduleName(mod) != "softdog" {
+			continue
+		}
+		order := strings.Fields(deps)
+		if len(order) > maxWatchdogModules-1 {
+			return nil
+		}
+		slices.Reverse(order)
+		order = append(order, strings.TrimSpace(mod))
+		for _, p := range order {
+			if !moduleRE().MatchString(p) || strings.Contains(p, "..") {
+				return nil
+			}
+		}
+		return order
+	}
+	return nil
+}
+
+// maxWatchdogModules bounds what an image's modules.dep can make drd
+// read for softdog (it needs one module, watchdog.ko, on Debian's
+// kernels).
+const maxWatchdogModules = 8
+
+// moduleRE is a path of modules.dep: kernel/drivers/watchdog/softdog.ko,
+// compressed or not.
+var moduleRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9_+-][A-Za-z0-9_+./-]*\.ko(\.zst|\.xz|\.gz)?$`)
+})
+
+// moduleName is a module's name from its path: softdog for
+// kernel/drivers/watchdog/softdog.ko.xz.
+func moduleName(p string) string {
+	base := path.Base(strings.TrimSpace(p))
+	for _, ext := range []string{".zst", ".xz", ".gz"} {
+		base = strings.TrimSuffix(base, ext)
+	}
+	return strings.TrimSuffix(base, ".ko")
 }
 
 // KernelRelease is the release in a kernel's file name (vmlinuz-REL),
@@ -80,28 +127,43 @@ func decompressModule(name string, data []byte) ([]byte, error) {
 	return out, nil
 }
 
-// initrdWatchdogConf is the file of conf/conf.d that loads the module at
-// /drd/softdog.ko, armed for seconds.
-func initrdWatchdogConf(seconds int) string {
-	return fmt.Sprintf(`# drd: a kexec trial's watchdog, from the start of the initramfs (docs/boot.md)
-if insmod /drd/softdog.ko soft_margin=%d soft_active_on_boot=1; then
+// Module is a kernel module for the trial watchdog's archive.
+type Module struct {
+	Name string // softdog
+	Data []byte // uncompressed
+}
+
+// initrdWatchdogConf is the file of conf/conf.d that loads mods from
+// /drd in order, the last (softdog) armed for seconds. A module loaded
+// already (or built in) is no failure; only softdog's load decides.
+func initrdWatchdogConf(mods []Module, seconds int) string {
+	var b strings.Builder
+	b.WriteString("# drd: a trial's watchdog, from the start of the initramfs (docs/boot.md)\n")
+	for _, m := range mods[:len(mods)-1] {
+		fmt.Fprintf(&b, "insmod /drd/%s.ko 2>/dev/null\n", m.Name)
+	}
+	fmt.Fprintf(&b, `if insmod /drd/%s.ko soft_margin=%d soft_active_on_boot=1; then
 	echo "drd: the trial's watchdog is armed in the initramfs (%d s)"
 else
 	echo "drd: the trial's watchdog could not be armed in the initramfs"
 fi
-`, seconds, seconds)
+`, mods[len(mods)-1].Name, seconds, seconds)
+	return b.String()
 }
 
-// InitrdWatchdog is the cpio archive (newc) drd appends to a trial's
-// initramfs: module (softdog, uncompressed) at /drd/softdog.ko and the
-// conf/conf.d file that loads it, armed for seconds.
-func InitrdWatchdog(module []byte, seconds int) ([]byte, error) {
+// InitrdWatchdog is the cpio archive (newc) drd adds to a trial's
+// initramfs: mods (softdog last, after what it needs) at /drd/NAME.ko
+// and the conf/conf.d file that loads them, softdog armed for seconds.
+func InitrdWatchdog(mods []Module, seconds int) ([]byte, error) {
+	if len(mods) == 0 {
+		return nil, errors.New("the trial watchdog's archive: no module")
+	}
+	recs := []cpio.Record{cpio.StaticFile("conf/conf.d/drd-trial-watchdog", initrdWatchdogConf(mods, seconds), 0o644)}
+	for _, m := range mods {
+		recs = append(recs, cpio.StaticFile("drd/"+m.Name+".ko", string(m.Data), 0o644))
+	}
 	var b bytes.Buffer
 	w := cpio.Newc.Writer(&b)
-	recs := []cpio.Record{
-		cpio.StaticFile("conf/conf.d/drd-trial-watchdog", initrdWatchdogConf(seconds), 0o644),
-		cpio.StaticFile("drd/softdog.ko", string(module), 0o644),
-	}
 	if err := cpio.WriteRecordsAndDirs(w, recs); err != nil {
 		return nil, fmt.Errorf("the trial watchdog's archive: %w", err)
 	}
@@ -117,23 +179,24 @@ func InitrdWatchdog(module []byte, seconds int) ([]byte, error) {
 // the trial goes on with the watchdog from systemd-modules-load only,
 // and drd says so.
 func (m Machine) addInitrdWatchdog(target *Image, bootMP, bootDir string, plan *KexecPlan, seconds int, r report.Reporter) {
-	module, err := m.readSoftdog(target, bootMP, bootDir, KernelRelease(plan.Kernel))
+	mods, err := m.readWatchdogModules(target, bootMP, bootDir, KernelRelease(plan.Kernel))
 	if err != nil {
 		r.Warn("the trial's watchdog starts only after the initramfs (a hang inside it is not caught): %v", err)
 		return
 	}
-	if plan.InitrdAppend, err = InitrdWatchdog(module, seconds); err != nil {
+	if plan.InitrdAppend, err = InitrdWatchdog(mods, seconds); err != nil {
 		r.Warn("the trial's watchdog starts only after the initramfs: %v", err)
 		return
 	}
 	r.Note("the trial's watchdog (%d s) starts with the initramfs: softdog appended to it (%d bytes)", seconds, len(plan.InitrdAppend))
 }
 
-// readSoftdog reads the softdog module of kernel release rel from
-// target's root file system, resolved inside it, uncompressed.
-func (m Machine) readSoftdog(target *Image, bootMP, bootDir, rel string) ([]byte, error) {
+// readWatchdogModules reads the softdog module of kernel release rel and
+// what it needs, in load order, from target's root file system, resolved
+// inside it, uncompressed.
+func (m Machine) readWatchdogModules(target *Image, bootMP, bootDir, rel string) ([]Module, error) {
 	if rel == "" {
-		return nil, fmt.Errorf("the kernel's file name %q names no release", rel)
+		return nil, errors.New("the kernel's file name names no release")
 	}
 	rootDir := bootDir
 	if bootMP != "/" {
@@ -145,13 +208,27 @@ func (m Machine) readSoftdog(target *Image, bootMP, bootDir, rel string) ([]byte
 		rootDir = dir
 	}
 	tree := inroot.Image(rootDir)
-	for _, p := range softdogModule(rel) {
-		data, err := tree.ReadFile(p)
-		if err == nil {
-			return decompressModule(p, data)
-		}
+	dir := path.Join("lib/modules", rel)
+	dep, err := tree.ReadFile(path.Join(dir, "modules.dep"))
+	if err != nil {
+		return nil, fmt.Errorf("%s: /%s/modules.dep: %w", target.Name, dir, err)
 	}
-	return nil, fmt.Errorf("%s has no softdog module for Linux %s (/%s)", target.Name, rel, softdogModule(rel)[0])
+	order := softdogLoadOrder(dep)
+	if order == nil {
+		return nil, fmt.Errorf("%s has no softdog module for Linux %s (none in /%s/modules.dep)", target.Name, rel, dir)
+	}
+	var mods []Module
+	for _, p := range order {
+		data, err := tree.ReadFile(path.Join(dir, p))
+		if err != nil {
+			return nil, fmt.Errorf("%s: /%s/%s: %w", target.Name, dir, p, err)
+		}
+		if data, err = decompressModule(p, data); err != nil {
+			return nil, err
+		}
+		mods = append(mods, Module{Name: moduleName(p), Data: data})
+	}
+	return mods, nil
 }
 
 // trialInitrd makes sure img's /boot/drd holds the archive of
@@ -174,12 +251,12 @@ func (m Machine) trialInitrd(img *Image, bootMP, bootDir string, mi grub.MenuIma
 	if _, err := tr.Lstat(p); err == nil {
 		return name
 	}
-	module, err := m.readSoftdog(img, bootMP, bootDir, rel)
+	mods, err := m.readWatchdogModules(img, bootMP, bootDir, rel)
 	if err != nil {
 		r.Note("%s: a trial's watchdog starts only after the initramfs: %v", img.Name, err)
 		return ""
 	}
-	archive, err := InitrdWatchdog(module, DefaultWatchdogSeconds)
+	archive, err := InitrdWatchdog(mods, DefaultWatchdogSeconds)
 	if err == nil {
 		_, err = writeIfChangedIn(tr, p, archive, 0o644)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,14 +15,14 @@ import (
 )
 
 // TestInitrdWatchdog: the archive unpacks (by cpio, as the kernel would)
-// into the module and the conf.d file initramfs-tools' /init sources,
-// which loads that module armed for the trial's deadline.
+// into the modules and the conf.d file initramfs-tools' /init sources,
+// which loads them in order, softdog last, armed for the deadline.
 func TestInitrdWatchdog(t *testing.T) {
 	if _, err := exec.LookPath("cpio"); err != nil {
 		t.Skip("no cpio")
 	}
-	module := []byte("\x7fELF a module, 13 bytes long") // not a multiple of 4: padding
-	archive, err := InitrdWatchdog(module, 120)
+	mods := []Module{{"watchdog", []byte("\x7fELF the core")}, {"softdog", []byte("\x7fELF a module, 13 bytes")}}
+	archive, err := InitrdWatchdog(mods, 120)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,19 +35,73 @@ func TestInitrdWatchdog(t *testing.T) {
 	if out, err := c.CombinedOutput(); err != nil {
 		t.Fatalf("cpio -i: %v\n%s", err, out)
 	}
-	if got, _ := os.ReadFile(filepath.Join(dir, "drd/softdog.ko")); !bytes.Equal(got, module) {
-		t.Errorf("drd/softdog.ko = %q, want the module", got)
+	for _, m := range mods {
+		if got, _ := os.ReadFile(filepath.Join(dir, "drd", m.Name+".ko")); !bytes.Equal(got, m.Data) {
+			t.Errorf("drd/%s.ko = %q, want the module", m.Name, got)
+		}
 	}
 	conf, err := os.ReadFile(filepath.Join(dir, "conf/conf.d/drd-trial-watchdog"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(conf), "insmod /drd/softdog.ko soft_margin=120 soft_active_on_boot=1") {
-		t.Errorf("conf.d file does not arm softdog for 120 s:\n%s", conf)
+	core := strings.Index(string(conf), "insmod /drd/watchdog.ko")
+	arm := strings.Index(string(conf), "insmod /drd/softdog.ko soft_margin=120 soft_active_on_boot=1")
+	if core < 0 || arm < core {
+		t.Errorf("conf.d file does not load watchdog.ko, then softdog armed for 120 s:\n%s", conf)
 	}
 	if out, err := exec.Command("sh", "-n", filepath.Join(dir, "conf/conf.d/drd-trial-watchdog")).CombinedOutput(); err != nil {
 		t.Errorf("the conf.d file is no valid shell: %v\n%s", err, out)
 	}
+	if _, err := InitrdWatchdog(nil, 120); err == nil {
+		t.Error("an archive without a module was made")
+	}
+}
+
+// TestSoftdogLoadOrder: softdog's line of modules.dep gives what it
+// needs first (the last listed loads first), then softdog; lines that
+// would lead out of /lib/modules/REL, or too many modules, give nothing.
+func TestSoftdogLoadOrder(t *testing.T) {
+	for _, c := range []struct {
+		dep  string
+		want []string
+	}{
+		{"kernel/drivers/watchdog/watchdog.ko.xz:\nkernel/drivers/watchdog/softdog.ko.xz: kernel/drivers/watchdog/watchdog.ko.xz\n",
+			[]string{"kernel/drivers/watchdog/watchdog.ko.xz", "kernel/drivers/watchdog/softdog.ko.xz"}},
+		{"kernel/drivers/watchdog/softdog.ko:\n", []string{"kernel/drivers/watchdog/softdog.ko"}},
+		{"kernel/x/softdog.ko: kernel/b.ko kernel/a.ko\n", []string{"kernel/a.ko", "kernel/b.ko", "kernel/x/softdog.ko"}},
+		{"kernel/drivers/watchdog/softdog_x.ko:\n", nil},
+		{"kernel/drivers/watchdog/softdog.ko: ../../../etc/shadow.ko\n", nil},
+		{"/etc/softdog.ko:\n", nil},
+		{"kernel/softdog.ko: a.ko b.ko c.ko d.ko e.ko f.ko g.ko h.ko\n", nil},
+		{"kernel/softdog.ko: $(reboot).ko\n", nil},
+		{"", nil},
+	} {
+		if got := softdogLoadOrder([]byte(c.dep)); !slices.Equal(got, c.want) {
+			t.Errorf("softdogLoadOrder(%q) = %q, want %q", c.dep, got, c.want)
+		}
+	}
+}
+
+// FuzzSoftdogLoadOrder: whatever an image's modules.dep says, drd reads
+// at most maxWatchdogModules plain relative paths of modules, softdog
+// last.
+func FuzzSoftdogLoadOrder(f *testing.F) {
+	f.Add([]byte("kernel/drivers/watchdog/softdog.ko.xz: kernel/drivers/watchdog/watchdog.ko.xz\n"))
+	f.Add([]byte("kernel/softdog.ko: ../x.ko\nkernel/softdog.ko:\n"))
+	f.Fuzz(func(t *testing.T, dep []byte) {
+		order := softdogLoadOrder(dep)
+		if order == nil {
+			return
+		}
+		if len(order) > maxWatchdogModules || moduleName(order[len(order)-1]) != "softdog" {
+			t.Fatalf("order %q", order)
+		}
+		for _, p := range order {
+			if strings.HasPrefix(p, "/") || strings.Contains(p, "..") || strings.ContainsAny(p, " \t\n$;`'\"") {
+				t.Fatalf("path %q in %q", p, order)
+			}
+		}
+	})
 }
 
 // TestDecompressModule: a module in each of Debian's compressions comes
