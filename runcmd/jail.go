@@ -87,7 +87,7 @@ func (j Jail) Prepare(spec *Spec, r report.Reporter) error {
 		// every subnet drd would use) gets a jail with no network, as
 		// -x network=false.
 		spec.Slirp = false
-		r.Note("the booted system has no IPv4 default route: the runcmd environment has no network either (packages from -x depot= still install)")
+		r.Note("the booted system has no IPv4 default route (or its routes cover every subnet of %v drd would give the jail): the runcmd environment has no network either (packages from -x depot= still install)", subnetPool)
 		return nil
 	}
 	bin := j.Slirp

@@ -145,21 +145,23 @@ func (p *slirp) wait(timeout time.Duration) error {
 	if p.ok {
 		return nil
 	}
-	fail := func(what string) error {
-		return fmt.Errorf("slirp4netns, the jail's network, %s: %s", what, strings.TrimSpace(p.stderr.String()))
-	}
+	deadline := time.After(timeout)
 	select {
 	case ok := <-p.ready:
-		if !ok {
-			err := <-p.exited
-			p.exited <- err
-			return fail(fmt.Sprintf("failed (%v)", err))
+		if ok {
+			p.ok = true
+			return nil
 		}
-		p.ok = true
-		return nil
-	case <-time.After(timeout):
-		return fmt.Errorf("slirp4netns, the jail's network, was not ready after %v", timeout)
+		// Its ready descriptor closed without a byte: it is ending.
+		select {
+		case err := <-p.exited:
+			p.exited <- err
+			return fmt.Errorf("slirp4netns, the jail's network, failed (%v): %s", err, strings.TrimSpace(p.stderr.String()))
+		case <-deadline:
+		}
+	case <-deadline:
 	}
+	return fmt.Errorf("slirp4netns, the jail's network, was not ready after %v", timeout)
 }
 
 // stop ends slirp4netns.
