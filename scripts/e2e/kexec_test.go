@@ -224,7 +224,7 @@ func TestKexecInitramfsHang(t *testing.T) {
 // about 20 min).
 func TestFirmwareInitramfsHang(t *testing.T) {
 	vm := initramfsHangClone(t, 25*time.Minute) // a boot waits for the 900 s
-	failedTrial(t, vm, LayoutBIOS, "initramfs hang (GRUB trial)", "drd activate -x trial=true -x tries=1 -x reboot=firmware", "did not finish")
+	failedTrial(t, vm, LayoutBIOS, "initramfs hang (GRUB trial)", "drd activate -x trial=true -x tries=1 -x reboot=firmware", "did not come up")
 	wantConsole(t, vm, "drd: the trial's watchdog is armed in the initramfs (900 s)", "drd-e2e: hanging in the initramfs")
 }
 
