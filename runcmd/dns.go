@@ -38,8 +38,11 @@ func dnsAddr(subnet netip.Prefix) string {
 
 // SlirpArg is the hidden first argument under which drd starts
 // slirp4netns in a mount namespace of its own:
-// drd __slirp4netns RESOLVER SLIRP4NETNS ARGS...
+// drd __slirp4netns RESOLVER|- SLIRP4NETNS ARGS...
 const SlirpArg = "__slirp4netns"
+
+// noResolver is SlirpArg's RESOLVER when slirp4netns forwards no DNS.
+const noResolver = "-"
 
 // jailResolv rewrites the resolv.conf conf for the jail's own network:
 // the first IPv4 loopback nameserver becomes fwd, and host is that
@@ -73,17 +76,24 @@ func jailResolv(conf []byte, fwd string) (out []byte, host string) {
 	return b.Bytes(), host
 }
 
-// slirpMain is drd __slirp4netns RESOLVER SLIRP4NETNS ARGS...: in the
-// mount namespace of its own drd started it in, it mounts a file naming
-// RESOLVER over /etc/resolv.conf, then becomes slirp4netns.
+// slirpMain is drd __slirp4netns RESOLVER|- SLIRP4NETNS ARGS...: in the
+// mount namespace of its own drd started it in, it makes every mount
+// private and mounts a file naming RESOLVER ("-": none) over
+// /etc/resolv.conf, then becomes slirp4netns.
 func slirpMain(args []string) int {
 	if len(args) < 2 {
-		fmt.Fprintln(os.Stderr, "drd __slirp4netns: usage: drd __slirp4netns RESOLVER SLIRP4NETNS [ARGS]")
+		fmt.Fprintln(os.Stderr, "drd __slirp4netns: usage: drd __slirp4netns RESOLVER|- SLIRP4NETNS [ARGS]")
 		return 2
 	}
-	if err := resolverOverlay(args[0]); err != nil {
-		fmt.Fprintf(os.Stderr, "drd: the jail's resolver %s for slirp4netns: %v\n", args[0], err)
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		fmt.Fprintf(os.Stderr, "drd: making the mounts private for slirp4netns: %v\n", err)
 		return 1
+	}
+	if args[0] != noResolver {
+		if err := resolverOverlay(args[0]); err != nil {
+			fmt.Fprintf(os.Stderr, "drd: the jail's resolver %s for slirp4netns: %v\n", args[0], err)
+			return 1
+		}
 	}
 	err := unix.Exec(args[1], args[1:], []string{})
 	fmt.Fprintf(os.Stderr, "drd: starting %s: %v\n", args[1], err)
@@ -92,13 +102,10 @@ func slirpMain(args []string) int {
 
 // resolverOverlay mounts a resolv.conf naming only addr over
 // /etc/resolv.conf, in this process's mount namespace, which must be its
-// own: it makes every mount private first.
+// own, its mounts private.
 func resolverOverlay(addr string) error {
 	if _, err := netip.ParseAddr(addr); err != nil {
 		return err
-	}
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("making the mounts private: %w", err)
 	}
 	fs, err := newTmpfs("drd-resolv", 1<<16, unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC)
 	if err != nil {

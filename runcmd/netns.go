@@ -100,10 +100,10 @@ type slirpNet struct {
 }
 
 // startSlirp connects the network namespace ns to the outside through
-// slirp4netns, which is ready later (wait). With dnsHost slirp4netns
-// starts through drd in a mount namespace of its own whose
-// /etc/resolv.conf names dnsHost, to which it forwards the jail's DNS
-// queries.
+// slirp4netns, which is ready later (wait). slirp4netns starts through
+// drd (SlirpArg) in a mount namespace of its own; with dnsHost its
+// /etc/resolv.conf there names dnsHost, to which it forwards the jail's
+// DNS queries.
 func startSlirp(n slirpNet, ns *os.File) (*slirp, error) {
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
@@ -111,14 +111,19 @@ func startSlirp(n slirpNet, ns *os.File) (*slirp, error) {
 	}
 	defer readyW.Close()
 	args := slirpArgs(n.subnet, n.ipv6, n.dnsHost != "")
-	p := &slirp{}
-	p.cmd = exec.Command(n.bin, args...)
-	p.cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGTERM}
-	if n.dnsHost != "" {
-		p.cmd = exec.Command("/proc/self/exe", append([]string{SlirpArg, n.dnsHost, n.bin}, args...)...)
-		p.cmd.Args[0] = "drd"
-		p.cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGTERM, Cloneflags: unix.CLONE_NEWNS}
+	resolver := n.dnsHost
+	if resolver == "" {
+		resolver = noResolver
 	}
+	// Through drd, in a mount namespace of its own whose mounts drd
+	// makes private first: slirp4netns's sandbox mounts a tmpfs on /tmp
+	// and pivot_roots into it, which the kernel refuses when /tmp is a
+	// shared mount of its own (Debian 13's tmp.mount: "cannot pivot_root
+	// to /tmp", TestJailSlirpSharedTmp).
+	p := &slirp{}
+	p.cmd = exec.Command("/proc/self/exe", append([]string{SlirpArg, resolver, n.bin}, args...)...)
+	p.cmd.Args[0] = "drd"
+	p.cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGTERM, Cloneflags: unix.CLONE_NEWNS}
 	p.cmd.Env = []string{}
 	p.cmd.ExtraFiles = []*os.File{ns, readyW} // slirpNSFD, slirpReadyFD
 	p.cmd.Stdout = &p.stderr                  // it tells of its tap device there

@@ -3,6 +3,7 @@ package runcmd
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,4 +60,56 @@ func TestJailSlirpFails(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "ran")); err == nil {
 		t.Error("the command ran without its network")
 	}
+}
+
+// TestJailSlirpSharedTmp: on a booted system whose /tmp is a shared mount
+// of its own (Debian 13's tmp.mount), the jail's network still comes up:
+// slirp4netns's sandbox mounts a tmpfs on /tmp and pivot_roots into it,
+// which the kernel refuses on a shared mount ("cannot pivot_root to
+// /tmp", TestRuncmd/bios-13), so drd starts it with every mount private.
+// The jail runs in a helper whose /tmp is such a mount.
+func TestJailSlirpSharedTmp(t *testing.T) {
+	root := minbase(t)
+	if !readRoutes("/proc").out {
+		t.Skip("the booted system has no default route: drd runs the jail without slirp4netns")
+	}
+	if _, err := exec.LookPath("slirp4netns"); err != nil {
+		t.Skip("no slirp4netns")
+	}
+	// The test binary, out of the /tmp the helper covers.
+	exe := filepath.Join(varTmpDir(t), "runcmd.test")
+	if self, err := os.Executable(); err != nil {
+		t.Fatal(err)
+	} else if out, err := exec.Command("cp", self, exe).CombinedOutput(); err != nil {
+		t.Fatalf("cp %s: %v\n%s", self, err, out)
+	}
+	script := `mount -t tmpfs drd-test-tmp /tmp && mount --make-shared /tmp && exec "$0" -test.run '^TestJailSlirpSharedTmpHelper$' -test.v`
+	c := exec.Command("unshare", "-m", "--propagation", "shared", "sh", "-c", script, exe)
+	c.Env = append(os.Environ(), "DRD_TEST_SHARED_TMP_ROOT="+root, "TMPDIR=/var/tmp")
+	out, err := c.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestJailSlirpSharedTmpHelper") {
+		t.Fatalf("the jail's network with /tmp a shared mount: %v\n%s", err, out)
+	}
+}
+
+// TestJailSlirpSharedTmpHelper is the jail of TestJailSlirpSharedTmp.
+func TestJailSlirpSharedTmpHelper(t *testing.T) {
+	root := os.Getenv("DRD_TEST_SHARED_TMP_ROOT")
+	if root == "" {
+		t.Skip("run by TestJailSlirpSharedTmp")
+	}
+	res, err := Jail{}.Run(context.Background(), Plan(PlanInput{Root: root, Argv: []string{"true"}}), Stdio{}, report.Func(t.Logf))
+	if err != nil || res.Exit != 0 {
+		t.Fatalf("%+v %v", res, err)
+	}
+}
+
+// varTmpDir is a directory of the test in /var/tmp, removed after it.
+func varTmpDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("/var/tmp", "drd-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }

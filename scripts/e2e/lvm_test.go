@@ -186,9 +186,11 @@ find . -xdev -type f -exec sha256sum {} + | sed 's/^\([0-9a-f]*\)  \(.*\)$/\2|sh
 // GRUB's files are the clone's own (see docs/boot.md); drd's package is
 // in /usr/lib/drd (the ISL initramfs) and its unit's enablement under
 // /etc/systemd/system; without the package, drd clone installs the unit
-// and itself (/usr/lib/drd/drd) in both images, each with its own times.
+// and itself (/usr/lib/drd/drd) in both images, each with its own times;
+// drd writes each image's /boot/drd itself (the trial watchdog's archive
+// with the boot menus).
 var volatile = []string{"/var/log/", "/var/lib/systemd/", "/var/tmp/", "/tmp/", "/var/opt/drd", "/etc/fstab",
-	"/boot/grub/", "/etc/grub.d/", "/etc/systemd/system/", "/usr/lib/drd/", "/var/cache/", "/root/", "/etc/lvm/archive", "/etc/lvm/backup"}
+	"/boot/grub/", "/boot/drd/", "/etc/grub.d/", "/etc/systemd/system/", "/usr/lib/drd/", "/var/cache/", "/root/", "/etc/lvm/archive", "/etc/lvm/backup"}
 
 // isVolatile tells whether entry p (./x, relative to mount point mp) is
 // at or below a volatile path, or a directory above one (mtime).
