@@ -58,9 +58,9 @@ const (
 )
 
 // slirpArgs is slirp4netns's command line for the namespace it gets as
-// slirpNSFD, on subnet; ipv6 adds an IPv6 network (fd00::/64), and dns
+// slirpNSFD, on subnet (IPv4 only: docs/runcmd.md); dns
 // keeps slirp4netns's DNS forwarder (the subnet's .3: dns.go).
-func slirpArgs(subnet netip.Prefix, ipv6, dns bool) []string {
+func slirpArgs(subnet netip.Prefix, dns bool) []string {
 	args := []string{
 		"--configure",               // the tap link's address and routes, in the jail only
 		"--mtu=65520",               // fewer, larger packets: the host's download speed
@@ -70,9 +70,6 @@ func slirpArgs(subnet netip.Prefix, ipv6, dns bool) []string {
 		"--cidr=" + subnet.String(), // a subnet the booted system does not use
 		"--netns-type=path",         // the namespace is a descriptor, not a process
 		"--ready-fd=" + strconv.Itoa(slirpReadyFD),
-	}
-	if ipv6 {
-		args = append(args, "--enable-ipv6")
 	}
 	if !dns {
 		args = append(args, "--disable-dns") // the jail names its resolver itself
@@ -90,12 +87,11 @@ type slirp struct {
 }
 
 // slirpNet is how the jail's namespace is connected: slirp4netns's
-// path, the subnet, IPv6 or not, and the image's resolver on the booted
+// path, the subnet, and the image's resolver on the booted
 // system's loopback ("": none, dns.go).
 type slirpNet struct {
 	bin     string
 	subnet  netip.Prefix
-	ipv6    bool
 	dnsHost string
 }
 
@@ -110,7 +106,7 @@ func startSlirp(n slirpNet, ns *os.File) (*slirp, error) {
 		return nil, err
 	}
 	defer readyW.Close()
-	args := slirpArgs(n.subnet, n.ipv6, n.dnsHost != "")
+	args := slirpArgs(n.subnet, n.dnsHost != "")
 	resolver := n.dnsHost
 	if resolver == "" {
 		resolver = noResolver
