@@ -22,7 +22,7 @@ const (
 	EnvCache  = "DRD_E2E_CACHE" // cache of base and layout images (default /var/tmp/drd-e2e)
 	EnvLogs   = "DRD_E2E_LOGS"  // where VM logs go (default <cache>/logs)
 	EnvKeep   = "DRD_E2E_KEEP"  // "1" keeps the logs of passing scenarios too
-	EnvCPUs   = "DRD_E2E_CPUS"  // virtual CPUs of each VM (default 2)
+	EnvCPUs   = "DRD_E2E_CPUS"  // virtual CPUs of each VM (default 1: see cpus)
 	EnvDRD    = "DRD_E2E_DRD"   // a drd binary to package and install instead of building ./cmd/drd
 )
 
