@@ -84,6 +84,14 @@ func (m Machine) Activate(ctx context.Context, opt ActivateOptions, r report.Rep
 	} else if next, err = PlanActivate(cur, booted.Name, target.Name, opt.Trial, opt.Tries); err != nil {
 		return err
 	}
+	if next.Trial != "" {
+		// GRUB's trial boots arm the same watchdog as kexec's (drd's
+		// menu reads the deadline from the block).
+		next.Watchdog = opt.Watchdog
+		if err := next.validate(); err != nil {
+			return err
+		}
+	}
 	what := fmt.Sprintf("%s boots from now on", next.Next)
 	if next.Trial != "" {
 		what = fmt.Sprintf("%s boots on trial for at most %d boots, then %s again unless its trial passes", next.Trial, next.Tries, next.Next)

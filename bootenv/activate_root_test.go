@@ -92,13 +92,19 @@ func TestActivateOnLoop(t *testing.T) {
 	testsys.MustContain(t, filepath.Join(cloneBoot, "grub/drd.cfg"), "root=UUID="+rootUUID)
 	unmount(t, cloneBoot)
 
-	// Trial, then deactivate: both blocks follow, sequence numbers rise.
+	// Trial, then deactivate: both blocks follow, sequence numbers rise;
+	// the trial's watchdog deadline is in both menus. A deadline too
+	// short for a boot is refused before anything is written.
 	m := bootenv.Real(s.Root)
-	if err := m.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Tries: 3}, report.Func(t.Logf)); err != nil {
+	if err := m.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Tries: 3, Watchdog: 30}, report.Discard); err == nil || !strings.Contains(err.Error(), "watchdog=30") {
+		t.Errorf("a GRUB trial with watchdog=30: %v, want a refusal naming the deadline", err)
+	}
+	if err := m.Activate(ctx, bootenv.ActivateOptions{Image: cl.Name, Trial: true, Tries: 3, Watchdog: 300}, report.Func(t.Logf)); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{filepath.Join(s.Root, "boot/grub/drdenv"), filepath.Join(withMounted(t, disk, "/boot", cl), "grub/drdenv")} {
-		editenv(t, p, "drd_trial="+cl.Name, "drd_tries=3", "drd_next=sysimage_000")
+		editenv(t, p, "drd_trial="+cl.Name, "drd_tries=3", "drd_next=sysimage_000", "drd_watchdog=300")
+		testsys.MustContain(t, filepath.Join(filepath.Dir(p), "drd.cfg"), "softdog.soft_margin=300\"")
 		unmountIfTemp(t, p, s.Root)
 	}
 	if st, err = bootenv.Scan(ctx, s.Root); err != nil {

@@ -21,9 +21,19 @@ import (
 const PanicSeconds = 10
 
 // grubTrialArgs are what GRUB's trial entry adds after panic=: the
-// trial's watchdog (DefaultWatchdogSeconds).
-func grubTrialArgs() string {
-	a, _ := TrialWatchdogArgs(DefaultWatchdogSeconds)
+// trial's watchdog, with the deadline of the block being written (next),
+// else of the freshest block; DefaultWatchdogSeconds when no trial is
+// pending, so that the menu changes only with a trial's deadline.
+func grubTrialArgs(st *Status, next *BootState) string {
+	s := next
+	if s == nil {
+		s = st.Boot
+	}
+	seconds := DefaultWatchdogSeconds
+	if s != nil && s.Trial != "" {
+		seconds = s.Watchdog
+	}
+	a, _ := TrialWatchdogArgs(seconds)
 	return a
 }
 
@@ -82,8 +92,9 @@ func (m Machine) WriteBootConfig(st *Status, next *BootState, need []string, r r
 		r.Warn("leaving %s out of the boot menu: %v", img.Name, err)
 	}
 	sort.SliceStable(menu, func(i, j int) bool { return menu[i].Name < menu[j].Name })
+	trialArgs := grubTrialArgs(st, next)
 	for _, o := range open {
-		cfg, err := grub.Menu{Self: o.img.Name, Images: menu, Panic: PanicSeconds, TrialArgs: grubTrialArgs(), Recovery: menuRecovery(o.img, o.dir)}.Encode()
+		cfg, err := grub.Menu{Self: o.img.Name, Images: menu, Panic: PanicSeconds, TrialArgs: trialArgs, Recovery: menuRecovery(o.img, o.dir)}.Encode()
 		if err != nil {
 			return err
 		}

@@ -32,6 +32,11 @@ type BootState struct {
 	Next  string `json:"next"`            // the image every boot uses (during a trial: the last good one)
 	Trial string `json:"trial,omitempty"` // the image to try on the next boots, "" for none
 	Tries int    `json:"tries"`           // trial boots left; GRUB takes one before each trial boot
+	// Watchdog is the deadline in seconds of the softdog a trial boot
+	// arms (0: none): drd's menu puts it on the trial's command line. Only
+	// drd reads it (GRUB loads no drd_watchdog); a block of an older drd
+	// without it means DefaultWatchdogSeconds.
+	Watchdog int `json:"watchdog,omitempty"`
 }
 
 // Pending reports whether a trial boot is still to come.
@@ -60,6 +65,12 @@ func (s BootState) validate() error {
 	if s.Tries < 0 || s.Tries > MaxTries {
 		return fmt.Errorf("%d trial boots: want 0 to %d", s.Tries, MaxTries)
 	}
+	if s.Trial == "" && s.Watchdog != 0 {
+		return fmt.Errorf("a trial's watchdog (%d s) without a trial image", s.Watchdog)
+	}
+	if _, err := TrialWatchdogArgs(s.Watchdog); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -68,12 +79,16 @@ func (s BootState) Env() (grub.Env, error) {
 	if err := s.validate(); err != nil {
 		return nil, err
 	}
-	return grub.Env{
+	e := grub.Env{
 		{Name: "drd_seq", Value: strconv.FormatInt(s.Seq, 10)},
 		{Name: "drd_next", Value: s.Next},
 		{Name: "drd_trial", Value: s.Trial},
 		{Name: "drd_tries", Value: strconv.Itoa(s.Tries)},
-	}, nil
+	}
+	if s.Trial != "" {
+		e = append(e, grub.Var{Name: "drd_watchdog", Value: strconv.Itoa(s.Watchdog)})
+	}
+	return e, nil
 }
 
 // StateFromEnv reads the state back from a block's variables.
@@ -89,6 +104,13 @@ func StateFromEnv(e grub.Env) (BootState, error) {
 	tries, _ := e.Get("drd_tries")
 	if s.Tries, err = strconv.Atoi(tries); err != nil {
 		return s, fmt.Errorf("drd_tries=%q: %w", tries, err)
+	}
+	if wd, ok := e.Get("drd_watchdog"); ok {
+		if s.Watchdog, err = strconv.Atoi(wd); err != nil {
+			return s, fmt.Errorf("drd_watchdog=%q: %w", wd, err)
+		}
+	} else if s.Trial != "" {
+		s.Watchdog = DefaultWatchdogSeconds
 	}
 	return s, s.validate()
 }

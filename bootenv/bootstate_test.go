@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/drd-linux/drd/bootenv/grub"
@@ -17,7 +18,8 @@ func TestEnvEncodeGolden(t *testing.T) {
 		st   BootState
 	}{
 		{"grubenv/next.env", BootState{Seq: 1, Next: "sysimage_000"}},
-		{"grubenv/trial.env", BootState{Seq: 7, Next: "sysimage_000", Trial: "sysimage_001", Tries: 2}},
+		{"grubenv/trial.env", BootState{Seq: 7, Next: "sysimage_000", Trial: "sysimage_001", Tries: 2, Watchdog: 300}},
+		{"grubenv/trial-nowatchdog.env", BootState{Seq: 8, Next: "sysimage_000", Trial: "sysimage_001", Tries: 1}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			b, err := EncodeState(tt.st)
@@ -47,9 +49,31 @@ func TestBootStateRefuses(t *testing.T) {
 		{Seq: 1, Next: "sysimage_000", Tries: MaxTries + 1},
 		{Seq: -1, Next: "sysimage_000"},
 		{Seq: 1 << 31, Next: "sysimage_000"},
+		{Seq: 1, Next: "sysimage_000", Watchdog: 300},
+		{Seq: 1, Next: "sysimage_000", Trial: "sysimage_001", Tries: 1, Watchdog: 59},
+		{Seq: 1, Next: "sysimage_000", Trial: "sysimage_001", Tries: 1, Watchdog: 65536},
+		{Seq: 1, Next: "sysimage_000", Trial: "sysimage_001", Tries: 1, Watchdog: -1},
 	} {
 		if _, err := EncodeState(st); err == nil {
 			t.Errorf("%+v encoded, want an error", st)
+		}
+	}
+}
+
+// TestBlockWithoutWatchdog: a trial's block written by a drd from before
+// drd_watchdog means the default deadline; a deadline that is no number
+// is refused.
+func TestBlockWithoutWatchdog(t *testing.T) {
+	old := grub.Env{{Name: "drd_seq", Value: "7"}, {Name: "drd_next", Value: "sysimage_000"},
+		{Name: "drd_trial", Value: "sysimage_001"}, {Name: "drd_tries", Value: "2"}}
+	s, err := StateFromEnv(old)
+	if err != nil || s.Watchdog != DefaultWatchdogSeconds {
+		t.Errorf("StateFromEnv(a block without drd_watchdog) = %+v, %v; want the watchdog at %d s", s, err, DefaultWatchdogSeconds)
+	}
+	for _, v := range []string{"", "300 init=/bin/sh", "x"} {
+		bad := append(slices.Clone(old), grub.Var{Name: "drd_watchdog", Value: v})
+		if s, err := StateFromEnv(bad); err == nil {
+			t.Errorf("drd_watchdog=%q read as %+v, want an error", v, s)
 		}
 	}
 }
@@ -95,14 +119,14 @@ func TestGrubEditenv(t *testing.T) {
 		t.Skip("grub-editenv not installed (grub2-common)")
 	}
 	p := filepath.Join(t.TempDir(), "drdenv")
-	if err := WriteBlock(p, BootState{Seq: 5, Next: "sysimage_000", Trial: "sysimage_001", Tries: 2}); err != nil {
+	if err := WriteBlock(p, BootState{Seq: 5, Next: "sysimage_000", Trial: "sysimage_001", Tries: 2, Watchdog: 900}); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.Command("grub-editenv", p, "list").CombinedOutput()
 	if err != nil {
 		t.Fatalf("grub-editenv list: %v\n%s", err, out)
 	}
-	want := "drd_seq=5\ndrd_next=sysimage_000\ndrd_trial=sysimage_001\ndrd_tries=2\n"
+	want := "drd_seq=5\ndrd_next=sysimage_000\ndrd_trial=sysimage_001\ndrd_tries=2\ndrd_watchdog=900\n"
 	if string(out) != want {
 		t.Errorf("grub-editenv list:\n%s\nwant:\n%s", out, want)
 	}
@@ -113,7 +137,7 @@ func TestGrubEditenv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Tries != 1 || got.Trial != "sysimage_001" || got.Seq != 5 {
+	if got.Tries != 1 || got.Trial != "sysimage_001" || got.Seq != 5 || got.Watchdog != 900 {
 		t.Errorf("after grub-editenv set drd_tries=1: %+v", got)
 	}
 	// And a block grub-editenv makes from nothing decodes too.

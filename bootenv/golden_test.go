@@ -18,8 +18,9 @@ func TestGoldenFilesReadByGRUBTools(t *testing.T) {
 		t.Skip("grub-editenv not installed (grub2-common)")
 	}
 	for file, want := range map[string]string{
-		"grubenv/next.env":  "drd_seq=1\ndrd_next=sysimage_000\ndrd_trial=\ndrd_tries=0\n",
-		"grubenv/trial.env": "drd_seq=7\ndrd_next=sysimage_000\ndrd_trial=sysimage_001\ndrd_tries=2\n",
+		"grubenv/next.env":             "drd_seq=1\ndrd_next=sysimage_000\ndrd_trial=\ndrd_tries=0\n",
+		"grubenv/trial.env":            "drd_seq=7\ndrd_next=sysimage_000\ndrd_trial=sysimage_001\ndrd_tries=2\ndrd_watchdog=300\n",
+		"grubenv/trial-nowatchdog.env": "drd_seq=8\ndrd_next=sysimage_000\ndrd_trial=sysimage_001\ndrd_tries=1\ndrd_watchdog=0\n",
 	} {
 		p := filepath.Join("testdata", file)
 		if fi, err := os.Stat(p); err != nil || fi.Size() != grub.EnvSize {

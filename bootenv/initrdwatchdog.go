@@ -29,7 +29,7 @@ import (
 // needs (watchdog.ko on Debian: its modules.dep says), and a file of
 // conf/conf.d, which initramfs-tools' /init sources first thing (after
 // /proc, /sys and /dev, before any script): it loads softdog, armed,
-// with the trial's deadline. A kexec trial gets it appended to the
+// with the deadline of the trial's command line. A kexec trial gets it appended to the
 // initramfs in memory (cmd/drd/switch.go); GRUB's trial entry loads it
 // after the initramfs from the image's /boot/drd (trialInitrd). The
 // boot check stops the watchdog as before, and the module is simply
@@ -134,31 +134,51 @@ type Module struct {
 }
 
 // initrdWatchdogConf is the file of conf/conf.d that loads mods from
-// /drd in order, the last (softdog) armed for seconds. A module loaded
-// already (or built in) is no failure; only softdog's load decides.
-func initrdWatchdogConf(mods []Module, seconds int) string {
+// /drd in order, the last (softdog) armed with the deadline of the
+// kernel command line's TrialWatchdogArgs; it does nothing on a command
+// line without them (a GRUB trial with -x watchdog=0), and takes
+// fallback seconds for a deadline that is missing or no number. A module
+// loaded already (or built in) is no failure; only softdog's load
+// decides. It is sourced by /init's shell: its names start with drd_.
+func initrdWatchdogConf(mods []Module, fallback int) string {
 	var b strings.Builder
-	b.WriteString("# drd: a trial's watchdog, from the start of the initramfs (docs/boot.md)\n")
+	fmt.Fprintf(&b, `# drd: a trial's watchdog, from the start of the initramfs (docs/boot.md)
+drd_armed=
+drd_margin=
+for drd_arg in $(cat /proc/cmdline); do
+	case "$drd_arg" in
+	%s) drd_armed=1 ;;
+	softdog.soft_margin=*) drd_margin="${drd_arg#softdog.soft_margin=}" ;;
+	esac
+done
+case "$drd_margin" in
+''|*[!0-9]*) drd_margin=%d ;;
+esac
+if [ -n "$drd_armed" ]; then
+`, trialWatchdogArmArg, fallback)
 	for _, m := range mods[:len(mods)-1] {
-		fmt.Fprintf(&b, "insmod /drd/%s.ko 2>/dev/null\n", m.Name)
+		fmt.Fprintf(&b, "\tinsmod /drd/%s.ko 2>/dev/null\n", m.Name)
 	}
-	fmt.Fprintf(&b, `if insmod /drd/%s.ko soft_margin=%d soft_active_on_boot=1; then
-	echo "drd: the trial's watchdog is armed in the initramfs (%d s)"
-else
-	echo "drd: the trial's watchdog could not be armed in the initramfs"
+	fmt.Fprintf(&b, `	if insmod /drd/%s.ko soft_margin="$drd_margin" soft_active_on_boot=1; then
+		echo "drd: the trial's watchdog is armed in the initramfs ($drd_margin s)"
+	else
+		echo "drd: the trial's watchdog could not be armed in the initramfs"
+	fi
 fi
-`, mods[len(mods)-1].Name, seconds, seconds)
+unset drd_armed drd_margin drd_arg
+`, mods[len(mods)-1].Name)
 	return b.String()
 }
 
 // InitrdWatchdog is the cpio archive (newc) drd adds to a trial's
 // initramfs: mods (softdog last, after what it needs) at /drd/NAME.ko
-// and the conf/conf.d file that loads them, softdog armed for seconds.
-func InitrdWatchdog(mods []Module, seconds int) ([]byte, error) {
+// and the conf/conf.d file that loads them, softdog armed with the
+// command line's deadline (initrdWatchdogConf), else fallback seconds.
+func InitrdWatchdog(mods []Module, fallback int) ([]byte, error) {
 	if len(mods) == 0 {
 		return nil, errors.New("the trial watchdog's archive: no module")
 	}
-	recs := []cpio.Record{cpio.StaticFile("conf/conf.d/drd-trial-watchdog", initrdWatchdogConf(mods, seconds), 0o644)}
+	recs := []cpio.Record{cpio.StaticFile("conf/conf.d/drd-trial-watchdog", initrdWatchdogConf(mods, fallback), 0o644)}
 	for _, m := range mods {
 		recs = append(recs, cpio.StaticFile("drd/"+m.Name+".ko", string(m.Data), 0o644))
 	}
@@ -232,8 +252,8 @@ func (m Machine) readWatchdogModules(target *Image, bootMP, bootDir, rel string)
 }
 
 // trialInitrd makes sure img's /boot/drd holds the archive of
-// InitrdWatchdog for its kernel (from GRUB's trial entry: grubTrialArgs'
-// deadline) and returns its file name for the menu, "" when there is
+// InitrdWatchdog for its kernel (for GRUB's trial entry, whose command
+// line carries the deadline: grubTrialArgs) and returns its file name for the menu, "" when there is
 // none (no softdog module: GRUB's trials then get the watchdog from
 // systemd-modules-load only). bootDir is img's boot file system, open
 // for writing at bootMP.

@@ -16,7 +16,8 @@ import (
 
 // TestInitrdWatchdog: the archive unpacks (by cpio, as the kernel would)
 // into the modules and the conf.d file initramfs-tools' /init sources,
-// which loads them in order, softdog last, armed for the deadline.
+// which loads them in order, softdog last, armed for the deadline of the
+// command line, and nothing on a command line that arms no watchdog.
 func TestInitrdWatchdog(t *testing.T) {
 	if _, err := exec.LookPath("cpio"); err != nil {
 		t.Skip("no cpio")
@@ -44,17 +45,52 @@ func TestInitrdWatchdog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	core := strings.Index(string(conf), "insmod /drd/watchdog.ko")
-	arm := strings.Index(string(conf), "insmod /drd/softdog.ko soft_margin=120 soft_active_on_boot=1")
-	if core < 0 || arm < core {
-		t.Errorf("conf.d file does not load watchdog.ko, then softdog armed for 120 s:\n%s", conf)
-	}
 	if out, err := exec.Command("sh", "-n", filepath.Join(dir, "conf/conf.d/drd-trial-watchdog")).CombinedOutput(); err != nil {
 		t.Errorf("the conf.d file is no valid shell: %v\n%s", err, out)
+	}
+	// What it loads, by the command line: GRUB's and kexec's trials carry
+	// TrialWatchdogArgs; -x watchdog=0 or a plain boot carry none.
+	armed300, _ := TrialWatchdogArgs(300)
+	for _, c := range []struct{ cmdline, want string }{
+		{"root=/dev/vda1 ro panic=10 " + armed300, "insmod /drd/watchdog.ko\ninsmod /drd/softdog.ko soft_margin=300 soft_active_on_boot=1\n"},
+		{"panic=10 softdog.soft_active_on_boot=1 softdog.soft_margin=9;reboot", "insmod /drd/watchdog.ko\ninsmod /drd/softdog.ko soft_margin=120 soft_active_on_boot=1\n"},
+		{"panic=10 softdog.soft_active_on_boot=1", "insmod /drd/watchdog.ko\ninsmod /drd/softdog.ko soft_margin=120 soft_active_on_boot=1\n"},
+		{"root=/dev/vda1 ro panic=10", ""},
+		{"root=/dev/vda1 ro softdog.soft_margin=300", ""},
+	} {
+		if got := runWatchdogConf(t, string(conf), c.cmdline); got != c.want {
+			t.Errorf("with the command line %q it ran:\n%s\nwant:\n%s", c.cmdline, got, c.want)
+		}
 	}
 	if _, err := InitrdWatchdog(nil, 120); err == nil {
 		t.Error("an archive without a module was made")
 	}
+}
+
+// runWatchdogConf sources conf as initramfs-tools' /init does, with
+// cmdline for /proc/cmdline and insmod recorded, and returns the insmod
+// commands it ran.
+func runWatchdogConf(t *testing.T, conf, cmdline string) string {
+	dir := t.TempDir()
+	proc := filepath.Join(dir, "cmdline")
+	log := filepath.Join(dir, "insmod.log")
+	if err := os.WriteFile(proc, []byte(cmdline+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf = strings.ReplaceAll(conf, "/proc/cmdline", proc)
+	script := `insmod() { echo "insmod $*" >> "$DRD_LOG"; }
+. "$1"
+`
+	if err := os.WriteFile(filepath.Join(dir, "conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := exec.Command("sh", "-c", script, "sh", filepath.Join(dir, "conf"))
+	c.Env = append(os.Environ(), "DRD_LOG="+log)
+	if out, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("sourcing the conf.d file: %v\n%s", err, out)
+	}
+	got, _ := os.ReadFile(log)
+	return string(got)
 }
 
 // TestSoftdogLoadOrder: softdog's line of modules.dep gives what it

@@ -67,7 +67,7 @@ func TestRescueUnitRunsOnTrialsOnly(t *testing.T) {
 		}
 		return p.Cmdline
 	}
-	grubTrial := mi.Cmdline + " panic=10 " + grubTrialArgs()
+	grubTrial := mi.Cmdline + " panic=10 " + grubTrialArgs(&Status{}, nil)
 	for _, unit := range []string{RescueUnitText(), PackagedRescueUnitText()} {
 		for _, tt := range []struct {
 			name    string

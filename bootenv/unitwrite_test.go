@@ -49,7 +49,7 @@ func TestWriteBootConfig(t *testing.T) {
 	if err := m.WriteBootConfig(st, &next, nil, out.reporter()); err != nil {
 		t.Fatalf("WriteBootConfig: %v\n%s", err, &out)
 	}
-	want, err := grub.Menu{Self: "sysimage_001", Panic: PanicSeconds, TrialArgs: grubTrialArgs(), Images: []grub.MenuImage{{
+	want, err := grub.Menu{Self: "sysimage_001", Panic: PanicSeconds, TrialArgs: grubTrialArgs(st, &next), Images: []grub.MenuImage{{
 		Name: "sysimage_001", Title: "drd: sysimage_001, Linux 6.1.0-10-amd64", BootUUID: uuid1, BootPrefix: "/boot",
 		Kernel: "vmlinuz-6.1.0-10-amd64", Initrd: "initrd.img-6.1.0-10-amd64",
 		Cmdline: "root=UUID=" + uuid1 + " ro quiet console=ttyS0,115200",
@@ -225,5 +225,57 @@ func TestRecordedOn(t *testing.T) {
 		if got := recordedOn(&Record{FileSystems: tt.fss}, d); got != tt.want {
 			t.Errorf("recordedOn(%+v) = %v, want %v", tt.fss, got, tt.want)
 		}
+	}
+}
+
+// TestWriteBootConfigTrialWatchdog: GRUB's trial entry arms softdog with
+// the trial's own deadline (-x watchdog=), kept in the block, also when
+// the menu is written again later without a new block; 0 arms none and
+// loads no watchdog archive.
+func TestWriteBootConfigTrialWatchdog(t *testing.T) {
+	m, _ := unitMachine(t, nil, nil)
+	b := bootedImage("sysimage_001", Booted)
+	st := &Status{Booted: b, Images: []*Image{b}}
+	menu := func() string {
+		t.Helper()
+		cfg, err := os.ReadFile(filepath.Join(m.Root, MenuPath))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(cfg)
+	}
+	for _, c := range []struct {
+		watchdog int
+		want     string
+	}{
+		{300, `set drd_panic="panic=10 modules_load=softdog softdog.soft_active_on_boot=1 softdog.soft_margin=300"`},
+		{0, "set drd_panic=panic=10\n"},
+	} {
+		next := BootState{Seq: 20, Next: "sysimage_001", Trial: "sysimage_002", Tries: 2, Watchdog: c.watchdog}
+		var out said
+		if err := m.WriteBootConfig(st, &next, nil, out.reporter()); err != nil {
+			t.Fatalf("WriteBootConfig: %v\n%s", err, &out)
+		}
+		st.Boot = &next
+		if err := m.WriteBootConfig(st, nil, nil, out.reporter()); err != nil {
+			t.Fatal(err)
+		}
+		cfg := menu()
+		if !strings.Contains(cfg, c.want) {
+			t.Errorf("watchdog=%d: the menu's trial arguments are not %q:\n%s", c.watchdog, c.want, cfg)
+		}
+		if got := strings.Contains(cfg, "set drd_trial_initrd=1"); got != (c.watchdog > 0) {
+			t.Errorf("watchdog=%d: the menu loads the watchdog archive: %v", c.watchdog, got)
+		}
+	}
+	// With no trial pending, the default deadline: the menu does not
+	// change with every block.
+	st.Boot = &BootState{Seq: 21, Next: "sysimage_001"}
+	var out said
+	if err := m.WriteBootConfig(st, nil, nil, out.reporter()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(menu(), "softdog.soft_margin=900\"") {
+		t.Errorf("no trial pending: want the default deadline in the menu:\n%s", menu())
 	}
 }

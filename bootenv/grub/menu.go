@@ -19,7 +19,8 @@ type Menu struct {
 	Images []MenuImage // every image, each with its own kernel
 	Panic  int         // seconds a trial kernel waits after a panic before it reboots
 	// TrialArgs are more arguments of a trial kernel's command line (the
-	// trial's watchdog), after panic=; "" for none.
+	// trial's watchdog), after panic=; "" for none. With them, a trial
+	// also loads its image's MenuImage.TrialInitrd.
 	TrialArgs string
 	// Recovery is the STAGEISL entry, from Self's own /boot; nil when
 	// STAGEISL is not installed there.
@@ -214,8 +215,8 @@ func (m Menu) Encode() ([]byte, error) {
 		w("\t\tset drd_panic=panic=%d", m.Panic)
 	} else {
 		w("\t\tset drd_panic=\"panic=%d %s\"", m.Panic, m.TrialArgs)
+		w("\t\tset drd_trial_initrd=1")
 	}
-	w("\t\tset drd_trial_initrd=1")
 	w("\tfi")
 	w("\tset default=\"drd-$drd_boot\"")
 	w("\tset fallback=\"drd-$drd_best_next drd-$drd_self\"")

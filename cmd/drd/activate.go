@@ -31,7 +31,7 @@ var activateSpecs = []options.Spec{
 	{Name: "force", Type: options.Bool, Default: "false", Help: "activate an image that failed its trial boot"},
 	{Name: "reboot", Type: options.String, Default: "false", Choices: []string{"false", "true", "firmware", "kexec", "soft", "auto"},
 		Help: "reboot into the target when done: firmware (= true), kexec, soft (systemd soft-reboot) or auto, the fastest safe one (docs/boot.md)"},
-	{Name: "watchdog", Type: options.Int, Default: "900", Help: "a kexec or soft-reboot trial arms the kernel's softdog for this many seconds, until its boot check passes: a trial that hangs resets into the booted image (0: none; docs/boot.md)", Min: 0, Max: 65535},
+	{Name: "watchdog", Type: options.Int, Default: "900", Help: "a trial (GRUB's, kexec or soft reboot) arms the kernel's softdog for this many seconds, until its boot check passes: a trial that hangs resets into the booted image (0: none; docs/boot.md)", Min: 0, Max: 65535},
 	{Name: "sync", Type: options.String, Default: "false", Choices: []string{"false", "true", "shutdown"}, Help: "true: first bring the booted image's changes since the clone into the image (drd sync); a failed sync stops the activation, conflicts are warned of (exit code 2); shutdown: that too, and a final sync during the shutdown of the reboot, after the services stopped (a failed one calls the switch off)"},
 	efiVarsSpec,
 }
