@@ -83,7 +83,7 @@ func FuzzParseFstab(f *testing.F) {
 // FuzzDecodeState: a state that decodes encodes to a block that decodes
 // to the same state.
 func FuzzDecodeState(f *testing.F) {
-	for _, s := range []BootState{{Seq: 3, Next: "sysimage_000"}, {Seq: 9, Next: "sysimage_000", Trial: "sysimage_001", Tries: 2}} {
+	for _, s := range []BootState{{Seq: 3, Next: "sysimage_000"}, {Seq: 9, Next: "sysimage_000", Trial: "sysimage_001", Tries: 2, Watchdog: 300}, {Seq: 10, Next: "sysimage_000", Trial: "sysimage_001", Tries: 1}} {
 		b, err := EncodeState(s)
 		if err != nil {
 			f.Fatal(err)
