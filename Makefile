@@ -139,9 +139,8 @@ e2e:
 # says how far each got), so in `make e2e` only until they do: TestSync/lvm,
 # TestSyncKexec (issue 13), TestBenchOutage (issue 18).
 # TestKexecInitramfsHang (417 s) and TestFirmwareInitramfsHang (issue 18:
-# a trial hung in its initramfs, reset by the softdog drd adds to it;
-# the GRUB one waits out GRUB's 900 s deadline) are in `make e2e` only,
-# for CI's time; their logic is in CI below the VM (TestActivateOnLoop,
+# a trial hung in its initramfs, reset by the softdog drd adds to it,
+# after -x watchdog=60 and 120 s) are in `make e2e` only, for CI's time; their logic is in CI below the VM (TestActivateOnLoop,
 # TestInitrdWatchdog, TestMenuGolden).
 # TestRuncmdKernel (issues 12, 14: a kernel from the mirror in the jail,
 # booted on trial) passed on Debian 13 (466 s) and, but for a message
