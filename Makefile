@@ -142,7 +142,7 @@ e2e:
 # Written and not yet passed whole on a machine quiet enough (docs/e2e.md
 # says how far each got), so in `make e2e` only until they do: TestSync/lvm,
 # TestSyncKexec (issue 13), TestBenchOutage (issue 18).
-# TestKexecInitramfsHang (417 s) and TestFirmwareInitramfsHang (issue 18:
+# TestKexecInitramfsHang (271 s) and TestFirmwareInitramfsHang (344 s; issue 18:
 # a trial hung in its initramfs, reset by the softdog drd adds to it,
 # after -x watchdog=60 and 120 s) are in `make e2e` only, for CI's time; their logic is in CI below the VM (TestActivateOnLoop,
 # TestInitrdWatchdog, TestMenuGolden).
