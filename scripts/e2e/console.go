@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 )
 
 // console keeps every byte of a VM's serial console: in a log file, and in
@@ -20,6 +21,13 @@ type console struct {
 	mark    int           // Wait looks at buf[mark:]
 	changed chan struct{} // closed and replaced on every new byte and at the end
 	ended   bool
+	reads   []arrival // when each read's bytes came, for Lines
+}
+
+// arrival is the end offset in buf of a read and when it came.
+type arrival struct {
+	end int
+	at  time.Time
 }
 
 func newConsole(r io.Reader, w io.Writer, logPath string) (*console, error) {
@@ -40,6 +48,7 @@ func (c *console) read(r io.Reader) {
 			c.log.Write(b[:n])
 			c.mu.Lock()
 			c.buf = append(c.buf, b[:n]...)
+			c.reads = append(c.reads, arrival{len(c.buf), time.Now()})
 			close(c.changed)
 			c.changed = make(chan struct{})
 			c.mu.Unlock()
@@ -84,6 +93,44 @@ func (c *console) Wait(ctx context.Context, re *regexp.Regexp) ([]string, error)
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// Line is a line of the console and when its end arrived.
+type Line struct {
+	Text string // without escape sequences and carriage returns
+	At   time.Time
+}
+
+// Lines returns the whole lines of buf[from:to] (offsets from Position),
+// each with its arrival.
+func (c *console) Lines(from, to int) []Line {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Line
+	r := 0
+	start := from
+	for i := from; i < to && i < len(c.buf); i++ {
+		if c.buf[i] != '\n' {
+			continue
+		}
+		for r < len(c.reads) && c.reads[r].end <= i {
+			r++
+		}
+		if r == len(c.reads) {
+			break
+		}
+		text := strings.ReplaceAll(ansi.ReplaceAllString(string(c.buf[start:i]), ""), "\r", "")
+		out = append(out, Line{Text: text, At: c.reads[r].at})
+		start = i + 1
+	}
+	return out
+}
+
+// Position is where the next Wait starts looking (after the last match).
+func (c *console) Position() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mark
 }
 
 // Skip makes the next Wait look only at output that comes after now.

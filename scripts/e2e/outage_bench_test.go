@@ -14,10 +14,12 @@ import (
 // TestBenchOutage is issue 18's benchmark (make bench-outage): the same
 // lasting switch into the same clone by each switch drd offers here
 // (firmware, kexec, soft: on Debian 13, whose systemd has soft-reboot), timed from the start of
-// `drd activate -x reboot=SWITCH` to (a) the new kernel's first console
-// line (Linux version) and (b) the clone's sshd answering on the
-// forwarded port (its SSH banner), with the old system's shutdown
-// (command to its last kernel line) beside. Several runs each, medians,
+// `drd activate -x reboot=SWITCH` to (a) the new kernel: its first console
+// line (Linux version), and its start as its own timestamps tell
+// (kernelStart: the first line reaches the console only when the serial
+// console registers, seconds after the kernel started), and (b) the
+// clone's sshd answering on the forwarded port (its SSH banner), with
+// the old system's shutdown (command to its last kernel line) beside. Several runs each, medians,
 // the host's load beside each run, ratios printed. It measures and fails
 // only when it cannot run.
 func TestBenchOutage(t *testing.T) {
@@ -44,8 +46,8 @@ func TestBenchOutage(t *testing.T) {
 	for i := 0; i < runs; i++ {
 		for _, sw := range switches {
 			r := timeSwitch(t, vm, "drd activate sysimage_001 -x reboot="+sw)
-			t.Logf("run %d %-8s units stop %5.1fs  shutdown %5.1fs  kernel %5.1fs  user space %5.1fs  sshd %5.1fs  host load %s\n%s",
-				i+1, sw, r.stop.Seconds(), r.shutdown.Seconds(), r.kernel.Seconds(), r.userspace.Seconds(), r.service.Seconds(), r.load, r.analyze)
+			t.Logf("run %d %-8s units stop %5.1fs  shutdown %5.1fs  kernel starts %5.1fs  first line %5.1fs  user space %5.1fs  sshd %5.1fs  host load %s\n%s",
+				i+1, sw, r.stop.Seconds(), r.shutdown.Seconds(), r.start.Seconds(), r.kernel.Seconds(), r.userspace.Seconds(), r.service.Seconds(), r.load, r.analyze)
 			res[sw] = append(res[sw], r)
 			// Back to the original, untimed, by the fastest way.
 			timeSwitch(t, vm, "drd activate sysimage_000 -x reboot=kexec")
@@ -60,8 +62,8 @@ func TestBenchOutage(t *testing.T) {
 func outageTable(switches []string, res map[string][]outageRun, runs int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "median of %d runs, seconds from `drd activate sysimage_001 -x reboot=SWITCH`:\n", runs)
-	fmt.Fprintf(&b, "%-9s %10s %9s %9s %11s %9s   %s\n", "switch", "units stop", "shutdown", "kernel", "user space", "sshd", "host load (1 min) per run")
-	med := map[string][5]float64{}
+	fmt.Fprintf(&b, "%-9s %10s %9s %13s %10s %11s %9s   %s\n", "switch", "units stop", "shutdown", "kernel starts", "first line", "user space", "sshd", "host load (1 min) per run")
+	med := map[string][6]float64{}
 	cell := func(v float64) string {
 		if v == 0 {
 			return "-"
@@ -69,35 +71,35 @@ func outageTable(switches []string, res map[string][]outageRun, runs int) string
 		return fmt.Sprintf("%.1f", v)
 	}
 	for _, sw := range switches {
-		var c [5][]float64
+		var c [6][]float64
 		var loads []string
 		for _, r := range res[sw] {
-			for i, d := range []time.Duration{r.stop, r.shutdown, r.kernel, r.userspace, r.service} {
+			for i, d := range []time.Duration{r.stop, r.shutdown, r.start, r.kernel, r.userspace, r.service} {
 				c[i] = append(c[i], d.Seconds())
 			}
 			loads = append(loads, strings.Fields(r.load)[0])
 		}
-		var m [5]float64
+		var m [6]float64
 		for i := range c {
 			m[i] = median(c[i])
 		}
 		med[sw] = m
-		fmt.Fprintf(&b, "%-9s %10s %9s %9s %11s %9s   %s\n", sw, cell(m[0]), cell(m[1]), cell(m[2]), cell(m[3]), cell(m[4]), strings.Join(loads, " "))
+		fmt.Fprintf(&b, "%-9s %10s %9s %13s %10s %11s %9s   %s\n", sw, cell(m[0]), cell(m[1]), cell(m[2]), cell(m[3]), cell(m[4]), cell(m[5]), strings.Join(loads, " "))
 	}
 	fw, kx := med["firmware"], med["kexec"]
-	fmt.Fprintf(&b, "kexec / firmware: to the kernel %.2f, to user space %.2f, to sshd %.2f\n", kx[2]/fw[2], kx[3]/fw[3], kx[4]/fw[4])
-	fmt.Fprintf(&b, "from the old kernel's last line to the new one's first: firmware %.1f s, kexec %.1f s\n", fw[2]-fw[1], kx[2]-kx[1])
+	fmt.Fprintf(&b, "kexec / firmware: to the kernel's start %.2f (to its first line %.2f), to user space %.2f, to sshd %.2f\n", kx[2]/fw[2], kx[3]/fw[3], kx[4]/fw[4], kx[5]/fw[5])
+	fmt.Fprintf(&b, "from the old kernel's last line to the new one's start: firmware %.1f s, kexec %.1f s\n", fw[2]-fw[1], kx[2]-kx[1])
 	if so, ok := med["soft"]; ok {
-		fmt.Fprintf(&b, "soft / kexec: to user space %.2f, to sshd %.2f; soft / firmware: to sshd %.2f\n", so[3]/kx[3], so[4]/kx[4], so[4]/fw[4])
+		fmt.Fprintf(&b, "soft / kexec: to user space %.2f, to sshd %.2f; soft / firmware: to sshd %.2f\n", so[4]/kx[4], so[5]/kx[5], so[5]/fw[5])
 	}
 	return b.String()
 }
 
 // outageRun is one timed switch.
 type outageRun struct {
-	stop, shutdown, kernel, userspace, service time.Duration // 0: not on this switch
-	load                                       string        // the host's /proc/loadavg at the start
-	analyze                                    string        // systemd-analyze of the new boot
+	stop, shutdown, start, kernel, userspace, service time.Duration // 0: not on this switch
+	load                                              string        // the host's /proc/loadavg at the start
+	analyze                                           string        // systemd-analyze of the new boot
 }
 
 // The old system's first unit stopping (drd activate's own work before
@@ -142,10 +144,16 @@ func timeSwitch(t *testing.T, vm *VM, cmd string) outageRun {
 		}
 		r.kernel = time.Since(t0)
 	}
+	from := vm.p.console.Position()
 	if _, err := vm.p.console.Wait(ctx, newUserSpace); err != nil {
 		t.Fatalf("%s: no new user space on the console: %v\n%s", cmd, err, vm.p.console.Tail(40))
 	}
 	r.userspace = time.Since(t0)
+	if !soft {
+		if at, ok := kernelStart(vm.p.console.Lines(from, vm.p.console.Position())); ok {
+			r.start = at.Sub(t0)
+		}
+	}
 	for ctx.Err() == nil {
 		if vm.SSHAnswers() {
 			r.service = time.Since(t0)
@@ -167,6 +175,33 @@ func timeSwitch(t *testing.T, vm *VM, cmd string) outageRun {
 	return r
 }
 
+// dmesgStamp is a kernel console line's timestamp: seconds since the
+// kernel's clock started, early in its boot.
+var dmesgStamp = regexp.MustCompile(`^\[\s*(\d+\.\d+)\] `)
+
+// kernelStart estimates when a kernel started from its console lines
+// (those after its "Linux version" line): a line stamped s seconds into
+// the kernel's life that arrived at time a means the kernel started by
+// a−s. Lines printed before the serial console registered arrive in one
+// burst when it does, late; lines printed after arrive at once: the
+// earliest bound is the estimate.
+func kernelStart(lines []Line) (time.Time, bool) {
+	var best time.Time
+	for _, l := range lines {
+		m := dmesgStamp.FindStringSubmatch(l.Text)
+		if m == nil {
+			continue
+		}
+		var s float64
+		fmt.Sscan(m[1], &s)
+		at := l.At.Add(-time.Duration(s * float64(time.Second)))
+		if best.IsZero() || at.Before(best) {
+			best = at
+		}
+	}
+	return best, !best.IsZero()
+}
+
 func median(v []float64) float64 {
 	if len(v) == 0 {
 		return 0
@@ -185,25 +220,69 @@ func lastLine(s string) string {
 }
 
 func TestOutageTable(t *testing.T) {
-	run := func(st, sh, k, u, s float64) outageRun {
+	run := func(st, sh, ks, k, u, s float64) outageRun {
 		d := func(x float64) time.Duration { return time.Duration(x * float64(time.Second)) }
-		return outageRun{stop: d(st), shutdown: d(sh), kernel: d(k), userspace: d(u), service: d(s), load: "1.50 1.0 1.0"}
+		return outageRun{stop: d(st), shutdown: d(sh), start: d(ks), kernel: d(k), userspace: d(u), service: d(s), load: "1.50 1.0 1.0"}
 	}
 	res := map[string][]outageRun{
-		"firmware": {run(2, 10, 40, 60, 100), run(3, 12, 44, 64, 120), run(2.5, 11, 42, 62, 110)},
-		"kexec":    {run(6, 10, 20, 40, 80), run(5, 10, 22, 42, 90), run(7, 10, 21, 41, 70)},
-		"soft":     {run(1, 0, 0, 20, 30), run(1, 0, 0, 22, 50), run(1, 0, 0, 21, 40)},
+		"firmware": {run(2, 10, 30, 40, 60, 100), run(3, 12, 34, 44, 64, 120), run(2.5, 11, 32, 42, 62, 110)},
+		"kexec":    {run(6, 10, 13, 20, 40, 80), run(5, 10, 15, 22, 42, 90), run(7, 10, 14, 21, 41, 70)},
+		"soft":     {run(1, 0, 0, 0, 20, 30), run(1, 0, 0, 0, 22, 50), run(1, 0, 0, 0, 21, 40)},
 	}
 	got := outageTable([]string{"firmware", "kexec", "soft"}, res, 3)
 	for _, want := range []string{
-		"firmware         2.5      11.0      42.0        62.0     110.0   1.50 1.50 1.50",
-		"soft             1.0         -         -        21.0      40.0",
-		"kexec / firmware: to the kernel 0.50, to user space 0.66, to sshd 0.73",
-		"from the old kernel's last line to the new one's first: firmware 31.0 s, kexec 11.0 s",
+		"firmware         2.5      11.0          32.0       42.0        62.0     110.0   1.50 1.50 1.50",
+		"soft             1.0         -             -          -        21.0      40.0",
+		"kexec / firmware: to the kernel's start 0.44 (to its first line 0.50), to user space 0.66, to sshd 0.73",
+		"from the old kernel's last line to the new one's start: firmware 21.0 s, kexec 4.0 s",
 		"soft / kexec: to user space 0.51, to sshd 0.50; soft / firmware: to sshd 0.36",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no %q in\n%s", want, got)
 		}
+	}
+}
+
+// TestKernelStart: lines replayed when the serial console registers
+// arrive late; the lines after it tell when the kernel started.
+func TestKernelStart(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 15, 0, 0, 0, time.UTC)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	lines := []Line{
+		{"[    0.000000] Linux version 6.12.117+deb13-amd64", at(14)}, // replayed at 14 s
+		{"[    1.204000] ACPI: Core revision", at(14)},
+		{"[    3.750000] printk: legacy console [ttyS0] enabled", at(14)},
+		{"[  OK  ] Started systemd-udevd.service", at(15)},
+		{"[    4.100000] virtio_blk virtio2: [vda] 16777216 512-byte logical blocks", at(14.3)},
+		{"[    6.000000] EXT4-fs (vda3): mounted filesystem", at(16.2)},
+	}
+	got, ok := kernelStart(lines)
+	if !ok || !got.Equal(at(10.2)) {
+		t.Errorf("kernelStart = %v, %v; want %v", got, ok, at(10.2))
+	}
+	if _, ok := kernelStart([]Line{{"Welcome to Debian", t0}}); ok {
+		t.Error("a start from lines without a kernel timestamp")
+	}
+}
+
+// TestConsoleLines: each whole line with the arrival of the read that
+// ended it.
+func TestConsoleLines(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 15, 0, 0, 0, time.UTC)
+	c := &console{buf: []byte("one\r\ntw"), reads: []arrival{{7, t0}}}
+	c.buf = append(c.buf, "o\n\x1b[0mthree\nfour"...)
+	c.reads = append(c.reads, arrival{len(c.buf), t0.Add(time.Second)})
+	got := c.Lines(0, len(c.buf))
+	want := []Line{{"one", t0}, {"two", t0.Add(time.Second)}, {"three", t0.Add(time.Second)}}
+	if len(got) != len(want) {
+		t.Fatalf("Lines = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i].Text != want[i].Text || !got[i].At.Equal(want[i].At) {
+			t.Errorf("line %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if got := c.Lines(5, len(c.buf)); len(got) != 2 || got[0].Text != "two" {
+		t.Errorf("Lines from the middle of a read = %v", got)
 	}
 }
