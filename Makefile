@@ -97,10 +97,12 @@ e2e:
 # scenario here exercises), TestISLDirect, TestISLFirmware, TestRuncmdGrubPC,
 # TestGuestCodePatching (the harness's one vCPU against QEMU's fault:
 # 138 s for both releases).
-# TestISL/uefi is back in (issue 11): it left CI after the clone's GRUB
-# under OVMF stopped once in four runs after "Welcome to GRUB!" (300 s);
-# since, it passed every run (174 s quiet, 541 s at load 7-16, 2026-12-04
-# and -05); a failing VM's console logs are kept under CI's log directory.
+# TestISL/uefi left CI again (issue 11): the clone's GRUB under OVMF
+# stopped after "Welcome to GRUB!" (300 s) once in four runs on
+# 2026-12-04; it then passed every run (174 s quiet, 541 s at load 7-16,
+# 268 s in a CI check), until the third CI check of 2026-12-05 15:35,
+# where it stopped there again (one vCPU; console kept). Layout (c) on
+# Debian 12 stays in CI through TestActivateLostDisk/uefi.
 # TestISL/lvm (issue 19) is in `make e2e` only: it passed on a quiet
 # machine (300 s, both halves: the original set and booted, then the
 # clone with the original's disk pulled) but failed once at load 15-21
@@ -167,7 +169,7 @@ e2e:
 # TestKexecInitramfsHang (271 s: the softdog drd adds to a trial's
 # initramfs).
 E2E_CI_A = TestActivate$$/bios-13$$|TestISL$$/bios$$|TestActivateLostDisk$$/uefi-13$$|TestRuncmd$$/bios-13$$
-E2E_CI_B = TestActivateLVM$$/lvm-13$$|TestLVM$$/lvm$$|TestISL$$/uefi$$|TestActivateLostDisk$$/uefi$$|TestSyncKexec$$|TestKexecInitramfsHang$$
+E2E_CI_B = TestActivateLVM$$/lvm-13$$|TestLVM$$/lvm$$|TestActivateLostDisk$$/uefi$$|TestSyncKexec$$|TestKexecInitramfsHang$$
 # The images E2E_CI_A and _B boot, built first (not those it does not use).
 E2E_CI_IMAGES = TestImages$$/^(bios|lvm|uefi|bios-13|lvm-13|uefi-13)$$
 .PHONY: e2e-ci
