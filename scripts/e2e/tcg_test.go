@@ -19,7 +19,7 @@ import (
 // vCPU runs kernel text another has just patched. The guest here is each
 // release's kernel with scripts/e2e/patchstorm as /init, which patches
 // that text for a minute while every vCPU runs it. With two vCPUs Debian
-// 13's 6.12 died of the oops within seconds in every run (7 of 7) and
+// 13's 6.12 died of the oops within seconds in every run (9 of 9) and
 // Debian 12's 6.1 locked up ("soft lockup - CPU#1 stuck"); with the
 // harness's one vCPU both switched the tracepoints 1,700 to 1,950 times
 // a minute and stayed up.
