@@ -68,10 +68,7 @@ func (s BootState) validate() error {
 	if s.Trial == "" && s.Watchdog != 0 {
 		return fmt.Errorf("a trial's watchdog (%d s) without a trial image", s.Watchdog)
 	}
-	if _, err := TrialWatchdogArgs(s.Watchdog); err != nil {
-		return err
-	}
-	return nil
+	return checkWatchdogSeconds(s.Watchdog)
 }
 
 // Env turns the state into GRUB's variables.

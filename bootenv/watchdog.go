@@ -46,13 +46,19 @@ const trialWatchdogArmArg = "softdog.soft_active_on_boot=1"
 // seconds ("" for 0: no watchdog), or an error for a deadline too short
 // for a boot.
 func TrialWatchdogArgs(seconds int) (string, error) {
-	switch {
-	case seconds == 0:
-		return "", nil
-	case seconds < MinWatchdogSeconds || seconds > 65535:
-		return "", fmt.Errorf("watchdog=%d: want 0 (none) or %d to 65535 seconds, more than a boot and its health checks take", seconds, MinWatchdogSeconds)
+	if err := checkWatchdogSeconds(seconds); err != nil || seconds == 0 {
+		return "", err
 	}
 	return fmt.Sprintf("modules_load=softdog %s softdog.soft_margin=%d", trialWatchdogArmArg, seconds), nil
+}
+
+// checkWatchdogSeconds refuses a trial watchdog's deadline that is
+// neither 0 (none) nor long enough for a boot (nor fits softdog's).
+func checkWatchdogSeconds(seconds int) error {
+	if seconds != 0 && (seconds < MinWatchdogSeconds || seconds > 65535) {
+		return fmt.Errorf("watchdog=%d: want 0 (none) or %d to 65535 seconds, more than a boot and its health checks take", seconds, MinWatchdogSeconds)
+	}
+	return nil
 }
 
 // watchdogArmedBy reports whether a kernel command line armed softdog
