@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/drd-linux/drd/bootenv"
+	"github.com/drd-linux/drd/internal/lock"
 )
 
 // The packaged unit runs drd boot-check -x managed_only=true: on a system
@@ -24,5 +25,21 @@ func TestBootCheckManagedOnly(t *testing.T) {
 	f = &fake{}
 	if drd(t, f, t.TempDir(), "boot-check"); len(f.roots) != 1 {
 		t.Errorf("without managed_only the pass runs whatever: %d", len(f.roots))
+	}
+}
+
+func TestIsBootCheck(t *testing.T) {
+	for cmd, want := range map[string]bool{
+		"/usr/lib/drd/drd boot-check":                   true,
+		"/usr/sbin/drd boot-check -x managed_only=true": true,
+		"drd boot-check":                                true,
+		"drd clone -t /dev/vdb":                         false,
+		"drd runcmd sh -c boot-check":                   false,
+		"/usr/bin/evil boot-check":                      false,
+		"":                                              false,
+	} {
+		if got := isBootCheck(lock.Holder{Command: cmd}); got != want {
+			t.Errorf("isBootCheck(%q) = %v, want %v", cmd, got, want)
+		}
 	}
 }

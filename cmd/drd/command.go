@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -296,7 +297,15 @@ const bootCheckWait = 15 * time.Minute
 func acquireLock(ctx context.Context, root string, h lock.Holder, con *console.Console) (*lock.Lock, error) {
 	ctx, cancel := context.WithTimeout(ctx, bootCheckWait)
 	defer cancel()
-	return lock.AcquireWaiting(ctx, root, h, lock.Waiting{For: lock.IsBootCheck, Poll: time.Second, Start: func(e *lock.BusyError) {
+	return lock.AcquireWaiting(ctx, root, h, lock.Waiting{For: isBootCheck, Poll: time.Second, Start: func(e *lock.BusyError) {
 		con.Step("Waiting for the boot check (pid %d, since %s) to finish: it holds drd's lock (at most %v)", e.Holder.PID, e.Holder.Since.Format("15:04:05"), bootCheckWait)
 	}})
+}
+
+// isBootCheck tells whether h is drd's boot check (drd boot-check, as
+// the drd-boot-check unit runs it), which every boot runs for a minute
+// or two and which a command run then should wait for.
+func isBootCheck(h lock.Holder) bool {
+	f := strings.Fields(h.Command)
+	return len(f) >= 2 && filepath.Base(strings.Trim(f[0], `'"`)) == "drd" && f[1] == "boot-check"
 }

@@ -3,8 +3,6 @@ package lock
 import (
 	"context"
 	"errors"
-	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -38,12 +36,4 @@ func AcquireWaiting(ctx context.Context, root string, h Holder, w Waiting) (*Loc
 		case <-time.After(w.Poll):
 		}
 	}
-}
-
-// IsBootCheck tells whether h is drd's boot check (drd boot-check, as
-// the drd-boot-check unit runs it), which every boot runs for a minute
-// or two and which a command run then should wait for.
-func IsBootCheck(h Holder) bool {
-	f := strings.Fields(h.Command)
-	return len(f) >= 2 && filepath.Base(strings.Trim(f[0], `'"`)) == "drd" && f[1] == "boot-check"
 }
