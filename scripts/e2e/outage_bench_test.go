@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -13,15 +15,16 @@ import (
 
 // TestBenchOutage is issue 18's benchmark (make bench-outage): the same
 // lasting switch into the same clone by each switch drd offers here
-// (firmware, kexec, soft: on Debian 13, whose systemd has soft-reboot), timed from the start of
-// `drd activate -x reboot=SWITCH` to (a) the new kernel: its first console
-// line (Linux version), and its start as its own timestamps tell
-// (kernelStart: the first line reaches the console only when the serial
-// console registers, seconds after the kernel started), and (b) the
+// (firmware, kexec, soft: Debian 13's systemd has soft-reboot), on BIOS
+// and UEFI, timed from the start of `drd activate -x reboot=SWITCH` to
+// (a) the new kernel: its first console line (Linux version), and its
+// start as its own timestamps tell (kernelStart: the first line reaches
+// the console only when the serial console registers), and (b) the
 // clone's sshd answering on the forwarded port (its SSH banner), with
-// the old system's shutdown (command to its last kernel line) beside. Several runs each, medians,
-// the host's load beside each run, ratios printed. It measures and fails
-// only when it cannot run.
+// the old system's shutdown (command to its last kernel line) beside.
+// Several runs each, medians, the host's load beside each run, ratios
+// printed, every switch's console with arrival times in timelines.log.
+// It measures and fails only when it cannot run.
 func TestBenchOutage(t *testing.T) {
 	if os.Getenv(EnvBench) != "1" {
 		t.Skipf("benchmark: set %s=1 (and %s=1) to run it (make bench-outage)", EnvBench, EnvEnable)
@@ -31,7 +34,28 @@ func TestBenchOutage(t *testing.T) {
 	if n := os.Getenv("DRD_BENCH_RUNS"); n != "" {
 		fmt.Sscan(n, &runs)
 	}
-	vm := Boot(t, LayoutBIOS13, Options{Name: "outage", Network: true, SSH: true, BootTimeout: 10 * time.Minute})
+	// GRUB's menu waits 1 s in the test images (base.go) and 5 s on a
+	// Debian server (its default): the firmware switch is timed with
+	// Debian's, or DRD_BENCH_GRUB_TIMEOUT seconds.
+	grubTimeout := 5
+	if n := os.Getenv("DRD_BENCH_GRUB_TIMEOUT"); n != "" {
+		if _, err := fmt.Sscan(n, &grubTimeout); err != nil || grubTimeout < 0 {
+			t.Fatalf("DRD_BENCH_GRUB_TIMEOUT=%q: want seconds", n)
+		}
+	}
+	// BIOS (SeaBIOS: quick) and UEFI (OVMF: what servers run, and
+	// slower to start): -run 'TestBenchOutage/uefi-13' for one.
+	for _, l := range []Layout{LayoutBIOS13, LayoutUEFI13} {
+		t.Run(l.Name, func(t *testing.T) { benchOutage(t, l, runs, grubTimeout) })
+	}
+}
+
+func benchOutage(t *testing.T, l Layout, runs, grubTimeout int) {
+	vm := Boot(t, l, Options{Name: "outage", Network: true, SSH: true, BootTimeout: 10 * time.Minute})
+	// The menu's timeout is set in grub.cfg itself, as update-grub would
+	// write it, and nothing else changes (docs/boot.md: "The emulator's
+	// stalls").
+	vm.MustRun(fmt.Sprintf("sed -i 's/^GRUB_TIMEOUT=.*/GRUB_TIMEOUT=%[1]d/' /etc/default/grub && sed -i 's/^\\( *set timeout=\\)[0-9]*$/\\1%[1]d/' /boot/grub/grub.cfg && grep 'set timeout=' /boot/grub/grub.cfg", grubTimeout))
 	target := strings.TrimSpace(vm.MustRun("readlink -f /dev/disk/by-id/virtio-" + TargetSerial))
 	PhasesFor(t).Time("clone", func() { vm.MustRun("drd clone -t " + target) })
 	t.Logf("guest: %s", vm.MustRun("uname -r; systemctl --version | head -n 1; nproc"))
@@ -49,50 +73,72 @@ func TestBenchOutage(t *testing.T) {
 			t.Logf("run %d %-8s units stop %5.1fs  shutdown %5.1fs  kernel starts %5.1fs  first line %5.1fs  user space %5.1fs  sshd %5.1fs  host load %s\n%s",
 				i+1, sw, r.stop.Seconds(), r.shutdown.Seconds(), r.start.Seconds(), r.kernel.Seconds(), r.userspace.Seconds(), r.service.Seconds(), r.load, r.analyze)
 			res[sw] = append(res[sw], r)
-			// Back to the original, untimed, by the fastest way.
-			timeSwitch(t, vm, "drd activate sysimage_000 -x reboot=kexec")
+			// Back to the original, untimed, by the firmware: every timed
+			// switch starts from a kernel the firmware booted, as on a
+			// server. (In earlier runs under TCG, kexec jumps out of a
+			// kernel that kexec started took 3 to 22 s, out of one the
+			// firmware started 2 to 3 s: docs/boot.md.)
+			timeSwitch(t, vm, "drd activate sysimage_000 -x reboot=firmware")
 		}
 	}
-	t.Log("\n" + outageTable(switches, res, runs))
+	t.Logf("\n%s, GRUB's menu timeout %d s\n%s", l.Name, grubTimeout, outageTable(switches, res, runs))
 }
 
 // outageTable is the medians of each switch's runs and the ratios the
-// issue asks for (a soft reboot has no shutdown line and no new kernel:
-// "-").
+// issue asks for, then the same for the fastest run of each (a soft
+// reboot has no shutdown line and no new kernel: "-"). Under TCG a boot
+// now and then stalls for 15 to 65 s before the kernel's clock starts
+// (docs/boot.md): such noise only adds, so the minimum shows what each
+// switch costs, the median what a run met.
 func outageTable(switches []string, res map[string][]outageRun, runs int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "median of %d runs, seconds from `drd activate sysimage_001 -x reboot=SWITCH`:\n", runs)
-	fmt.Fprintf(&b, "%-9s %10s %9s %13s %10s %11s %9s   %s\n", "switch", "units stop", "shutdown", "kernel starts", "first line", "user space", "sshd", "host load (1 min) per run")
-	med := map[string][6]float64{}
-	cell := func(v float64) string {
-		if v == 0 {
-			return "-"
-		}
-		return fmt.Sprintf("%.1f", v)
-	}
-	for _, sw := range switches {
-		var c [6][]float64
-		var loads []string
-		for _, r := range res[sw] {
-			for i, d := range []time.Duration{r.stop, r.shutdown, r.start, r.kernel, r.userspace, r.service} {
-				c[i] = append(c[i], d.Seconds())
+	stat := func(name string, f func([]float64) float64) {
+		fmt.Fprintf(&b, "%s of %d runs, seconds from `drd activate sysimage_001 -x reboot=SWITCH`:\n", name, runs)
+		fmt.Fprintf(&b, "%-9s %10s %9s %13s %10s %11s %9s   %s\n", "switch", "units stop", "shutdown", "kernel starts", "first line", "user space", "sshd", "host load (1 min) per run")
+		m := map[string][6]float64{}
+		for _, sw := range switches {
+			m[sw] = outageStats(res[sw], f)
+			var loads []string
+			for _, r := range res[sw] {
+				loads = append(loads, strings.Fields(r.load)[0])
 			}
-			loads = append(loads, strings.Fields(r.load)[0])
+			v := m[sw]
+			fmt.Fprintf(&b, "%-9s %10s %9s %13s %10s %11s %9s   %s\n", sw, cell(v[0]), cell(v[1]), cell(v[2]), cell(v[3]), cell(v[4]), cell(v[5]), strings.Join(loads, " "))
 		}
-		var m [6]float64
-		for i := range c {
-			m[i] = median(c[i])
+		fw, kx := m["firmware"], m["kexec"]
+		fmt.Fprintf(&b, "kexec / firmware: to the kernel's start %.2f (to its first line %.2f), to user space %.2f, to sshd %.2f\n", kx[2]/fw[2], kx[3]/fw[3], kx[4]/fw[4], kx[5]/fw[5])
+		fmt.Fprintf(&b, "from the old kernel's last line to the new one's start: firmware %.1f s, kexec %.1f s\n", fw[2]-fw[1], kx[2]-kx[1])
+		if so, ok := m["soft"]; ok {
+			fmt.Fprintf(&b, "soft / kexec: to user space %.2f, to sshd %.2f; soft / firmware: to sshd %.2f\n", so[4]/kx[4], so[5]/kx[5], so[5]/fw[5])
 		}
-		med[sw] = m
-		fmt.Fprintf(&b, "%-9s %10s %9s %13s %10s %11s %9s   %s\n", sw, cell(m[0]), cell(m[1]), cell(m[2]), cell(m[3]), cell(m[4]), cell(m[5]), strings.Join(loads, " "))
 	}
-	fw, kx := med["firmware"], med["kexec"]
-	fmt.Fprintf(&b, "kexec / firmware: to the kernel's start %.2f (to its first line %.2f), to user space %.2f, to sshd %.2f\n", kx[2]/fw[2], kx[3]/fw[3], kx[4]/fw[4], kx[5]/fw[5])
-	fmt.Fprintf(&b, "from the old kernel's last line to the new one's start: firmware %.1f s, kexec %.1f s\n", fw[2]-fw[1], kx[2]-kx[1])
-	if so, ok := med["soft"]; ok {
-		fmt.Fprintf(&b, "soft / kexec: to user space %.2f, to sshd %.2f; soft / firmware: to sshd %.2f\n", so[4]/kx[4], so[5]/kx[5], so[5]/fw[5])
-	}
+	stat("median", median)
+	b.WriteString("\n")
+	stat("minimum", minimum)
 	return b.String()
+}
+
+// outageStats is f (median, minimum) of each column of runs, in seconds.
+func outageStats(runs []outageRun, f func([]float64) float64) [6]float64 {
+	var c [6][]float64
+	for _, r := range runs {
+		for i, d := range []time.Duration{r.stop, r.shutdown, r.start, r.kernel, r.userspace, r.service} {
+			c[i] = append(c[i], d.Seconds())
+		}
+	}
+	var m [6]float64
+	for i := range c {
+		m[i] = f(c[i])
+	}
+	return m
+}
+
+// cell is a table's figure, "-" for none.
+func cell(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", v)
 }
 
 // outageRun is one timed switch.
@@ -126,7 +172,9 @@ func timeSwitch(t *testing.T, vm *VM, cmd string) outageRun {
 	prev := vm.bootID
 	vm.forgetHellos()
 	vm.p.console.Skip()
+	begin := vm.p.console.Position()
 	t0 := time.Now()
+	defer func() { writeTimeline(vm, cmd, t0, vm.p.console.Lines(begin, math.MaxInt)) }()
 	if _, _, err := vm.p.agent.start(cmd + " >/var/tmp/drd-bench-activate.log 2>&1"); err != nil {
 		t.Fatal(err)
 	}
@@ -175,6 +223,22 @@ func timeSwitch(t *testing.T, vm *VM, cmd string) outageRun {
 	return r
 }
 
+// writeTimeline appends the switch's console lines, each with its
+// arrival in seconds from the command, to timelines.log in the VM's log
+// directory (kept with DRD_E2E_KEEP=1): where the time went.
+func writeTimeline(vm *VM, cmd string, t0 time.Time, lines []Line) {
+	f, err := os.OpenFile(filepath.Join(vm.LogDir, "timelines.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		vm.t.Logf("timeline of %s: %v", cmd, err)
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "== %s (%s)\n", cmd, t0.Format(time.RFC3339))
+	for _, l := range lines {
+		fmt.Fprintf(f, "%7.2f %s\n", l.At.Sub(t0).Seconds(), l.Text)
+	}
+}
+
 // dmesgStamp is a kernel console line's timestamp: seconds since the
 // kernel's clock started, early in its boot.
 var dmesgStamp = regexp.MustCompile(`^\[\s*(\d+\.\d+)\] `)
@@ -214,6 +278,17 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
+func minimum(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	m := v[0]
+	for _, x := range v[1:] {
+		m = min(m, x)
+	}
+	return m
+}
+
 func lastLine(s string) string {
 	l := strings.Split(strings.TrimSpace(s), "\n")
 	return l[len(l)-1]
@@ -236,6 +311,10 @@ func TestOutageTable(t *testing.T) {
 		"kexec / firmware: to the kernel's start 0.44 (to its first line 0.50), to user space 0.66, to sshd 0.73",
 		"from the old kernel's last line to the new one's start: firmware 21.0 s, kexec 4.0 s",
 		"soft / kexec: to user space 0.51, to sshd 0.50; soft / firmware: to sshd 0.36",
+		"minimum of 3 runs",
+		"firmware         2.0      10.0          30.0       40.0        60.0     100.0   1.50 1.50 1.50",
+		"kexec / firmware: to the kernel's start 0.43 (to its first line 0.50), to user space 0.67, to sshd 0.70",
+		"soft / kexec: to user space 0.50, to sshd 0.43; soft / firmware: to sshd 0.30",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no %q in\n%s", want, got)
