@@ -136,13 +136,14 @@ func (m Machine) mount(ctx context.Context, name string, readOnly bool, r report
 	if err != nil {
 		return "", err
 	}
-	return m.mountImage(ctx, img, readOnly, r)
+	return m.MountImage(ctx, img, readOnly, r)
 }
 
-// mountImage mounts img's critical file systems under drd's mount
-// directory, read-only (nothing written, not even a journal replayed) if
-// readOnly.
-func (m Machine) mountImage(ctx context.Context, img *Image, readOnly bool, r report.Reporter) (string, error) {
+// MountImage mounts img, an inactive image of a scan the caller made,
+// with its critical file systems under drd's mount directory, read-only
+// (nothing written, not even a journal replayed) if readOnly: Mount
+// without a second scan.
+func (m Machine) MountImage(ctx context.Context, img *Image, readOnly bool, r report.Reporter) (string, error) {
 	return m.mountImageAt(ctx, img, MountDir(m.Root, img.Name), readOnly, r)
 }
 

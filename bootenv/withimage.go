@@ -41,7 +41,7 @@ func (m Machine) WithImage(ctx context.Context, name string, writable bool, r re
 	if len(MountsUnder(mounts, dir)) > 0 {
 		return fn(dir, img)
 	}
-	if dir, err = m.mountImage(ctx, img, !writable, r); err != nil {
+	if dir, err = m.MountImage(ctx, img, !writable, r); err != nil {
 		return err
 	}
 	defer func() {

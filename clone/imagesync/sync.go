@@ -37,6 +37,9 @@ type Options struct {
 	Exclude []string
 	// Logf receives notes (entries skipped, changed under the walk).
 	Logf func(string, ...any)
+	// Status is the caller's scan of Machine, taken just before (nil:
+	// Run scans): a scan reads every disk, seconds at shutdown.
+	Status *bootenv.Status
 }
 
 // Run brings the booted image's changes since the clone (or the last
@@ -48,9 +51,12 @@ func Run(ctx context.Context, opt Options, r report.Reporter) (*Result, error) {
 	if opt.Logf == nil {
 		opt.Logf = func(string, ...any) {}
 	}
-	st, err := m.Scan(ctx)
-	if err != nil {
-		return nil, err
+	st := opt.Status
+	if st == nil {
+		var err error
+		if st, err = m.Scan(ctx); err != nil {
+			return nil, err
+		}
 	}
 	img, err := pick(st, opt.Image)
 	if err != nil {
@@ -72,11 +78,7 @@ func Run(ctx context.Context, opt Options, r report.Reporter) (*Result, error) {
 
 	dir := bootenv.MountDir(m.Root, img.Name)
 	if !mounted(m.ProcDir, dir) {
-		mnt := m.Mount
-		if opt.Preview {
-			mnt = m.MountReadOnly
-		}
-		if dir, err = mnt(ctx, img.Name, r); err != nil {
+		if dir, err = m.MountImage(ctx, img, opt.Preview, r); err != nil {
 			return nil, err
 		}
 		defer func() {

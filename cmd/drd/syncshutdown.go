@@ -129,7 +129,7 @@ func runSyncAtShutdown(ctx context.Context, inv *invocation) error {
 		inv.r.Note("%s is not the activated image any more: no sync", name)
 		return nil
 	}
-	res, err := inv.sys.sync(ctx, imagesync.Options{Machine: bootenv.Real(inv.root), Image: name, Logf: inv.r.Note}, inv.r)
+	res, err := inv.sys.sync(ctx, imagesync.Options{Machine: bootenv.Real(inv.root), Image: name, Logf: inv.r.Note, Status: st}, inv.r)
 	if err == nil {
 		err = checkSyncedInit(inv, st, name)
 	}
