@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -282,11 +283,7 @@ func minimum(v []float64) float64 {
 	if len(v) == 0 {
 		return 0
 	}
-	m := v[0]
-	for _, x := range v[1:] {
-		m = min(m, x)
-	}
-	return m
+	return slices.Min(v)
 }
 
 func lastLine(s string) string {
