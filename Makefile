@@ -67,10 +67,12 @@ bench-lvm:
 .PHONY: bench-outage
 # issue 18: the outage of a switch into the clone by firmware, kexec and
 # soft reboot, in Debian 13 VMs (systemd 257 has soft-reboot), BIOS and
-# UEFI (scripts/e2e TestBenchOutage/bios-13, /uefi-13): to the new kernel
-# and to its sshd; medians (DRD_BENCH_RUNS=N, default 3), GRUB's menu at
-# Debian's 5 s (DRD_BENCH_GRUB_TIMEOUT), each switch's console timed in
-# timelines.log (kept with DRD_E2E_KEEP=1); never fails on time.
+# UEFI (scripts/e2e TestBenchOutage/bios-13, /uefi-13), beside a bare
+# soft reboot into the same clone without drd (what drd adds is the
+# difference): to the new kernel and to its sshd; medians
+# (DRD_BENCH_RUNS=N, default 3), GRUB's menu at Debian's 5 s
+# (DRD_BENCH_GRUB_TIMEOUT), each switch's console timed in timelines.log
+# (kept with DRD_E2E_KEEP=1); never fails on time.
 bench-outage:
 	DRD_E2E=1 DRD_BENCH=1 go test -count=1 -v -timeout 180m -run 'TestBenchOutage$$' ./scripts/e2e
 
